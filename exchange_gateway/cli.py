@@ -1,0 +1,85 @@
+"""`exchange-gateway`: the Exchange gateway's command line."""
+
+from __future__ import annotations
+
+import errno
+import signal
+from dataclasses import replace
+
+import click
+import trio
+from loguru import logger
+
+from protocol.addresses import Address, is_loopback
+from protocol.cli_support import AddressType, home_option, open_home
+from protocol.home import HomeError, ensure_token
+from protocol.logsetup import configure_logging
+from protocol.rpc import Heartbeat, PeerSettings
+from protocol.signals import stop_on_signals
+from protocol.version import product_version
+
+from .operations import OperationTable
+from .server import Gateway, GatewaySettings
+
+SERVICE_NAME = "exchange-gateway"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@home_option
+@click.version_option(product_version(), prog_name=SERVICE_NAME)
+@click.pass_context
+def main(ctx: click.Context, home: str | None) -> None:
+    """The Exchange gateway of the PC CADDIE Exchange synchronisation."""
+    ctx.obj = home
+
+
+@main.command()
+@click.option("--listen", type=AddressType(allow_port_zero=True), default=None,
+              help="Address to listen on (default: the config file's, 127.0.0.1:3000).")
+@click.option("--allow-remote", is_flag=True, default=None,
+              help="Allow listening on an address other than loopback.")
+@click.option("--verbose", is_flag=True, help="Log debugging detail too.")
+@click.pass_obj
+def run(home_value: str | None, listen: Address | None, allow_remote: bool | None, verbose: bool) -> None:
+    """Run the gateway in the foreground until SIGINT or SIGTERM."""
+    home, config = open_home(home_value)
+    gateway_config = config.gateway
+    listen = listen or gateway_config.listen
+    allowed = allow_remote if allow_remote is not None else gateway_config.allow_remote
+    if not allowed and not is_loopback(listen.host):
+        raise click.ClickException(
+            f"refusing to listen on {listen}: not a loopback address (give --allow-remote to allow it)"
+        )
+    try:
+        token = ensure_token(home)
+    except (HomeError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    configure_logging(home, SERVICE_NAME, config.logs, verbose=verbose)
+    settings = GatewaySettings(
+        listen=listen,
+        token=token,
+        version=product_version(),
+        max_frame_size=gateway_config.max_frame_bytes,
+        handshake_timeout=gateway_config.handshake_timeout_seconds,
+        shutdown_grace=gateway_config.shutdown_grace_seconds,
+        peer=replace(
+            PeerSettings(),
+            heartbeat=Heartbeat(gateway_config.heartbeat_interval_seconds, gateway_config.heartbeat_max_missed),
+        ),
+    )
+    trio.run(_serve_until_signal, Gateway(settings, OperationTable()))
+
+
+async def _serve_until_signal(gateway: Gateway) -> None:
+    listen = gateway.settings.listen
+    try:
+        listeners = await gateway.open_listeners()
+    except OSError as exc:
+        reason = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        logger.error(f"Cannot listen on {listen}: {reason}")
+        raise click.ClickException(f"cannot listen on {listen}: {reason}") from None
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(stop_on_signals, signals, gateway.request_stop, nursery.cancel_scope)
+            await gateway.serve(listeners)
+            nursery.cancel_scope.cancel()

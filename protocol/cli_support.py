@@ -1,0 +1,45 @@
+"""What both command-line programs share: --home, HOST:PORT values, one-line errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .addresses import Address, parse_address
+from .config import Config, ConfigError, load_config
+from .home import Home, HomeError, resolve_home
+
+
+class AddressType(click.ParamType):
+    name = "HOST:PORT"
+
+    def __init__(self, allow_port_zero: bool = False) -> None:
+        self.allow_port_zero = allow_port_zero
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Address:
+        if isinstance(value, Address):
+            return value
+        try:
+            return parse_address(str(value), allow_port_zero=self.allow_port_zero)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+home_option = click.option(
+    "--home",
+    "home",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="The folder holding configuration, database, token and logs "
+    "(default: $CADDIE_SYNC_HOME, else the platform's data folder).",
+)
+
+
+def open_home(home_option_value: str | None) -> tuple[Home, Config]:
+    """Resolve, create and read the home, turning every problem into a one-line error."""
+    try:
+        home = resolve_home(home_option_value).prepare()
+        return home, load_config(home)
+    except (HomeError, ConfigError) as exc:
+        raise click.ClickException(str(exc)) from None

@@ -1,0 +1,178 @@
+"""The configuration file HOME/config.toml: written with every default on first start, then read.
+
+Command-line options override what the file says; the file overrides the defaults.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import zoneinfo
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .addresses import Address, parse_address
+from .framing import DEFAULT_MAX_FRAME_SIZE
+from .home import Home, create_exclusively
+
+
+class ConfigError(Exception):
+    """The configuration file is unreadable or holds a bad value; the message names it."""
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    listen: Address = Address("127.0.0.1", 3000)
+    allow_remote: bool = False
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_SIZE
+    handshake_timeout_seconds: float = 10.0
+    shutdown_grace_seconds: float = 10.0
+    heartbeat_interval_seconds: float = 15.0
+    heartbeat_max_missed: int = 3
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    gateway: Address = Address("127.0.0.1", 3000)
+    interval_seconds: float = 60.0
+    connect_timeout_seconds: float = 5.0
+    request_timeout_seconds: float = 30.0
+    heartbeat_interval_seconds: float = 15.0
+    heartbeat_max_missed: int = 3
+    shutdown_grace_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class ClubConfig:
+    timezone: str = "Europe/Berlin"
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    rotation: str = "10 MB"
+    retention: int = 10
+    compression: str = "gz"
+
+
+@dataclass(frozen=True)
+class Config:
+    gateway: GatewayConfig = field(default_factory=GatewayConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
+    club: ClubConfig = field(default_factory=ClubConfig)
+    logs: LogConfig = field(default_factory=LogConfig)
+
+
+DEFAULT_CONFIG_TEXT = """\
+# Configuration of the PC CADDIE Exchange synchronisation (both services read this file).
+# Every value shown is the default. Command-line options override this file.
+
+[gateway]
+# Where the Exchange gateway listens. Only loopback addresses unless allow_remote = true.
+listen = "127.0.0.1:3000"
+allow_remote = false
+# Largest frame accepted on the wire between the services, in bytes.
+max_frame_bytes = 16777216
+# A client must send its connect frame within this time.
+handshake_timeout_seconds = 10.0
+# On stop, requests in flight get this long to finish.
+shutdown_grace_seconds = 10.0
+# The gateway pings each client this often; a client that misses this many answers is dropped.
+heartbeat_interval_seconds = 15.0
+heartbeat_max_missed = 3
+
+[sync]
+# The Exchange gateway the synchronisation service connects to.
+gateway = "127.0.0.1:3000"
+# One sync cycle every this many seconds.
+interval_seconds = 60.0
+connect_timeout_seconds = 5.0
+request_timeout_seconds = 30.0
+heartbeat_interval_seconds = 15.0
+heartbeat_max_missed = 3
+# On stop, the running cycle gets this long to finish.
+shutdown_grace_seconds = 30.0
+
+[club]
+# Times without an offset are the club's wall time in this zone.
+timezone = "Europe/Berlin"
+
+[logs]
+# Each service's log is rotated at this size, keeping this many compressed archives.
+rotation = "10 MB"
+retention = 10
+compression = "gz"
+"""
+
+
+def _convert(section: str, name: str, default: Any, value: Any) -> Any:
+    where = f"[{section}] {name}"
+    if isinstance(default, Address):
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string HOST:PORT")
+        try:
+            return parse_address(value)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{where} must be a whole number of at least 1")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ConfigError(f"{where} must be a number greater than 0")
+        return float(value)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where} must be a non-empty string")
+    return value
+
+
+def _section(cls: type, name: str, raw: Any) -> Any:
+    if raw is None:
+        return cls()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    defaults = cls()
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"[{name}] has unknown settings: {', '.join(unknown)}")
+    values = {key: _convert(name, key, getattr(defaults, key), value) for key, value in raw.items()}
+    return cls(**values)
+
+
+def parse_config(text: str, source: str = "config.toml") -> Config:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}") from None
+    unknown = sorted(set(raw) - {f.name for f in fields(Config)})
+    if unknown:
+        raise ConfigError(f"{source} has unknown sections: {', '.join(unknown)}")
+    config = Config(
+        gateway=_section(GatewayConfig, "gateway", raw.get("gateway")),
+        sync=_section(SyncConfig, "sync", raw.get("sync")),
+        club=_section(ClubConfig, "club", raw.get("club")),
+        logs=_section(LogConfig, "logs", raw.get("logs")),
+    )
+    try:
+        zoneinfo.ZoneInfo(config.club.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"[club] timezone {config.club.timezone!r} is not a known time zone") from None
+    return config
+
+
+def load_config(home: Home) -> Config:
+    """Read HOME/config.toml, creating it with the defaults first if it does not exist."""
+    path: Path = home.config_file
+    try:
+        create_exclusively(path, DEFAULT_CONFIG_TEXT.encode(), mode=0o600)
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text") from None
+    return parse_config(text, str(path))
