@@ -149,7 +149,7 @@ class RpcPeer:
                 task_status.started()
         finally:
             if self._close_reason is None:
-                self._close_reason = "cancelled"
+                self._close_reason = "closed by this side"
             self._send_frames.close()
             for pending in self._pending.values():
                 pending.settle(self._close_reason)

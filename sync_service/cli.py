@@ -1,0 +1,64 @@
+"""`sync-service`: the synchronisation service's command line."""
+
+from __future__ import annotations
+
+import click
+import trio
+
+from protocol.addresses import Address
+from protocol.cli_support import AddressType, home_option, open_home
+from protocol.home import HomeError
+from protocol.logsetup import configure_logging
+from protocol.version import product_version
+
+from .service import SERVICE_NAME, ServiceSettings, run_service, sync_once
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@home_option
+@click.version_option(product_version(), prog_name=SERVICE_NAME)
+@click.pass_context
+def main(ctx: click.Context, home: str | None) -> None:
+    """The synchronisation service of the PC CADDIE Exchange synchronisation."""
+    ctx.obj = home
+
+
+gateway_option = click.option(
+    "--gateway", type=AddressType(), default=None,
+    help="The Exchange gateway's address (default: the config file's, 127.0.0.1:3000).",
+)
+
+
+@main.command()
+@gateway_option
+@click.option("--interval", type=click.FloatRange(min=0.1), default=None,
+              help="Seconds between the starts of two sync cycles (default: the config file's, 60).")
+@click.option("--verbose", is_flag=True, help="Log debugging detail too.")
+@click.pass_obj
+def run(home_value: str | None, gateway: Address | None, interval: float | None, verbose: bool) -> None:
+    """Run the synchronisation service in the foreground until SIGINT or SIGTERM."""
+    home, config = open_home(home_value)
+    settings = ServiceSettings.from_config(config, gateway=gateway, interval=interval)
+    configure_logging(home, SERVICE_NAME, config.logs, verbose=verbose)
+    try:
+        trio.run(run_service, home, settings)
+    except HomeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.command("sync-now")
+@gateway_option
+@click.option("--verbose", is_flag=True, help="Log debugging detail too.")
+@click.pass_obj
+def sync_now(home_value: str | None, gateway: Address | None, verbose: bool) -> None:
+    """Run one sync cycle in the foreground, then exit (status 1 if it could not complete)."""
+    home, config = open_home(home_value)
+    settings = ServiceSettings.from_config(config, gateway=gateway)
+    configure_logging(home, SERVICE_NAME, config.logs, verbose=verbose)
+    try:
+        report = trio.run(sync_once, home, settings)
+    except HomeError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not report.ok:
+        raise click.ClickException(report.error or "the sync cycle did not complete")
+    click.echo(f"Sync cycle done in {report.seconds * 1000:.0f} ms")

@@ -1,0 +1,59 @@
+"""One sync cycle: `Sync started` … `Sync ended`. For now its body checks the gateway answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import trio
+from loguru import logger
+
+from protocol.rpc import ConnectionLost, RemoteError, RequestTimeout
+
+from .cycle_lock import CycleBusy, cycle_lock
+from .gateway_link import GatewayLink, GatewayUnavailable
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    started: float
+    ended: float
+    ok: bool
+    error: str | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.ended - self.started
+
+
+class SyncCycle:
+    def __init__(self, link: GatewayLink, lock_file: Path, *, gateway_wait: float, lock_wait: float) -> None:
+        self.link = link
+        self.lock_file = lock_file
+        self.gateway_wait = gateway_wait
+        self.lock_wait = lock_wait
+        self.count = 0
+
+    async def run_once(self) -> CycleReport:
+        started = trio.current_time()
+        try:
+            async with cycle_lock(self.lock_file, self.lock_wait):
+                self.count += 1
+                logger.info("Sync started")
+                try:
+                    error = await self._body()
+                finally:
+                    logger.info("Sync ended")
+        except CycleBusy as exc:
+            error = str(exc)
+            logger.warning(f"Sync skipped: {error}")
+        return CycleReport(started, trio.current_time(), error is None, error)
+
+    async def _body(self) -> str | None:
+        try:
+            peer = await self.link.peer(wait=self.gateway_wait)
+            await peer.request("ping")
+        except (GatewayUnavailable, ConnectionLost, RequestTimeout, RemoteError) as exc:
+            logger.warning(f"Sync incomplete: {exc}")
+            return str(exc)
+        return None

@@ -1,0 +1,104 @@
+"""The synchronisation service assembled from its parts: the gateway link, the cycle, the schedule."""
+
+from __future__ import annotations
+
+import random
+import signal
+from dataclasses import dataclass, replace
+
+import trio
+from loguru import logger
+
+from protocol.addresses import Address
+from protocol.config import Config
+from protocol.home import Home, ensure_token
+from protocol.rpc import Heartbeat, PeerSettings
+from protocol.signals import stop_on_signals
+from protocol.version import product_version
+
+from .backoff import ReconnectBackoff
+from .cycle import CycleReport, SyncCycle
+from .gateway_link import GatewayLink, LinkSettings
+from .scheduler import CycleScheduler
+
+SERVICE_NAME = "sync-service"
+SYNC_NOW_LOCK_WAIT = 300.0
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    gateway: Address
+    interval: float
+    connect_timeout: float
+    request_timeout: float
+    heartbeat: Heartbeat
+    shutdown_grace: float
+    max_frame_size: int
+
+    @classmethod
+    def from_config(cls, config: Config, gateway: Address | None = None, interval: float | None = None) -> "ServiceSettings":
+        sync = config.sync
+        return cls(
+            gateway=gateway or sync.gateway,
+            interval=interval or sync.interval_seconds,
+            connect_timeout=sync.connect_timeout_seconds,
+            request_timeout=sync.request_timeout_seconds,
+            heartbeat=Heartbeat(sync.heartbeat_interval_seconds, sync.heartbeat_max_missed),
+            shutdown_grace=sync.shutdown_grace_seconds,
+            max_frame_size=config.gateway.max_frame_bytes,
+        )
+
+
+def build_link(home: Home, settings: ServiceSettings, client_name: str = SERVICE_NAME) -> GatewayLink:
+    ensure_token(home)  # whichever service starts first creates it
+    link_settings = LinkSettings(
+        address=settings.gateway,
+        client_name=client_name,
+        connect_timeout=settings.connect_timeout,
+        max_frame_size=settings.max_frame_size,
+        peer=replace(PeerSettings(), request_timeout=settings.request_timeout, heartbeat=settings.heartbeat),
+    )
+    return GatewayLink(
+        link_settings,
+        token=lambda: ensure_token(home),
+        backoff=ReconnectBackoff(random=random.Random().random),
+    )
+
+
+def build_cycle(home: Home, link: GatewayLink, settings: ServiceSettings, lock_wait: float) -> SyncCycle:
+    return SyncCycle(link, home.cycle_lock_file, gateway_wait=settings.connect_timeout * 2, lock_wait=lock_wait)
+
+
+async def run_service(home: Home, settings: ServiceSettings) -> None:
+    """Run until SIGINT/SIGTERM: the running cycle may finish (within the grace period), then the
+    connection is closed and logged."""
+    link = build_link(home, settings)
+    cycle = build_cycle(home, link, settings, lock_wait=settings.interval)
+    scheduler = CycleScheduler(cycle.run_once, settings.interval)
+    logger.info(
+        f"Synchronisation service started (version {product_version()}, gateway {settings.gateway}, "
+        f"a cycle every {settings.interval:g} s)"
+    )
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+
+            def request_stop() -> None:
+                scheduler.request_stop()
+                nursery.cancel_scope.deadline = trio.current_time() + settings.shutdown_grace
+
+            await nursery.start(link.run)
+            nursery.start_soon(stop_on_signals, signals, request_stop, nursery.cancel_scope)
+            await scheduler.run()
+            nursery.cancel_scope.cancel()
+    logger.info(f"Synchronisation service stopped after {cycle.count} cycles")
+
+
+async def sync_once(home: Home, settings: ServiceSettings) -> CycleReport:
+    """Connect, run one cycle, disconnect."""
+    link = build_link(home, settings, client_name="sync-service (sync-now)")
+    cycle = build_cycle(home, link, settings, lock_wait=SYNC_NOW_LOCK_WAIT)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(link.run)
+        report = await cycle.run_once()
+        nursery.cancel_scope.cancel()
+    return report
