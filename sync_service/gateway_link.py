@@ -88,6 +88,7 @@ class GatewayLink:
         self._retry_now = trio.Event()
         self.last_error: str | None = None
         self.connections = 0
+        self._ended_healthy = False
 
     @property
     def label(self) -> str:
@@ -124,7 +125,10 @@ class GatewayLink:
         while True:
             self._retry_now = trio.Event()  # a wish for an attempt is met by this one
             await self.connect_and_serve()
-            delay = self._backoff.next_delay()
+            if self._ended_healthy:
+                self._ended_healthy = False
+                continue  # a long-lived connection just ended: perhaps a restart, try again at once
+            delay = self._backoff.next_delay(trio.current_time())
             if delay > 0:
                 logger.info(f"{self.label}: Next connection attempt in {delay:.1f} s")
             with trio.move_on_after(delay):
@@ -190,7 +194,7 @@ class GatewayLink:
             reason = peer.close_reason or "closed"
             self._peer = None
             self.last_error = reason
-            self._backoff.connection_ended(trio.current_time() - started)
+            self._ended_healthy = self._backoff.connection_ended(trio.current_time() - started)
             self._notify()
             logger.info(f"{label}: Connection ended: {reason}")
             logger.info(f"{label}: Disconnected")
