@@ -157,7 +157,6 @@ class GatewayLink:
     async def _handshake_and_serve(
         self, stream: trio.abc.Stream, number: int, on_ready: Callable[[RpcPeer], Awaitable[None]] | None
     ) -> bool:
-        label = self.label
         framed = FramedStream(stream, self.settings.max_frame_size)
         try:
             handshake = ClientHandshake(self.settings.client_name, self._token())
@@ -165,8 +164,7 @@ class GatewayLink:
         except HomeError as exc:
             return self._closed_unconfirmed(number, str(exc))
         except HandshakeRefused as exc:
-            logger.error(f"{label}: Connect refused: {exc.reason}")
-            return self._closed_unconfirmed(number, f"refused: {exc.reason}")
+            return self._closed_unconfirmed(number, f"refused: {exc.reason}", log_as=f"Connect refused: {exc.reason}")
         except trio.TooSlowError:
             return self._closed_unconfirmed(number, f"no confirm within {self.settings.connect_timeout:g} s")
         except ConnectionClosed:
@@ -175,6 +173,7 @@ class GatewayLink:
             return self._closed_unconfirmed(number, f"protocol error: {exc.reason}")
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             return self._closed_unconfirmed(number, f"connection broken: {exc or type(exc).__name__}")
+        label = self.label
         logger.info(f"{label}: Connect confirmed")
         logger.debug(f"{label}: gateway {confirm.server} version {confirm.version}")
         peer = RpcPeer(framed, settings=self.settings.peer)
@@ -204,14 +203,17 @@ class GatewayLink:
     async def _serve_peer(self, peer: RpcPeer, *, task_status: trio.TaskStatus[None]) -> None:
         await peer.run(task_status=task_status)
 
-    def _failed(self, reason: str) -> bool:
-        logger.warning(f"{self.label}: Connection failed: {reason}")
+    def _failed(self, reason: str, log_as: str | None = None) -> bool:
+        if log_as is None:
+            logger.warning(f"{self.label}: Connection failed: {reason}")
+        else:
+            logger.error(f"{self.label}: {log_as}")
         self.last_error = reason
         self._notify()
         return False
 
-    def _closed_unconfirmed(self, number: int, reason: str) -> bool:
-        self._failed(reason)
+    def _closed_unconfirmed(self, number: int, reason: str, log_as: str | None = None) -> bool:
+        self._failed(reason, log_as)
         logger.info(f"{self.label}: Close Socket:{number}")
         return False
 
