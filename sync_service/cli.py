@@ -11,6 +11,7 @@ from protocol.home import HomeError
 from protocol.logsetup import configure_logging
 from protocol.version import product_version
 
+from .demo import DemoFailed, run_demo
 from .service import SERVICE_NAME, ServiceSettings, run_service, sync_once
 
 
@@ -62,3 +63,19 @@ def sync_now(home_value: str | None, gateway: Address | None, verbose: bool) -> 
     if not report.ok:
         raise click.ClickException(report.error or "the sync cycle did not complete")
     click.echo(f"Sync cycle done in {report.seconds * 1000:.0f} ms")
+
+
+@main.command()
+@click.option("--keep-running", is_flag=True, help="After the story, leave both services running until Ctrl+C.")
+@click.pass_obj
+def demo(home_value: str | None, keep_running: bool) -> None:
+    """The whole story on embedded defaults, with both services as real processes, then exit 0.
+
+    Uses a fresh temporary home unless --home is given, and a free loopback port.
+    """
+    from pathlib import Path
+
+    try:
+        run_demo(Path(home_value) if home_value else None, keep_running)
+    except DemoFailed as exc:
+        raise click.ClickException(f"demo failed: {exc}") from None

@@ -13,6 +13,7 @@ technicians know:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
@@ -62,7 +63,9 @@ def describe_os_error(exc: OSError) -> str:
         cause = cause.exceptions[0]
     if isinstance(cause, OSError):
         exc = cause
-    return exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno:
+        return os.strerror(exc.errno)
+    return str(exc) or type(exc).__name__
 
 
 async def _open_tcp(host: str, port: int) -> trio.abc.Stream:
@@ -123,8 +126,8 @@ class GatewayLink:
         """Stay connected until cancelled."""
         task_status.started()
         while True:
-            self._retry_now = trio.Event()  # a wish for an attempt is met by this one
             await self.connect_and_serve()
+            self._retry_now = trio.Event()  # a wish made during that attempt was met by its outcome
             if self._ended_healthy:
                 self._ended_healthy = False
                 continue  # a long-lived connection just ended: perhaps a restart, try again at once
