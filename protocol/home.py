@@ -39,10 +39,6 @@ class Home:
         return self.root / "logs"
 
     @property
-    def status_dir(self) -> Path:
-        return self.root / "status"
-
-    @property
     def cycle_lock_file(self) -> Path:
         return self.root / "sync-cycle.lock"
 
@@ -54,7 +50,6 @@ class Home:
         try:
             self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
             self.logs_dir.mkdir(exist_ok=True)
-            self.status_dir.mkdir(exist_ok=True)
         except OSError as exc:
             raise HomeError(f"cannot create the home folder {self.root}: {exc.strerror or exc}") from None
         if not os.access(self.root, os.W_OK):

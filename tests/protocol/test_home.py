@@ -17,7 +17,7 @@ def test_resolution_order(tmp_path):
 
 def test_prepare_creates_private_folders(tmp_path):
     home = Home(tmp_path / "home").prepare()
-    assert home.logs_dir.is_dir() and home.status_dir.is_dir()
+    assert home.logs_dir.is_dir()
     assert stat.S_IMODE(home.root.stat().st_mode) == 0o700
 
 
