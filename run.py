@@ -57,8 +57,18 @@ def ensure_environment() -> None:
     print("run.py: installing the pinned dependencies from requirements.lock", file=sys.stderr)
     steps = [
         [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes", "-r", str(LOCK)],
-        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-         "--no-build-isolation", "--editable", str(ROOT)],
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-build-isolation",
+            "--editable",
+            str(ROOT),
+        ],
     ]
     for step in steps:
         if subprocess.call(step, cwd=ROOT) != 0:

@@ -11,7 +11,7 @@ import trio
 from loguru import logger
 
 from protocol.addresses import Address, is_loopback
-from protocol.cli_support import AddressType, home_option, open_home
+from protocol.cli_support import AddressType, open_home, service_group
 from protocol.home import HomeError, ensure_token
 from protocol.logsetup import configure_logging
 from protocol.rpc import Heartbeat, PeerSettings
@@ -24,20 +24,17 @@ from .server import Gateway, GatewaySettings
 SERVICE_NAME = "exchange-gateway"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@home_option
-@click.version_option(product_version(), prog_name=SERVICE_NAME)
-@click.pass_context
-def main(ctx: click.Context, home: str | None) -> None:
-    """The Exchange gateway of the PC CADDIE Exchange synchronisation."""
-    ctx.obj = home
+main = service_group(SERVICE_NAME, "The Exchange gateway of the PC CADDIE Exchange synchronisation.")
 
 
 @main.command()
-@click.option("--listen", type=AddressType(allow_port_zero=True), default=None,
-              help="Address to listen on (default: the config file's, 127.0.0.1:3000).")
-@click.option("--allow-remote", is_flag=True, default=None,
-              help="Allow listening on an address other than loopback.")
+@click.option(
+    "--listen",
+    type=AddressType(allow_port_zero=True),
+    default=None,
+    help="Address to listen on (default: the config file's, 127.0.0.1:3000).",
+)
+@click.option("--allow-remote", is_flag=True, default=None, help="Allow listening on an address other than loopback.")
 @click.option("--verbose", is_flag=True, help="Log debugging detail too.")
 @click.pass_obj
 def run(home_value: str | None, listen: Address | None, allow_remote: bool | None, verbose: bool) -> None:

@@ -9,6 +9,7 @@ import click
 from .addresses import Address, parse_address
 from .config import Config, ConfigError, load_config
 from .home import Home, HomeError, resolve_home
+from .version import product_version
 
 
 class AddressType(click.ParamType):
@@ -43,3 +44,16 @@ def open_home(home_option_value: str | None) -> tuple[Home, Config]:
         return home, load_config(home)
     except (HomeError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def service_group(service_name: str, help_text: str) -> click.Group:
+    """The top-level command of a service: --home, --version, -h; the home reaches commands as obj."""
+
+    @click.group(service_name, help=help_text, context_settings={"help_option_names": ["-h", "--help"]})
+    @home_option
+    @click.version_option(product_version(), prog_name=service_name)
+    @click.pass_context
+    def group(ctx: click.Context, home: str | None) -> None:
+        ctx.obj = home
+
+    return group

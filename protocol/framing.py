@@ -93,9 +93,7 @@ class FrameDecoder:
         if length == 0:
             raise ProtocolError("frame of length 0")
         if length > self.max_frame_size:
-            raise ProtocolError(
-                f"frame length {length} exceeds the maximum of {self.max_frame_size} bytes"
-            )
+            raise ProtocolError(f"frame length {length} exceeds the maximum of {self.max_frame_size} bytes")
         if available < HEADER.size + length:
             return None
         start = self._offset + HEADER.size
@@ -117,7 +115,5 @@ class FrameDecoder:
         if self._error is not None:
             raise self._error
         if self.buffered:
-            self._error = ProtocolError(
-                f"connection closed in the middle of a frame ({self.buffered} bytes pending)"
-            )
+            self._error = ProtocolError(f"connection closed in the middle of a frame ({self.buffered} bytes pending)")
             raise self._error

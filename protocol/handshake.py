@@ -67,9 +67,7 @@ class ClientHandshake:
             raise ProtocolError(f"expected confirm or refuse, got {type(message).__name__.lower()}")
         if message.protocol != self.protocol:
             self.state = ClientState.FAILED
-            raise ProtocolError(
-                f"server confirmed protocol {message.protocol}, this client speaks {self.protocol}"
-            )
+            raise ProtocolError(f"server confirmed protocol {message.protocol}, this client speaks {self.protocol}")
         self.state = ClientState.READY
         self.server = message
         return message

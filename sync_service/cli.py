@@ -2,38 +2,38 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import trio
 
 from protocol.addresses import Address
-from protocol.cli_support import AddressType, home_option, open_home
+from protocol.cli_support import AddressType, open_home, service_group
 from protocol.home import HomeError
 from protocol.logsetup import configure_logging
-from protocol.version import product_version
 
 from .demo import DemoFailed, run_demo
 from .service import SERVICE_NAME, ServiceSettings, run_service, sync_once
 
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@home_option
-@click.version_option(product_version(), prog_name=SERVICE_NAME)
-@click.pass_context
-def main(ctx: click.Context, home: str | None) -> None:
-    """The synchronisation service of the PC CADDIE Exchange synchronisation."""
-    ctx.obj = home
+main = service_group(SERVICE_NAME, "The synchronisation service of the PC CADDIE Exchange synchronisation.")
 
 
 gateway_option = click.option(
-    "--gateway", type=AddressType(), default=None,
+    "--gateway",
+    type=AddressType(),
+    default=None,
     help="The Exchange gateway's address (default: the config file's, 127.0.0.1:3000).",
 )
 
 
 @main.command()
 @gateway_option
-@click.option("--interval", type=click.FloatRange(min=0.1), default=None,
-              help="Seconds between the starts of two sync cycles (default: the config file's, 60).")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Seconds between the starts of two sync cycles (default: the config file's, 60).",
+)
 @click.option("--verbose", is_flag=True, help="Log debugging detail too.")
 @click.pass_obj
 def run(home_value: str | None, gateway: Address | None, interval: float | None, verbose: bool) -> None:
@@ -73,8 +73,6 @@ def demo(home_value: str | None, keep_running: bool) -> None:
 
     Uses a fresh temporary home unless --home is given, and a free loopback port.
     """
-    from pathlib import Path
-
     try:
         run_demo(Path(home_value) if home_value else None, keep_running)
     except DemoFailed as exc:

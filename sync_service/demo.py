@@ -57,7 +57,9 @@ class _Process:
     def start(self) -> None:
         self.process = subprocess.Popen(
             _command(self.name) + ["--home", str(self.home.root), *self.args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         self.say(f"   started {self.name} (PID {self.process.pid})")
 
@@ -69,7 +71,7 @@ class _Process:
 
     def take_new_lines(self) -> list[tuple[str, str]]:
         lines = self.lines()
-        new = [(line, self.name) for line in lines[self._shown:]]
+        new = [(line, self.name) for line in lines[self._shown :]]
         self._shown = len(lines)
         return new
 
@@ -129,7 +131,10 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
         gateway.start()
         gateway.wait_for("Listener started")
 
-        say("\n2. The synchronisation service starts, connects with the token from the home, and runs a cycle every 2 s.")
+        say(
+            "\n2. The synchronisation service starts, connects with the token from the home,"
+            " and runs a cycle every 2 s."
+        )
         sync.start()
         sync.wait_for(f"{address}: Connect confirmed")
         gateway.wait_for("Client connected: Client IP: 127.0.0.1 - Total clients: 1")
@@ -146,17 +151,22 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
         sync.wait_for(f"{address}: Connect confirmed", count=2)
         sync.wait_for("Sync ended", count=sum(line.endswith(": Sync ended") for line in sync.lines()) + 1)
 
-        say("\n5. `sync-service sync-now` runs one cycle on demand (it waits for the running cycle, never overlaps it).")
-        result = subprocess.run(_command("sync-service") + ["--home", str(home.root), "sync-now", "--gateway", address],
-                                capture_output=True, text=True, timeout=120)
+        say(
+            "\n5. `sync-service sync-now` runs one cycle on demand (it waits for the running cycle, never overlaps it)."
+        )
+        result = subprocess.run(
+            _command("sync-service") + ["--home", str(home.root), "sync-now", "--gateway", address],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if result.returncode != 0:
             raise DemoFailed(f"sync-now failed: {result.stderr.strip()}")
         say(f"   sync-now: {result.stdout.strip()}")
         sync.show_new_lines()
 
         if keep_running:
-            say(f"\nBoth services are running (home {home.root}, gateway {address}). "
-                "Press Ctrl+C to stop both.")
+            say(f"\nBoth services are running (home {home.root}, gateway {address}). Press Ctrl+C to stop both.")
             try:
                 while gateway.process.poll() is None and sync.process.poll() is None:  # type: ignore[union-attr]
                     sync.show_new_lines()

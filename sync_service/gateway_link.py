@@ -219,4 +219,3 @@ class GatewayLink:
         self._failed(reason, log_as)
         logger.info(f"{self.label}: Close Socket:{number}")
         return False
-

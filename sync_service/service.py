@@ -36,7 +36,9 @@ class ServiceSettings:
     max_frame_size: int
 
     @classmethod
-    def from_config(cls, config: Config, gateway: Address | None = None, interval: float | None = None) -> "ServiceSettings":
+    def from_config(
+        cls, config: Config, gateway: Address | None = None, interval: float | None = None
+    ) -> "ServiceSettings":
         sync = config.sync
         return cls(
             gateway=gateway or sync.gateway,

@@ -49,7 +49,9 @@ class Service:
         with open(self.output, "ab") as out:
             self.process = subprocess.Popen(
                 command(self.name) + ["--home", str(self.home), *self.args],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
         return self
 
@@ -94,7 +96,9 @@ class Service:
             if self.process is not None and self.process.poll() is not None:
                 raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n{self.console()}")
             time.sleep(0.02)
-        raise AssertionError(f"{message!r} x{count} not in {self.name}'s log within {timeout} s:\n" + "\n".join(self.lines()))
+        raise AssertionError(
+            f"{message!r} x{count} not in {self.name}'s log within {timeout} s:\n" + "\n".join(self.lines())
+        )
 
     def console(self) -> str:
         return self.output.read_text(errors="replace") if self.output.exists() else ""

@@ -19,7 +19,8 @@ def test_gateway_refuses_a_non_loopback_address(tmp_path):
     result = run_command("exchange-gateway", "--home", str(tmp_path), "run", "--listen", "0.0.0.0:3999")
     assert result.returncode == 1
     assert one_clear_line(result) == (
-        "Error: refusing to listen on 0.0.0.0:3999: not a loopback address (give --allow-remote to allow it)")
+        "Error: refusing to listen on 0.0.0.0:3999: not a loopback address (give --allow-remote to allow it)"
+    )
 
 
 @pytest.mark.parametrize("value", ["3000", "localhost:port", "127.0.0.1:99999", "::1:3000"])
@@ -40,7 +41,9 @@ def test_gateway_port_in_use(tmp_path):
     assert one_clear_line(result) == f"Error: cannot listen on 127.0.0.1:{port}: address already in use"
 
 
-@pytest.mark.parametrize("args", [["run", "--interval", "0"], ["run", "--interval", "x"], ["run", "--gateway", "nohost"]])
+@pytest.mark.parametrize(
+    "args", [["run", "--interval", "0"], ["run", "--interval", "x"], ["run", "--gateway", "nohost"]]
+)
 def test_sync_service_bad_values_are_usage_errors(tmp_path, args):
     result = run_command("sync-service", "--home", str(tmp_path), *args)
     assert result.returncode == 2
@@ -54,7 +57,8 @@ def test_sync_now_without_a_gateway_fails_in_one_line(tmp_path):
         result = run_command("sync-service", "--home", str(tmp_path), "sync-now", "--gateway", f"127.0.0.1:{port}")
     assert result.returncode == 1
     assert one_clear_line(result) == (
-        f"Error: the Exchange gateway at 127.0.0.1:{port} is not reachable: Connection refused")
+        f"Error: the Exchange gateway at 127.0.0.1:{port} is not reachable: Connection refused"
+    )
 
 
 def test_home_that_cannot_be_a_folder(tmp_path):

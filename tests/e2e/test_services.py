@@ -186,9 +186,13 @@ def test_wire_handshake_as_the_contract_writes_it(services, tmp_path, port):
         reply = await framed.receive()
         assert reply.id == 2 and reply.error.code == "unknown-op"
         await framed.aclose()
-        refused = await _first_frame_answer(port, encode_frame({"op": "connect", "protocol": 1, "client": "x", "token": "no"}))
+        refused = await _first_frame_answer(
+            port, encode_frame({"op": "connect", "protocol": 1, "client": "x", "token": "no"})
+        )
         assert refused == Refuse("wrong token")
-        refused = await _first_frame_answer(port, encode_frame({"op": "connect", "protocol": 9, "client": "x", "token": token}))
+        refused = await _first_frame_answer(
+            port, encode_frame({"op": "connect", "protocol": 9, "client": "x", "token": token})
+        )
         assert isinstance(refused, Refuse) and "protocol" in refused.reason
         refused = await _first_frame_answer(port, encode_frame({"op": "ping", "id": 1}))
         assert isinstance(refused, Refuse)

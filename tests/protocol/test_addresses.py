@@ -16,7 +16,9 @@ def test_parse(text, expected):
     assert parse_address(text) == expected
 
 
-@pytest.mark.parametrize("text", ["3000", "host:", ":3000", "host:abc", "host:0", "host:70000", "::1:3000", "[::1]3000", "h:-1"])
+@pytest.mark.parametrize(
+    "text", ["3000", "host:", ":3000", "host:abc", "host:0", "host:70000", "::1:3000", "[::1]3000", "h:-1"]
+)
 def test_parse_rejects(text):
     with pytest.raises(ValueError):
         parse_address(text)
@@ -31,8 +33,18 @@ def test_str_round_trips():
         assert str(parse_address(text)) == text
 
 
-@pytest.mark.parametrize("host, loopback", [("127.0.0.1", True), ("127.1.2.3", True), ("::1", True),
-                                           ("localhost", True), ("0.0.0.0", False), ("10.1.1.1", False),
-                                           ("::", False), ("no-such-host.invalid", False)])
+@pytest.mark.parametrize(
+    "host, loopback",
+    [
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("10.1.1.1", False),
+        ("::", False),
+        ("no-such-host.invalid", False),
+    ],
+)
 def test_is_loopback(host, loopback):
     assert is_loopback(host) is loopback

@@ -32,10 +32,10 @@ def test_values_override_defaults():
         ("[sync]\ninterval_seconds = 0\n", "greater than 0"),
         ("[sync]\ninterval_seconds = true\n", "greater than 0"),
         ("[sync]\ngateway = 3000\n", "HOST:PORT"),
-        ("[sync]\ngateway = \"host\"\n", "not HOST:PORT"),
+        ('[sync]\ngateway = "host"\n', "not HOST:PORT"),
         ("[gateway]\nallow_remote = 1\n", "true or false"),
         ("[gateway]\nmax_frame_bytes = 1.5\n", "whole number"),
-        ("[club]\ntimezone = \"Mars/Olympus\"\n", "not a known time zone"),
+        ('[club]\ntimezone = "Mars/Olympus"\n', "not a known time zone"),
         ("sync = 5\n", "must be a table"),
     ],
 )

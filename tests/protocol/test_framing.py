@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 from protocol.errors import ProtocolError
 from protocol.framing import FrameDecoder, decode_body, encode_frame
 
-scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False) | st.text() | st.binary()
+scalars = (
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False) | st.text() | st.binary()
+)
 values = st.recursive(
     scalars,
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5),

@@ -1,11 +1,18 @@
-import os
 import stat
 import subprocess
 import sys
 
 import pytest
 
-from protocol.home import HOME_ENVIRONMENT_VARIABLE, Home, HomeError, create_exclusively, ensure_token, read_token, resolve_home
+from protocol.home import (
+    HOME_ENVIRONMENT_VARIABLE,
+    Home,
+    HomeError,
+    create_exclusively,
+    ensure_token,
+    read_token,
+    resolve_home,
+)
 
 
 def test_resolution_order(tmp_path):
@@ -47,9 +54,14 @@ def test_create_exclusively_keeps_the_first(tmp_path):
 
 def test_processes_starting_together_agree_on_the_token(tmp_path):
     home = Home(tmp_path).prepare()
-    code = "import sys; from protocol.home import Home, ensure_token; print(ensure_token(Home(__import__('pathlib').Path(sys.argv[1]))))"
-    processes = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
-                 for _ in range(8)]
+    code = (
+        "import sys, pathlib; from protocol.home import Home, ensure_token;"
+        " print(ensure_token(Home(pathlib.Path(sys.argv[1]))))"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+        for _ in range(8)
+    ]
     tokens = {p.communicate(timeout=60)[0].strip() for p in processes}
     assert len(tokens) == 1
     assert tokens == {read_token(home)}

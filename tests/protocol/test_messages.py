@@ -42,12 +42,20 @@ def test_every_message_survives_the_wire(message):
 def test_contract_shapes():
     assert Connect(1, "sync", "t").to_wire() == {"op": "connect", "protocol": 1, "client": "sync", "token": "t"}
     assert Confirm(1, "exchange-gateway", "0.1").to_wire() == {
-        "op": "confirm", "protocol": 1, "server": "exchange-gateway", "version": "0.1"}
+        "op": "confirm",
+        "protocol": 1,
+        "server": "exchange-gateway",
+        "version": "0.1",
+    }
     assert Refuse("wrong token").to_wire() == {"op": "refuse", "reason": "wrong token"}
     assert Request("ping", 7).to_wire() == {"op": "ping", "id": 7, "args": {}}
     assert Success(7, "pong").to_wire() == {"op": "reply", "id": 7, "ok": True, "result": "pong"}
     assert Failure(7, ErrorDetail("unknown-op", "no")).to_wire() == {
-        "op": "reply", "id": 7, "ok": False, "error": {"code": "unknown-op", "message": "no"}}
+        "op": "reply",
+        "id": 7,
+        "ok": False,
+        "error": {"code": "unknown-op", "message": "no"},
+    }
 
 
 def test_token_is_not_in_the_repr():
@@ -89,10 +97,19 @@ def test_malformed_messages_name_their_fault(wire, complaint):
         message_from_wire(wire)
 
 
-@given(st.dictionaries(st.sampled_from(["op", "id", "args", "ok", "error", "result", "protocol",
-                                        "client", "token", "server", "version", "reason"]),
-                       st.none() | st.booleans() | st.integers() | st.text(max_size=5) | st.lists(st.integers(), max_size=2)
-                       | st.dictionaries(st.sampled_from(["code", "message"]), st.text(max_size=3) | st.integers())))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["op", "id", "args", "ok", "error", "result", "protocol", "client", "token", "server", "version", "reason"]
+        ),
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.text(max_size=5)
+        | st.lists(st.integers(), max_size=2)
+        | st.dictionaries(st.sampled_from(["code", "message"]), st.text(max_size=3) | st.integers()),
+    )
+)
 def test_arbitrary_maps_give_a_message_or_a_protocol_error(wire):
     try:
         message_from_wire(wire)

@@ -118,9 +118,11 @@ async def test_default_timeout_comes_from_settings(autojump_clock):
 async def test_peer_closing_fails_pending_requests(autojump_clock):
     async with peers(handler_b=echo_after) as (a, b, reasons):
         async with trio.open_nursery() as nursery:
+
             async def ask():
                 with pytest.raises(ConnectionLost):
                     await a.request("echo", {"value": 1, "delay": 50})
+
             nursery.start_soon(ask)
             await trio.sleep(1)
             b.close("test closes b")
@@ -163,9 +165,11 @@ async def test_heartbeat_declares_a_silent_peer_dead_after_three_missed_answers(
     peer = RpcPeer(FramedStream(left), settings=PeerSettings(heartbeat=Heartbeat(15, 3)))
     # the other end reads everything and answers nothing
     async with trio.open_nursery() as nursery:
+
         async def black_hole():
             while await right.receive_some():
                 pass
+
         nursery.start_soon(black_hole)
         start = trio.current_time()
         reason = await peer.run()

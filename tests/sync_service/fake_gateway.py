@@ -13,7 +13,9 @@ from protocol.rpc import PeerSettings, RpcPeer
 
 
 class FakeGateway:
-    def __init__(self, nursery: trio.Nursery, token: str = "tok", settings: PeerSettings = PeerSettings(heartbeat=None)):
+    def __init__(
+        self, nursery: trio.Nursery, token: str = "tok", settings: PeerSettings = PeerSettings(heartbeat=None)
+    ):
         self.nursery = nursery
         self.token = token
         self.settings = settings

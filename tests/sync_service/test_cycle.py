@@ -10,8 +10,12 @@ from tests.sync_service.fake_gateway import FakeGateway
 
 
 def make_cycle(gateway, tmp_path):
-    link = GatewayLink(LinkSettings(Address("127.0.0.1", 3000), peer=PeerSettings(heartbeat=None)),
-                       token=lambda: "tok", backoff=ReconnectBackoff(), open_stream=gateway.open_stream)
+    link = GatewayLink(
+        LinkSettings(Address("127.0.0.1", 3000), peer=PeerSettings(heartbeat=None)),
+        token=lambda: "tok",
+        backoff=ReconnectBackoff(),
+        open_stream=gateway.open_stream,
+    )
     return link, SyncCycle(link, tmp_path / "lock", gateway_wait=10, lock_wait=1)
 
 

@@ -15,8 +15,9 @@ ADDRESS = Address("127.0.0.1", 3000)
 
 def make_link(gateway, token="tok", heartbeat=None, random=lambda: 0.0):
     settings = LinkSettings(address=ADDRESS, peer=PeerSettings(heartbeat=heartbeat))
-    return GatewayLink(settings, token=lambda: token, backoff=ReconnectBackoff(random=random),
-                       open_stream=gateway.open_stream)
+    return GatewayLink(
+        settings, token=lambda: token, backoff=ReconnectBackoff(random=random), open_stream=gateway.open_stream
+    )
 
 
 async def wait_until(predicate, timeout=120):
