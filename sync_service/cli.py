@@ -12,10 +12,12 @@ from protocol.cli_support import AddressType, open_home, service_group
 from protocol.home import HomeError
 from protocol.logsetup import configure_logging
 
+from .commands import register as register_admin_commands
 from .demo import DemoFailed, run_demo
 from .service import SERVICE_NAME, ServiceSettings, run_service, sync_once
 
 main = service_group(SERVICE_NAME, "The synchronisation service of the PC CADDIE Exchange synchronisation.")
+register_admin_commands(main)
 
 
 gateway_option = click.option(

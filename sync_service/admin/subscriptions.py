@@ -1,0 +1,148 @@
+"""What each user syncs: calendars (timetable areas), contacts (persons), exclusion filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ..filters import ExclusionFilter as Filter
+from ..filters import FilterError
+from ..permissions import describe_area_refusal, may_sync_area, may_sync_contacts
+from ..store.models import CalendarSubscription, ContactSubscription, ExclusionFilter, Person, TimetableArea
+from . import AdminError
+from .lookups import area_by_name, person_by_id, user_by_login
+from .users import subject_for
+
+MAIN_CALENDAR = ""
+
+
+@dataclass(frozen=True)
+class CalendarOptions:
+    folder_name: str = MAIN_CALENDAR
+    read_only: bool = False
+    hide_private: bool = False
+    disable_reminders: bool = False
+    auto_sync_contacts: bool = False
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def add_calendar(login: str, area_name: str, options: CalendarOptions) -> CalendarSubscription:
+    user = user_by_login(login)
+    area = area_by_name(area_name)
+    subject = subject_for(user)
+    if not may_sync_area(subject, area.id):
+        raise AdminError(
+            f"{login} may not sync the area {area.name!r}: the user {describe_area_refusal(subject)} "
+            "(see `sync-service user permissions`)"
+        )
+    if CalendarSubscription.get_or_none(user=user, area=area) is not None:
+        raise AdminError(f"{login} syncs {area.name!r} already; remove it first to change its options")
+    return CalendarSubscription.create(
+        user=user,
+        area=area,
+        folder_name=options.folder_name.strip(),
+        read_only=options.read_only,
+        hide_private=options.hide_private,
+        disable_reminders=options.disable_reminders,
+        auto_sync_contacts=options.auto_sync_contacts,
+        created=_now(),
+    )
+
+
+def _calendar(login: str, area_name: str) -> CalendarSubscription:
+    user = user_by_login(login)
+    area = area_by_name(area_name)
+    subscription = CalendarSubscription.get_or_none(user=user, area=area)
+    if subscription is None:
+        raise AdminError(f"{login} does not sync {area.name!r}")
+    return subscription
+
+
+def list_calendars(login: str) -> list[tuple[CalendarSubscription, str]]:
+    user = user_by_login(login)
+    query = (
+        CalendarSubscription.select(CalendarSubscription, TimetableArea.name)
+        .join(TimetableArea)
+        .where(CalendarSubscription.user == user)
+        .order_by(TimetableArea.name)
+    )
+    return [(subscription, subscription.area.name) for subscription in query]
+
+
+def remove_calendar(login: str, area_name: str) -> None:
+    _calendar(login, area_name).delete_instance()
+
+
+def resume_calendar(login: str, area_name: str) -> str | None:
+    """Lift a pause; returns the reason it was paused for (None: it was not paused)."""
+    subscription = _calendar(login, area_name)
+    reason = subscription.paused_reason
+    subscription.paused_reason = None
+    subscription.save()
+    return reason
+
+
+def add_contact(login: str, person_id: int, source: str = "person") -> ContactSubscription:
+    user = user_by_login(login)
+    person = person_by_id(person_id)
+    if not may_sync_contacts(subject_for(user)):
+        raise AdminError(f"{login} may not sync contacts (see `sync-service user permissions --contacts`)")
+    if ContactSubscription.get_or_none(user=user, person=person) is not None:
+        raise AdminError(f"person {person_id} is on {login}'s contact list already")
+    return ContactSubscription.create(user=user, person=person, source=source, created=_now())
+
+
+def list_contacts(login: str) -> list[tuple[ContactSubscription, Person]]:
+    user = user_by_login(login)
+    query = (
+        ContactSubscription.select(ContactSubscription, Person)
+        .join(Person)
+        .where(ContactSubscription.user == user)
+        .order_by(Person.last_name, Person.first_name, Person.id)
+    )
+    return [(subscription, subscription.person) for subscription in query]
+
+
+def remove_contact(login: str, person_id: int) -> None:
+    user = user_by_login(login)
+    deleted = (
+        ContactSubscription.delete()
+        .where((ContactSubscription.user == user) & (ContactSubscription.person == person_id))
+        .execute()
+    )
+    if not deleted:
+        raise AdminError(f"person {person_id} is not on {login}'s contact list")
+
+
+def add_filter(login: str, pattern: str) -> str:
+    user = user_by_login(login)
+    try:
+        parsed = Filter.parse(pattern)
+    except FilterError as exc:
+        raise AdminError(str(exc)) from None
+    if ExclusionFilter.get_or_none(user=user, pattern=parsed.pattern) is not None:
+        raise AdminError(f"{login} has the filter {parsed.pattern!r} already")
+    ExclusionFilter.create(user=user, pattern=parsed.pattern)
+    return parsed.pattern
+
+
+def list_filters(login: str) -> list[str]:
+    user = user_by_login(login)
+    return [
+        row.pattern
+        for row in ExclusionFilter.select().where(ExclusionFilter.user == user).order_by(ExclusionFilter.pattern)
+    ]
+
+
+def remove_filter(login: str, pattern: str) -> None:
+    user = user_by_login(login)
+    deleted = (
+        ExclusionFilter.delete()
+        .where((ExclusionFilter.user == user) & (ExclusionFilter.pattern == pattern.strip()))
+        .execute()
+    )
+    if not deleted:
+        raise AdminError(f"{login} has no filter {pattern.strip()!r}")

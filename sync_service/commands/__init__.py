@@ -1,0 +1,11 @@
+"""The admin commands of `sync-service`, one module per subject; `register` adds them all."""
+
+import click
+
+from . import accounts, appointments, areas, calendars, contacts, filters, parameters, persons, users
+
+
+def register(main: click.Group) -> None:
+    for module in (parameters, users, areas, accounts, calendars, filters, appointments, persons, contacts):
+        for command in module.COMMANDS:
+            main.add_command(command)

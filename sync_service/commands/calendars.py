@@ -1,0 +1,101 @@
+"""`sync-service calendar add|list|remove|resume`: the areas each user syncs with Exchange."""
+
+from __future__ import annotations
+
+import click
+
+from ..admin.subscriptions import CalendarOptions, add_calendar, list_calendars, remove_calendar, resume_calendar
+from .context import Club, club_command, emit_json, emit_table, json_option
+
+
+@click.group("calendar")
+def calendar() -> None:
+    """Timetable areas a user syncs with an Exchange calendar (APPOINTMENTS tab)."""
+
+
+@calendar.command("add")
+@click.argument("login")
+@click.argument("area")
+@click.option(
+    "--folder",
+    default="",
+    metavar="NAME",
+    help="A calendar of that name in the mailbox, made if need be (default: the main calendar).",
+)
+@click.option("--read-only", is_flag=True, help="Only PC CADDIE → Exchange; changes in Exchange are not taken over.")
+@click.option("--hide-private", is_flag=True, help="Private Exchange appointments are not imported.")
+@click.option("--disable-reminders", is_flag=True, help="Appointments written to Exchange carry no reminder.")
+@click.option("--auto-sync-contacts", is_flag=True, help="Persons booked into the area join the contact sync.")
+@club_command
+def calendar_add(
+    club: Club,
+    login: str,
+    area: str,
+    folder: str,
+    read_only: bool,
+    hide_private: bool,
+    disable_reminders: bool,
+    auto_sync_contacts: bool,
+) -> None:
+    """Sync AREA with LOGIN's Exchange calendar (refused if the user's permissions don't allow it)."""
+    add_calendar(login, area, CalendarOptions(folder, read_only, hide_private, disable_reminders, auto_sync_contacts))
+    click.echo(f"{login} now syncs {area} with {'the calendar ' + folder if folder.strip() else 'the main calendar'}")
+
+
+@calendar.command("list")
+@click.argument("login")
+@json_option
+@club_command
+def calendar_list(club: Club, login: str, as_json: bool) -> None:
+    """The areas LOGIN syncs, with their options."""
+    rows = [
+        {
+            "area": area_name,
+            "folder": s.folder_name or None,
+            "read_only": s.read_only,
+            "hide_private": s.hide_private,
+            "disable_reminders": s.disable_reminders,
+            "auto_sync_contacts": s.auto_sync_contacts,
+            "paused": s.paused_reason,
+        }
+        for s, area_name in list_calendars(login)
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    flags = ("read_only", "hide_private", "disable_reminders", "auto_sync_contacts")
+    emit_table(
+        ["AREA", "FOLDER", "OPTIONS", "STATE"],
+        [
+            (
+                r["area"],
+                r["folder"] or "(main calendar)",
+                ", ".join(f.replace("_", " ") for f in flags if r[f]) or "-",
+                f"paused: {r['paused']}" if r["paused"] else "active",
+            )
+            for r in rows
+        ],
+    )
+
+
+@calendar.command("remove")
+@click.argument("login")
+@click.argument("area")
+@club_command
+def calendar_remove(club: Club, login: str, area: str) -> None:
+    """Stop syncing AREA for LOGIN."""
+    remove_calendar(login, area)
+    click.echo(f"{login} no longer syncs {area}")
+
+
+@calendar.command("resume")
+@click.argument("login")
+@click.argument("area")
+@club_command
+def calendar_resume(club: Club, login: str, area: str) -> None:
+    """Resume a calendar that the sync paused (e.g. after a mass-deletion guard)."""
+    reason = resume_calendar(login, area)
+    click.echo(f"{login}'s {area} resumed (it was paused: {reason})" if reason else f"{login}'s {area} was not paused")
+
+
+COMMANDS = [calendar]

@@ -1,0 +1,1 @@
+"""The PC CADDIE data the sync service owns: models, schema migrations, the change journal."""

@@ -1,0 +1,231 @@
+"""The PC CADDIE tables, as peewee models.
+
+The schema itself is made by the migrations in `schema.py` (frozen SQL, so that an old home is
+upgraded exactly); these models must match it, which a test checks. Times of appointments are the
+club's local wall time, stored without an offset, as PC CADDIE itself stores them.
+"""
+
+from __future__ import annotations
+
+import peewee as pw
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        legacy_table_names = False
+
+
+class SpecialParameter(BaseModel):
+    """PC CADDIE's special parameters (tab LOCAL), e.g. SYNC_EXCH and SYNC_EXCH_ATTEMPTS."""
+
+    name = pw.CharField(primary_key=True)
+    value = pw.TextField()
+
+
+class PermissionColumns(BaseModel):
+    """The SYNC tab of the password management: what a user (or a group) may synchronise."""
+
+    contacts = pw.CharField()  # yes | no | group
+    address = pw.CharField()  # no | group | export | sync
+    phone = pw.CharField()
+    email = pw.CharField()
+    appointments = pw.CharField()  # none | group | all | own | listed
+
+
+class UserGroup(PermissionColumns):
+    name = pw.CharField(unique=True)
+
+    class Meta:
+        table_name = "user_group"
+
+
+class User(PermissionColumns):
+    login = pw.CharField(unique=True)
+    display_name = pw.TextField()
+    group = pw.ForeignKeyField(UserGroup, null=True, backref="users", on_delete="SET NULL")
+
+    class Meta:
+        table_name = "pcc_user"
+
+
+class TimetableArea(BaseModel):
+    name = pw.CharField(unique=True)
+
+    class Meta:
+        table_name = "timetable_area"
+
+
+class AreaOwner(BaseModel):
+    area = pw.ForeignKeyField(TimetableArea, backref="owners", on_delete="CASCADE")
+    user = pw.ForeignKeyField(User, backref="owned_areas", on_delete="CASCADE")
+
+    class Meta:
+        table_name = "area_owner"
+        primary_key = pw.CompositeKey("area", "user")
+
+
+class UserListedArea(BaseModel):
+    """'Only the following areas' of a user."""
+
+    user = pw.ForeignKeyField(User, backref="listed_areas", on_delete="CASCADE")
+    area = pw.ForeignKeyField(TimetableArea, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "user_listed_area"
+        primary_key = pw.CompositeKey("user", "area")
+
+
+class GroupListedArea(BaseModel):
+    """'Only the following areas' of a group."""
+
+    group = pw.ForeignKeyField(UserGroup, backref="listed_areas", on_delete="CASCADE")
+    area = pw.ForeignKeyField(TimetableArea, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "group_listed_area"
+        primary_key = pw.CompositeKey("group", "area")
+
+
+class Person(BaseModel):
+    """A person record of the club: member, guest, staff."""
+
+    first_name = pw.TextField()
+    last_name = pw.TextField()
+    street = pw.TextField(default="")
+    postal_code = pw.TextField(default="")
+    city = pw.TextField(default="")
+    country = pw.TextField(default="")
+    phone_home = pw.TextField(default="")
+    phone_business = pw.TextField(default="")
+    phone_mobile = pw.TextField(default="")
+    email1 = pw.TextField(default="")
+    email2 = pw.TextField(default="")
+    email3 = pw.TextField(default="")
+    created = pw.DateTimeField()
+    modified = pw.DateTimeField()
+
+
+class Appointment(BaseModel):
+    """An entry of a timetable area. `start` and `end` are local wall time; for an all-day entry
+    they are midnights and `end` is exclusive (the day after the last day)."""
+
+    area = pw.ForeignKeyField(TimetableArea, backref="appointments", on_delete="RESTRICT")
+    title = pw.TextField()
+    start = pw.DateTimeField()
+    end = pw.DateTimeField()
+    all_day = pw.BooleanField(default=False)
+    location = pw.TextField(default="")
+    text = pw.TextField(default="")
+    private = pw.BooleanField(default=False)
+    created = pw.DateTimeField()
+    modified = pw.DateTimeField()
+
+
+class Booking(BaseModel):
+    """A person booked into an appointment."""
+
+    appointment = pw.ForeignKeyField(Appointment, backref="bookings", on_delete="CASCADE")
+    person = pw.ForeignKeyField(Person, backref="bookings", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("appointment", "person"), True),)
+
+
+class ExchangeAccount(BaseModel):
+    user = pw.ForeignKeyField(User, unique=True, backref="exchange_accounts", on_delete="CASCADE")
+    ews_url = pw.TextField()
+    mailbox = pw.TextField()
+    username = pw.TextField()
+    password_encrypted = pw.BlobField()
+
+    class Meta:
+        table_name = "exchange_account"
+
+
+class CalendarSubscription(BaseModel):
+    """A timetable area that a user syncs with an Exchange calendar (APPOINTMENTS tab, +ADD)."""
+
+    user = pw.ForeignKeyField(User, backref="calendar_subscriptions", on_delete="CASCADE")
+    area = pw.ForeignKeyField(TimetableArea, backref="subscriptions", on_delete="CASCADE")
+    folder_name = pw.TextField()
+    read_only = pw.BooleanField(default=False)
+    hide_private = pw.BooleanField(default=False)
+    disable_reminders = pw.BooleanField(default=False)
+    auto_sync_contacts = pw.BooleanField(default=False)
+    paused_reason = pw.TextField(null=True)
+    created = pw.DateTimeField()
+
+    class Meta:
+        table_name = "calendar_subscription"
+        indexes = ((("user", "area"), True),)
+
+
+class ContactSubscription(BaseModel):
+    """A person on a user's contact sync list (CONTACTS tab)."""
+
+    user = pw.ForeignKeyField(User, backref="contact_subscriptions", on_delete="CASCADE")
+    person = pw.ForeignKeyField(Person, backref="contact_subscriptions", on_delete="CASCADE")
+    source = pw.CharField()  # person | exchange | auto
+    created = pw.DateTimeField()
+
+    class Meta:
+        table_name = "contact_subscription"
+        indexes = ((("user", "person"), True),)
+
+
+class ExclusionFilter(BaseModel):
+    """A title filter: appointments whose title matches are not synchronised for this user."""
+
+    user = pw.ForeignKeyField(User, backref="exclusion_filters", on_delete="CASCADE")
+    pattern = pw.TextField()
+
+    class Meta:
+        table_name = "exclusion_filter"
+        indexes = ((("user", "pattern"), True),)
+
+
+class JournalEntry(BaseModel):
+    """One change to appointments, persons or bookings, appended by triggers in the database."""
+
+    seq = pw.AutoField()
+    table_name = pw.CharField()
+    row_id = pw.IntegerField()
+    operation = pw.CharField()  # insert | update | delete
+    changed_at = pw.TextField()
+    area_id = pw.IntegerField(null=True)
+    old_area_id = pw.IntegerField(null=True)
+    appointment_id = pw.IntegerField(null=True)
+    person_id = pw.IntegerField(null=True)
+
+    class Meta:
+        table_name = "change_journal"
+
+
+class JournalCursor(BaseModel):
+    """How far a consumer has read the journal; entries below every cursor may be pruned."""
+
+    name = pw.CharField(primary_key=True)
+    seq = pw.IntegerField()
+
+    class Meta:
+        table_name = "journal_cursor"
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    SpecialParameter,
+    UserGroup,
+    User,
+    TimetableArea,
+    AreaOwner,
+    UserListedArea,
+    GroupListedArea,
+    Person,
+    Appointment,
+    Booking,
+    ExchangeAccount,
+    CalendarSubscription,
+    ContactSubscription,
+    ExclusionFilter,
+    JournalEntry,
+    JournalCursor,
+]

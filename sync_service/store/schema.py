@@ -1,0 +1,275 @@
+"""The versioned schema: each migration is frozen SQL, applied in one transaction.
+
+`PRAGMA user_version` holds the version of a database. Opening a database applies the migrations
+it lacks, in order, after copying it aside (`VACUUM INTO`) if it held data; a database newer than
+this program is refused, never touched. An existing home is upgraded, never wiped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import peewee as pw
+
+
+class SchemaError(Exception):
+    """The database cannot be used or upgraded; the message says why."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    title: str
+    statements: tuple[str, ...]
+
+
+def _permission_columns(default_contacts: str, default_mode: str, default_appointments: str) -> str:
+    return f"""
+    contacts VARCHAR(8) NOT NULL DEFAULT '{default_contacts}' CHECK (contacts IN ('yes', 'no', 'group')),
+    address VARCHAR(8) NOT NULL DEFAULT '{default_mode}' CHECK (address IN ('no', 'group', 'export', 'sync')),
+    phone VARCHAR(8) NOT NULL DEFAULT '{default_mode}' CHECK (phone IN ('no', 'group', 'export', 'sync')),
+    email VARCHAR(8) NOT NULL DEFAULT '{default_mode}' CHECK (email IN ('no', 'group', 'export', 'sync')),
+    appointments VARCHAR(8) NOT NULL DEFAULT '{default_appointments}'
+        CHECK (appointments IN ('none', 'group', 'all', 'own', 'listed'))"""
+
+
+CLUB_DATA = Migration(
+    1,
+    "club data: special parameters, groups, users and their sync permissions, timetable areas, "
+    "persons, appointments, bookings",
+    (
+        "CREATE TABLE special_parameter (name VARCHAR(64) NOT NULL PRIMARY KEY, value TEXT NOT NULL)",
+        f"""CREATE TABLE user_group (
+            id INTEGER NOT NULL PRIMARY KEY,
+            name VARCHAR(255) NOT NULL UNIQUE,
+            {_permission_columns("no", "no", "none").strip()})""",
+        f"""CREATE TABLE pcc_user (
+            id INTEGER NOT NULL PRIMARY KEY,
+            login VARCHAR(255) NOT NULL UNIQUE,
+            display_name TEXT NOT NULL,
+            group_id INTEGER REFERENCES user_group (id) ON DELETE SET NULL,
+            {_permission_columns("group", "group", "group").strip()})""",
+        "CREATE INDEX pcc_user_group_id ON pcc_user (group_id)",
+        "CREATE TABLE timetable_area (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(255) NOT NULL UNIQUE)",
+        """CREATE TABLE area_owner (
+            area_id INTEGER NOT NULL REFERENCES timetable_area (id) ON DELETE CASCADE,
+            user_id INTEGER NOT NULL REFERENCES pcc_user (id) ON DELETE CASCADE,
+            PRIMARY KEY (area_id, user_id))""",
+        "CREATE INDEX area_owner_user_id ON area_owner (user_id)",
+        """CREATE TABLE user_listed_area (
+            user_id INTEGER NOT NULL REFERENCES pcc_user (id) ON DELETE CASCADE,
+            area_id INTEGER NOT NULL REFERENCES timetable_area (id) ON DELETE CASCADE,
+            PRIMARY KEY (user_id, area_id))""",
+        """CREATE TABLE group_listed_area (
+            group_id INTEGER NOT NULL REFERENCES user_group (id) ON DELETE CASCADE,
+            area_id INTEGER NOT NULL REFERENCES timetable_area (id) ON DELETE CASCADE,
+            PRIMARY KEY (group_id, area_id))""",
+        """CREATE TABLE person (
+            id INTEGER NOT NULL PRIMARY KEY,
+            first_name TEXT NOT NULL,
+            last_name TEXT NOT NULL,
+            street TEXT NOT NULL DEFAULT '',
+            postal_code TEXT NOT NULL DEFAULT '',
+            city TEXT NOT NULL DEFAULT '',
+            country TEXT NOT NULL DEFAULT '',
+            phone_home TEXT NOT NULL DEFAULT '',
+            phone_business TEXT NOT NULL DEFAULT '',
+            phone_mobile TEXT NOT NULL DEFAULT '',
+            email1 TEXT NOT NULL DEFAULT '',
+            email2 TEXT NOT NULL DEFAULT '',
+            email3 TEXT NOT NULL DEFAULT '',
+            created DATETIME NOT NULL,
+            modified DATETIME NOT NULL)""",
+        """CREATE TABLE appointment (
+            id INTEGER NOT NULL PRIMARY KEY,
+            area_id INTEGER NOT NULL REFERENCES timetable_area (id) ON DELETE RESTRICT,
+            title TEXT NOT NULL,
+            start DATETIME NOT NULL,
+            "end" DATETIME NOT NULL,
+            all_day INTEGER NOT NULL DEFAULT 0,
+            location TEXT NOT NULL DEFAULT '',
+            text TEXT NOT NULL DEFAULT '',
+            private INTEGER NOT NULL DEFAULT 0,
+            created DATETIME NOT NULL,
+            modified DATETIME NOT NULL,
+            CHECK ("end" >= start))""",
+        "CREATE INDEX appointment_area_id_start ON appointment (area_id, start)",
+        """CREATE TABLE booking (
+            id INTEGER NOT NULL PRIMARY KEY,
+            appointment_id INTEGER NOT NULL REFERENCES appointment (id) ON DELETE CASCADE,
+            person_id INTEGER NOT NULL REFERENCES person (id) ON DELETE CASCADE)""",
+        "CREATE UNIQUE INDEX booking_appointment_id_person_id ON booking (appointment_id, person_id)",
+        "CREATE INDEX booking_person_id ON booking (person_id)",
+    ),
+)
+
+SYNC_SETTINGS = Migration(
+    2,
+    "sync settings: Exchange accounts, calendar and contact subscriptions, exclusion filters",
+    (
+        """CREATE TABLE exchange_account (
+            id INTEGER NOT NULL PRIMARY KEY,
+            user_id INTEGER NOT NULL UNIQUE REFERENCES pcc_user (id) ON DELETE CASCADE,
+            ews_url TEXT NOT NULL,
+            mailbox TEXT NOT NULL,
+            username TEXT NOT NULL,
+            password_encrypted BLOB NOT NULL)""",
+        """CREATE TABLE calendar_subscription (
+            id INTEGER NOT NULL PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES pcc_user (id) ON DELETE CASCADE,
+            area_id INTEGER NOT NULL REFERENCES timetable_area (id) ON DELETE CASCADE,
+            folder_name TEXT NOT NULL,
+            read_only INTEGER NOT NULL DEFAULT 0,
+            hide_private INTEGER NOT NULL DEFAULT 0,
+            disable_reminders INTEGER NOT NULL DEFAULT 0,
+            auto_sync_contacts INTEGER NOT NULL DEFAULT 0,
+            paused_reason TEXT,
+            created DATETIME NOT NULL)""",
+        "CREATE UNIQUE INDEX calendar_subscription_user_id_area_id ON calendar_subscription (user_id, area_id)",
+        "CREATE INDEX calendar_subscription_area_id ON calendar_subscription (area_id)",
+        """CREATE TABLE contact_subscription (
+            id INTEGER NOT NULL PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES pcc_user (id) ON DELETE CASCADE,
+            person_id INTEGER NOT NULL REFERENCES person (id) ON DELETE CASCADE,
+            source VARCHAR(16) NOT NULL CHECK (source IN ('person', 'exchange', 'auto')),
+            created DATETIME NOT NULL)""",
+        "CREATE UNIQUE INDEX contact_subscription_user_id_person_id ON contact_subscription (user_id, person_id)",
+        "CREATE INDEX contact_subscription_person_id ON contact_subscription (person_id)",
+        """CREATE TABLE exclusion_filter (
+            id INTEGER NOT NULL PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES pcc_user (id) ON DELETE CASCADE,
+            pattern TEXT NOT NULL)""",
+        "CREATE UNIQUE INDEX exclusion_filter_user_id_pattern ON exclusion_filter (user_id, pattern)",
+    ),
+)
+
+_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+_APPOINTMENT_COLUMNS = ("area_id", "title", "start", '"end"', "all_day", "location", "text", "private")
+_PERSON_COLUMNS = (
+    "first_name", "last_name", "street", "postal_code", "city", "country",
+    "phone_home", "phone_business", "phone_mobile", "email1", "email2", "email3",
+)  # fmt: skip
+
+
+def _changed(columns: tuple[str, ...]) -> str:
+    return " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in columns)
+
+
+def _journal_insert(
+    table: str, row: str, operation: str, area: str, old_area: str, appointment: str, person: str
+) -> str:
+    return (
+        "INSERT INTO change_journal "
+        "(table_name, row_id, operation, changed_at, area_id, old_area_id, appointment_id, person_id) "
+        f"VALUES ('{table}', {row}, '{operation}', {_NOW}, {area}, {old_area}, {appointment}, {person});"
+    )
+
+
+def _booking_area(row: str) -> str:
+    return f"(SELECT area_id FROM appointment WHERE id = {row}.appointment_id)"
+
+
+CHANGE_JOURNAL = Migration(
+    3,
+    "change journal: triggers on appointments, persons and bookings; journal cursors",
+    (
+        """CREATE TABLE change_journal (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            table_name VARCHAR(16) NOT NULL,
+            row_id INTEGER NOT NULL,
+            operation VARCHAR(8) NOT NULL CHECK (operation IN ('insert', 'update', 'delete')),
+            changed_at TEXT NOT NULL,
+            area_id INTEGER,
+            old_area_id INTEGER,
+            appointment_id INTEGER,
+            person_id INTEGER)""",
+        "CREATE TABLE journal_cursor (name VARCHAR(255) NOT NULL PRIMARY KEY, seq INTEGER NOT NULL)",
+        "CREATE TRIGGER appointment_journal_insert AFTER INSERT ON appointment BEGIN "
+        + _journal_insert("appointment", "NEW.id", "insert", "NEW.area_id", "NULL", "NEW.id", "NULL")
+        + " END",
+        f"CREATE TRIGGER appointment_journal_update AFTER UPDATE ON appointment "
+        f"WHEN {_changed(_APPOINTMENT_COLUMNS)} BEGIN "
+        + _journal_insert("appointment", "NEW.id", "update", "NEW.area_id", "OLD.area_id", "NEW.id", "NULL")
+        + " END",
+        "CREATE TRIGGER appointment_journal_delete AFTER DELETE ON appointment BEGIN "
+        + _journal_insert("appointment", "OLD.id", "delete", "OLD.area_id", "OLD.area_id", "OLD.id", "NULL")
+        + " END",
+        "CREATE TRIGGER person_journal_insert AFTER INSERT ON person BEGIN "
+        + _journal_insert("person", "NEW.id", "insert", "NULL", "NULL", "NULL", "NEW.id")
+        + " END",
+        f"CREATE TRIGGER person_journal_update AFTER UPDATE ON person WHEN {_changed(_PERSON_COLUMNS)} BEGIN "
+        + _journal_insert("person", "NEW.id", "update", "NULL", "NULL", "NULL", "NEW.id")
+        + " END",
+        "CREATE TRIGGER person_journal_delete AFTER DELETE ON person BEGIN "
+        + _journal_insert("person", "OLD.id", "delete", "NULL", "NULL", "NULL", "OLD.id")
+        + " END",
+        "CREATE TRIGGER booking_journal_insert AFTER INSERT ON booking BEGIN "
+        + _journal_insert(
+            "booking", "NEW.id", "insert", _booking_area("NEW"), "NULL", "NEW.appointment_id", "NEW.person_id"
+        )
+        + " END",
+        "CREATE TRIGGER booking_journal_update AFTER UPDATE ON booking "
+        "WHEN OLD.appointment_id IS NOT NEW.appointment_id OR OLD.person_id IS NOT NEW.person_id BEGIN "
+        + _journal_insert(
+            "booking",
+            "NEW.id",
+            "update",
+            _booking_area("NEW"),
+            _booking_area("OLD"),
+            "NEW.appointment_id",
+            "NEW.person_id",
+        )
+        + " END",
+        "CREATE TRIGGER booking_journal_delete AFTER DELETE ON booking BEGIN "
+        + _journal_insert(
+            "booking",
+            "OLD.id",
+            "delete",
+            _booking_area("OLD"),
+            _booking_area("OLD"),
+            "OLD.appointment_id",
+            "OLD.person_id",
+        )
+        + " END",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (CLUB_DATA, SYNC_SETTINGS, CHANGE_JOURNAL)
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def schema_version(db: pw.SqliteDatabase) -> int:
+    return int(db.execute_sql("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: pw.SqliteDatabase, target: int = LATEST_VERSION, backup_dir: Path | None = None) -> list[int]:
+    """Bring the database to `target`, returning the versions applied.
+
+    Every migration runs inside one IMMEDIATE transaction, so two processes starting at once
+    serialise: the second finds the work done. A failed migration leaves the database as it was.
+    """
+    current = schema_version(db)
+    if current > LATEST_VERSION:
+        raise SchemaError(
+            f"the database has schema version {current}, newer than this program knows "
+            f"({LATEST_VERSION}); install the newer version of the program"
+        )
+    if current >= target:
+        return []
+    if current > 0 and backup_dir is not None:
+        backup = backup_dir / f"before-schema-{target}-from-{current}.sqlite3"
+        if not backup.exists():
+            db.execute_sql("VACUUM INTO ?", (str(backup),))
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.version > target:
+            break
+        with db.atomic():  # BEGIN IMMEDIATE: see open_database
+            if schema_version(db) >= migration.version:
+                continue  # another process got there first
+            for statement in migration.statements:
+                db.execute_sql(statement)
+            db.execute_sql(f"PRAGMA user_version = {migration.version}")
+        applied.append(migration.version)
+    return applied
