@@ -1,0 +1,28 @@
+import stat
+
+import pytest
+
+from protocol.home import Home
+from sync_service.vault import PasswordVault, VaultError
+
+
+def test_round_trip_and_key_file(tmp_path):
+    home = Home(tmp_path).prepare()
+    vault = PasswordVault.for_home(home)
+    token = vault.encrypt("geheim-Passwort")
+    assert b"geheim" not in token
+    assert PasswordVault.for_home(home).decrypt(token) == "geheim-Passwort"  # the key is kept
+    key_file = tmp_path / "secret.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_another_key_cannot_decrypt(tmp_path):
+    token = PasswordVault.from_key_file(tmp_path / "a.key").encrypt("x")
+    with pytest.raises(VaultError, match="cannot be decrypted"):
+        PasswordVault.from_key_file(tmp_path / "b.key").decrypt(token)
+
+
+def test_damaged_key(tmp_path):
+    (tmp_path / "bad.key").write_text("not a key")
+    with pytest.raises(VaultError, match="damaged"):
+        PasswordVault.from_key_file(tmp_path / "bad.key")
