@@ -62,6 +62,19 @@ def parse_day(text: str) -> date:
         raise ClubTimeError(f"{text!r} is not a date like 2026-06-01") from None
 
 
+def parse_last_day(text: str, first: date) -> date:
+    """The last day of an all-day entry from its `--end`: a date is the last day itself; a
+    date-time at midnight is an exclusive end (Exchange's and iCalendar's way: 2026-06-02T00:00
+    ends a one-day entry on 1 June); any other date-time is in its last day."""
+    day = parse_day(text)
+    cleaned = text.strip()
+    if len(cleaned) > 10:
+        moment = datetime.fromisoformat(cleaned.replace("Z", "+00:00").replace("z", "+00:00"))
+        if moment.time() == datetime.min.time() and day > first:
+            return day - timedelta(days=1)
+    return day
+
+
 def aware(naive: datetime, zone: ZoneInfo) -> datetime:
     """Local wall time → an aware datetime (a repeated hour resolves to its first occurrence)."""
     return naive.replace(tzinfo=zone, fold=0)

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from ..clubtime import ClubTimeError, all_day_span, parse_day, parse_moment
+from ..clubtime import ClubTimeError, all_day_span, parse_day, parse_last_day, parse_moment
 from ..store.models import Appointment, Booking, Person, TimetableArea
 from . import AdminError
 from .lookups import appointment_by_id, area_by_name
@@ -35,7 +35,7 @@ def _span(start: str, end: str | None, all_day: bool, zone: ZoneInfo) -> tuple[d
     try:
         if all_day:
             first = parse_day(start)
-            last = parse_day(end) if end else first
+            last = parse_last_day(end, first) if end else first
             if last < first:
                 raise AdminError(f"the last day {last} is before the first day {first}")
             return all_day_span(first, last)

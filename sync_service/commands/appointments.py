@@ -27,7 +27,7 @@ def appointment_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--start", metavar="ISO", help="2026-06-01T09:30 (club time) or with an offset; a date if all-day."
         ),
-        click.option("--end", metavar="ISO", help="As --start; for an all-day entry its last day."),
+        click.option("--end", metavar="ISO", help="As --start; all-day: its last day, or the midnight after it."),
         click.option("--all-day/--timed", "all_day", default=None, help="A whole-day entry (dates only)."),
         click.option("--location", metavar="TEXT"),
         click.option("--text", metavar="TEXT", help="The appointment's text (body)."),

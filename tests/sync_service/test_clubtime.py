@@ -12,6 +12,7 @@ from sync_service.clubtime import (
     is_ambiguous,
     iso_with_offset,
     parse_day,
+    parse_last_day,
     parse_moment,
 )
 
@@ -71,3 +72,18 @@ def test_days_and_all_day_spans():
     assert all_day_span(date(2026, 12, 24), date(2026, 12, 26)) == (datetime(2026, 12, 24), datetime(2026, 12, 27))
     # the day clocks change is still one all-day entry, midnight to midnight
     assert all_day_span(date(2026, 3, 29), date(2026, 3, 29)) == (datetime(2026, 3, 29), datetime(2026, 3, 30))
+
+
+@pytest.mark.parametrize(
+    "end, last",
+    [
+        ("2026-06-01", date(2026, 6, 1)),  # a date is the last day
+        ("2026-06-03", date(2026, 6, 3)),
+        ("2026-06-02T00:00", date(2026, 6, 1)),  # midnight is an exclusive end
+        ("2026-06-02T00:00:00", date(2026, 6, 1)),
+        ("2026-06-01T00:00", date(2026, 6, 1)),  # midnight of the first day: still that one day
+        ("2026-06-02T12:00", date(2026, 6, 2)),  # in the day
+    ],
+)
+def test_last_day_of_an_all_day_entry(end, last):
+    assert parse_last_day(end, date(2026, 6, 1)) == last
