@@ -60,11 +60,14 @@ class Request:
 
 @dataclass(frozen=True)
 class ErrorDetail:
+    """`details` are further keys of the error map, e.g. `retry_after` for a throttled request."""
+
     code: str
     message: str
+    details: Mapping[str, Any] = field(default_factory=dict)
 
     def to_wire(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message}
+        return {**self.details, "code": self.code, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,7 @@ def message_from_wire(wire: Mapping[str, Any]) -> Message:
             error=ErrorDetail(
                 code=_get(error, "code", str, "reply error"),
                 message=_get(error, "message", str, "reply error"),
+                details={k: v for k, v in error.items() if k not in ("code", "message")},
             ),
         )
     if not op:

@@ -26,21 +26,24 @@ PING_RESULT = "pong"
 
 
 class OperationError(Exception):
-    """Raised by a handler to answer a request with an error reply of this code."""
+    """Raised by a handler to answer a request with an error reply of this code; `details` go
+    into the error map beside code and message."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, details: Mapping[str, Any] | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.details = dict(details or {})
 
 
 class RemoteError(Exception):
     """The other side answered our request with an error reply."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, details: Mapping[str, Any] | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.details = dict(details or {})
 
 
 class RequestTimeout(Exception):
@@ -204,7 +207,7 @@ class RpcPeer:
                 raise OperationError("unknown-op", f"unknown operation {request.op!r}")
             return Success(request.id, await self.handler(request.op, request.args))
         except OperationError as exc:
-            return Failure(request.id, ErrorDetail(exc.code, exc.message))
+            return Failure(request.id, ErrorDetail(exc.code, exc.message, exc.details))
         except Exception as exc:  # a bug in one operation must not end the connection
             logger.opt(exception=exc).error(f"Operation {request.op!r} failed unexpectedly")
             return Failure(request.id, ErrorDetail("internal-error", f"{type(exc).__name__}: {exc}"))
@@ -277,5 +280,5 @@ class RpcPeer:
         if isinstance(outcome, Success):
             return outcome.result
         if isinstance(outcome, Failure):
-            raise RemoteError(outcome.error.code, outcome.error.message)
+            raise RemoteError(outcome.error.code, outcome.error.message, outcome.error.details)
         raise ConnectionLost(outcome)

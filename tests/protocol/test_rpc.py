@@ -227,3 +227,13 @@ async def test_unencodable_request_arguments_raise_at_the_caller(autojump_clock)
         with pytest.raises(ProtocolError):
             await a.request("echo", {"value": object()})
         assert await a.request("ping") == "pong"
+
+
+async def test_error_details_travel_with_the_error(autojump_clock):
+    async def handler(op, args):
+        raise OperationError("throttled", "slow down", {"retry_after": 12.5})
+
+    async with peers(handler_b=handler) as (a, b, _):
+        with pytest.raises(RemoteError) as failure:
+            await a.request("anything")
+        assert failure.value.details == {"retry_after": 12.5}

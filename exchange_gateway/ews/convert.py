@@ -1,0 +1,218 @@
+"""Between exchangelib's items and the wire's neutral entries.
+
+Every item the gateway creates carries our external id in an extended property of our own
+property set, so that a create whose outcome was unknown can be looked up instead of repeated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from exchangelib import CalendarItem, Contact, EWSDate, EWSDateTime, EWSTimeZone, ExtendedProperty
+from exchangelib.fields import InvalidField
+from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAddress
+from exchangelib.properties import Body
+
+from .entries import MAX_EMAILS, CalendarEntry, ContactEntry, format_utc, parse_date, parse_utc
+from .errors import INVALID, GatewayError
+
+PROPERTY_SET_ID = "6f0c8a52-3d1e-4b7a-9c55-2e8d41f7b3a9"  # ours: the PC CADDIE Exchange sync
+EXTERNAL_ID_FIELD = "pccaddie_sync_id"
+PRIVATE_SENSITIVITIES = {"Private", "Confidential"}
+RECURRING_TYPES = {"RecurringMaster", "Occurrence", "Exception"}
+PHONE_LABELS = {"phone_home": "HomePhone", "phone_business": "BusinessPhone", "phone_mobile": "MobilePhone"}
+EMAIL_LABELS = tuple(f"EmailAddress{n}" for n in range(1, MAX_EMAILS + 1))
+ADDRESS_LABEL = "Home"
+
+
+class SyncExternalId(ExtendedProperty):
+    property_set_id = PROPERTY_SET_ID
+    property_name = "PcCaddieSyncId"
+    property_type = "String"
+
+
+def register_external_id() -> None:
+    """Teach exchangelib our extended property (once per process; it keeps it per item class)."""
+    for item_class in (CalendarItem, Contact):
+        try:
+            item_class.get_field_by_fieldname(EXTERNAL_ID_FIELD)
+        except InvalidField:
+            item_class.register(EXTERNAL_ID_FIELD, SyncExternalId)
+
+
+def _zone(name: str) -> EWSTimeZone:
+    try:
+        return EWSTimeZone(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, KeyError) as exc:
+        raise GatewayError(INVALID, f"unknown time zone {name!r}: {exc}") from None
+
+
+def calendar_values(entry: CalendarEntry) -> dict[str, object]:
+    """exchangelib field values for an entry."""
+    zone = _zone(entry.timezone)
+    if entry.all_day:
+        start: object = EWSDate.from_date(parse_date(entry.start, "start"))
+        end: object = EWSDate.from_date(parse_date(entry.end, "end"))
+    else:
+        start = EWSDateTime.from_datetime(parse_utc(entry.start, "start")).astimezone(zone)
+        end = EWSDateTime.from_datetime(parse_utc(entry.end, "end")).astimezone(zone)
+    return {
+        "subject": entry.subject,
+        "body": Body(entry.body) if entry.body else None,
+        "location": entry.location or None,
+        "start": start,
+        "end": end,
+        "is_all_day": entry.all_day,
+        "_start_timezone": zone,
+        "_end_timezone": zone,
+        "sensitivity": "Private" if entry.private else "Normal",
+        "reminder_is_set": entry.reminder_minutes is not None,
+        "reminder_minutes_before_start": entry.reminder_minutes or 0,
+        "categories": list(entry.categories) or None,
+        "legacy_free_busy_status": "Busy",
+        EXTERNAL_ID_FIELD: entry.external_id,
+    }
+
+
+def calendar_item(entry: CalendarEntry, **kwargs: object) -> CalendarItem:
+    return CalendarItem(**kwargs, **calendar_values(entry))
+
+
+def _zone_name(zone: object) -> str:
+    return getattr(zone, "key", None) or "UTC"
+
+
+def _day(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    assert isinstance(value, dt.date)
+    return value.isoformat()
+
+
+def calendar_entry(item: CalendarItem) -> CalendarEntry:
+    all_day = bool(item.is_all_day)
+    if all_day:
+        start, end = _day(item.start), _day(item.end)
+    else:
+        start, end = format_utc(item.start), format_utc(item.end)
+    return CalendarEntry(
+        subject=item.subject or "",
+        start=start,
+        end=end,
+        all_day=all_day,
+        body=str(item.body) if item.body else "",
+        location=item.location or "",
+        timezone=_zone_name(item._start_timezone),
+        private=item.sensitivity in PRIVATE_SENSITIVITIES,
+        reminder_minutes=item.reminder_minutes_before_start if item.reminder_is_set else None,
+        categories=tuple(item.categories or ()),
+        external_id=getattr(item, EXTERNAL_ID_FIELD, None),
+        id=item.id,
+        change_key=item.changekey,
+        recurring=(item.type in RECURRING_TYPES) or bool(item.is_recurring),
+        last_modified=format_utc(item.last_modified_time) if item.last_modified_time else None,
+    )
+
+
+CALENDAR_UPDATE_FIELDS = {
+    "subject": ["subject"],
+    "body": ["body"],
+    "location": ["location"],
+    "start": ["start"],
+    "end": ["end"],
+    "all_day": ["is_all_day"],
+    "timezone": [],
+    "private": ["sensitivity"],
+    "reminder_minutes": ["reminder_is_set", "reminder_minutes_before_start"],
+    "categories": ["categories"],
+    "external_id": [EXTERNAL_ID_FIELD],
+}
+
+
+def display_name(entry: ContactEntry) -> str:
+    return (
+        entry.display_name
+        or " ".join(p for p in (entry.given_name, entry.surname) if p)
+        or (entry.emails[0] if entry.emails else "(no name)")
+    )
+
+
+def apply_contact(contact: Contact, entry: ContactEntry, fields: set[str]) -> list[str]:
+    """Write `fields` of `entry` into `contact`, keeping the labels we do not manage (e.g. a business
+    address); returns the exchangelib field names changed."""
+    changed: list[str] = []
+    for name in ("given_name", "surname"):
+        if name in fields:
+            setattr(contact, name, getattr(entry, name) or None)
+            changed.append(name)
+    if fields & {"given_name", "surname", "display_name"}:
+        contact.display_name = display_name(entry)
+        contact.file_as = ", ".join(p for p in (entry.surname, entry.given_name) if p) or contact.display_name
+        changed += ["display_name", "file_as"]
+    if fields & {"street", "postal_code", "city", "country"}:
+        others = [a for a in contact.physical_addresses or [] if a.label != ADDRESS_LABEL]
+        if any((entry.street, entry.postal_code, entry.city, entry.country)):
+            others.append(
+                PhysicalAddress(
+                    label=ADDRESS_LABEL,
+                    street=entry.street or None,
+                    city=entry.city or None,
+                    zipcode=entry.postal_code or None,
+                    country=entry.country or None,
+                )
+            )
+        contact.physical_addresses = others or None
+        changed.append("physical_addresses")
+    if fields & set(PHONE_LABELS):
+        ours = set(PHONE_LABELS.values())
+        numbers = [p for p in contact.phone_numbers or [] if p.label not in ours]
+        numbers += [
+            PhoneNumber(label=label, phone_number=getattr(entry, name))
+            for name, label in PHONE_LABELS.items()
+            if getattr(entry, name)
+        ]
+        contact.phone_numbers = numbers or None
+        changed.append("phone_numbers")
+    if "emails" in fields:
+        contact.email_addresses = [
+            EmailAddress(label=label, email=email) for label, email in zip(EMAIL_LABELS, entry.emails)
+        ] or None
+        changed.append("email_addresses")
+    if "external_id" in fields:
+        setattr(contact, EXTERNAL_ID_FIELD, entry.external_id)
+        changed.append(EXTERNAL_ID_FIELD)
+    return changed
+
+
+CONTACT_FIELD_NAMES = {"given_name", "surname", "display_name", "street", "postal_code", "city", "country",
+                       "phone_home", "phone_business", "phone_mobile", "emails", "external_id"}  # fmt: skip
+
+
+def new_contact(entry: ContactEntry, **kwargs: object) -> Contact:
+    contact = Contact(**kwargs)
+    apply_contact(contact, entry, CONTACT_FIELD_NAMES)
+    return contact
+
+
+def contact_entry(contact: Contact) -> ContactEntry:
+    home = next((a for a in contact.physical_addresses or [] if a.label == ADDRESS_LABEL), None)
+    phones = {p.label: p.phone_number for p in contact.phone_numbers or [] if p.phone_number}
+    emails = {e.label: e.email for e in contact.email_addresses or [] if e.email}
+    return ContactEntry(
+        given_name=contact.given_name or "",
+        surname=contact.surname or "",
+        display_name=contact.display_name or "",
+        street=(home.street or "") if home else "",
+        postal_code=(home.zipcode or "") if home else "",
+        city=(home.city or "") if home else "",
+        country=(home.country or "") if home else "",
+        phone_home=phones.get("HomePhone", ""),
+        phone_business=phones.get("BusinessPhone", ""),
+        phone_mobile=phones.get("MobilePhone", ""),
+        emails=tuple(emails[label] for label in EMAIL_LABELS if label in emails),
+        external_id=getattr(contact, EXTERNAL_ID_FIELD, None),
+        id=contact.id,
+        change_key=contact.changekey,
+        last_modified=format_utc(contact.last_modified_time) if contact.last_modified_time else None,
+    )

@@ -1,0 +1,179 @@
+"""The Exchange operations on the wire, each a coroutine for the gateway's operation table.
+
+exchangelib blocks, so every call runs in a worker thread: at most `per_mailbox` at once for one
+mailbox and `overall` in all, and none longer than `deadline` seconds (after that the caller gets
+`timeout` at once; the thread, which exchangelib's own HTTP timeout bounds, finishes unseen and
+keeps its overall slot until it does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Mapping, TypeVar
+
+import trio
+
+from ..operations import Operation
+from .connection import AccountCache, AccountSpec, ExchangeSettings
+from .convert import register_external_id
+from .entries import CalendarEntry, ContactEntry, ItemRef
+from .errors import AUTH_FAILED, INVALID, TIMEOUT, GatewayError, map_exception
+from .mailbox import CALENDAR, CONTACTS, KINDS, MAX_CHANGES, Mailbox
+
+T = TypeVar("T")
+MAX_BATCH = 500
+
+
+@dataclass(frozen=True)
+class ExchangeLimits:
+    overall: int = 16
+    per_mailbox: int = 4
+    deadline: float = 90.0
+
+
+def _kind(args: Mapping[str, Any]) -> str:
+    kind = args.get("kind", CALENDAR)
+    if kind not in KINDS:
+        raise GatewayError(INVALID, f"kind must be one of {', '.join(KINDS)}")
+    return kind
+
+
+def _text(args: Mapping[str, Any], name: str, default: str | None = None) -> str:
+    value = args.get(name, default)
+    if not isinstance(value, str):
+        raise GatewayError(INVALID, f"{name} must be a string")
+    return value
+
+
+def _list(args: Mapping[str, Any], name: str) -> list[Any]:
+    value = args.get(name)
+    if not isinstance(value, list):
+        raise GatewayError(INVALID, f"{name} must be a list")
+    if len(value) > MAX_BATCH:
+        raise GatewayError(INVALID, f"at most {MAX_BATCH} {name} per request, not {len(value)}")
+    return value
+
+
+def _entry(kind: str, wire: Any) -> CalendarEntry | ContactEntry:
+    return CalendarEntry.from_wire(wire) if kind == CALENDAR else ContactEntry.from_wire(wire)
+
+
+class ExchangeOperations:
+    def __init__(
+        self, settings: ExchangeSettings = ExchangeSettings(), limits: ExchangeLimits = ExchangeLimits()
+    ) -> None:
+        register_external_id()
+        self.accounts = AccountCache(settings)
+        self.limits = limits
+        self._overall = trio.CapacityLimiter(limits.overall)
+        self._per_mailbox: dict[str, trio.CapacityLimiter] = {}
+
+    def table(self) -> dict[str, Operation]:
+        operations: dict[str, Callable[[Mapping[str, Any]], Awaitable[Any]]] = {
+            "exchange.check": self.check,
+            "exchange.folders": self.folders,
+            "exchange.ensure_folder": self.ensure_folder,
+            "exchange.changes": self.changes,
+            "exchange.get": self.get,
+            "exchange.create": self.create,
+            "exchange.update": self.update,
+            "exchange.delete": self.delete,
+            "exchange.find_external": self.find_external,
+            "exchange.search_contacts": self.search_contacts,
+        }
+        return operations
+
+    async def _run(self, args: Mapping[str, Any], work: Callable[[Mailbox], T]) -> T:
+        spec = AccountSpec.from_wire(args.get("account"))
+        limiter = self._per_mailbox.setdefault(spec.mailbox.lower(), trio.CapacityLimiter(self.limits.per_mailbox))
+        async with limiter:
+            with trio.move_on_after(self.limits.deadline) as deadline:
+                return await trio.to_thread.run_sync(
+                    self._call, spec, work, limiter=self._overall, abandon_on_cancel=True
+                )
+        assert deadline.cancelled_caught
+        raise GatewayError(TIMEOUT, f"no answer from Exchange within {self.limits.deadline:g} s for {spec.label}")
+
+    def _call(self, spec: AccountSpec, work: Callable[[Mailbox], T]) -> T:
+        try:
+            return work(Mailbox(self.accounts.get(spec)))
+        except Exception as exc:  # every failure leaves as a stable code
+            error = map_exception(exc)
+            if error.code == AUTH_FAILED:
+                self.accounts.forget(spec)
+            raise error from None
+
+    async def check(self, args: Mapping[str, Any]) -> Any:
+        return await self._run(args, lambda mailbox: mailbox.check())
+
+    async def folders(self, args: Mapping[str, Any]) -> Any:
+        kind = _kind(args)
+        return await self._run(args, lambda mailbox: mailbox.list_folders(kind))
+
+    async def ensure_folder(self, args: Mapping[str, Any]) -> Any:
+        kind, name = _kind(args), _text(args, "name").strip()
+        if not name:
+            raise GatewayError(INVALID, "name must not be empty")
+
+        def work(mailbox: Mailbox) -> dict[str, Any]:
+            folder, created = mailbox.ensure_folder(kind, name)
+            return {"id": folder.id, "name": folder.name, "created": created}
+
+        return await self._run(args, work)
+
+    async def changes(self, args: Mapping[str, Any]) -> Any:
+        kind, folder = _kind(args), _text(args, "folder", "")
+        state = args.get("sync_state")
+        if state is not None and not isinstance(state, str):
+            raise GatewayError(INVALID, "sync_state must be a string or null")
+        size = args.get("max_changes", MAX_CHANGES)
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_CHANGES:
+            raise GatewayError(INVALID, f"max_changes must be 1 to {MAX_CHANGES}")
+        return await self._run(args, lambda mailbox: mailbox.changes(kind, folder, state or None, size))
+
+    async def get(self, args: Mapping[str, Any]) -> Any:
+        ids = [_text({"id": i}, "id") for i in _list(args, "ids")]
+
+        def work(mailbox: Mailbox) -> list[Any]:
+            return [
+                {"ok": False, "id": i, "error": r.to_wire()}
+                if isinstance(r, GatewayError)
+                else {"ok": True, "item": r.to_wire()}
+                for i, r in zip(ids, mailbox.fetch(ids))
+            ]
+
+        return await self._run(args, work)
+
+    async def create(self, args: Mapping[str, Any]) -> Any:
+        kind, folder = _kind(args), _text(args, "folder", "")
+        entries = [_entry(kind, wire) for wire in _list(args, "items")]
+        return await self._run(args, lambda mailbox: [r.to_wire() for r in mailbox.create(kind, folder, entries)])
+
+    async def update(self, args: Mapping[str, Any]) -> Any:
+        kind = _kind(args)
+        allowed = set(CalendarEntry.__dataclass_fields__ if kind == CALENDAR else ContactEntry.__dataclass_fields__)
+        updates = []
+        for wire in _list(args, "items"):
+            if not isinstance(wire, Mapping):
+                raise GatewayError(INVALID, "each update is a map with id, change_key, fields and item")
+            fields = wire.get("fields")
+            if not isinstance(fields, list) or not fields or not set(fields) <= allowed - {"id", "change_key"}:
+                raise GatewayError(INVALID, "fields must name the entry's fields to write")
+            updates.append((ItemRef.from_wire(wire), _entry(kind, wire.get("item")), set(fields)))
+        return await self._run(args, lambda mailbox: [r.to_wire() for r in mailbox.update(kind, updates)])
+
+    async def delete(self, args: Mapping[str, Any]) -> Any:
+        refs = [ItemRef.from_wire(wire) for wire in _list(args, "items")]
+        return await self._run(args, lambda mailbox: [r.to_wire() for r in mailbox.delete(refs)])
+
+    async def find_external(self, args: Mapping[str, Any]) -> Any:
+        kind, folder = _kind(args), _text(args, "folder", "")
+        wanted = [_text({"id": i}, "id") for i in _list(args, "external_ids")]
+        return await self._run(args, lambda mailbox: mailbox.find_by_external_id(kind, folder, wanted))
+
+    async def search_contacts(self, args: Mapping[str, Any]) -> Any:
+        text = _text(args, "text")
+        return await self._run(args, lambda mailbox: mailbox.search_contacts(text))
+
+
+__all__ = ["CONTACTS", "ExchangeLimits", "ExchangeOperations"]
