@@ -18,6 +18,8 @@ from protocol.rpc import Heartbeat, PeerSettings
 from protocol.signals import stop_on_signals
 from protocol.version import product_version
 
+from .ews.connection import ExchangeSettings, configure_exchangelib
+from .ews.operations import ExchangeLimits, ExchangeOperations
 from .operations import OperationTable
 from .server import Gateway, GatewaySettings
 
@@ -64,7 +66,21 @@ def run(home_value: str | None, listen: Address | None, allow_remote: bool | Non
             heartbeat=Heartbeat(gateway_config.heartbeat_interval_seconds, gateway_config.heartbeat_max_missed),
         ),
     )
-    trio.run(_serve_until_signal, Gateway(settings, OperationTable()))
+    exchange = config.exchange
+    exchange_settings = ExchangeSettings(
+        request_timeout=exchange.request_timeout_seconds,
+        verify_tls=exchange.verify_tls,
+        ca_bundle=exchange.ca_bundle or None,
+        connections_per_endpoint=exchange.max_parallel_per_mailbox,
+    )
+    configure_exchangelib(exchange_settings)
+    operations = ExchangeOperations(
+        exchange_settings,
+        ExchangeLimits(
+            exchange.max_parallel_calls, exchange.max_parallel_per_mailbox, exchange.operation_deadline_seconds
+        ),
+    )
+    trio.run(_serve_until_signal, Gateway(settings, OperationTable(operations.table())))
 
 
 async def _serve_until_signal(gateway: Gateway) -> None:

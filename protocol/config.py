@@ -32,6 +32,18 @@ class GatewayConfig:
 
 
 @dataclass(frozen=True)
+class ExchangeConfig:
+    """How the gateway talks to Exchange."""
+
+    request_timeout_seconds: float = 60.0
+    operation_deadline_seconds: float = 90.0
+    max_parallel_calls: int = 16
+    max_parallel_per_mailbox: int = 4
+    verify_tls: bool = True
+    ca_bundle: str = ""
+
+
+@dataclass(frozen=True)
 class SyncConfig:
     gateway: Address = Address("127.0.0.1", 3000)
     interval_seconds: float = 60.0
@@ -57,6 +69,7 @@ class LogConfig:
 @dataclass(frozen=True)
 class Config:
     gateway: GatewayConfig = field(default_factory=GatewayConfig)
+    exchange: ExchangeConfig = field(default_factory=ExchangeConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     club: ClubConfig = field(default_factory=ClubConfig)
     logs: LogConfig = field(default_factory=LogConfig)
@@ -79,6 +92,17 @@ shutdown_grace_seconds = 10.0
 # The gateway pings each client this often; a client that misses this many answers is dropped.
 heartbeat_interval_seconds = 15.0
 heartbeat_max_missed = 3
+
+[exchange]
+# How the gateway talks to Exchange (EWS). One HTTP request waits at most request_timeout_seconds;
+# one operation (which may take several requests) answers within operation_deadline_seconds.
+request_timeout_seconds = 60.0
+operation_deadline_seconds = 90.0
+max_parallel_calls = 16
+max_parallel_per_mailbox = 4
+# TLS certificates are verified; for a server with a private CA, name its PEM bundle here.
+verify_tls = true
+ca_bundle = ""
 
 [sync]
 # The Exchange gateway the synchronisation service connects to.
@@ -125,7 +149,7 @@ def _convert(section: str, name: str, default: Any, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             raise ConfigError(f"{where} must be a number greater than 0")
         return float(value)
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or (default and not value):
         raise ConfigError(f"{where} must be a non-empty string")
     return value
 
@@ -154,6 +178,7 @@ def parse_config(text: str, source: str = "config.toml") -> Config:
         raise ConfigError(f"{source} has unknown sections: {', '.join(unknown)}")
     config = Config(
         gateway=_section(GatewayConfig, "gateway", raw.get("gateway")),
+        exchange=_section(ExchangeConfig, "exchange", raw.get("exchange")),
         sync=_section(SyncConfig, "sync", raw.get("sync")),
         club=_section(ClubConfig, "club", raw.get("club")),
         logs=_section(LogConfig, "logs", raw.get("logs")),
@@ -162,6 +187,8 @@ def parse_config(text: str, source: str = "config.toml") -> Config:
         zoneinfo.ZoneInfo(config.club.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"[club] timezone {config.club.timezone!r} is not a known time zone") from None
+    if config.exchange.ca_bundle and not Path(config.exchange.ca_bundle).is_file():
+        raise ConfigError(f"[exchange] ca_bundle {config.exchange.ca_bundle!r} is not a file")
     return config
 
 
