@@ -22,7 +22,7 @@ def _switch(value: str) -> str:
 
 
 def _attempts(value: str) -> str:
-    if not value.isdigit() or not 1 <= int(value) <= 1000:
+    if not re.fullmatch(r"[0-9]{1,4}", value) or not 1 <= int(value) <= 1000:
         raise AdminError(f"{SYNC_EXCH_ATTEMPTS} is a whole number from 1 to 1000, not {value!r}")
     return str(int(value))
 

@@ -86,18 +86,17 @@ def add_appointment(area_name: str, given: AppointmentInput, zone: ZoneInfo) -> 
 def update_appointment(appointment_id: int, given: AppointmentInput, zone: ZoneInfo) -> Appointment:
     appointment = appointment_by_id(appointment_id)
     all_day = appointment.all_day if given.all_day is None else given.all_day
-    if all_day != appointment.all_day and given.start is None:
-        raise AdminError("changing between all-day and timed needs --start (and --end) too")
-    if given.start is not None or given.end is not None:
-        if given.start is None:
-            start_text = (
-                appointment.start.date().isoformat() if all_day else appointment.start.isoformat(timespec="minutes")
-            )
-        else:
-            start_text = given.start
-        end_text = given.end
-        if end_text is None and not all_day:
-            raise AdminError("--end is needed when --start changes an appointment that is not all-day")
+    switching = all_day != appointment.all_day
+    if switching and (given.start is None or (not all_day and given.end is None)):
+        raise AdminError("changing between all-day and timed needs --start (and --end for a timed one) too")
+    if given.start is not None or given.end is not None or switching:
+        if all_day:
+            start_text = given.start or appointment.start.date().isoformat()
+            kept_last = (appointment.end - dt.timedelta(days=1)).date().isoformat() if not switching else None
+            end_text = given.end or kept_last
+        else:  # what is not given stays as it was, to the second
+            start_text = given.start or appointment.start.isoformat()
+            end_text = given.end or appointment.end.isoformat()
         appointment.start, appointment.end = _span(start_text, end_text, all_day, zone)
     appointment.all_day = all_day
     if given.area is not None:
@@ -129,8 +128,9 @@ def list_appointments(area_name: str | None = None, since: dt.date | None = None
     query = Appointment.select(Appointment, TimetableArea.name).join(TimetableArea)
     if area_name is not None:
         query = query.where(Appointment.area == area_by_name(area_name))
-    if since is not None:
-        query = query.where(Appointment.end >= dt.datetime.combine(since, dt.time()))
+    if since is not None:  # still going on at the start of that day (an all-day end is exclusive)
+        midnight = dt.datetime.combine(since, dt.time())
+        query = query.where((Appointment.end > midnight) | (Appointment.start >= midnight))
     if until is not None:
         query = query.where(Appointment.start < dt.datetime.combine(until + dt.timedelta(days=1), dt.time()))
     appointments = list(query.order_by(Appointment.start, Appointment.id))

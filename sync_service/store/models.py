@@ -166,6 +166,7 @@ class ContactSubscription(BaseModel):
     user = pw.ForeignKeyField(User, backref="contact_subscriptions", on_delete="CASCADE")
     person = pw.ForeignKeyField(Person, backref="contact_subscriptions", on_delete="CASCADE")
     source = pw.CharField()  # person | exchange | auto
+    exchange_id = pw.TextField(null=True)  # the Exchange contact it was matched with (+ADD from Exchange)
     created = pw.DateTimeField()
 
     class Meta:

@@ -133,6 +133,7 @@ SYNC_SETTINGS = Migration(
             user_id INTEGER NOT NULL REFERENCES pcc_user (id) ON DELETE CASCADE,
             person_id INTEGER NOT NULL REFERENCES person (id) ON DELETE CASCADE,
             source VARCHAR(16) NOT NULL CHECK (source IN ('person', 'exchange', 'auto')),
+            exchange_id TEXT,
             created DATETIME NOT NULL)""",
         "CREATE UNIQUE INDEX contact_subscription_user_id_person_id ON contact_subscription (user_id, person_id)",
         "CREATE INDEX contact_subscription_person_id ON contact_subscription (person_id)",

@@ -63,11 +63,6 @@ def test_attempts_is_a_positive_integer(run, value):
     assert run.ok("param", "get", "SYNC_EXCH_ATTEMPTS") == "4\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _attempts trusts str.isdigit(), which is true for '²', then int('²') raises ValueError: "
-    "an unhandled traceback instead of one 'Error: ' line",
-)
 def test_attempts_with_a_superscript_digit_is_refused_cleanly(run):
     run.refused("param", "set", "SYNC_EXCH_ATTEMPTS", "²")
 

@@ -1,0 +1,182 @@
+"""`sync-service account set|show`: the Exchange account, its password encrypted at rest."""
+
+import json
+import stat
+
+import pytest
+
+from .support import assert_refused
+
+URL = "https://mail.example.com/EWS/Exchange.asmx"
+PASSWORD = "Pl4in-T3xt-Geheimnis!"
+
+
+def database_bytes(home):
+    """The database file and its write-ahead log, if any, as bytes."""
+    data = (home / "pccaddie.sqlite3").read_bytes()
+    wal = home / "pccaddie.sqlite3-wal"
+    if wal.exists():
+        data += wal.read_bytes()
+    return data
+
+
+@pytest.fixture
+def alice(run):
+    run.ok("user", "add", "alice")
+    return run
+
+
+def set_account(run, *extra, password=PASSWORD):
+    return run(
+        "account", "set", "alice", "--ews-url", URL, "--mailbox", "golf@example.com", *extra,
+        "--password-stdin", input=password + "\n",
+    )  # fmt: skip
+
+
+def test_set_stores_the_password_encrypted(alice, tmp_path):
+    result = set_account(alice)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "Exchange account of alice saved (password encrypted)\n"
+    assert PASSWORD not in result.stdout + result.stderr
+    assert PASSWORD.encode() not in database_bytes(tmp_path)
+    [(stored,)] = alice.rows("SELECT password_encrypted FROM exchange_account")
+    assert PASSWORD.encode() not in bytes(stored)
+    key = tmp_path / "secret.key"
+    assert key.exists()
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_show_masks_the_password(alice):
+    set_account(alice, "--username", "DOMAIN\\golf")
+    out = alice.ok("account", "show", "alice")
+    assert out.splitlines() == [
+        "login: alice",
+        f"ews url: {URL}",
+        "mailbox: golf@example.com",
+        "username: DOMAIN\\golf",
+        "password: ********",
+    ]
+    shown = alice.json("account", "show", "alice")
+    assert shown == {
+        "login": "alice",
+        "ews_url": URL,
+        "mailbox": "golf@example.com",
+        "username": "DOMAIN\\golf",
+        "password": "********",
+    }
+    assert PASSWORD not in out + json.dumps(shown)
+
+
+def test_username_defaults_to_the_mailbox(alice):
+    set_account(alice)
+    assert alice.json("account", "show", "alice")["username"] == "golf@example.com"
+
+
+def test_password_from_a_file(alice, tmp_path):
+    secret = tmp_path / "password.txt"
+    secret.write_text(PASSWORD + "\nsecond line ignored\n")
+    out = alice.ok(
+        "account", "set", "alice", "--ews-url", URL, "--mailbox", "golf@example.com", "--password-file", str(secret)
+    )
+    assert PASSWORD not in out
+    secret.unlink()
+    assert PASSWORD.encode() not in database_bytes(tmp_path)
+    assert alice.json("account", "show", "alice")["password"] == "********"
+
+
+def test_set_again_replaces_the_account(alice, tmp_path):
+    set_account(alice)
+    other = "https://other.example.org/EWS/Exchange.asmx"
+    result = alice(
+        "account", "set", "alice", "--ews-url", other, "--mailbox", "pro@example.org", "--password-stdin",
+        input="n3w-Passw0rd\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert alice.count("exchange_account") == 1
+    shown = alice.json("account", "show", "alice")
+    assert (shown["ews_url"], shown["mailbox"], shown["username"]) == (other, "pro@example.org", "pro@example.org")
+    assert b"n3w-Passw0rd" not in database_bytes(tmp_path)
+
+
+def test_show_without_an_account(alice):
+    assert alice.refused("account", "show", "alice").startswith("Error: the user 'alice' has no Exchange account")
+
+
+def test_show_of_an_unknown_user(run):
+    assert run.refused("account", "show", "ghost").startswith("Error: unknown user 'ghost'")
+
+
+def test_set_for_an_unknown_user(run):
+    result = run(
+        "account", "set", "ghost", "--ews-url", URL, "--mailbox", "golf@example.com", "--password-stdin",
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert assert_refused(result).startswith("Error: unknown user 'ghost'")
+    assert PASSWORD not in result.stdout + result.stderr
+
+
+def refused_without_account(run, *args, input=None):
+    line = run.refused("account", "set", "alice", *args, input=input)
+    assert run.count("exchange_account") == 0
+    assert PASSWORD not in line
+    return line
+
+
+@pytest.mark.parametrize(
+    "url", ["mail.example.com/EWS/Exchange.asmx", "ftp://mail.example.com/EWS", "https://", "not a url", ""]
+)
+def test_bad_ews_url(alice, url):
+    line = refused_without_account(
+        alice, "--ews-url", url, "--mailbox", "golf@example.com", "--password-stdin", input=PASSWORD + "\n"
+    )
+    assert "is not an EWS address" in line
+
+
+@pytest.mark.parametrize("mailbox", ["golf", "golf@example", "@example.com", "golf@@example.com", "go lf@ex.com", ""])
+def test_bad_mailbox(alice, mailbox):
+    line = refused_without_account(
+        alice, "--ews-url", URL, "--mailbox", mailbox, "--password-stdin", input=PASSWORD + "\n"
+    )
+    assert "is not a mailbox address" in line
+
+
+@pytest.mark.parametrize("stdin", ["", "\n", "\nsecond line\n"])
+def test_empty_password(alice, stdin):
+    line = refused_without_account(
+        alice, "--ews-url", URL, "--mailbox", "golf@example.com", "--password-stdin", input=stdin
+    )
+    assert line == "Error: the password is empty"
+
+
+def test_both_password_sources(alice, tmp_path):
+    secret = tmp_path / "password.txt"
+    secret.write_text(PASSWORD)
+    line = refused_without_account(
+        alice, "--ews-url", URL, "--mailbox", "golf@example.com", "--password-stdin", "--password-file", str(secret),
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert "exactly one of --password-stdin or --password-file" in line
+
+
+def test_no_password_source(alice):
+    line = refused_without_account(alice, "--ews-url", URL, "--mailbox", "golf@example.com")
+    assert "exactly one of --password-stdin or --password-file" in line
+
+
+def test_password_file_that_does_not_exist(alice, tmp_path):
+    line = refused_without_account(
+        alice, "--ews-url", URL, "--mailbox", "golf@example.com", "--password-file", str(tmp_path / "missing")
+    )
+    assert line.startswith("Error: cannot read the password")
+
+
+def test_missing_ews_url_is_a_usage_error(alice):
+    alice.usage_error("account", "set", "alice", "--mailbox", "golf@example.com", "--password-stdin")
+    assert alice.count("exchange_account") == 0
+
+
+def test_a_damaged_key_file(alice, tmp_path):
+    (tmp_path / "secret.key").write_bytes(b"not a fernet key\n")
+    result = set_account(alice)
+    assert assert_refused(result) == "Error: the key file is damaged (not a Fernet key)"
+    assert alice.count("exchange_account") == 0
