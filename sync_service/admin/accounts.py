@@ -62,3 +62,17 @@ def show_account(login: str) -> AccountView:
     if account is None:
         raise AdminError(f"the user {login!r} has no Exchange account (see `sync-service account set`)")
     return AccountView(login, account.ews_url, account.mailbox, account.username)
+
+
+def account_for_gateway(login: str, vault: PasswordVault) -> dict[str, str]:
+    """The account as the gateway wants it with each request (the password decrypted, in memory only)."""
+    user = user_by_login(login)
+    account = ExchangeAccount.get_or_none(ExchangeAccount.user == user)
+    if account is None:
+        raise AdminError(f"the user {login!r} has no Exchange account (see `sync-service account set`)")
+    return {
+        "ews_url": account.ews_url,
+        "mailbox": account.mailbox,
+        "username": account.username,
+        "password": vault.decrypt(account.password_encrypted),
+    }

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
+from protocol.addresses import Address
+from protocol.cli_support import AddressType
+from protocol.logsetup import configure_logging
+
 from ..admin import AdminError
-from ..admin.accounts import set_account, show_account
+from ..admin.accounts import account_for_gateway, set_account, show_account
+from ..gateway_calls import call_gateway
+from ..service import SERVICE_NAME
 from ..vault import PasswordVault
 from .context import Club, club_command, emit_json, json_option
 
@@ -70,6 +77,23 @@ def account_show(club: Club, login: str, as_json: bool) -> None:
         return
     for name, value in dataclasses.asdict(view).items():
         click.echo(f"{name.replace('_', ' ')}: {value}")
+
+
+@account.command("check")
+@click.argument("login")
+@click.option("--gateway", type=AddressType(), default=None, help="The Exchange gateway (default: the config file's).")
+@club_command(transaction=False)
+def account_check(club: Club, login: str, gateway: Address | None) -> None:
+    """Log in to LOGIN's Exchange mailbox through the gateway and report the server's version."""
+    with club.db.atomic():
+        wire = account_for_gateway(login, PasswordVault.for_home(club.home))
+    configure_logging(club.home, SERVICE_NAME, club.config.logs, stderr=None)
+    config = club.config if gateway is None else replace(club.config, sync=replace(club.config.sync, gateway=gateway))
+    result = call_gateway(club.home, config, "exchange.check", {"account": wire})
+    version = result.get("server_version") or "unknown version"
+    click.echo(
+        f"{login}: OK, mailbox {result.get('mailbox')} on Exchange {version} (calendar: {result.get('calendar')})"
+    )
 
 
 COMMANDS = [account]

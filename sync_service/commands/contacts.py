@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
+from protocol.logsetup import configure_logging
+
+from ..admin.accounts import account_for_gateway
+from ..admin.exchange_contacts import add_exchange_contact, check_may_add, choose_contact
 from ..admin.subscriptions import add_contact, list_contacts, remove_contact
+from ..gateway_calls import call_gateway
+from ..service import SERVICE_NAME
+from ..vault import PasswordVault
 from .context import Club, club_command, emit_json, emit_table, json_option
 
 
@@ -15,12 +22,40 @@ def contact() -> None:
 
 @contact.command("add")
 @click.argument("login")
-@click.option("--person", "person_id", type=int, required=True, metavar="ID", help="A PC CADDIE person.")
-@club_command
-def contact_add(club: Club, login: str, person_id: int) -> None:
-    """Put a person on LOGIN's contact sync list."""
-    add_contact(login, person_id)
-    click.echo(f"person {person_id} added to {login}'s contacts")
+@click.option("--person", "person_id", type=int, metavar="ID", help="A PC CADDIE person.")
+@click.option(
+    "--exchange",
+    "exchange",
+    metavar="ID-OR-EMAIL",
+    help="A contact that exists in LOGIN's Exchange contacts (+ADD): its id or e-mail address.",
+)
+@club_command(transaction=False)
+def contact_add(club: Club, login: str, person_id: int | None, exchange: str | None) -> None:
+    """Put a person on LOGIN's contact sync list: a PC CADDIE person, or an Exchange contact
+    (matched to a person by e-mail, then by name, or added as a new person)."""
+    if (person_id is None) == (exchange is None):
+        raise click.UsageError("give exactly one of --person ID or --exchange ID-OR-EMAIL")
+    if person_id is not None:
+        with club.db.atomic():
+            add_contact(login, person_id)
+        click.echo(f"person {person_id} added to {login}'s contacts")
+        return
+    wanted = exchange.strip()
+    with club.db.atomic():
+        check_may_add(login)
+        wire = account_for_gateway(login, PasswordVault.for_home(club.home))
+    configure_logging(club.home, SERVICE_NAME, club.config.logs, stderr=None)
+    if "@" in wanted:
+        candidates = call_gateway(club.home, club.config, "exchange.search_contacts", {"account": wire, "text": wanted})
+    else:
+        answers = call_gateway(club.home, club.config, "exchange.get", {"account": wire, "ids": [wanted]})
+        candidates = [a["item"] for a in answers if a.get("ok") and "given_name" in a["item"]]
+    chosen = choose_contact(wanted, candidates)
+    with club.db.atomic():
+        matched = add_exchange_contact(login, chosen)
+    name = chosen.get("display_name") or f"{matched.person.first_name} {matched.person.last_name}"
+    how = {"e-mail": "matched by e-mail", "name": "matched by name", "new": "a new person"}[matched.how]
+    click.echo(f"Exchange contact {name!r} added to {login}'s contacts as person {matched.person.id} ({how})")
 
 
 @contact.command("list")

@@ -17,6 +17,7 @@ from protocol.config import Config
 from protocol.home import Home
 
 from ..admin import AdminError
+from ..gateway_calls import GatewayCallFailed
 from ..store.database import DATABASE_FILE, open_database
 from ..store.schema import SchemaError
 from ..vault import VaultError
@@ -42,18 +43,26 @@ def open_club(home_value: str | None) -> Club:
     return Club(home, config, db)
 
 
-def club_command(function: Callable[..., Any]) -> Callable[..., Any]:
+def club_command(function: Callable[..., Any] | None = None, *, transaction: bool = True) -> Any:
     """Give the command a `club` as first argument and run it in one transaction: any refusal
-    rolls everything back and becomes one line on stderr with exit status 1."""
+    rolls everything back and becomes one line on stderr with exit status 1. A command that waits
+    on the network between reading and writing says `transaction=False` and opens its own short
+    transactions (`club.db.atomic()`), so that the database is never locked while it waits."""
+    if function is None:
+        return functools.partial(club_command, transaction=transaction)
 
     @click.pass_obj
     @functools.wraps(function)
     def wrapper(home_value: str | None, *args: Any, **kwargs: Any) -> Any:
         club = open_club(home_value)
         try:
+            if not transaction:
+                return function(club, *args, **kwargs)
             with club.db.atomic():
                 return function(club, *args, **kwargs)
         except (AdminError, VaultError) as exc:
+            raise click.ClickException(str(exc)) from None
+        except GatewayCallFailed as exc:
             raise click.ClickException(str(exc)) from None
         except pw.IntegrityError as exc:
             raise click.ClickException(f"refused by the database: {exc}") from None

@@ -81,12 +81,15 @@ def test_usage_errors(people, args):
     assert people.count("contact_subscription") == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the contract's `contact add LOGIN (--person ID | --exchange ID-OR-EMAIL)` has no --exchange: "
-    "click refuses the option as a usage error (exit 2)",
-)
-def test_add_by_exchange_id_or_email_is_an_option(people):
+def test_add_by_exchange_needs_the_users_exchange_account(people):
     result = people("contact", "add", "alice", "--exchange", "anna@example.com")
-    assert "No such option" not in result.stderr
-    assert result.exit_code != 2
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: the user 'alice' has no Exchange account")
+    assert people.count("contact_subscription") == 0
+
+
+@pytest.mark.parametrize("args", [[], ["--person", "1", "--exchange", "a@b.c"]])
+def test_add_needs_exactly_one_source(people, args):
+    result = people("contact", "add", "alice", *args)
+    assert result.exit_code == 2
+    assert "exactly one of --person ID or --exchange" in result.stderr
