@@ -1,0 +1,213 @@
+"""The decision, as a pure function: observations in, a plan out.
+
+For an item not linked yet, a version on one side is created on the other (unless filtered,
+private under "hide private", recurring, outside the sync window, or coming from Exchange into a
+read-only subscription). For a linked item the three-way comparison of each side against the
+digest last agreed says who changed:
+
+| PC CADDIE \\ Exchange | unchanged          | changed                       | deleted                   |
+|----------------------|--------------------|-------------------------------|---------------------------|
+| unchanged            | —                  | update PC CADDIE              | delete in PC CADDIE       |
+| changed              | update Exchange    | same: relink; else policy     | make it again in Exchange |
+| deleted              | delete in Exchange | make it again in PC CADDIE    | forget the link           |
+
+(On a conflict the policy's winner is written over the other side; the losing version is kept.)
+
+A version whose digest equals the last agreed one is no change: what the engine wrote itself is
+never read back as one. Read only: nothing from Exchange is ever written into PC CADDIE; Exchange's
+changes and deletions are ignored until the next PC CADDIE change overwrites (or makes again) the
+Exchange copy. An item whose title becomes excluded, or (under "hide private") whose Exchange copy
+becomes private, is removed from the side the engine made it on. A plan that would delete more
+than half of a subscription's items (and more than the threshold), or every one of ten or more,
+pauses the subscription instead.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from .model import UNCHANGED, Link, Observation, Observed, Options, Policy, Side, Version
+from .plan import Action, Conflict, Create, Delete, Plan, Relink, Skip, Unlink, Update
+
+
+def decide(observations: Iterable[Observation], options: Options, linked_items: int) -> Plan:
+    """`linked_items`: how many links the subscription has in all (for the mass-deletion guard)."""
+    actions: list[Action] = []
+    conflicts: list[Conflict] = []
+    skipped: list[Skip] = []
+    for observation in observations:
+        if observation.link is None:
+            _new(observation, options, actions, skipped)
+        else:
+            _linked(observation, observation.link, options, actions, conflicts, skipped)
+    paused = _mass_deletion(actions, linked_items, options.mass_delete_threshold)
+    if paused is not None:
+        return Plan(skipped=tuple(skipped), paused=paused)
+    return Plan(tuple(actions), tuple(conflicts), tuple(skipped))
+
+
+def _outside(version: Version, options: Options) -> bool:
+    if options.window is None or version.start is None:
+        return False
+    first, last = options.window
+    return not first <= version.start <= last
+
+
+def _new(observation: Observation, options: Options, actions: list[Action], skipped: list[Skip]) -> None:
+    local, remote = observation.local, observation.remote
+    if isinstance(local, Version) and isinstance(remote, Version):
+        raise ValueError("an unlinked observation has a version on one side only")
+    if isinstance(local, Version):
+        reason = "filtered" if options.excluded(local.title) else "outside-window" if _outside(local, options) else None
+        if reason:
+            skipped.append(Skip(reason, Side.PCCADDIE, local.key))
+        else:
+            actions.append(Create(Side.EXCHANGE, local))
+    elif isinstance(remote, Version):
+        reason = _import_refusal(remote, options) or ("outside-window" if _outside(remote, options) else None)
+        if reason:
+            skipped.append(Skip(reason, Side.EXCHANGE, remote.key))
+        else:
+            actions.append(Create(Side.PCCADDIE, remote))
+
+
+def _import_refusal(remote: Version, options: Options) -> str | None:
+    """Why an Exchange version may not come into PC CADDIE, if it may not."""
+    if options.read_only:
+        return "read-only"
+    if remote.recurring:
+        return "recurring"
+    if options.hide_private and remote.private:
+        return "private"
+    if options.excluded(remote.title):
+        return "filtered"
+    return None
+
+
+def _changed(side: Observed, link: Link) -> bool:
+    return isinstance(side, Version) and side.digest != link.digest
+
+
+def _linked(
+    observation: Observation,
+    link: Link,
+    options: Options,
+    actions: list[Action],
+    conflicts: list[Conflict],
+    skipped: list[Skip],
+) -> None:
+    local, remote = observation.local, observation.remote
+    if link.stopped:
+        if local is not UNCHANGED or remote is not UNCHANGED:
+            skipped.append(Skip("stopped", Side.PCCADDIE, link.local_key or link.remote_key or "?"))
+        return
+    if isinstance(remote, Version) and remote.recurring:
+        skipped.append(Skip("recurring", Side.EXCHANGE, remote.key))
+        remote = UNCHANGED
+    local_changed, remote_changed = _changed(local, link), _changed(remote, link)
+    local_deleted, remote_deleted = local is None, remote is None
+    if link.remote_key is None:  # read only: the Exchange copy was deleted there and is not back yet
+        if local_deleted:
+            actions.append(Unlink(link))
+        elif local_changed:
+            assert isinstance(local, Version)
+            actions.append(Create(Side.EXCHANGE, local, link))
+        return
+
+    # an item that became excluded (or private, coming from Exchange) leaves the side the engine made it on
+    for version, changed in ((local, local_changed), (remote, remote_changed)):
+        if changed and isinstance(version, Version) and options.excluded(version.title):
+            actions.append(Delete(link.origin.other, link))
+            skipped.append(Skip("filtered", link.origin, version.key))
+            return
+    if remote_changed and isinstance(remote, Version) and options.hide_private and remote.private:
+        if link.origin is Side.EXCHANGE:
+            actions.append(Delete(Side.PCCADDIE, link))
+            skipped.append(Skip("private", Side.EXCHANGE, remote.key))
+            return
+        remote_changed = False  # a PC CADDIE item made private in Exchange: that change is not imported
+        skipped.append(Skip("private", Side.EXCHANGE, remote.key))
+
+    if options.read_only:
+        if remote_deleted and not local_deleted:
+            if local_changed:
+                assert isinstance(local, Version)
+                actions.append(Create(Side.EXCHANGE, local, link))
+            else:
+                actions.append(Relink(link, link.digest, forget_remote=True))
+            return
+        if remote_changed:
+            skipped.append(Skip("read-only", Side.EXCHANGE, link.remote_key))
+            remote_changed = False
+            if not local_changed and not local_deleted:
+                assert isinstance(remote, Version)
+                actions.append(Relink(link, link.digest, remote.change_key))  # keep its change key current
+                return
+
+    if local_deleted and remote_deleted:
+        actions.append(Unlink(link))
+    elif local_deleted:
+        if remote_changed:
+            assert isinstance(remote, Version)
+            actions.append(Create(Side.PCCADDIE, remote, link))  # the change wins over the deletion
+        else:
+            actions.append(Delete(Side.EXCHANGE, link))
+    elif remote_deleted:
+        if local_changed:
+            assert isinstance(local, Version)
+            actions.append(Create(Side.EXCHANGE, local, link))
+        else:
+            actions.append(Delete(Side.PCCADDIE, link))
+    elif local_changed and remote_changed:
+        assert isinstance(local, Version) and isinstance(remote, Version)
+        if local.digest == remote.digest:
+            actions.append(Relink(link, local.digest, remote.change_key))
+        else:
+            winner = _winner(local, remote, options.policy)
+            won, lost = (local, remote) if winner is Side.PCCADDIE else (remote, local)
+            if winner is Side.PCCADDIE:
+                actions.append(Update(Side.EXCHANGE, _with_change_key(link, remote), won))
+            else:
+                actions.append(Update(Side.PCCADDIE, link, won))
+            conflicts.append(Conflict(link, winner, lost))
+    elif local_changed:
+        assert isinstance(local, Version)
+        actions.append(Update(Side.EXCHANGE, _with_change_key(link, remote), local))
+    elif remote_changed:
+        assert isinstance(remote, Version)
+        actions.append(Update(Side.PCCADDIE, _with_change_key(link, remote), remote))
+    elif isinstance(remote, Version) and remote.change_key != link.change_key:
+        actions.append(Relink(link, link.digest, remote.change_key))
+
+
+def _with_change_key(link: Link, remote: Observed) -> Link:
+    """The link with the Exchange copy's newest change key, when this cycle saw one."""
+    if isinstance(remote, Version) and remote.change_key and remote.change_key != link.change_key:
+        return Link(link.id, link.local_key, link.remote_key, link.digest, link.origin, remote.change_key, link.stopped)
+    return link
+
+
+def _winner(local: Version, remote: Version, policy: Policy) -> Side:
+    if policy is Policy.EXCHANGE_WINS:
+        return Side.EXCHANGE
+    if policy is Policy.NEWEST_WINS and local.modified and remote.modified and remote.modified > local.modified:
+        return Side.EXCHANGE
+    if policy is Policy.NEWEST_WINS and local.modified is None and remote.modified is not None:
+        return Side.EXCHANGE
+    return Side.PCCADDIE
+
+
+def _mass_deletion(actions: list[Action], linked_items: int, threshold: int) -> str | None:
+    if not linked_items:
+        return None
+    for side in Side:
+        deletions = sum(1 for a in actions if isinstance(a, Delete) and a.side is side)
+        if (deletions > threshold and deletions * 2 > linked_items) or (
+            linked_items >= 10 and deletions >= linked_items
+        ):
+            where = "PC CADDIE" if side is Side.PCCADDIE else "Exchange"
+            return (
+                f"this cycle would delete {deletions} of {linked_items} synchronised items in {where}; "
+                "nothing was changed. Check both sides, then resume the calendar to let it go on"
+            )
+    return None

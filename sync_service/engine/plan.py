@@ -1,0 +1,94 @@
+"""The plan the decision gives: actions for each side, conflicts to record, what was skipped."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Union
+
+from .model import Link, Side, Version
+
+
+@dataclass(frozen=True)
+class Create:
+    """Make the item on `side` from `source` (a version of the other side)."""
+
+    side: Side
+    source: Version
+    link: Link | None = None  # set when the item is made again on that side (the change won over a deletion)
+
+
+@dataclass(frozen=True)
+class Update:
+    """Write `source` over the item's copy on `side`."""
+
+    side: Side
+    link: Link
+    source: Version
+
+
+@dataclass(frozen=True)
+class Delete:
+    """Delete the item's copy on `side`, then forget the link."""
+
+    side: Side
+    link: Link
+
+
+@dataclass(frozen=True)
+class Relink:
+    """Nothing to write to either side; record the link as agreed on `digest` (both sides agree,
+    or the remote copy's change key moved) or, with `forget_remote`, that the Exchange copy is gone."""
+
+    link: Link
+    digest: str
+    change_key: str | None = None
+    forget_remote: bool = False
+
+
+@dataclass(frozen=True)
+class Unlink:
+    """Both sides deleted the item: forget the link."""
+
+    link: Link
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Both sides changed the item differently; `loser` is kept for the user to read."""
+
+    link: Link
+    winner: Side
+    loser: Version
+
+
+Action = Union[Create, Update, Delete, Relink, Unlink]
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str  # filtered | private | recurring | outside-window | stopped | read-only
+    side: Side
+    key: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    actions: tuple[Action, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    skipped: tuple[Skip, ...] = ()
+    paused: str | None = None  # the mass-deletion guard stopped the subscription; nothing to carry out
+
+    def count(self) -> Counter[str]:
+        """`create-exchange`, `update-pccaddie`, …, `skip-filtered`, `conflict` counts."""
+        counts: Counter[str] = Counter()
+        for action in self.actions:
+            if isinstance(action, (Create, Update, Delete)):
+                counts[f"{type(action).__name__.lower()}-{action.side.value}"] += 1
+        for skip in self.skipped:
+            counts[f"skip-{skip.reason}"] += 1
+        counts["conflict"] += len(self.conflicts)
+        return +counts
+
+    def of(self, kind: type[Any]) -> list[Any]:
+        return [a for a in self.actions if isinstance(a, kind)]

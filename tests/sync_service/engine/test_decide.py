@@ -1,0 +1,223 @@
+"""The decision over its whole table: each side unchanged / same as agreed / changed / deleted,
+for new and linked items, under every option."""
+
+import datetime as dt
+import itertools
+
+import pytest
+
+from sync_service.engine.decide import decide
+from sync_service.engine.model import UNCHANGED, Link, Observation, Options, Policy, Side, Version
+from sync_service.engine.plan import Conflict, Create, Delete, Relink, Update
+
+AGREED = "agreed"
+T0 = dt.datetime(2026, 6, 1, 8, tzinfo=dt.timezone.utc)
+
+
+def version(side, digest, **kw):
+    key = "L1" if side is Side.PCCADDIE else "R1"
+    return Version(key=key, content=digest, digest=digest, title=kw.pop("title", "Round"), start=T0, **kw)
+
+
+def link(origin=Side.PCCADDIE, **kw):
+    return Link(1, "L1", kw.pop("remote_key", "R1"), AGREED, origin, kw.pop("change_key", "ck1"), **kw)
+
+
+STATES = {
+    "unchanged": lambda side: UNCHANGED,
+    "same": lambda side: version(side, AGREED, change_key="ck2" if side is Side.EXCHANGE else None),
+    "changed": lambda side: version(side, f"new-{side.value}", change_key="ck2" if side is Side.EXCHANGE else None),
+    "deleted": lambda side: None,
+}
+
+
+def kinds(plan):
+    return [(type(a).__name__, getattr(a, "side", None)) for a in plan.actions]
+
+
+EXPECTED = {
+    ("unchanged", "unchanged"): [],
+    ("unchanged", "same"): [("Relink", None)],  # the change key moved (e.g. our own write)
+    ("unchanged", "changed"): [("Update", Side.PCCADDIE)],
+    ("unchanged", "deleted"): [("Delete", Side.PCCADDIE)],
+    ("same", "unchanged"): [],
+    ("same", "same"): [("Relink", None)],
+    ("same", "changed"): [("Update", Side.PCCADDIE)],
+    ("same", "deleted"): [("Delete", Side.PCCADDIE)],
+    ("changed", "unchanged"): [("Update", Side.EXCHANGE)],
+    ("changed", "same"): [("Update", Side.EXCHANGE)],
+    ("changed", "changed"): [("Update", Side.EXCHANGE)],  # a conflict, PC CADDIE wins by default
+    ("changed", "deleted"): [("Create", Side.EXCHANGE)],
+    ("deleted", "unchanged"): [("Delete", Side.EXCHANGE)],
+    ("deleted", "same"): [("Delete", Side.EXCHANGE)],
+    ("deleted", "changed"): [("Create", Side.PCCADDIE)],
+    ("deleted", "deleted"): [("Unlink", None)],
+}
+
+READ_ONLY = {
+    **EXPECTED,
+    ("unchanged", "changed"): [("Relink", None)],  # ignored; its change key kept for the next overwrite
+    ("unchanged", "deleted"): [("Relink", None)],  # ignored; made again on the next PC CADDIE change
+    ("same", "changed"): [("Relink", None)],
+    ("same", "deleted"): [("Relink", None)],
+    ("changed", "changed"): [("Update", Side.EXCHANGE)],  # no conflict: Exchange's change does not count
+    ("deleted", "changed"): [("Delete", Side.EXCHANGE)],
+}
+
+
+@pytest.mark.parametrize("local_state, remote_state", list(itertools.product(STATES, STATES)))
+@pytest.mark.parametrize("read_only", [False, True])
+def test_linked_item_table(local_state, remote_state, read_only):
+    observation = Observation(link(), STATES[local_state](Side.PCCADDIE), STATES[remote_state](Side.EXCHANGE))
+    plan = decide([observation], Options(read_only=read_only), linked_items=100)
+    table = READ_ONLY if read_only else EXPECTED
+    assert kinds(plan) == table[(local_state, remote_state)]
+    writes_to_pccaddie = [
+        a for a in plan.actions if isinstance(a, (Create, Update, Delete)) and a.side is Side.PCCADDIE
+    ]
+    if read_only:
+        assert writes_to_pccaddie == []
+
+
+def test_conflict_policies_and_the_loser_is_kept():
+    local = version(Side.PCCADDIE, "L", modified=T0)
+    remote = version(Side.EXCHANGE, "R", modified=T0 + dt.timedelta(minutes=5), change_key="ck9")
+    cases = {
+        Policy.PCCADDIE_WINS: (Side.PCCADDIE, Side.EXCHANGE, remote),
+        Policy.EXCHANGE_WINS: (Side.EXCHANGE, Side.PCCADDIE, local),
+        Policy.NEWEST_WINS: (Side.EXCHANGE, Side.PCCADDIE, local),
+    }
+    for policy, (winner, written, loser) in cases.items():
+        plan = decide([Observation(link(), local, remote)], Options(policy=policy), 100)
+        (update,) = plan.of(Update)
+        assert update.side is written and update.source is (local if winner is Side.PCCADDIE else remote)
+        assert plan.conflicts == (Conflict(link(), winner, loser),)
+        if written is Side.EXCHANGE:
+            assert update.link.change_key == "ck9"  # the update carries the change key just seen
+
+
+def test_newest_wins_older_exchange_loses():
+    local = version(Side.PCCADDIE, "L", modified=T0 + dt.timedelta(hours=1))
+    remote = version(Side.EXCHANGE, "R", modified=T0)
+    plan = decide([Observation(link(), local, remote)], Options(policy=Policy.NEWEST_WINS), 100)
+    assert plan.conflicts[0].winner is Side.PCCADDIE
+
+
+def test_both_sides_changed_alike_is_no_conflict():
+    local, remote = version(Side.PCCADDIE, "X"), version(Side.EXCHANGE, "X", change_key="ck5")
+    plan = decide([Observation(link(), local, remote)], Options(), 100)
+    assert plan.actions == (Relink(link(), "X", "ck5"),) and plan.conflicts == ()
+
+
+@pytest.mark.parametrize(
+    "options, remote_kw, skipped",
+    [
+        (Options(), {}, None),
+        (Options(read_only=True), {}, "read-only"),
+        (Options(hide_private=True), {"private": True}, "private"),
+        (Options(hide_private=False), {"private": True}, None),
+        (Options(), {"recurring": True}, "recurring"),
+        (Options(excluded=lambda t: t.startswith("Test")), {"title": "Test round"}, "filtered"),
+        (Options(window=(T0 + dt.timedelta(days=1), T0 + dt.timedelta(days=400))), {}, "outside-window"),
+    ],
+)
+def test_new_exchange_item(options, remote_kw, skipped):
+    plan = decide([Observation(None, UNCHANGED, version(Side.EXCHANGE, "R", **remote_kw))], options, 0)
+    if skipped is None:
+        assert kinds(plan) == [("Create", Side.PCCADDIE)]
+    else:
+        assert plan.actions == () and [s.reason for s in plan.skipped] == [skipped]
+
+
+@pytest.mark.parametrize(
+    "options, local_kw, skipped",
+    [
+        (Options(), {}, None),
+        (Options(read_only=True), {}, None),
+        (Options(hide_private=True), {}, None),  # a private PC CADDIE item is exported (as private)
+        (Options(excluded=lambda t: "test" in t.casefold()), {"title": "A TEST"}, "filtered"),
+        (Options(window=(T0 - dt.timedelta(days=30), T0 - dt.timedelta(days=1))), {}, "outside-window"),
+    ],
+)
+def test_new_pccaddie_item(options, local_kw, skipped):
+    plan = decide([Observation(None, version(Side.PCCADDIE, "L", **local_kw), UNCHANGED)], options, 0)
+    if skipped is None:
+        assert kinds(plan) == [("Create", Side.EXCHANGE)]
+    else:
+        assert plan.actions == () and [s.reason for s in plan.skipped] == [skipped]
+
+
+def test_deleted_before_ever_synced_is_nothing():
+    assert decide([Observation(None, None, UNCHANGED)], Options(), 0).actions == ()
+
+
+@pytest.mark.parametrize("origin", list(Side))
+@pytest.mark.parametrize("changed_side", list(Side))
+def test_title_becoming_excluded_removes_the_copy_the_engine_made(origin, changed_side):
+    excluded = Options(excluded=lambda t: t.startswith("Test"))
+    changed = version(changed_side, "new", title="Test only")
+    observation = (
+        Observation(link(origin), changed, UNCHANGED)
+        if changed_side is Side.PCCADDIE
+        else Observation(link(origin), UNCHANGED, changed)
+    )
+    plan = decide([observation], excluded, 100)
+    assert kinds(plan) == [("Delete", origin.other)]
+    assert [s.reason for s in plan.skipped] == ["filtered"]
+
+
+def test_hide_private_for_a_linked_item():
+    private = version(Side.EXCHANGE, "new", private=True)
+    from_exchange = decide([Observation(link(Side.EXCHANGE), UNCHANGED, private)], Options(hide_private=True), 100)
+    assert kinds(from_exchange) == [("Delete", Side.PCCADDIE)]
+    from_pccaddie = decide([Observation(link(Side.PCCADDIE), UNCHANGED, private)], Options(hide_private=True), 100)
+    assert [a for a in from_pccaddie.actions if not isinstance(a, Relink)] == []
+    assert [s.reason for s in from_pccaddie.skipped] == ["private"]
+
+
+def test_read_only_remote_gone_is_made_again_on_the_next_local_change():
+    gone = link(remote_key=None)
+    assert decide([Observation(gone, UNCHANGED, UNCHANGED)], Options(read_only=True), 100).actions == ()
+    plan = decide([Observation(gone, version(Side.PCCADDIE, "new"), UNCHANGED)], Options(read_only=True), 100)
+    assert kinds(plan) == [("Create", Side.EXCHANGE)] and plan.actions[0].link == gone
+    assert kinds(decide([Observation(gone, None, UNCHANGED)], Options(read_only=True), 100)) == [("Unlink", None)]
+
+
+def test_stopped_links_are_skipped():
+    plan = decide([Observation(link(stopped=True), version(Side.PCCADDIE, "new"), UNCHANGED)], Options(), 100)
+    assert plan.actions == () and [s.reason for s in plan.skipped] == ["stopped"]
+
+
+def test_recurring_exchange_change_of_a_linked_item_is_skipped():
+    plan = decide([Observation(link(), UNCHANGED, version(Side.EXCHANGE, "new", recurring=True))], Options(), 100)
+    assert plan.actions == () and [s.reason for s in plan.skipped] == ["recurring"]
+
+
+def _deletions(n, side):
+    links = [Link(i, f"L{i}", f"R{i}", AGREED, Side.PCCADDIE, "ck") for i in range(n)]
+    if side is Side.EXCHANGE:
+        return [Observation(lk, UNCHANGED, None) for lk in links]
+    return [Observation(lk, None, UNCHANGED) for lk in links]
+
+
+@pytest.mark.parametrize("side", list(Side))
+def test_mass_deletion_guard(side):
+    assert decide(_deletions(20, side), Options(), 100).paused is None  # not more than the threshold
+    assert decide(_deletions(21, side), Options(), 100).paused is None  # not more than half
+    paused = decide(_deletions(51, side), Options(), 100)
+    assert paused.paused and "51 of 100" in paused.paused and paused.actions == ()
+    assert decide(_deletions(10, side), Options(), 10).paused  # one side suddenly empty
+    assert decide(_deletions(3, side), Options(), 3).paused is None  # a small calendar may be emptied
+
+
+def test_plan_counts():
+    observations = [
+        Observation(None, version(Side.PCCADDIE, "a"), UNCHANGED),
+        Observation(link(), UNCHANGED, None),
+        Observation(None, UNCHANGED, version(Side.EXCHANGE, "b", recurring=True)),
+    ]
+    assert decide(observations, Options(), 100).count() == {
+        "create-exchange": 1,
+        "delete-pccaddie": 1,
+        "skip-recurring": 1,
+    }
