@@ -154,6 +154,7 @@ class CalendarSubscription(BaseModel):
     auto_sync_contacts = pw.BooleanField(default=False)
     paused_reason = pw.TextField(null=True)
     created = pw.DateTimeField()
+    policy = pw.CharField(default="pccaddie-wins")  # pccaddie-wins | exchange-wins | newest-wins
 
     class Meta:
         table_name = "calendar_subscription"
@@ -212,6 +213,79 @@ class JournalCursor(BaseModel):
         table_name = "journal_cursor"
 
 
+class AppointmentLink(BaseModel):
+    """An appointment known on both sides, as last agreed (the sync's status table)."""
+
+    subscription = pw.ForeignKeyField(CalendarSubscription, backref="links", on_delete="CASCADE")
+    appointment_id = pw.IntegerField(null=True)  # no foreign key: the link outlives a deletion until handled
+    exchange_id = pw.TextField(null=True)
+    change_key = pw.TextField(null=True)
+    digest = pw.TextField()
+    origin = pw.CharField()  # pccaddie | exchange: where the item was first made
+    external_id = pw.TextField(unique=True)  # ours, in the Exchange item's extended property
+    pending_create = pw.BooleanField(default=False)  # a create was sent; its outcome is not known yet
+    attempts = pw.IntegerField(default=0)
+    last_error = pw.TextField(null=True)
+    stopped = pw.BooleanField(default=False)
+    title = pw.TextField(default="")
+    updated = pw.DateTimeField()
+
+    class Meta:
+        table_name = "appointment_link"
+
+
+class SubscriptionState(BaseModel):
+    subscription = pw.ForeignKeyField(CalendarSubscription, primary_key=True, on_delete="CASCADE")
+    sync_state = pw.TextField(null=True)  # Exchange's SyncFolderItems state
+    journal_seq = pw.IntegerField(default=0)  # how far PC CADDIE's change journal has been handled
+    initial_done = pw.BooleanField(default=False)
+    last_cycle = pw.DateTimeField(null=True)
+    last_error = pw.TextField(null=True)
+
+    class Meta:
+        table_name = "subscription_state"
+
+
+class SyncConflict(BaseModel):
+    subscription = pw.ForeignKeyField(CalendarSubscription, backref="conflicts", on_delete="CASCADE")
+    appointment_id = pw.IntegerField(null=True)
+    exchange_id = pw.TextField(null=True)
+    winner = pw.CharField()
+    loser_content = pw.TextField()  # JSON of the version that lost
+    created = pw.DateTimeField()
+
+    class Meta:
+        table_name = "sync_conflict"
+
+
+class SyncStatistic(BaseModel):
+    cycle_started = pw.DateTimeField()
+    subscription = pw.ForeignKeyField(CalendarSubscription, on_delete="CASCADE")
+    direction = pw.CharField()  # to-exchange | to-pccaddie
+    created = pw.IntegerField(default=0)
+    updated = pw.IntegerField(default=0)
+    deleted = pw.IntegerField(default=0)
+    skipped = pw.IntegerField(default=0)
+    conflicts = pw.IntegerField(default=0)
+    failed = pw.IntegerField(default=0)
+
+    class Meta:
+        table_name = "sync_statistic"
+
+
+class SyncReportLine(BaseModel):
+    cycle_started = pw.DateTimeField()
+    subscription = pw.ForeignKeyField(CalendarSubscription, on_delete="CASCADE")
+    action = pw.CharField()  # create | update | delete | skip | conflict | fail
+    side = pw.CharField()  # pccaddie | exchange: where it happened (or would have)
+    item = pw.TextField()
+    title = pw.TextField(default="")
+    detail = pw.TextField(default="")
+
+    class Meta:
+        table_name = "sync_report_line"
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SpecialParameter,
     UserGroup,
@@ -229,4 +303,9 @@ ALL_MODELS: list[type[BaseModel]] = [
     ExclusionFilter,
     JournalEntry,
     JournalCursor,
+    AppointmentLink,
+    SubscriptionState,
+    SyncConflict,
+    SyncStatistic,
+    SyncReportLine,
 ]

@@ -236,7 +236,73 @@ CHANGE_JOURNAL = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (CLUB_DATA, SYNC_SETTINGS, CHANGE_JOURNAL)
+SYNC_STATE = Migration(
+    4,
+    "sync state: links between appointments and Exchange items, folder states, conflicts, statistics, reports",
+    (
+        "ALTER TABLE calendar_subscription ADD COLUMN policy VARCHAR(16) NOT NULL DEFAULT 'pccaddie-wins' "
+        "CHECK (policy IN ('pccaddie-wins', 'exchange-wins', 'newest-wins'))",
+        """CREATE TABLE appointment_link (
+            id INTEGER NOT NULL PRIMARY KEY,
+            subscription_id INTEGER NOT NULL REFERENCES calendar_subscription (id) ON DELETE CASCADE,
+            appointment_id INTEGER,
+            exchange_id TEXT,
+            change_key TEXT,
+            digest TEXT NOT NULL,
+            origin VARCHAR(16) NOT NULL CHECK (origin IN ('pccaddie', 'exchange')),
+            external_id TEXT NOT NULL UNIQUE,
+            pending_create INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            stopped INTEGER NOT NULL DEFAULT 0,
+            title TEXT NOT NULL DEFAULT '',
+            updated DATETIME NOT NULL)""",
+        "CREATE UNIQUE INDEX appointment_link_subscription_appointment "
+        "ON appointment_link (subscription_id, appointment_id)",
+        "CREATE UNIQUE INDEX appointment_link_subscription_exchange ON appointment_link (subscription_id, exchange_id)",
+        "CREATE INDEX appointment_link_appointment ON appointment_link (appointment_id)",
+        """CREATE TABLE subscription_state (
+            subscription_id INTEGER NOT NULL PRIMARY KEY REFERENCES calendar_subscription (id) ON DELETE CASCADE,
+            sync_state TEXT,
+            journal_seq INTEGER NOT NULL DEFAULT 0,
+            initial_done INTEGER NOT NULL DEFAULT 0,
+            last_cycle DATETIME,
+            last_error TEXT)""",
+        """CREATE TABLE sync_conflict (
+            id INTEGER NOT NULL PRIMARY KEY,
+            subscription_id INTEGER NOT NULL REFERENCES calendar_subscription (id) ON DELETE CASCADE,
+            appointment_id INTEGER,
+            exchange_id TEXT,
+            winner VARCHAR(16) NOT NULL,
+            loser_content TEXT NOT NULL,
+            created DATETIME NOT NULL)""",
+        "CREATE INDEX sync_conflict_subscription ON sync_conflict (subscription_id, created)",
+        """CREATE TABLE sync_statistic (
+            id INTEGER NOT NULL PRIMARY KEY,
+            cycle_started DATETIME NOT NULL,
+            subscription_id INTEGER NOT NULL REFERENCES calendar_subscription (id) ON DELETE CASCADE,
+            direction VARCHAR(16) NOT NULL CHECK (direction IN ('to-exchange', 'to-pccaddie')),
+            created INTEGER NOT NULL DEFAULT 0,
+            updated INTEGER NOT NULL DEFAULT 0,
+            deleted INTEGER NOT NULL DEFAULT 0,
+            skipped INTEGER NOT NULL DEFAULT 0,
+            conflicts INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0)""",
+        "CREATE INDEX sync_statistic_subscription_cycle ON sync_statistic (subscription_id, cycle_started)",
+        """CREATE TABLE sync_report_line (
+            id INTEGER NOT NULL PRIMARY KEY,
+            cycle_started DATETIME NOT NULL,
+            subscription_id INTEGER NOT NULL REFERENCES calendar_subscription (id) ON DELETE CASCADE,
+            action VARCHAR(16) NOT NULL,
+            side VARCHAR(16) NOT NULL,
+            item TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            detail TEXT NOT NULL DEFAULT '')""",
+        "CREATE INDEX sync_report_line_cycle ON sync_report_line (cycle_started)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (CLUB_DATA, SYNC_SETTINGS, CHANGE_JOURNAL, SYNC_STATE)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

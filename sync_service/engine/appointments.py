@@ -1,0 +1,146 @@
+"""An appointment as the sync compares it: the same canonical content from either side, and its
+digest. PC CADDIE's wall times become UTC instants through the club's zone; an all-day entry is
+its first and last day on both sides."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+from ..clubtime import aware
+from ..store.models import Appointment
+from .model import Version
+
+UTC = dt.timezone.utc
+
+
+@dataclass(frozen=True)
+class AppointmentContent:
+    title: str
+    start: str  # timed: UTC 'YYYY-MM-DDTHH:MM:SSZ'; all-day: the first day 'YYYY-MM-DD'
+    end: str  # timed: UTC; all-day: the last day
+    all_day: bool
+    location: str
+    text: str
+    private: bool
+
+    @property
+    def digest(self) -> str:
+        canonical = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+    @property
+    def start_instant(self) -> dt.datetime:
+        if self.all_day:
+            return dt.datetime.combine(dt.date.fromisoformat(self.start), dt.time(), UTC)
+        return dt.datetime.fromisoformat(self.start.replace("Z", "+00:00"))
+
+
+def _text(value: str | None) -> str:
+    return (value or "").replace("\r\n", "\n").rstrip()
+
+
+def _utc(moment: dt.datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_appointment(appointment: Appointment, zone: ZoneInfo) -> AppointmentContent:
+    if appointment.all_day:
+        start = appointment.start.date().isoformat()
+        end = (appointment.end - dt.timedelta(days=1)).date().isoformat()
+    else:
+        start, end = _utc(aware(appointment.start, zone)), _utc(aware(appointment.end, zone))
+    return AppointmentContent(
+        title=_text(appointment.title),
+        start=start,
+        end=max(end, start),
+        all_day=bool(appointment.all_day),
+        location=_text(appointment.location),
+        text=_text(appointment.text),
+        private=bool(appointment.private),
+    )
+
+
+def from_entry(entry: Mapping[str, Any]) -> AppointmentContent:
+    """From the gateway's calendar entry (see exchange_gateway/ews/entries.py)."""
+    all_day = bool(entry.get("all_day"))
+    return AppointmentContent(
+        title=_text(entry.get("subject")),
+        start=entry["start"],
+        end=entry["end"],
+        all_day=all_day,
+        location=_text(entry.get("location")),
+        text=_text(entry.get("body")),
+        private=bool(entry.get("private")),
+    )
+
+
+def to_entry(
+    content: AppointmentContent, zone: ZoneInfo, external_id: str, reminder_minutes: int | None
+) -> dict[str, Any]:
+    return {
+        "subject": content.title,
+        "start": content.start,
+        "end": content.end,
+        "all_day": content.all_day,
+        "body": content.text,
+        "location": content.location,
+        "timezone": zone.key,
+        "private": content.private,
+        "reminder_minutes": reminder_minutes,
+        "categories": [],
+        "external_id": external_id,
+    }
+
+
+def to_local_values(content: AppointmentContent, zone: ZoneInfo) -> dict[str, Any]:
+    """Column values for PC CADDIE's appointment table."""
+    if content.all_day:
+        first, last = dt.date.fromisoformat(content.start), dt.date.fromisoformat(content.end)
+        start = dt.datetime.combine(first, dt.time())
+        end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
+    else:
+        start = dt.datetime.fromisoformat(content.start.replace("Z", "+00:00")).astimezone(zone).replace(tzinfo=None)
+        end = dt.datetime.fromisoformat(content.end.replace("Z", "+00:00")).astimezone(zone).replace(tzinfo=None)
+    return {
+        "title": content.title or "(no title)",
+        "start": start,
+        "end": max(end, start),
+        "all_day": content.all_day,
+        "location": content.location,
+        "text": content.text,
+        "private": content.private,
+    }
+
+
+def local_version(appointment: Appointment, zone: ZoneInfo) -> Version:
+    content = from_appointment(appointment, zone)
+    return Version(
+        key=str(appointment.id),
+        content=content,
+        digest=content.digest,
+        title=content.title,
+        private=content.private,
+        start=content.start_instant,
+        modified=appointment.modified.replace(tzinfo=UTC) if appointment.modified else None,
+    )
+
+
+def remote_version(entry: Mapping[str, Any]) -> Version:
+    content = from_entry(entry)
+    modified = entry.get("last_modified")
+    return Version(
+        key=entry["id"],
+        content=content,
+        digest=content.digest,
+        title=content.title,
+        private=content.private,
+        recurring=bool(entry.get("recurring")),
+        start=content.start_instant,
+        modified=dt.datetime.fromisoformat(modified.replace("Z", "+00:00")) if modified else None,
+        change_key=entry.get("change_key"),
+    )
