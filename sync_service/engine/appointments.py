@@ -16,6 +16,7 @@ from ..store.models import Appointment
 from .model import Version
 
 UTC = dt.timezone.utc
+NO_TITLE = "(no title)"
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def from_appointment(appointment: Appointment, zone: ZoneInfo) -> AppointmentCon
     else:
         start, end = _utc(aware(appointment.start, zone)), _utc(aware(appointment.end, zone))
     return AppointmentContent(
-        title=_text(appointment.title),
+        title=_text(appointment.title) or NO_TITLE,
         start=start,
         end=max(end, start),
         all_day=bool(appointment.all_day),
@@ -69,7 +70,7 @@ def from_entry(entry: Mapping[str, Any]) -> AppointmentContent:
     """From the gateway's calendar entry (see exchange_gateway/ews/entries.py)."""
     all_day = bool(entry.get("all_day"))
     return AppointmentContent(
-        title=_text(entry.get("subject")),
+        title=_text(entry.get("subject")) or NO_TITLE,
         start=entry["start"],
         end=entry["end"],
         all_day=all_day,
@@ -107,7 +108,7 @@ def to_local_values(content: AppointmentContent, zone: ZoneInfo) -> dict[str, An
         start = dt.datetime.fromisoformat(content.start.replace("Z", "+00:00")).astimezone(zone).replace(tzinfo=None)
         end = dt.datetime.fromisoformat(content.end.replace("Z", "+00:00")).astimezone(zone).replace(tzinfo=None)
     return {
-        "title": content.title or "(no title)",
+        "title": content.title or NO_TITLE,
         "start": start,
         "end": max(end, start),
         "all_day": content.all_day,

@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from .model import UNCHANGED, Link, Observation, Observed, Options, Policy, Side, Version
-from .plan import Action, Conflict, Create, Delete, Plan, Relink, Skip, Unlink, Update
+from .plan import Action, Conflict, Create, Delete, Pair, Plan, Relink, Skip, Unlink, Update
 
 
 def decide(observations: Iterable[Observation], options: Options, linked_items: int) -> Plan:
@@ -35,6 +35,7 @@ def decide(observations: Iterable[Observation], options: Options, linked_items: 
     actions: list[Action] = []
     conflicts: list[Conflict] = []
     skipped: list[Skip] = []
+    observations = _pair_identical(list(observations), actions)
     for observation in observations:
         if observation.link is None:
             _new(observation, options, actions, skipped)
@@ -44,6 +45,26 @@ def decide(observations: Iterable[Observation], options: Options, linked_items: 
     if paused is not None:
         return Plan(skipped=tuple(skipped), paused=paused)
     return Plan(tuple(actions), tuple(conflicts), tuple(skipped))
+
+
+def _pair_identical(observations: list[Observation], actions: list[Action]) -> list[Observation]:
+    """New items with the same content on both sides become one linked item, not two copies."""
+    locals_by_digest: dict[str, list[int]] = {}
+    for index, observation in enumerate(observations):
+        if observation.link is None and isinstance(observation.local, Version):
+            locals_by_digest.setdefault(observation.local.digest, []).append(index)
+    paired: set[int] = set()
+    for index, observation in enumerate(observations):
+        remote = observation.remote
+        if observation.link is None and isinstance(remote, Version) and not remote.recurring:
+            candidates = locals_by_digest.get(remote.digest)
+            if candidates:
+                local_index = candidates.pop(0)
+                local = observations[local_index].local
+                assert isinstance(local, Version)
+                actions.append(Pair(local, remote))
+                paired.update({index, local_index})
+    return [o for i, o in enumerate(observations) if i not in paired]
 
 
 def _outside(version: Version, options: Options) -> bool:

@@ -54,6 +54,15 @@ class Unlink:
 
 
 @dataclass(frozen=True)
+class Pair:
+    """An unlinked item found on both sides with the same content (e.g. a first sync of a calendar
+    that already holds PC CADDIE's appointments): link them instead of making duplicates."""
+
+    local: Version
+    remote: Version
+
+
+@dataclass(frozen=True)
 class Conflict:
     """Both sides changed the item differently; `loser` is kept for the user to read."""
 
@@ -62,7 +71,7 @@ class Conflict:
     loser: Version
 
 
-Action = Union[Create, Update, Delete, Relink, Unlink]
+Action = Union[Create, Update, Delete, Relink, Unlink, Pair]
 
 
 @dataclass(frozen=True)

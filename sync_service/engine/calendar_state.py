@@ -1,0 +1,403 @@
+"""The database side of a calendar subscription's cycle: what the decision is made from, and
+recording each confirmed result. Runs in the database thread (see database.DbRunner)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping, Sequence
+from zoneinfo import ZoneInfo
+
+from ..admin.accounts import account_for_gateway
+from ..admin.parameters import max_attempts
+from ..admin.users import subject_for
+from ..filters import ExclusionFilter as Filter
+from ..filters import is_excluded
+from ..permissions import may_sync_area
+from ..store import journal
+from ..store.models import (
+    Appointment,
+    AppointmentLink,
+    CalendarSubscription,
+    ExchangeAccount,
+    ExclusionFilter,
+    SubscriptionState,
+    SyncConflict,
+    SyncReportLine,
+    SyncStatistic,
+    TimetableArea,
+)
+from ..vault import PasswordVault, VaultError
+from .appointments import local_version, remote_version, to_entry, to_local_values
+from .model import UNCHANGED, Link, Observation, Options, Policy, Side, Version
+
+DEFAULT_REMINDER_MINUTES = 15
+UTC = dt.timezone.utc
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+@dataclass(frozen=True)
+class SubscriptionContext:
+    subscription_id: int
+    login: str
+    area_id: int
+    area_name: str
+    folder: str
+    options: Options
+    zone: ZoneInfo
+    reminder_minutes: int | None
+    max_attempts: int
+    sync_state: str | None
+    journal_seq: int
+    initial_done: bool
+    account: Mapping[str, str] = field(repr=False)
+    pending: tuple[tuple[int, str], ...] = ()  # (link id, external id) of creates whose outcome is unknown
+
+    @property
+    def label(self) -> str:
+        return f"{self.login}/{self.area_name}"
+
+
+@dataclass(frozen=True)
+class NotSyncing:
+    """Why a subscription is left alone this cycle."""
+
+    subscription_id: int
+    label: str
+    reason: str
+    paused: bool = False
+
+
+def load_context(
+    subscription_id: int, zone: ZoneInfo, vault: PasswordVault, window_days: tuple[int, int]
+) -> SubscriptionContext | NotSyncing:
+    subscription = CalendarSubscription.get_by_id(subscription_id)
+    user, area = subscription.user, TimetableArea.get_by_id(subscription.area_id)
+    label = f"{user.login}/{area.name}"
+    if subscription.paused_reason:
+        return NotSyncing(subscription_id, label, f"paused: {subscription.paused_reason}", paused=True)
+    if not may_sync_area(subject_for(user), area.id):
+        reason = "the user's permissions no longer allow this area"
+        subscription.paused_reason = reason
+        subscription.save()
+        return NotSyncing(subscription_id, label, f"paused: {reason}", paused=True)
+    if ExchangeAccount.get_or_none(ExchangeAccount.user == user) is None:
+        return NotSyncing(subscription_id, label, "the user has no Exchange account")
+    try:
+        account = account_for_gateway(user.login, vault)
+    except VaultError as exc:
+        return NotSyncing(subscription_id, label, str(exc))
+    filters = [Filter.parse(f.pattern) for f in ExclusionFilter.select().where(ExclusionFilter.user == user)]
+    today = dt.datetime.now(UTC)
+    state, _ = SubscriptionState.get_or_create(subscription=subscription)
+    pending = tuple(
+        (link.id, link.external_id)
+        for link in AppointmentLink.select().where(
+            (AppointmentLink.subscription == subscription) & AppointmentLink.pending_create & ~AppointmentLink.stopped
+        )
+    )
+    return SubscriptionContext(
+        subscription_id=subscription_id,
+        login=user.login,
+        area_id=area.id,
+        area_name=area.name,
+        folder=subscription.folder_name,
+        options=Options(
+            read_only=subscription.read_only,
+            hide_private=subscription.hide_private,
+            policy=Policy(subscription.policy),
+            excluded=lambda title: is_excluded(title, filters),
+            window=(today - dt.timedelta(days=window_days[0]), today + dt.timedelta(days=window_days[1])),
+        ),
+        zone=zone,
+        reminder_minutes=None if subscription.disable_reminders else DEFAULT_REMINDER_MINUTES,
+        max_attempts=max_attempts(),
+        sync_state=state.sync_state,
+        journal_seq=state.journal_seq,
+        initial_done=state.initial_done,
+        account=account,
+        pending=pending,
+    )
+
+
+def resolve_pending(context: SubscriptionContext, found: Mapping[str, Mapping[str, Any]]) -> int:
+    """Creates whose outcome was unknown: those Exchange has are linked now; the others stay
+    pending and are sent again. Returns how many were found."""
+    resolved = 0
+    for link_id, external_id in context.pending:
+        entry = found.get(external_id)
+        if entry is not None:
+            AppointmentLink.update(
+                exchange_id=entry["id"], change_key=entry.get("change_key"), pending_create=False, updated=now()
+            ).where(AppointmentLink.id == link_id).execute()
+            resolved += 1
+    return resolved
+
+
+def _as_link(row: AppointmentLink) -> Link:
+    return Link(
+        id=row.id,
+        local_key=str(row.appointment_id) if row.appointment_id is not None else None,
+        remote_key=row.exchange_id,
+        digest=row.digest,
+        origin=Side(row.origin),
+        change_key=row.change_key,
+        stopped=row.stopped,
+    )
+
+
+@dataclass
+class _Pairing:
+    link: Link | None
+    local: Any = UNCHANGED
+    remote: Any = UNCHANGED
+
+
+@dataclass(frozen=True)
+class Observed:
+    observations: tuple[Observation, ...]
+    linked_items: int
+    journal_seq: int  # the journal position these observations cover
+
+
+def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, Any]]) -> Observed:
+    rows = list(AppointmentLink.select().where(AppointmentLink.subscription == context.subscription_id))
+    links = {row.id: _as_link(row) for row in rows}
+    pending_rows = [row for row in rows if row.pending_create]
+    by_local = {row.appointment_id: row.id for row in rows if row.appointment_id is not None}
+    by_remote = {row.exchange_id: row.id for row in rows if row.exchange_id}
+    by_external = {row.external_id: row.id for row in rows}
+    pairings: dict[object, _Pairing] = {}
+
+    for change in remote_changes:
+        item = change.get("item")
+        link_id = by_remote.get(change["id"])
+        if link_id is None and item and item.get("external_id") in by_external:
+            link_id = by_external[item["external_id"]]
+        version = remote_version(item) if change["type"] != "delete" and item else None
+        if link_id is not None:
+            pairings.setdefault(link_id, _Pairing(links[link_id])).remote = version
+        elif version is not None:
+            pairings.setdefault(("remote", change["id"]), _Pairing(None)).remote = version
+
+    latest = journal.latest_seq()
+    if not context.initial_done:
+        first, _ = context.options.window
+        query = Appointment.select().where(
+            (Appointment.area == context.area_id)
+            & (Appointment.end >= first.replace(tzinfo=None) - dt.timedelta(days=1))
+        )
+        candidates = {a.id: a for a in query}
+        candidates_ids = set(candidates) | {row.appointment_id for row in rows if row.appointment_id is not None}
+    else:
+        candidates, candidates_ids = {}, set()
+        seq = context.journal_seq
+        while page := journal.changes_since(seq, limit=5000):
+            for change in page:
+                if change.table == "appointment" and context.area_id in (change.area_id, change.old_area_id):
+                    candidates_ids.add(change.row_id)
+            seq = page[-1].seq
+        latest = max(latest, seq)
+    missing = candidates_ids - set(candidates)
+    for chunk in _chunks(sorted(missing), 500):
+        candidates.update({a.id: a for a in Appointment.select().where(Appointment.id.in_(chunk))})
+    for appointment_id in candidates_ids:
+        appointment = candidates.get(appointment_id)
+        if appointment is not None and appointment.area_id == context.area_id:
+            version: Version | None = local_version(appointment, context.zone)
+        else:
+            version = None  # deleted, or moved to another area
+        link_id = by_local.get(appointment_id)
+        if link_id is not None:
+            pairings.setdefault(link_id, _Pairing(links[link_id])).local = version
+        elif version is not None:
+            pairings.setdefault(("local", appointment_id), _Pairing(None)).local = version
+
+    for row in pending_rows:  # a pending create is sent again unless Exchange turned out to have it
+        if row.exchange_id is None and row.id not in pairings:
+            appointment = Appointment.get_or_none(Appointment.id == row.appointment_id)
+            version = (
+                local_version(appointment, context.zone)
+                if appointment and appointment.area_id == context.area_id
+                else None
+            )
+            pairings[row.id] = _Pairing(links[row.id], local=version)
+    observations = tuple(Observation(p.link, p.local, p.remote) for p in pairings.values())
+    return Observed(observations, len(rows), latest)
+
+
+def _chunks(values: list[int], size: int) -> list[list[int]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+# -- recording results ---------------------------------------------------------------------------
+
+
+def new_external_id(subscription_id: int) -> str:
+    return f"pccaddie:{subscription_id}:{uuid.uuid4().hex}"
+
+
+def prepare_exchange_creates(
+    context: SubscriptionContext, sources: Sequence[tuple[Version, Link | None]]
+) -> list[tuple[int, dict[str, Any]]]:
+    """Record each create as pending (with its external id) before it is sent: a crash after
+    sending is then found again by that id, never sent twice. Returns (link id, entry)."""
+    prepared = []
+    for source, link in sources:
+        if link is None or link.id <= 0:
+            row = AppointmentLink.create(
+                subscription=context.subscription_id, appointment_id=int(source.key), exchange_id=None,
+                change_key=None, digest=source.digest, origin=Side.PCCADDIE.value,
+                external_id=new_external_id(context.subscription_id), pending_create=True, title=source.title,
+                updated=now(),
+            )  # fmt: skip
+        else:
+            row = AppointmentLink.get_by_id(link.id)
+            row.exchange_id, row.change_key, row.digest, row.pending_create = None, None, source.digest, True
+            row.appointment_id, row.title, row.updated = int(source.key), source.title, now()
+            row.save()
+        prepared.append((row.id, to_entry(source.content, context.zone, row.external_id, context.reminder_minutes)))
+    return prepared
+
+
+def record_exchange_results(
+    context: SubscriptionContext, outcomes: Sequence[tuple[int, str, Mapping[str, Any] | None, str | None]]
+) -> list[str]:
+    """(link id, action, result or None, digest) per item. Returns the errors counted."""
+    errors = []
+    for link_id, action, result, digest in outcomes:
+        row = AppointmentLink.get_or_none(AppointmentLink.id == link_id)
+        if row is None:
+            continue
+        if result is not None and result.get("ok"):
+            if action == "delete":
+                row.delete_instance()
+                continue
+            row.exchange_id = result.get("id") or row.exchange_id
+            row.change_key = result.get("change_key") or row.change_key
+            row.pending_create, row.attempts, row.last_error = False, 0, None
+            if digest is not None:
+                row.digest = digest
+        else:
+            error = (result or {}).get("error", {})
+            code, message = error.get("code", "unknown"), error.get("message", "no answer")
+            if action == "delete" and code == "not_found":
+                row.delete_instance()
+                continue
+            if action == "create":
+                row.pending_create = False  # the gateway answered: it was not created
+            row.attempts += 1
+            row.last_error = f"{action} in Exchange: {code}: {message}"
+            row.stopped = row.attempts >= context.max_attempts
+            errors.append((row.last_error, row.stopped))
+        row.updated = now()
+        row.save()
+    return errors
+
+
+def apply_local(context: SubscriptionContext, action: str, link: Link | None, source: Version | None) -> None:
+    """Write one decision into PC CADDIE (and the link)."""
+    if action == "create":
+        assert source is not None
+        appointment = Appointment.create(
+            area=context.area_id, created=now(), modified=now(), **to_local_values(source.content, context.zone)
+        )
+        if link is None:
+            AppointmentLink.create(
+                subscription=context.subscription_id, appointment_id=appointment.id, exchange_id=source.key,
+                change_key=source.change_key, digest=source.digest, origin=Side.EXCHANGE.value,
+                external_id=new_external_id(context.subscription_id), title=source.title, updated=now(),
+            )  # fmt: skip
+        else:
+            AppointmentLink.update(appointment_id=appointment.id, digest=source.digest, change_key=source.change_key,
+                                   exchange_id=source.key, title=source.title, updated=now()).where(
+                AppointmentLink.id == link.id).execute()  # fmt: skip
+    elif action == "update":
+        assert source is not None and link is not None
+        values = to_local_values(source.content, context.zone)
+        Appointment.update(modified=now(), **values).where(Appointment.id == int(link.local_key or 0)).execute()
+        AppointmentLink.update(
+            digest=source.digest,
+            change_key=source.change_key or link.change_key,
+            title=source.title,
+            attempts=0,
+            last_error=None,
+            updated=now(),
+        ).where(AppointmentLink.id == link.id).execute()
+    elif action == "delete":
+        assert link is not None
+        if link.local_key is not None:
+            Appointment.delete().where(Appointment.id == int(link.local_key)).execute()
+        AppointmentLink.delete().where(AppointmentLink.id == link.id).execute()
+
+
+def pair(context: SubscriptionContext, local: Version, remote: Version) -> None:
+    AppointmentLink.create(
+        subscription=context.subscription_id, appointment_id=int(local.key), exchange_id=remote.key,
+        change_key=remote.change_key, digest=local.digest, origin=Side.PCCADDIE.value,
+        external_id=new_external_id(context.subscription_id), title=local.title, updated=now(),
+    )  # fmt: skip
+
+
+def relink(link: Link, digest: str, change_key: str | None, forget_remote: bool) -> None:
+    values: dict[str, Any] = {"digest": digest, "updated": now()}
+    if change_key:
+        values["change_key"] = change_key
+    if forget_remote:
+        values.update(exchange_id=None, change_key=None)
+    AppointmentLink.update(**values).where(AppointmentLink.id == link.id).execute()
+
+
+def unlink(link: Link) -> None:
+    AppointmentLink.delete().where(AppointmentLink.id == link.id).execute()
+
+
+def record_conflict(context: SubscriptionContext, link: Link, winner: Side, loser: Version) -> None:
+    SyncConflict.create(
+        subscription=context.subscription_id,
+        appointment_id=int(link.local_key) if link.local_key else None,
+        exchange_id=link.remote_key,
+        winner=winner.value,
+        loser_content=json.dumps({"side": winner.other.value, **asdict(loser.content)}, ensure_ascii=False),
+        created=now(),
+    )
+
+
+def finish(
+    context: SubscriptionContext,
+    cycle_started: dt.datetime,
+    sync_state: str | None,
+    journal_seq: int | None,
+    statistics: Mapping[str, Mapping[str, int]],
+    report: Sequence[tuple[str, str, str, str, str]],
+    error: str | None,
+) -> None:
+    state = SubscriptionState.get_by_id(context.subscription_id)
+    if sync_state is not None:
+        state.sync_state = sync_state
+    if journal_seq is not None:
+        state.journal_seq = journal_seq
+        state.initial_done = True
+    state.last_cycle, state.last_error = cycle_started, error
+    state.save()
+    for direction, counts in statistics.items():
+        if any(counts.values()):
+            SyncStatistic.create(
+                cycle_started=cycle_started, subscription=context.subscription_id, direction=direction, **counts
+            )
+    for action, side, item, title, detail in report:
+        SyncReportLine.create(cycle_started=cycle_started, subscription=context.subscription_id, action=action,
+                              side=side, item=item, title=title, detail=detail)  # fmt: skip
+
+
+def pause(subscription_id: int, reason: str) -> None:
+    CalendarSubscription.update(paused_reason=reason).where(CalendarSubscription.id == subscription_id).execute()
+
+
+def active_subscriptions() -> list[int]:
+    return [s.id for s in CalendarSubscription.select(CalendarSubscription.id).order_by(CalendarSubscription.id)]

@@ -1,0 +1,215 @@
+"""One calendar subscription's cycle: read both sides' changes, decide, carry the plan out.
+
+Every result is recorded as soon as it is confirmed. A create is recorded as pending, with its
+external id, before it is sent. The Exchange sync state is saved only when every change it
+delivered has been applied, and the journal position only when every PC CADDIE change has reached
+Exchange (or its item has stopped being tried): whatever fails is read again next cycle, and what
+succeeded is then recognised by its digest and left alone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+from zoneinfo import ZoneInfo
+
+from loguru import logger
+
+from ..store.models import AppointmentLink
+from ..vault import PasswordVault
+from . import calendar_state as state
+from .database import DbRunner
+from .decide import decide
+from .exchange_client import ExchangeClient, MailboxTrouble
+from .model import Link, Side, Version
+from .plan import Create, Delete, Pair, Plan, Relink, Unlink, Update
+
+BATCH = 100
+PAGE = 512
+TO_EXCHANGE, TO_PCCADDIE = "to-exchange", "to-pccaddie"
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    zone: ZoneInfo
+    vault: PasswordVault
+    window_days: tuple[int, int] = (30, 400)
+
+
+@dataclass
+class SubscriptionOutcome:
+    subscription_id: int
+    label: str
+    counts: Counter[str] = field(default_factory=Counter)
+    error: str | None = None
+    not_syncing: str | None = None
+    mailbox: str | None = None
+    retry_after: float | None = None
+
+
+def _direction(side: Side) -> str:
+    """Where a write to `side` goes."""
+    return TO_EXCHANGE if side is Side.EXCHANGE else TO_PCCADDIE
+
+
+class CalendarSync:
+    def __init__(
+        self, db: DbRunner, settings: EngineSettings, client_for: Callable[[Mapping[str, str]], ExchangeClient]
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.client_for = client_for
+
+    async def run(self, subscription_id: int) -> SubscriptionOutcome:
+        started = state.now()
+        context = await self.db.run(state.load_context, subscription_id, self.settings.zone, self.settings.vault,
+                                    self.settings.window_days)  # fmt: skip
+        if isinstance(context, state.NotSyncing):
+            return SubscriptionOutcome(subscription_id, context.label, not_syncing=context.reason)
+        outcome = SubscriptionOutcome(subscription_id, context.label, mailbox=context.account["mailbox"])
+        run = _Run(self.db, context, self.client_for(context.account), outcome)
+        try:
+            sync_state, journal_seq = await run.sync()
+        except MailboxTrouble as trouble:
+            outcome.error, outcome.retry_after = f"{trouble.code}: {trouble.message}", trouble.retry_after
+            await self.db.run(state.finish, context, started, None, None, run.statistics, run.report, outcome.error)
+            return outcome
+        await self.db.run(state.finish, context, started, sync_state, journal_seq, run.statistics, run.report, None)
+        return outcome
+
+
+class _Run:
+    def __init__(self, db: DbRunner, context: state.SubscriptionContext, client: ExchangeClient,
+                 outcome: SubscriptionOutcome) -> None:  # fmt: skip
+        self.db, self.context, self.client, self.outcome = db, context, client, outcome
+        self.statistics: dict[str, Counter[str]] = {TO_EXCHANGE: Counter(), TO_PCCADDIE: Counter()}
+        self.report: list[tuple[str, str, str, str, str]] = []
+        self.unfinished_local = False  # a PC CADDIE change has not reached Exchange yet
+
+    def _count(self, direction: str, what: str, n: int = 1) -> None:
+        self.statistics[direction][what] += n
+        self.outcome.counts[f"{what}-{direction}"] += n
+
+    async def sync(self) -> tuple[str | None, int | None]:
+        context, client = self.context, self.client
+        if context.folder and not context.initial_done:
+            await client.ensure_folder(context.folder)
+        if context.pending:
+            found = await client.find_external(context.folder, [external for _, external in context.pending])
+            await self.db.run(state.resolve_pending, context, found)
+        changes, sync_state = await self._remote_changes()
+        observed = await self.db.run(state.observe, context, changes)
+        plan = decide(observed.observations, context.options, observed.linked_items)
+        self._note_skips(plan)
+        if plan.paused:
+            await self.db.run(state.pause, context.subscription_id, plan.paused)
+            logger.warning(f"{context.label}: paused: {plan.paused}")
+            self.outcome.not_syncing = f"paused: {plan.paused}"
+            return None, None
+        await self.db.run(self._apply_local_plan, plan)
+        await self._exchange_creates([a for a in plan.of(Create) if a.side is Side.EXCHANGE])
+        await self._exchange_updates([a for a in plan.of(Update) if a.side is Side.EXCHANGE])
+        await self._exchange_deletes([a for a in plan.of(Delete) if a.side is Side.EXCHANGE])
+        return sync_state, (None if self.unfinished_local else observed.journal_seq)
+
+    async def _remote_changes(self) -> tuple[list[Mapping[str, Any]], str | None]:
+        changes: list[Mapping[str, Any]] = []
+        sync_state = self.context.sync_state
+        while True:
+            page = await self.client.changes(self.context.folder, sync_state, PAGE)
+            changes += page["changes"]
+            done = page["complete"] or page["sync_state"] == sync_state
+            sync_state = page["sync_state"]
+            if done:
+                return changes, sync_state
+
+    def _note_skips(self, plan: Plan) -> None:
+        for skip in plan.skipped:
+            direction = TO_PCCADDIE if skip.side is Side.EXCHANGE else TO_EXCHANGE
+            self._count(direction, "skipped")
+            self.report.append(("skip", skip.side.value, skip.key, "", skip.reason))
+        for conflict in plan.conflicts:
+            self._count(_direction(conflict.winner.other), "conflicts")
+            self.report.append(("conflict", conflict.winner.other.value, conflict.link.local_key or "",
+                                conflict.loser.title, f"{conflict.winner.value} won"))  # fmt: skip
+
+    def _apply_local_plan(self, plan: Plan) -> None:
+        """In the database thread: everything the plan writes into PC CADDIE, and link bookkeeping."""
+        context = self.context
+        for conflict in plan.conflicts:
+            state.record_conflict(context, conflict.link, conflict.winner, conflict.loser)
+        for action in plan.actions:
+            if isinstance(action, Pair):
+                state.pair(context, action.local, action.remote)
+            elif isinstance(action, Relink):
+                state.relink(action.link, action.digest, action.change_key, action.forget_remote)
+            elif isinstance(action, Unlink):
+                state.unlink(action.link)
+            elif isinstance(action, (Create, Update, Delete)) and action.side is Side.PCCADDIE:
+                kind = type(action).__name__.lower()
+                source = getattr(action, "source", None)
+                state.apply_local(context, kind, action.link, source)
+                self._count(TO_PCCADDIE, f"{kind}d")
+                title = source.title if source else ""
+                self.report.append((kind, Side.PCCADDIE.value, source.key if source else action.link.local_key or "",
+                                    title, ""))  # fmt: skip
+
+    async def _exchange_creates(self, creates: Sequence[Create]) -> None:
+        for start in range(0, len(creates), BATCH):
+            chunk = creates[start : start + BATCH]
+            prepared = await self.db.run(
+                state.prepare_exchange_creates, self.context, [(c.source, c.link) for c in chunk]
+            )
+            results = await self.client.create(self.context.folder, [entry for _, entry in prepared])
+            await self._record("create", [link_id for link_id, _ in prepared], results, [c.source for c in chunk])
+
+    async def _exchange_updates(self, updates: Sequence[Update]) -> None:
+        fields = ["subject", "body", "location", "start", "end", "all_day", "timezone", "private",
+                  "reminder_minutes", "external_id"]  # fmt: skip
+        context = self.context
+        for start in range(0, len(updates), BATCH):
+            chunk = updates[start : start + BATCH]
+            external = await self.db.run(_external_ids, [u.link.id for u in chunk])
+            items = [
+                {"id": u.link.remote_key, "change_key": u.link.change_key, "fields": fields,
+                 "item": state.to_entry(u.source.content, context.zone, external[u.link.id], context.reminder_minutes)}
+                for u in chunk
+            ]  # fmt: skip
+            results = await self.client.update(items)
+            await self._record("update", [u.link.id for u in chunk], results, [u.source for u in chunk])
+
+    async def _exchange_deletes(self, deletes: Sequence[Delete]) -> None:
+        for start in range(0, len(deletes), BATCH):
+            chunk = deletes[start : start + BATCH]
+            results = await self.client.delete([{"id": d.link.remote_key, "change_key": None} for d in chunk])
+            await self._record(
+                "delete", [d.link.id for d in chunk], results, [None] * len(chunk), [d.link for d in chunk]
+            )
+
+    async def _record(self, action: str, link_ids: list[int], results: Sequence[Mapping[str, Any]],
+                      sources: Sequence[Version | None], links: Sequence[Link] | None = None) -> None:  # fmt: skip
+        outcomes = [(link_id, action, result, source.digest if source else None)
+                    for link_id, result, source in zip(link_ids, results, sources)]  # fmt: skip
+        failures = await self.db.run(state.record_exchange_results, self.context, outcomes)
+        for index, (result, source) in enumerate(zip(results, sources)):
+            item = source.key if source else (links[index].local_key if links else "") or ""
+            title = source.title if source else ""
+            if result.get("ok") or (action == "delete" and result.get("error", {}).get("code") == "not_found"):
+                self._count(TO_EXCHANGE, f"{action}d")
+                self.report.append((action, Side.EXCHANGE.value, item, title, ""))
+            else:
+                self._count(TO_EXCHANGE, "failed")
+                error = result.get("error", {})
+                self.report.append(
+                    ("fail", Side.EXCHANGE.value, item, title, f"{error.get('code')}: {error.get('message')}")
+                )
+        if any(not stopped for _, stopped in failures):
+            self.unfinished_local = True
+
+
+def _external_ids(link_ids: list[int]) -> dict[int, str]:
+    rows = AppointmentLink.select(AppointmentLink.id, AppointmentLink.external_id).where(
+        AppointmentLink.id.in_(link_ids)
+    )
+    return {row.id: row.external_id for row in rows}

@@ -1,0 +1,78 @@
+"""The sync engine's view of one Exchange mailbox, through the gateway.
+
+`MailboxTrouble` is a failure of the mailbox as a whole (wrong password, server unreachable or
+throttling, gateway away): the subscription's cycle ends there, no item is blamed for it.
+Per-item failures come back in the batch results.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Protocol, Sequence
+
+from protocol.rpc import ConnectionLost, RemoteError, RequestTimeout, RpcPeer
+
+MAILBOX_CODES = {"auth_failed", "unreachable", "throttled", "timeout", "server_error"}
+
+
+class MailboxTrouble(Exception):
+    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+
+class ExchangeClient(Protocol):
+    async def ensure_folder(self, name: str) -> None: ...
+
+    async def changes(self, folder: str, sync_state: str | None, max_changes: int) -> Mapping[str, Any]: ...
+
+    async def create(self, folder: str, entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]: ...
+
+    async def update(self, items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]: ...
+
+    async def delete(self, refs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]: ...
+
+    async def find_external(self, folder: str, external_ids: Sequence[str]) -> Mapping[str, Any]: ...
+
+
+class GatewayExchangeClient:
+    """An ExchangeClient that asks the gateway (one mailbox, one kind of folder)."""
+
+    def __init__(
+        self, peer: RpcPeer, account: Mapping[str, str], kind: str = "calendar", timeout: float = 180.0
+    ) -> None:
+        self.peer = peer
+        self.account = dict(account)
+        self.kind = kind
+        self.timeout = timeout
+
+    async def _ask(self, op: str, **args: Any) -> Any:
+        try:
+            return await self.peer.request(
+                op, {"account": self.account, "kind": self.kind, **args}, timeout=self.timeout
+            )
+        except RemoteError as exc:
+            if exc.code in MAILBOX_CODES or exc.code == "not_found":
+                raise MailboxTrouble(exc.code, exc.message, exc.details.get("retry_after")) from None
+            raise MailboxTrouble("invalid", exc.message) from None
+        except (ConnectionLost, RequestTimeout) as exc:
+            raise MailboxTrouble("gateway", f"the Exchange gateway did not answer: {exc}") from None
+
+    async def ensure_folder(self, name: str) -> None:
+        await self._ask("exchange.ensure_folder", name=name)
+
+    async def changes(self, folder: str, sync_state: str | None, max_changes: int) -> Mapping[str, Any]:
+        return await self._ask("exchange.changes", folder=folder, sync_state=sync_state, max_changes=max_changes)
+
+    async def create(self, folder: str, entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        return await self._ask("exchange.create", folder=folder, items=list(entries))
+
+    async def update(self, items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        return await self._ask("exchange.update", items=list(items))
+
+    async def delete(self, refs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        return await self._ask("exchange.delete", items=list(refs))
+
+    async def find_external(self, folder: str, external_ids: Sequence[str]) -> Mapping[str, Any]:
+        return await self._ask("exchange.find_external", folder=folder, external_ids=list(external_ids))
