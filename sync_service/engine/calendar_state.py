@@ -218,15 +218,20 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
         elif version is not None:
             pairings.setdefault(("local", appointment_id), _Pairing(None)).local = version
 
-    for row in pending_rows:  # a pending create is sent again unless Exchange turned out to have it
-        if row.exchange_id is None and row.id not in pairings:
-            appointment = Appointment.get_or_none(Appointment.id == row.appointment_id)
-            version = (
-                local_version(appointment, context.zone)
-                if appointment and appointment.area_id == context.area_id
-                else None
-            )
-            pairings[row.id] = _Pairing(links[row.id], local=version)
+    for row in pending_rows:
+        # a create whose outcome was unknown and that Exchange turned out not to have: it is new
+        # again (sent with the same external id), unless Exchange reported it after all
+        if row.exchange_id is not None or row.appointment_id is None or row.stopped:
+            continue
+        pairing = pairings.pop(row.id, None)
+        if pairing is not None and pairing.remote is not UNCHANGED:
+            pairings[row.id] = pairing
+            continue
+        appointment = Appointment.get_or_none(Appointment.id == row.appointment_id)
+        if appointment is not None and appointment.area_id == context.area_id:
+            pairings[("local", row.appointment_id)] = _Pairing(None, local=local_version(appointment, context.zone))
+        else:
+            AppointmentLink.delete().where(AppointmentLink.id == row.id).execute()
     observations = tuple(Observation(p.link, p.local, p.remote) for p in pairings.values())
     return Observed(observations, len(rows), latest)
 
@@ -249,7 +254,13 @@ def prepare_exchange_creates(
     sending is then found again by that id, never sent twice. Returns (link id, entry)."""
     prepared = []
     for source, link in sources:
-        if link is None or link.id <= 0:
+        existing = AppointmentLink.get_or_none(
+            (AppointmentLink.subscription == context.subscription_id)
+            & (AppointmentLink.appointment_id == int(source.key))
+        )
+        if link is None and existing is not None:  # a create sent before whose outcome was unknown
+            link = _as_link(existing)
+        if link is None:
             row = AppointmentLink.create(
                 subscription=context.subscription_id, appointment_id=int(source.key), exchange_id=None,
                 change_key=None, digest=source.digest, origin=Side.PCCADDIE.value,
@@ -289,9 +300,7 @@ def record_exchange_results(
             if action == "delete" and code == "not_found":
                 row.delete_instance()
                 continue
-            if action == "create":
-                row.pending_create = False  # the gateway answered: it was not created
-            row.attempts += 1
+            row.attempts += 1  # a failed create stays owed (pending_create) until it succeeds or stops
             row.last_error = f"{action} in Exchange: {code}: {message}"
             row.stopped = row.attempts >= context.max_attempts
             errors.append((row.last_error, row.stopped))

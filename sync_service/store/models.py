@@ -223,7 +223,7 @@ class AppointmentLink(BaseModel):
     digest = pw.TextField()
     origin = pw.CharField()  # pccaddie | exchange: where the item was first made
     external_id = pw.TextField(unique=True)  # ours, in the Exchange item's extended property
-    pending_create = pw.BooleanField(default=False)  # a create was sent; its outcome is not known yet
+    pending_create = pw.BooleanField(default=False)  # owed to Exchange: a create failed or its outcome is unknown
     attempts = pw.IntegerField(default=0)
     last_error = pw.TextField(null=True)
     stopped = pw.BooleanField(default=False)

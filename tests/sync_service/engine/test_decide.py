@@ -221,3 +221,21 @@ def test_plan_counts():
         "delete-pccaddie": 1,
         "skip-recurring": 1,
     }
+
+
+def test_new_items_with_the_same_content_on_both_sides_are_paired():
+    local = Version(key="7", content="c", digest="same", title="Medal")
+    remote = Version(key="AAA", content="c", digest="same", title="Medal", change_key="ck")
+    other = Version(key="BBB", content="d", digest="different", title="Other")
+    plan = decide(
+        [
+            Observation(None, local, UNCHANGED),
+            Observation(None, UNCHANGED, remote),
+            Observation(None, UNCHANGED, other),
+        ],
+        Options(),
+        0,
+    )
+    assert [type(a).__name__ for a in plan.actions] == ["Pair", "Create"]
+    assert plan.actions[0].local is local and plan.actions[0].remote is remote
+    assert plan.actions[1].source is other
