@@ -277,11 +277,15 @@ def prepare_exchange_creates(
 
 
 def record_exchange_results(
-    context: SubscriptionContext, outcomes: Sequence[tuple[int, str, Mapping[str, Any] | None, str | None]]
-) -> list[str]:
-    """(link id, action, result or None, digest) per item. Returns the errors counted."""
+    context: SubscriptionContext,
+    outcomes: Sequence[tuple[int, str, Mapping[str, Any] | None, str | None, str | None]],
+) -> list[tuple[str, bool]]:
+    """(link id, action, result or None, digest written, change key sent) per item. Returns
+    (error, stopped now) per failure. The change key sent is kept even when the write failed: the
+    Exchange version it names was accounted for by this cycle's decision (and a newer one will
+    come with the next changes)."""
     errors = []
-    for link_id, action, result, digest in outcomes:
+    for link_id, action, result, digest, sent_change_key in outcomes:
         row = AppointmentLink.get_or_none(AppointmentLink.id == link_id)
         if row is None:
             continue
@@ -300,6 +304,13 @@ def record_exchange_results(
             if action == "delete" and code == "not_found":
                 row.delete_instance()
                 continue
+            if action == "update" and code == "not_found":  # deleted in Exchange meanwhile: made again next cycle
+                row.exchange_id, row.change_key, row.updated = None, None, now()
+                row.save()
+                errors.append((f"update in Exchange: {code}: {message}", False))
+                continue
+            if sent_change_key:
+                row.change_key = sent_change_key
             row.attempts += 1  # a failed create stays owed (pending_create) until it succeeds or stops
             row.last_error = f"{action} in Exchange: {code}: {message}"
             row.stopped = row.attempts >= context.max_attempts

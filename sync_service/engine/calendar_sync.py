@@ -177,7 +177,8 @@ class _Run:
                 for u in chunk
             ]  # fmt: skip
             results = await self.client.update(items)
-            await self._record("update", [u.link.id for u in chunk], results, [u.source for u in chunk])
+            sent = [u.link.change_key for u in chunk]
+            await self._record("update", [u.link.id for u in chunk], results, [u.source for u in chunk], sent_keys=sent)
 
     async def _exchange_deletes(self, deletes: Sequence[Delete]) -> None:
         for start in range(0, len(deletes), BATCH):
@@ -188,9 +189,11 @@ class _Run:
             )
 
     async def _record(self, action: str, link_ids: list[int], results: Sequence[Mapping[str, Any]],
-                      sources: Sequence[Version | None], links: Sequence[Link] | None = None) -> None:  # fmt: skip
-        outcomes = [(link_id, action, result, source.digest if source else None)
-                    for link_id, result, source in zip(link_ids, results, sources)]  # fmt: skip
+                      sources: Sequence[Version | None], links: Sequence[Link] | None = None,
+                      sent_keys: Sequence[str | None] | None = None) -> None:  # fmt: skip
+        keys = sent_keys or [None] * len(link_ids)
+        outcomes = [(link_id, action, result, source.digest if source else None, key)
+                    for link_id, result, source, key in zip(link_ids, results, sources, keys)]  # fmt: skip
         failures = await self.db.run(state.record_exchange_results, self.context, outcomes)
         for index, (result, source) in enumerate(zip(results, sources)):
             item = source.key if source else (links[index].local_key if links else "") or ""

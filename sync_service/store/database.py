@@ -33,10 +33,11 @@ PRAGMAS = {
 }
 
 
-def open_database(path: Path, *, upgrade: bool = True) -> pw.SqliteDatabase:
+def open_database(path: Path, *, upgrade: bool = True, synchronous: str = "full") -> pw.SqliteDatabase:
     """Open (creating if need be) the database at `path`, bind the models, bring the schema up to
-    date. Raises SchemaError with a readable reason."""
-    db = pw.SqliteDatabase(str(path), pragmas=PRAGMAS, lock_type="IMMEDIATE")
+    date. Raises SchemaError with a readable reason. (`synchronous` other than full is for tests
+    and benchmarks that do not care about power cuts.)"""
+    db = pw.SqliteDatabase(str(path), pragmas={**PRAGMAS, "synchronous": synchronous}, lock_type="IMMEDIATE")
     try:
         db.connect()
         if upgrade:

@@ -66,7 +66,7 @@ CLUB_DATA = Migration(
             area_id INTEGER NOT NULL REFERENCES timetable_area (id) ON DELETE CASCADE,
             PRIMARY KEY (group_id, area_id))""",
         """CREATE TABLE person (
-            id INTEGER NOT NULL PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             first_name TEXT NOT NULL,
             last_name TEXT NOT NULL,
             street TEXT NOT NULL DEFAULT '',
@@ -82,7 +82,7 @@ CLUB_DATA = Migration(
             created DATETIME NOT NULL,
             modified DATETIME NOT NULL)""",
         """CREATE TABLE appointment (
-            id INTEGER NOT NULL PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             area_id INTEGER NOT NULL REFERENCES timetable_area (id) ON DELETE RESTRICT,
             title TEXT NOT NULL,
             start DATETIME NOT NULL,
@@ -96,7 +96,7 @@ CLUB_DATA = Migration(
             CHECK ("end" >= start))""",
         "CREATE INDEX appointment_area_id_start ON appointment (area_id, start)",
         """CREATE TABLE booking (
-            id INTEGER NOT NULL PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             appointment_id INTEGER NOT NULL REFERENCES appointment (id) ON DELETE CASCADE,
             person_id INTEGER NOT NULL REFERENCES person (id) ON DELETE CASCADE)""",
         "CREATE UNIQUE INDEX booking_appointment_id_person_id ON booking (appointment_id, person_id)",

@@ -34,8 +34,14 @@ def test_matching(pattern, title, excluded):
 
 @pytest.mark.parametrize(
     "pattern, complaint",
-    [("", "may not be empty"), ("   ", "may not be empty"), ("a**", "2 '*'"), ("*a*", "2 '*'"),
-     ("Test*Test*", "2 '*'"), ("*", "would exclude everything")],
+    [
+        ("", "may not be empty"),
+        ("   ", "may not be empty"),
+        ("a**", "2 '*'"),
+        ("*a*", "2 '*'"),
+        ("Test*Test*", "2 '*'"),
+        ("*", "would exclude everything"),
+    ],
 )
 def test_refused_patterns(pattern, complaint):
     with pytest.raises(FilterError, match=complaint):

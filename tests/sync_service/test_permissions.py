@@ -59,8 +59,9 @@ OWNED, LISTED_BY_USER, LISTED_BY_GROUP, OTHER = 1, 2, 3, 4
 def subject(own_scope, group_scope):
     return Subject(
         own=Permissions(appointments=own_scope, listed_areas=frozenset({LISTED_BY_USER})),
-        group=None if group_scope is None else Permissions(appointments=group_scope,
-                                                           listed_areas=frozenset({LISTED_BY_GROUP})),
+        group=None
+        if group_scope is None
+        else Permissions(appointments=group_scope, listed_areas=frozenset({LISTED_BY_GROUP})),
         owned_areas=frozenset({OWNED}),
     )
 

@@ -88,7 +88,7 @@ def club(tmp_path):
 
 
 def make_club(tmp_path, **options) -> Club:
-    db = open_database(tmp_path / "club.sqlite3")
+    db = open_database(tmp_path / "club.sqlite3", synchronous="off")
     vault = PasswordVault.from_key_file(tmp_path / "secret.key")
     with db.atomic():
         set_parameter("SYNC_EXCH", "1")

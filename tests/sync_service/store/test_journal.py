@@ -55,8 +55,9 @@ def test_writes_of_another_connection_are_journaled(db, other):
     area = add_area(other)
     appointment = add_appointment(other, area)
     person = add_person(other)
-    booking = other.execute("INSERT INTO booking (appointment_id, person_id) VALUES (?, ?)",
-                            (appointment, person)).lastrowid
+    booking = other.execute(
+        "INSERT INTO booking (appointment_id, person_id) VALUES (?, ?)", (appointment, person)
+    ).lastrowid
     other.execute("UPDATE appointment SET title = 'Medal' WHERE id = ?", (appointment,))
     other.execute("UPDATE person SET city = 'Köln' WHERE id = ?", (person,))
     changes = journal.changes_since(0)
@@ -75,8 +76,9 @@ def test_writes_of_another_connection_are_journaled(db, other):
 
 def test_updates_that_change_nothing_are_not_journaled(db, other):
     appointment = add_appointment(other, add_area(other))
-    other.execute("UPDATE appointment SET title = title, modified = '2027-01-01 00:00:00' WHERE id = ?",
-                  (appointment,))  # only the bookkeeping column moved
+    other.execute(
+        "UPDATE appointment SET title = title, modified = '2027-01-01 00:00:00' WHERE id = ?", (appointment,)
+    )  # only the bookkeeping column moved
     assert summary(journal.changes_since(0)) == [("appointment", appointment, "insert")]
 
 

@@ -17,8 +17,10 @@ def test_fresh_database_gets_every_migration(tmp_path):
     db = open_database(tmp_path / "club.sqlite3")
     assert schema_version(db) == LATEST_VERSION == MIGRATIONS[-1].version
     assert [m.version for m in MIGRATIONS] == list(range(1, LATEST_VERSION + 1))
-    pragmas = {name: db.execute_sql(f"PRAGMA {name}").fetchone()[0]
-               for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")}
+    pragmas = {
+        name: db.execute_sql(f"PRAGMA {name}").fetchone()[0]
+        for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")
+    }
     assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "synchronous": 2, "busy_timeout": 10000}
     assert not list(tmp_path.glob("before-schema-*"))  # nothing to back up
     db.close()
@@ -40,8 +42,10 @@ def test_a_home_made_by_the_previous_version_is_upgraded_not_wiped(tmp_path):
     migrate(old, target=LATEST_VERSION - 1)
     old.execute_sql("INSERT INTO timetable_area (name) VALUES ('Tee times')")
     old.execute_sql(
-        "INSERT INTO appointment (area_id, title, start, \"end\", created, modified) "
-        "VALUES (1, 'Monthly medal', '2026-06-01 09:30:00', '2026-06-01 14:00:00', ?, ?)", (NOW, NOW))
+        'INSERT INTO appointment (area_id, title, start, "end", created, modified) '
+        "VALUES (1, 'Monthly medal', '2026-06-01 09:30:00', '2026-06-01 14:00:00', ?, ?)",
+        (NOW, NOW),
+    )
     old.close()
 
     db = open_database(path)
@@ -92,10 +96,13 @@ def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
 
 def test_processes_opening_a_new_database_together(tmp_path):
     path = tmp_path / "club.sqlite3"
-    code = ("import sys, pathlib; from sync_service.store.database import open_database; "
-            "open_database(pathlib.Path(sys.argv[1])).close()")
-    processes = [subprocess.Popen([sys.executable, "-c", code, str(path)], stderr=subprocess.PIPE, text=True)
-                 for _ in range(6)]
+    code = (
+        "import sys, pathlib; from sync_service.store.database import open_database; "
+        "open_database(pathlib.Path(sys.argv[1])).close()"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, str(path)], stderr=subprocess.PIPE, text=True) for _ in range(6)
+    ]
     for process in processes:
         _, stderr = process.communicate(timeout=120)
         assert process.returncode == 0, stderr
