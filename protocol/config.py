@@ -52,6 +52,10 @@ class SyncConfig:
     heartbeat_interval_seconds: float = 15.0
     heartbeat_max_missed: int = 3
     shutdown_grace_seconds: float = 30.0
+    window_days_back: int = 30
+    window_days_ahead: int = 400
+    parallel_calendars: int = 4
+    report_days: int = 30
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,13 @@ heartbeat_interval_seconds = 15.0
 heartbeat_max_missed = 3
 # On stop, the running cycle gets this long to finish.
 shutdown_grace_seconds = 30.0
+# New appointments are synchronised from this many days back to this many days ahead; older or
+# later ones are left alone on both sides (nothing is ever deleted because it left the window).
+window_days_back = 30
+window_days_ahead = 400
+# Calendars synchronised at the same time, and how long the per-cycle reports are kept.
+parallel_calendars = 4
+report_days = 30
 
 [club]
 # Times without an offset are the club's wall time in this zone.

@@ -15,6 +15,8 @@ from protocol.logsetup import configure_logging
 from .commands import register as register_admin_commands
 from .demo import DemoFailed, run_demo
 from .service import SERVICE_NAME, ServiceSettings, run_service, sync_once
+from .store.schema import SchemaError
+from .vault import VaultError
 
 main = service_group(SERVICE_NAME, "The synchronisation service of the PC CADDIE Exchange synchronisation.")
 register_admin_commands(main)
@@ -45,7 +47,7 @@ def run(home_value: str | None, gateway: Address | None, interval: float | None,
     configure_logging(home, SERVICE_NAME, config.logs, verbose=verbose)
     try:
         trio.run(run_service, home, settings)
-    except HomeError as exc:
+    except (HomeError, SchemaError, VaultError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -60,7 +62,7 @@ def sync_now(home_value: str | None, gateway: Address | None, verbose: bool) -> 
     configure_logging(home, SERVICE_NAME, config.logs, verbose=verbose)
     try:
         report = trio.run(sync_once, home, settings)
-    except HomeError as exc:
+    except (HomeError, SchemaError, VaultError) as exc:
         raise click.ClickException(str(exc)) from None
     if not report.ok:
         raise click.ClickException(report.error or "the sync cycle did not complete")

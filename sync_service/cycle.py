@@ -11,6 +11,8 @@ from loguru import logger
 from protocol.rpc import ConnectionLost, RemoteError, RequestTimeout
 
 from .cycle_lock import CycleBusy, cycle_lock
+from .engine.exchange_client import GatewayExchangeClient
+from .engine.runner import CycleEngine, CycleSummary
 from .gateway_link import GatewayLink, GatewayUnavailable
 
 
@@ -27,12 +29,22 @@ class CycleReport:
 
 
 class SyncCycle:
-    def __init__(self, link: GatewayLink, lock_file: Path, *, gateway_wait: float, lock_wait: float) -> None:
+    def __init__(
+        self,
+        link: GatewayLink,
+        lock_file: Path,
+        *,
+        gateway_wait: float,
+        lock_wait: float,
+        engine: CycleEngine | None = None,
+    ) -> None:
         self.link = link
         self.lock_file = lock_file
         self.gateway_wait = gateway_wait
         self.lock_wait = lock_wait
+        self.engine = engine
         self.count = 0
+        self.last_summary: CycleSummary | None = None
 
     async def run_once(self) -> CycleReport:
         started = trio.current_time()
@@ -56,4 +68,9 @@ class SyncCycle:
         except (GatewayUnavailable, ConnectionLost, RequestTimeout, RemoteError) as exc:
             logger.warning(f"Sync incomplete: {exc}")
             return str(exc)
-        return None
+        if self.engine is None:
+            return None
+        summary = await self.engine.run(lambda account: GatewayExchangeClient(peer, account))
+        self.last_summary = summary
+        logger.info(summary.line())
+        return "; ".join(summary.errors) or None

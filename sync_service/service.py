@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import signal
 from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo
 
 import trio
 from loguru import logger
@@ -18,8 +19,13 @@ from protocol.version import product_version
 
 from .backoff import ReconnectBackoff
 from .cycle import CycleReport, SyncCycle
+from .engine.calendar_sync import EngineSettings
+from .engine.database import DbRunner
+from .engine.runner import CycleEngine
 from .gateway_link import GatewayLink, LinkSettings
 from .scheduler import CycleScheduler
+from .store.database import DATABASE_FILE, open_database
+from .vault import PasswordVault
 
 SERVICE_NAME = "sync-service"
 SYNC_NOW_LOCK_WAIT = 300.0
@@ -34,6 +40,10 @@ class ServiceSettings:
     heartbeat: Heartbeat
     shutdown_grace: float
     max_frame_size: int
+    zone: str = "Europe/Berlin"
+    window_days: tuple[int, int] = (30, 400)
+    parallel_calendars: int = 4
+    report_days: int = 30
 
     @classmethod
     def from_config(
@@ -48,6 +58,10 @@ class ServiceSettings:
             heartbeat=Heartbeat(sync.heartbeat_interval_seconds, sync.heartbeat_max_missed),
             shutdown_grace=sync.shutdown_grace_seconds,
             max_frame_size=config.gateway.max_frame_bytes,
+            zone=config.club.timezone,
+            window_days=(sync.window_days_back, sync.window_days_ahead),
+            parallel_calendars=sync.parallel_calendars,
+            report_days=sync.report_days,
         )
 
 
@@ -67,8 +81,23 @@ def build_link(home: Home, settings: ServiceSettings, client_name: str = SERVICE
     )
 
 
+def build_engine(home: Home, settings: ServiceSettings) -> CycleEngine:
+    """The sync engine on the club database (opened, and upgraded if need be, here: a schema
+    problem stops the service at its start, not in a cycle)."""
+    db = open_database(home.root / DATABASE_FILE)
+    db.close()
+    engine_settings = EngineSettings(ZoneInfo(settings.zone), PasswordVault.for_home(home), settings.window_days)
+    return CycleEngine(DbRunner(db), engine_settings, settings.parallel_calendars, settings.report_days)
+
+
 def build_cycle(home: Home, link: GatewayLink, settings: ServiceSettings, lock_wait: float) -> SyncCycle:
-    return SyncCycle(link, home.cycle_lock_file, gateway_wait=settings.connect_timeout * 2, lock_wait=lock_wait)
+    return SyncCycle(
+        link,
+        home.cycle_lock_file,
+        gateway_wait=settings.connect_timeout * 2,
+        lock_wait=lock_wait,
+        engine=build_engine(home, settings),
+    )
 
 
 async def run_service(home: Home, settings: ServiceSettings) -> None:

@@ -2,10 +2,10 @@
 
 import click
 
-from . import accounts, appointments, areas, calendars, contacts, filters, parameters, persons, users
+from . import accounts, appointments, areas, calendars, contacts, filters, parameters, persons, sync_info, users
 
 
 def register(main: click.Group) -> None:
-    for module in (parameters, users, areas, accounts, calendars, filters, appointments, persons, contacts):
+    for module in (parameters, users, areas, accounts, calendars, filters, appointments, persons, contacts, sync_info):
         for command in module.COMMANDS:
             main.add_command(command)
