@@ -96,3 +96,70 @@ async def _serve_until_signal(gateway: Gateway) -> None:
             nursery.start_soon(stop_on_signals, signals, gateway.request_stop, nursery.cancel_scope)
             await gateway.serve(listeners)
             nursery.cancel_scope.cancel()
+
+
+class MailboxType(click.ParamType):
+    """ADDRESS:PASSWORD of an emulated mailbox (the password may contain colons)."""
+
+    name = "ADDRESS:PASSWORD"
+
+    def convert(self, value, param, ctx) -> tuple[str, str]:
+        if isinstance(value, tuple):
+            return value
+        address, sep, password = str(value).partition(":")
+        address = address.strip()
+        if not sep or not password:
+            self.fail(f"{value!r} is not ADDRESS:PASSWORD", param, ctx)
+        local_part, at, domain = address.partition("@")
+        if not at or not local_part or not domain or " " in address:
+            self.fail(f"{address!r} is not an e-mail address", param, ctx)
+        return address, password
+
+
+@main.command()
+@click.option(
+    "--listen",
+    type=AddressType(allow_port_zero=True),
+    required=True,
+    help="Loopback address to listen on (port 0: any).",
+)
+@click.option(
+    "--mailbox",
+    "mailboxes",
+    type=MailboxType(),
+    multiple=True,
+    required=True,
+    help="A mailbox and the password of its Basic auth user; repeat for more.",
+)
+@click.option("--verbose", is_flag=True, help="Log every request.")
+def emulator(listen: Address, mailboxes: tuple[tuple[str, str], ...], verbose: bool) -> None:
+    """Run a stand-in Exchange server (EWS SOAP, Basic auth, in memory) until SIGINT or SIGTERM.
+
+    It answers at http://HOST:PORT/EWS/Exchange.asmx; tests steer it at /emulator/faults and
+    /emulator/state (see docs/emulator.md). It prints its EWS URL on the first line of stdout.
+    """
+    from .emulator.logformat import log_to_stderr
+    from .emulator.server import EmulatorError, EmulatorServer
+
+    seen = set()
+    for address, _password in mailboxes:
+        if address.lower() in seen:
+            raise click.BadParameter(f"mailbox {address} is given twice", param_hint="'--mailbox'")
+        seen.add(address.lower())
+    log_to_stderr(verbose)
+    try:
+        server = EmulatorServer(listen.host, listen.port, mailboxes)
+    except EmulatorError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    def stop(signum: int, _frame: object) -> None:
+        logger.info(f"Emulator stopping ({signal.Signals(signum).name})")
+        server.request_stop()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    click.echo(server.url)
+    click.get_text_stream("stdout").flush()
+    server.serve_forever()
+    server.stop()
+    logger.info("Emulator stopped")

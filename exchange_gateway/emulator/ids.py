@@ -23,6 +23,7 @@ _BASE64_CHARS = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
 
 FOLDER = b"F"
 ITEM = b"I"
+OCCURRENCE = b"O"  # an occurrence of a recurring calendar item
 
 
 def mailbox_key(address: str) -> bytes:

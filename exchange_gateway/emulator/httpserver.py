@@ -1,0 +1,296 @@
+"""The HTTP side: /EWS/Exchange.asmx with Basic auth and the faults, and the control endpoint
+/emulator/... for tests in another process. Everything about EWS itself is in the dispatcher."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import socket
+import struct
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from loguru import logger
+
+from . import dispatcher, soap
+from .errors import EwsError, SoapFault
+from .faults import FaultError, FaultRule, rule_from_json
+
+if TYPE_CHECKING:
+    from .server import EmulatorServer
+
+EWS_PATH = "/ews/exchange.asmx"
+MAX_BODY = 64 * 1024 * 1024
+UNAUTHORIZED_PAGE = (
+    b"<!DOCTYPE html><html><head><title>401 - Unauthorized: Access is denied due to invalid credentials."
+    b"</title></head><body><h2>401 - Unauthorized: Access is denied due to invalid credentials.</h2>"
+    b"<h3>You do not have permission to view this directory or page using the credentials that you supplied."
+    b"</h3></body></html>"
+)
+UNAVAILABLE_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body><h2>Service Unavailable</h2>"
+    b"<hr><p>HTTP Error 503. The service is unavailable.</p></body></html>"
+)
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], emulator: EmulatorServer, family: int) -> None:
+        self.address_family = family
+        self.emulator = emulator
+        super().__init__(address, EwsRequestHandler)
+
+
+class EwsRequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "Microsoft-IIS/10.0"
+    sys_version = ""
+    server: EmulatorHTTPServer
+
+    # plumbing -----------------------------------------------------------------------------------
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        logger.debug("Emulator HTTP: " + (format % args))
+
+    @property
+    def emulator(self) -> EmulatorServer:
+        return self.server.emulator
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Powered-By", "ASP.NET")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _send_xml(self, status: int, body: bytes) -> None:
+        self._send(status, body, "text/xml; charset=utf-8")
+
+    def _send_json(self, status: int, data: object) -> None:
+        self._send(status, json.dumps(data, indent=2, default=str).encode(), "application/json")
+
+    def _read_body(self) -> bytes | None:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            total = 0
+            while True:
+                size_line = self.rfile.readline(1024)
+                try:
+                    size = int(size_line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    return None
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                total += size
+                if total > MAX_BODY:
+                    return None
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(8)
+        length = self.headers.get("Content-Length")
+        try:
+            size = int(length) if length is not None else 0
+        except ValueError:
+            return None
+        if size < 0 or size > MAX_BODY:
+            return None
+        return self.rfile.read(size)
+
+    def _unauthorized(self) -> None:
+        realm = self.headers.get("Host", "localhost").split(":")[0]
+        self._send(
+            HTTPStatus.UNAUTHORIZED,
+            UNAUTHORIZED_PAGE,
+            "text/html",
+            {"WWW-Authenticate": f'Basic realm="{realm}"'},
+        )
+
+    def _authenticate(self):
+        header = self.headers.get("Authorization", "")
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            decoded = base64.b64decode(credentials.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        try:
+            text = decoded.decode("utf-8")
+        except UnicodeDecodeError:
+            text = decoded.decode("latin-1")
+        username, sep, password = text.partition(":")
+        if not sep:
+            return None
+        return self.emulator.authenticate(username, password)
+
+    # methods ------------------------------------------------------------------------------------
+
+    def do_POST(self) -> None:  # noqa: N802 - the base class's naming
+        path = urlsplit(self.path).path
+        if path.lower() == EWS_PATH:
+            self._ews()
+        elif path.startswith("/emulator/"):
+            self._control("POST", path)
+        else:
+            self._send(HTTPStatus.NOT_FOUND, b"Not Found", "text/plain")
+
+    def do_GET(self) -> None:  # noqa: N802
+        path = urlsplit(self.path).path
+        if path.startswith("/emulator/"):
+            self._control("GET", path)
+        elif path.lower() == EWS_PATH:
+            if self._authenticate() is None:
+                self._unauthorized()
+            else:
+                self._send(HTTPStatus.METHOD_NOT_ALLOWED, b"Method Not Allowed", "text/plain", {"Allow": "POST"})
+        else:
+            self._send(HTTPStatus.NOT_FOUND, b"Not Found", "text/plain")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        path = urlsplit(self.path).path
+        if path.startswith("/emulator/"):
+            self._control("DELETE", path)
+        else:
+            self._send(HTTPStatus.NOT_FOUND, b"Not Found", "text/plain")
+
+    # EWS ----------------------------------------------------------------------------------------
+
+    def _ews(self) -> None:
+        body = self._read_body()
+        if body is None:
+            self._send(HTTPStatus.BAD_REQUEST, b"Bad Request", "text/plain")
+            self.close_connection = True
+            return
+        mailbox = self._authenticate()
+        if mailbox is None:
+            self.emulator.record(None, None, 401, None)
+            self._unauthorized()
+            return
+        try:
+            request = soap.parse_request(body)
+        except SoapFault as exc:
+            self.emulator.record(None, mailbox.address, 500, None)
+            self._send_xml(500, soap.fault(exc))
+            return
+        rule = self.emulator.faults.pick(request.operation, mailbox.address)
+        if rule is not None and self._inject(rule, request, mailbox):
+            return
+        status, response = dispatcher.handle(self.emulator.store, mailbox, request)
+        self.emulator.record(request.operation, mailbox.address, status, None)
+        self._send_xml(status, response)
+
+    def _inject(self, rule: FaultRule, request: soap.Request, mailbox) -> bool:
+        """Carry out a fault. True if the request is answered (or dropped) by it."""
+        operation = request.operation
+        logger.debug(f"Emulator: fault {rule.kind} for {operation} of {mailbox.address}")
+        if rule.kind == "delay":
+            self.emulator.stopping.wait(rule.seconds)
+            return False
+        self.emulator.record(operation, mailbox.address, None, rule.kind)
+        if rule.kind == "server_busy":
+            error = dict(message_xml=[("BackOffMilliseconds", str(rule.back_off_ms))])
+            if rule.style == "message":
+                builder = soap.ResponseBuilder(operation)
+                builder.error(EwsError("ErrorServerBusy", **error))
+                self._send_xml(200, soap.envelope(builder.root))
+            else:
+                self._send_xml(500, soap.fault(SoapFault("ErrorServerBusy", **error), with_header=False))
+        elif rule.kind == "http_500":
+            self._send_xml(500, soap.fault(SoapFault(rule.code)))
+        elif rule.kind == "http_503":
+            headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
+            self._send(HTTPStatus.SERVICE_UNAVAILABLE, UNAVAILABLE_PAGE, "text/html", headers)
+        elif rule.kind == "unauthorized":
+            self._unauthorized()
+        elif rule.kind == "drop":
+            if rule.process:
+                dispatcher.handle(self.emulator.store, mailbox, request)
+            self._drop(rule.reset)
+        return True
+
+    def _drop(self, reset: bool) -> None:
+        self.close_connection = True
+        try:
+            if reset:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            else:
+                self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    # control endpoint ---------------------------------------------------------------------------
+
+    def _control_body(self) -> object:
+        body = self._read_body()
+        if not body:
+            return {}
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise FaultError("the body is not JSON") from None
+
+    def _control(self, method: str, path: str) -> None:
+        emulator = self.emulator
+        try:
+            if method == "GET" and path == "/emulator/state":
+                self._send_json(200, emulator.state())
+            elif method == "GET" and path == "/emulator/faults":
+                self._send_json(200, emulator.faults.describe())
+            elif method == "POST" and path == "/emulator/faults":
+                data = self._control_body()
+                rules = data if isinstance(data, list) else [data]
+                added = [self._add_fault(rule) for rule in rules]
+                self._send_json(201, added if isinstance(data, list) else added[0])
+            elif method == "DELETE" and path == "/emulator/faults":
+                emulator.faults.clear()
+                self._send_json(200, [])
+            elif method == "DELETE" and path.startswith("/emulator/faults/"):
+                found = emulator.faults.remove(int(path.rsplit("/", 1)[1]))
+                self._send_json(200 if found else 404, {"removed": found})
+            elif method == "POST" and path == "/emulator/mailboxes":
+                data = self._control_body()
+                if not isinstance(data, dict) or not {"address", "password"} <= set(data):
+                    raise FaultError("give address and password")
+                emulator.add_mailbox(str(data["address"]), str(data["password"]))
+                self._send_json(201, {"address": data["address"]})
+            elif method == "POST" and path == "/emulator/password":
+                data = self._control_body()
+                if not isinstance(data, dict) or not {"mailbox", "password"} <= set(data):
+                    raise FaultError("give mailbox and password")
+                emulator.change_password(str(data["mailbox"]), str(data["password"]))
+                self._send_json(200, {"mailbox": data["mailbox"]})
+            elif method == "POST" and path == "/emulator/seed":
+                data = self._control_body()
+                emulator.faults.reseed(int(data.get("seed", 0)) if isinstance(data, dict) else 0)
+                self._send_json(200, {"seed": emulator.faults.seed})
+            else:
+                self._send_json(404, {"error": f"no such control endpoint: {method} {path}"})
+        except (FaultError, KeyError, ValueError) as exc:
+            self._send_json(400, {"error": str(exc).strip("'\"")})
+
+    def _add_fault(self, data: object) -> dict:
+        if isinstance(data, dict) and data.get("kind") == "password_change":
+            if not {"mailbox", "password"} <= set(data):
+                raise FaultError("a password_change needs mailbox and password")
+            self.emulator.change_password(str(data["mailbox"]), str(data["password"]))
+            return {"kind": "password_change", "mailbox": data["mailbox"], "applied": time.time()}
+        return self.emulator.faults.add(rule_from_json(data)).describe()
+
+
+def serve_in_thread(server: EmulatorHTTPServer) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="ews-emulator", daemon=True)
+    thread.start()
+    return thread
