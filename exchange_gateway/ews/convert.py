@@ -48,6 +48,13 @@ def _zone(name: str) -> EWSTimeZone:
         raise GatewayError(INVALID, f"unknown time zone {name!r}: {exc}") from None
 
 
+UTC_ZONE = EWSTimeZone("UTC")
+
+
+def _instant(moment: dt.datetime, zone: EWSTimeZone) -> EWSDateTime:
+    return EWSDateTime.from_datetime(moment.replace(tzinfo=None)).replace(tzinfo=UTC_ZONE).astimezone(zone)
+
+
 def calendar_values(entry: CalendarEntry) -> dict[str, object]:
     """exchangelib field values for an entry."""
     zone = _zone(entry.timezone)
@@ -55,8 +62,8 @@ def calendar_values(entry: CalendarEntry) -> dict[str, object]:
         start: object = EWSDate.from_date(parse_date(entry.start, "start"))
         end: object = EWSDate.from_date(parse_date(entry.end, "end"))
     else:
-        start = EWSDateTime.from_datetime(parse_utc(entry.start, "start")).astimezone(zone)
-        end = EWSDateTime.from_datetime(parse_utc(entry.end, "end")).astimezone(zone)
+        start = _instant(parse_utc(entry.start, "start"), zone)
+        end = _instant(parse_utc(entry.end, "end"), zone)
     return {
         "subject": entry.subject,
         "body": Body(entry.body) if entry.body else None,

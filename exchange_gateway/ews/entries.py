@@ -45,7 +45,8 @@ def parse_utc(text: str, what: str) -> dt.datetime:
 
 
 def format_utc(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """Any aware datetime (exchangelib's EWSDateTime included) as a UTC instant for the wire."""
+    return dt.datetime.fromtimestamp(value.timestamp(), dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_date(text: str, what: str) -> dt.date:

@@ -83,15 +83,40 @@ _UNREACHABLE = (
 _TIMEOUT = (requests.exceptions.Timeout, socket.timeout, TimeoutError, ews_errors.ErrorTimeoutExpired)
 
 
+_NO_CONNECTION = ("Connection refused", "Failed to establish a new connection", "Name or service not known",
+                  "No route to host", "nodename nor servname", "getaddrinfo failed")  # fmt: skip
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """exchangelib reports every connection error as a timeout; one that never connected is not
+    an unknown outcome but an unreachable server."""
+    text = f"{exc} {exc.__context__ or ''} {exc.__cause__ or ''}"
+    return any(marker in text for marker in _NO_CONNECTION)
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else type(exc).__name__
+
+
+def _root(exc: BaseException) -> BaseException:
+    """exchangelib sometimes wraps the real failure in a generic TransportError (e.g. while it
+    asks the server for its version); the first specific exception in the chain tells more."""
+    seen = {id(exc)}
+    current: BaseException | None = exc
+    while current is not None and type(current) in (ews_errors.TransportError, ews_errors.EWSError):
+        current = current.__cause__ or current.__context__
+        if current is None or id(current) in seen:
+            return exc
+        seen.add(id(current))
+    return current or exc
 
 
 def map_exception(exc: BaseException) -> GatewayError:
     """The stable code for an exception raised by exchangelib (or by the network under it)."""
     if isinstance(exc, GatewayError):
         return exc
+    exc = _root(exc)
     name = type(exc).__name__
     if isinstance(exc, ews_errors.ErrorServerBusy):
         back_off = getattr(exc, "back_off", None)
@@ -99,6 +124,10 @@ def map_exception(exc: BaseException) -> GatewayError:
     if isinstance(exc, ews_errors.RateLimitError):
         wait = getattr(exc, "wait", None)
         return GatewayError(THROTTLED, "the Exchange server is busy", float(wait or DEFAULT_RETRY_AFTER))
+    if isinstance(exc, ews_errors.ErrorTimeoutExpired) and _never_connected(exc):
+        return GatewayError(
+            UNREACHABLE, f"the Exchange server cannot be reached: {_first_line(exc.__context__ or exc)}"
+        )
     if isinstance(exc, _NOT_FOUND):
         return GatewayError(NOT_FOUND, f"{name}: {_first_line(exc)}")
     if isinstance(exc, _CONFLICT):

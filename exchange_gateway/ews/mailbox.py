@@ -7,17 +7,29 @@ e.g. ErrorIrresolvableConflict), the chunk is retried item by item to tell who f
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from exchangelib import Account, CalendarItem, Contact, ItemId, Q
 from exchangelib.errors import ErrorServerBusy, ResponseMessageError
 from exchangelib.folders import Calendar, Contacts, Folder
 from exchangelib.items import NEVER_OVERWRITE
 from exchangelib.services import SyncFolderItems
+from exchangelib.services.common import EWSService
 
 from . import convert
 from .entries import CalendarEntry, Change, ContactEntry, ItemRef, ItemResult
 from .errors import INVALID, NOT_FOUND, GatewayError, map_exception
+
+
+class _SyncFolderItems(SyncFolderItems):
+    """exchangelib's SyncFolderItems reads the SyncState of a response before looking whether it
+    is an error (ErrorServerBusy, say) and then fails on the missing element; look first."""
+
+    def _get_element_container(self, message: Any, name: Any = None) -> Any:
+        if message.get("ResponseClass") != "Success":
+            return EWSService._get_element_container(self, message, name)
+        return super()._get_element_container(message, name)
+
 
 CALENDAR, CONTACTS = "calendar", "contacts"
 KINDS = (CALENDAR, CONTACTS)
@@ -70,6 +82,7 @@ class Mailbox:
     def check(self) -> dict[str, object]:
         version = self.account.version
         calendar = self.account.calendar
+        calendar.refresh()  # a real round trip every time: the password may have changed since
         return {
             "mailbox": self.account.primary_smtp_address,
             "server_version": str(version.build) if version.build else None,
@@ -104,7 +117,7 @@ class Mailbox:
     def changes(self, kind: str, folder_name: str, sync_state: str | None, max_changes: int) -> dict[str, object]:
         """One page of changes since `sync_state` (None: everything there is), with full items."""
         folder = self.folder(kind, folder_name)
-        service = SyncFolderItems(account=self.account)
+        service = _SyncFolderItems(account=self.account)
         raw = list(
             service.call(
                 folder=folder,
@@ -116,6 +129,9 @@ class Mailbox:
                 sync_scope=None,
             )
         )
+        for element in raw:
+            if isinstance(element, Exception):
+                raise element
         wanted = [item.id for change, item in raw if change in ("create", "update")]
         fetched = dict(zip(wanted, self.fetch(wanted)))
         changes: list[Change] = []

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from tests.sync_service.engine.conftest import day, make_club, utc
+from tests.sync_service.engine.conftest import make_club, utc
 
 OPS = ["changes", "create", "update", "delete", "find_external"]
 
