@@ -103,7 +103,7 @@ class SyncMachine(RuleBasedStateMachine):
         assert len({link.appointment_id for link in links}) == len(links)
 
 
-# deeper runs: SYNC_MACHINE_EXAMPLES=1000 HYPOTHESIS_PROFILE=explore pytest tests/sync_service/engine/test_convergence.py
+# deeper: SYNC_MACHINE_EXAMPLES=1000 HYPOTHESIS_PROFILE=explore pytest tests/sync_service/engine/test_convergence.py
 SyncMachine.TestCase.settings = settings(
     max_examples=int(os.environ.get("SYNC_MACHINE_EXAMPLES", "40")),
     stateful_step_count=20,
