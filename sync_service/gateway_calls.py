@@ -6,10 +6,12 @@ GatewayCallFailed with a sentence for the user.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping
 
 import trio
 
+from protocol.addresses import Address
 from protocol.config import Config
 from protocol.home import Home
 from protocol.rpc import ConnectionLost, RemoteError, RequestTimeout
@@ -46,6 +48,11 @@ async def _call(home: Home, settings: ServiceSettings, op: str, args: Mapping[st
     if failure is not None:
         raise failure
     return result
+
+
+def with_gateway(config: Config, gateway: Address | None) -> Config:
+    """The config with another gateway address, when a command was given one."""
+    return config if gateway is None else replace(config, sync=replace(config.sync, gateway=gateway))
 
 
 def call_gateway(home: Home, config: Config, op: str, args: Mapping[str, Any], timeout: float = 120.0) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -15,7 +14,7 @@ from protocol.logsetup import configure_logging
 
 from ..admin import AdminError
 from ..admin.accounts import account_for_gateway, set_account, show_account
-from ..gateway_calls import call_gateway
+from ..gateway_calls import call_gateway, with_gateway
 from ..service import SERVICE_NAME
 from ..vault import PasswordVault
 from .context import Club, club_command, emit_json, json_option
@@ -88,8 +87,7 @@ def account_check(club: Club, login: str, gateway: Address | None) -> None:
     with club.db.atomic():
         wire = account_for_gateway(login, PasswordVault.for_home(club.home))
     configure_logging(club.home, SERVICE_NAME, club.config.logs, stderr=None)
-    config = club.config if gateway is None else replace(club.config, sync=replace(club.config.sync, gateway=gateway))
-    result = call_gateway(club.home, config, "exchange.check", {"account": wire})
+    result = call_gateway(club.home, with_gateway(club.config, gateway), "exchange.check", {"account": wire})
     version = result.get("server_version") or "unknown version"
     click.echo(
         f"{login}: OK, mailbox {result.get('mailbox')} on Exchange {version} (calendar: {result.get('calendar')})"

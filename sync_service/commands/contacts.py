@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
+from protocol.addresses import Address
+from protocol.cli_support import AddressType
 from protocol.logsetup import configure_logging
 
 from ..admin.accounts import account_for_gateway
 from ..admin.exchange_contacts import add_exchange_contact, check_may_add, choose_contact
 from ..admin.subscriptions import add_contact, list_contacts, remove_contact
-from ..gateway_calls import call_gateway
+from ..gateway_calls import call_gateway, with_gateway
 from ..service import SERVICE_NAME
 from ..vault import PasswordVault
 from .context import Club, club_command, emit_json, emit_table, json_option
@@ -29,8 +31,9 @@ def contact() -> None:
     metavar="ID-OR-EMAIL",
     help="A contact that exists in LOGIN's Exchange contacts (+ADD): its id or e-mail address.",
 )
+@click.option("--gateway", type=AddressType(), default=None, help="The Exchange gateway (default: the config file's).")
 @club_command(transaction=False)
-def contact_add(club: Club, login: str, person_id: int | None, exchange: str | None) -> None:
+def contact_add(club: Club, login: str, person_id: int | None, exchange: str | None, gateway: Address | None) -> None:
     """Put a person on LOGIN's contact sync list: a PC CADDIE person, or an Exchange contact
     (matched to a person by e-mail, then by name, or added as a new person)."""
     if (person_id is None) == (exchange is None):
@@ -45,10 +48,11 @@ def contact_add(club: Club, login: str, person_id: int | None, exchange: str | N
         check_may_add(login)
         wire = account_for_gateway(login, PasswordVault.for_home(club.home))
     configure_logging(club.home, SERVICE_NAME, club.config.logs, stderr=None)
+    config = with_gateway(club.config, gateway)
     if "@" in wanted:
-        candidates = call_gateway(club.home, club.config, "exchange.search_contacts", {"account": wire, "text": wanted})
+        candidates = call_gateway(club.home, config, "exchange.search_contacts", {"account": wire, "text": wanted})
     else:
-        answers = call_gateway(club.home, club.config, "exchange.get", {"account": wire, "ids": [wanted]})
+        answers = call_gateway(club.home, config, "exchange.get", {"account": wire, "ids": [wanted]})
         candidates = [a["item"] for a in answers if a.get("ok") and "given_name" in a["item"]]
     chosen = choose_contact(wanted, candidates)
     with club.db.atomic():

@@ -1,0 +1,169 @@
+"""The whole product: the stand-in Exchange server, the gateway and the sync service as real
+processes; PC CADDIE's side through the command line, Exchange's side through plain exchangelib."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+
+import pytest
+from exchangelib import (
+    BASIC,
+    DELEGATE,
+    Account,
+    CalendarItem,
+    Configuration,
+    Credentials,
+    EWSDateTime,
+    EWSTimeZone,
+    ExtendedProperty,
+    FailFast,
+)
+from exchangelib.protocol import close_connections
+
+from tests.e2e.processes import Service, command, free_port, run_command
+
+pytestmark = pytest.mark.e2e
+MAILBOX, PASSWORD = "anna@club.example", "anna-secret"
+BERLIN = EWSTimeZone("Europe/Berlin")
+
+
+class PcCaddieSyncId(ExtendedProperty):
+    """Written the way any Exchange client would see our external id (set id and name are ours)."""
+
+    property_set_id = "6f0c8a52-3d1e-4b7a-9c55-2e8d41f7b3a9"
+    property_name = "PcCaddieSyncId"
+    property_type = "String"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    emulator_port, gateway_port = free_port(), free_port()
+    emulator = subprocess.Popen(
+        command("exchange-gateway") + ["emulator", "--listen", f"127.0.0.1:{emulator_port}",
+                                       "--mailbox", f"{MAILBOX}:{PASSWORD}"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    url = emulator.stdout.readline().strip()
+    assert url.endswith("/EWS/Exchange.asmx"), url
+    gateway = Service("exchange-gateway", home, "run", "--listen", f"127.0.0.1:{gateway_port}").start()
+    gateway.wait_for("Listener started")
+    CalendarItem.register("pccaddie_sync_id", PcCaddieSyncId)
+    try:
+        yield {"home": home, "url": url, "gateway": f"127.0.0.1:{gateway_port}"}
+    finally:
+        CalendarItem.deregister("pccaddie_sync_id")
+        gateway.ensure_stopped()
+        emulator.terminate()
+        emulator.wait(timeout=10)
+        close_connections()
+
+
+def caddie(world, *args, input=None, ok=True):
+    result = run_command("sync-service", "--home", str(world["home"]), *args, input=input)
+    if ok:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def sync_now(world):
+    result = caddie(world, "sync-now", "--gateway", world["gateway"])
+    assert "Sync cycle done" in result.stdout
+
+
+def exchange(world) -> Account:
+    config = Configuration(service_endpoint=world["url"], credentials=Credentials(MAILBOX, PASSWORD),
+                           auth_type=BASIC, retry_policy=FailFast())  # fmt: skip
+    return Account(MAILBOX, config=config, autodiscover=False, access_type=DELEGATE, default_timezone=BERLIN)
+
+
+def local_day(offset: int, hour: int) -> dt.datetime:
+    return dt.datetime.combine(dt.date.today() + dt.timedelta(days=offset), dt.time(hour))
+
+
+def test_the_whole_round_trip(world):
+    # a technician sets the club up, through the command line
+    caddie(world, "param", "set", "SYNC_EXCH", "1")
+    caddie(world, "user", "add", "anna", "--name", "Anna Pro")
+    caddie(world, "user", "permissions", "anna", "--appointments", "all", "--contacts", "yes",
+           "--address", "sync", "--phone", "sync", "--email", "sync")  # fmt: skip
+    caddie(world, "area", "add", "Tee times", "--owner", "anna")
+    caddie(world, "account", "set", "anna", "--ews-url", world["url"], "--mailbox", MAILBOX, "--password-stdin",
+           input=PASSWORD + "\n")  # fmt: skip
+    check = caddie(world, "account", "check", "anna", "--gateway", world["gateway"])
+    assert "OK" in check.stdout and "15." in check.stdout
+    caddie(world, "calendar", "add", "anna", "Tee times")
+
+    # PC CADDIE → Exchange
+    start, end = local_day(3, 9), local_day(3, 13)
+    appointment_id = caddie(world, "appointment", "add", "Tee times", "--title", "Monthly medal",
+                            "--start", start.isoformat(), "--end", end.isoformat(),
+                            "--location", "Tee 1").stdout.strip()  # fmt: skip
+    sync_now(world)
+    account = exchange(world)
+    (item,) = list(account.calendar.all())
+    assert item.subject == "Monthly medal" and item.location == "Tee 1"
+    assert item.start == EWSDateTime.from_datetime(start).replace(tzinfo=BERLIN)
+    assert item.pccaddie_sync_id.startswith("pccaddie:")  # our external id, visible to any client
+    assert item.reminder_is_set and item.reminder_minutes_before_start == 15
+
+    # Exchange → PC CADDIE
+    lesson = CalendarItem(account=account, folder=account.calendar, subject="Lesson with Pro",
+                          start=EWSDateTime.from_datetime(local_day(4, 15)).replace(tzinfo=BERLIN),
+                          end=EWSDateTime.from_datetime(local_day(4, 16)).replace(tzinfo=BERLIN))  # fmt: skip
+    lesson.save()
+    item.subject = "Monthly medal (edited in Outlook)"
+    item.save(update_fields=["subject"])
+    sync_now(world)
+    listed = json.loads(caddie(world, "appointment", "list", "--json").stdout)
+    assert sorted(a["title"] for a in listed) == ["Lesson with Pro", "Monthly medal (edited in Outlook)"]
+    (pulled,) = [a for a in listed if a["title"] == "Lesson with Pro"]
+    assert pulled["start"].startswith(local_day(4, 15).isoformat())  # the same wall time, with its offset
+
+    # change and delete, both ways
+    caddie(world, "appointment", "update", appointment_id, "--title", "Monthly medal (final)")
+    lesson.refresh()
+    lesson.delete()
+    sync_now(world)
+    assert [i.subject for i in account.calendar.all()] == ["Monthly medal (final)"]
+    assert [a["title"] for a in json.loads(caddie(world, "appointment", "list", "--json").stdout)] == [
+        "Monthly medal (final)"
+    ]
+    caddie(world, "appointment", "delete", appointment_id)
+    sync_now(world)
+    assert list(account.calendar.all()) == []
+
+    # statistics for the period, and the report
+    stats = json.loads(caddie(world, "stats", "anna", "--from", dt.date.today().isoformat(), "--json").stdout)
+    assert sum(row["synchronised"] for row in stats) >= 6
+    report = json.loads(caddie(world, "report", "anna", "--cycles", "10", "--json").stdout)
+    assert {line["action"] for line in report} >= {"create", "update", "delete"}
+
+
+def test_contact_added_from_exchange(world):
+    from exchangelib import Contact
+    from exchangelib.indexed_properties import EmailAddress
+
+    account = exchange(world)
+    Contact(account=account, folder=account.contacts, given_name="Max", surname="Muster", display_name="Max Muster",
+            email_addresses=[EmailAddress(label="EmailAddress1", email="max@example.com")]).save()  # fmt: skip
+    added = caddie(world, "contact", "add", "anna", "--exchange", "max@example.com", "--gateway", world["gateway"])
+    assert "as person" in added.stdout and "a new person" in added.stdout
+    persons = json.loads(caddie(world, "person", "list", "--json").stdout)
+    assert [(p["first_name"], p["last_name"], p["emails"]) for p in persons] == [("Max", "Muster", ["max@example.com"])]
+    again = caddie(
+        world, "contact", "add", "anna", "--exchange", "max@example.com", "--gateway", world["gateway"], ok=False
+    )
+    assert again.returncode == 1 and "already" in again.stderr
+
+
+def test_wrong_password_is_reported_in_one_line(world):
+    caddie(world, "user", "add", "bob")
+    caddie(world, "account", "set", "bob", "--ews-url", world["url"], "--mailbox", "bob@club.example",
+           "--password-stdin", input="nope\n")  # fmt: skip
+    result = caddie(world, "account", "check", "bob", "--gateway", world["gateway"], ok=False)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].endswith("(auth_failed)")
+    assert "nope" not in result.stderr and "Traceback" not in result.stderr
