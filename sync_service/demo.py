@@ -1,13 +1,18 @@
-"""`sync-service demo`: the whole story so far, on embedded defaults, with real processes.
+"""`sync-service demo`: the whole story, on embedded defaults, with real processes.
 
-Both services start in a fresh home on a free loopback port, connect, and run cycles; the gateway
-is killed (`kill -9`) and started again and the sync service reconnects by itself; one cycle is
-run on demand with `sync-now`; both stop gracefully. Each step is checked in the services' own
-logs and narrated; the demo exits 0 only if every step was seen.
+A stand-in Exchange server, the gateway and the synchronisation service start in a fresh home on
+free loopback ports; a technician's set-up through the command line; an appointment made in
+PC CADDIE appears in "Outlook" (a plain exchangelib client), one made in Outlook appears in
+PC CADDIE; the gateway is killed (`kill -9`) and started again and the sync service reconnects
+by itself; a change is carried over at once with `sync-now`; the statistics; a graceful stop.
+Each step is checked (in the services' logs or on the other side) and narrated; the demo exits 0
+only if every step was seen.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
 import signal
 import socket
 import subprocess
@@ -16,7 +21,7 @@ import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import click
 
@@ -113,60 +118,115 @@ class _Process:
             self.process.wait(timeout=10)
 
 
+def _cli(home: Home, say: Callable[[str], None], *args: str, input: str | None = None, show: bool = True) -> str:
+    """Run a `sync-service` admin command as a technician would, printing it."""
+    if show:
+        shown = " ".join(a if " " not in a else f'"{a}"' for a in args)
+        say(f"   $ sync-service {shown}" + ("   (password on stdin)" if input else ""))
+    result = subprocess.run(_command("sync-service") + ["--home", str(home.root), *args], input=input,
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    if result.returncode != 0:
+        raise DemoFailed(f"`sync-service {' '.join(args)}` failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def _outlook(url: str, mailbox: str, password: str) -> Any:
+    """The mailbox as Outlook would see it (a plain exchangelib client, not the product)."""
+    from exchangelib import BASIC, DELEGATE, Account, Configuration, Credentials, EWSTimeZone, FailFast
+
+    config = Configuration(service_endpoint=url, credentials=Credentials(mailbox, password), auth_type=BASIC,
+                           retry_policy=FailFast())  # fmt: skip
+    return Account(mailbox, config=config, autodiscover=False, access_type=DELEGATE,
+                   default_timezone=EWSTimeZone("Europe/Berlin"))  # fmt: skip
+
+
+def _outlook_shows(account: Any) -> list[str]:
+    items = sorted(account.calendar.all(), key=lambda item: item.start)
+    return [f"{item.start.astimezone(account.default_timezone):%a %d.%m. %H:%M} {item.subject}" for item in items]
+
+
+def _cycles(process: _Process) -> int:
+    return sum(line.endswith(": Sync ended") for line in process.lines())
+
+
 def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], None] = click.echo) -> None:
     with ExitStack() as stack:
         if home_root is None:
             home_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="caddie-sync-demo-")))
         home = Home(home_root).prepare()
-        port = _free_port()
-        address = f"127.0.0.1:{port}"
-        say(f"PC CADDIE Exchange synchronisation: demo in {home.root}, gateway on {address}\n")
-        gateway = _Process("exchange-gateway", home, ["run", "--listen", address], say)
-        sync = _Process("sync-service", home, ["run", "--gateway", address, "--interval", "2"], say)
+        gateway_address, exchange_address = f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"
+        mailbox, password = "pro@golfclub.example", secrets.token_urlsafe(12)
+        say(f"PC CADDIE Exchange synchronisation: the whole story, in {home.root}\n")
+
+        say(f"0. A stand-in Exchange server (EWS) starts on {exchange_address} with the mailbox {mailbox}.")
+        arguments = ["emulator", "--listen", exchange_address, "--mailbox", f"{mailbox}:{password}"]
+        emulator = subprocess.Popen(
+            _command("exchange-gateway") + arguments,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        stack.callback(lambda: (emulator.poll() is None and emulator.terminate(), emulator.wait(timeout=10)))
+        url = emulator.stdout.readline().strip() if emulator.stdout else ""
+        if not url.startswith("http"):
+            raise DemoFailed("the stand-in Exchange server did not start")
+        say(f"   EWS at {url}")
+
+        gateway = _Process("exchange-gateway", home, ["run", "--listen", gateway_address], say)
+        sync = _Process("sync-service", home, ["run", "--gateway", gateway_address, "--interval", "2"], say)
         gateway.others, sync.others = [sync], [gateway]
         for process in (gateway, sync):
             stack.callback(process.ensure_stopped)
 
-        say("1. The Exchange gateway starts and listens on loopback.")
+        say("\n1. The Exchange gateway starts and listens on loopback.")
         gateway.start()
         gateway.wait_for("Listener started")
 
-        say(
-            "\n2. The synchronisation service starts, connects with the token from the home,"
-            " and runs a cycle every 2 s."
-        )
+        say("\n2. A technician sets up the club: the module on, a user, what he may sync, an area, his Exchange")
+        say("   account (the password is stored encrypted) and the area as his calendar.")
+        _cli(home, say, "param", "set", "SYNC_EXCH", "1")
+        _cli(home, say, "user", "add", "pro", "--name", "Club pro")
+        _cli(home, say, "user", "permissions", "pro", "--appointments", "all", "--contacts", "yes")
+        _cli(home, say, "area", "add", "Lessons", "--owner", "pro")
+        _cli(home, say, "account", "set", "pro", "--ews-url", url, "--mailbox", mailbox, "--password-stdin",
+             input=password + "\n")  # fmt: skip
+        say("   " + _cli(home, say, "account", "check", "pro", "--gateway", gateway_address))
+        _cli(home, say, "calendar", "add", "pro", "Lessons")
+        day = dt.date.today() + dt.timedelta(days=2)
+        first = _cli(home, say, "appointment", "add", "Lessons", "--title", "Lesson: Anna Berger",
+                     "--start", f"{day}T09:00", "--end", f"{day}T10:00", "--location", "Driving range")  # fmt: skip
+
+        say("\n3. The synchronisation service starts, connects, and syncs every 2 s.")
         sync.start()
-        sync.wait_for(f"{address}: Connect confirmed")
-        gateway.wait_for("Client connected: Client IP: 127.0.0.1 - Total clients: 1")
+        sync.wait_for(f"{gateway_address}: Connect confirmed")
         sync.wait_for("Sync ended", count=2)
+        outlook = _outlook(url, mailbox, password)
+        say(f"   Outlook now shows: {_outlook_shows(outlook)}")
 
-        say("\n3. The gateway is killed (kill -9). The sync service notices and retries with back-off.")
+        say("\n4. In Outlook, the pro books a lesson himself; the next cycle brings it into PC CADDIE.")
+        from exchangelib import CalendarItem, EWSDateTime
+
+        zone = outlook.default_timezone
+        CalendarItem(account=outlook, folder=outlook.calendar, subject="Lesson: Ben Carter", location="Putting green",
+                     start=EWSDateTime(day.year, day.month, day.day, 11, tzinfo=zone),
+                     end=EWSDateTime(day.year, day.month, day.day, 12, tzinfo=zone)).save()  # fmt: skip
+        sync.wait_for("Sync ended", count=_cycles(sync) + 2)
+        say(_indent(_cli(home, say, "appointment", "list")))
+
+        say("\n5. The gateway is killed (kill -9); the sync service notices, retries, and reconnects when it is back.")
         gateway.kill()
-        sync.wait_for(f"{address}: Disconnected")
-        sync.wait_for(f"{address}: Instate connection", count=3)
-
-        say("\n4. The gateway starts again; the sync service reconnects by itself.")
+        sync.wait_for(f"{gateway_address}: Disconnected")
         gateway.start()
         gateway.wait_for("Listener started", count=2)
-        sync.wait_for(f"{address}: Connect confirmed", count=2)
-        sync.wait_for("Sync ended", count=sum(line.endswith(": Sync ended") for line in sync.lines()) + 1)
+        sync.wait_for(f"{gateway_address}: Connect confirmed", count=2)
 
-        say(
-            "\n5. `sync-service sync-now` runs one cycle on demand (it waits for the running cycle, never overlaps it)."
-        )
-        result = subprocess.run(
-            _command("sync-service") + ["--home", str(home.root), "sync-now", "--gateway", address],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if result.returncode != 0:
-            raise DemoFailed(f"sync-now failed: {result.stderr.strip()}")
-        say(f"   sync-now: {result.stdout.strip()}")
-        sync.show_new_lines()
+        say("\n6. PC CADDIE moves the first lesson an hour later; `sync-now` carries it over at once.")
+        _cli(home, say, "appointment", "update", first, "--start", f"{day}T10:00", "--end", f"{day}T11:00")
+        say("   " + _cli(home, say, "sync-now", "--gateway", gateway_address))
+        say(f"   Outlook now shows: {_outlook_shows(outlook)}")
+        say(_indent(_cli(home, say, "stats", "pro")))
 
         if keep_running:
-            say(f"\nBoth services are running (home {home.root}, gateway {address}). Press Ctrl+C to stop both.")
+            say(f"\nAll three are running (home {home.root}, gateway {gateway_address}, EWS {url}). "
+                "Press Ctrl+C to stop them.")  # fmt: skip
             try:
                 while gateway.process.poll() is None and sync.process.poll() is None:  # type: ignore[union-attr]
                     sync.show_new_lines()
@@ -174,7 +234,7 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
             except KeyboardInterrupt:
                 say("")
 
-        say("\n6. Both services stop gracefully on SIGTERM: the running cycle ends, the socket is closed and logged.")
+        say("\n7. Both services stop gracefully on SIGTERM: the running cycle ends, the socket is closed and logged.")
         sync_status = sync.stop()
         gateway_status = gateway.stop()
         if (sync_status, gateway_status) != (0, 0):
@@ -185,3 +245,7 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
             "   sync-service run            # a cycle every 60 s\n"
             "Stop either with Ctrl+C or SIGTERM; each logs to HOME/logs/."
         )
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"   {line}" for line in text.splitlines())

@@ -32,23 +32,27 @@ class CycleSummary:
     not_syncing: list[str] = field(default_factory=list)
 
     def line(self) -> str:
+        """One line of counts for the log, e.g. `Synchronised 3 calendars: 2 created in Exchange,
+        1 changed in PC CADDIE, 1 skipped`."""
         if not self.enabled:
             return "Synchronisation is off (special parameter SYNC_EXCH is not 1): nothing synchronised"
         c = self.counts
-
-        def side(direction: str) -> str:
-            return (f"{c[f'created-{direction}']} new, {c[f'updated-{direction}']} changed, "
-                    f"{c[f'deleted-{direction}']} deleted")  # fmt: skip
-
-        skipped = c["skipped-to-exchange"] + c["skipped-to-pccaddie"]
-        conflicts = c["conflicts-to-exchange"] + c["conflicts-to-pccaddie"]
-        failed = c["failed-to-exchange"] + c["failed-to-pccaddie"]
-        return (
-            f"Synchronised {self.subscriptions} calendars: Exchange {side('to-exchange')}; "
-            f"PC CADDIE {side('to-pccaddie')}; {skipped} skipped, {conflicts} conflicts, {failed} failed"
-            + (f"; {len(self.errors)} with errors" if self.errors else "")
-            + (f"; {len(self.not_syncing)} not syncing" if self.not_syncing else "")
-        )
+        parts = [
+            f"{c[f'{what}-{direction}']} {what} in {where}"
+            for direction, where in (("to-exchange", "Exchange"), ("to-pccaddie", "PC CADDIE"))
+            for what in ("created", "updated", "deleted")
+            if c[f"{what}-{direction}"]
+        ]
+        for what in ("skipped", "conflicts", "failed"):
+            total = c[f"{what}-to-exchange"] + c[f"{what}-to-pccaddie"]
+            if total:
+                parts.append(f"{total} {what}")
+        if self.errors:
+            parts.append(f"{len(self.errors)} with errors")
+        if self.not_syncing:
+            parts.append(f"{len(self.not_syncing)} not syncing")
+        calendars = f"{self.subscriptions} calendar" + ("" if self.subscriptions == 1 else "s")
+        return f"Synchronised {calendars}: {', '.join(parts) or 'no changes'}"
 
 
 class CycleEngine:

@@ -216,3 +216,14 @@ async def test_throttling_ends_the_cycle_without_blaming_items(club):
     with club.db.connection_context():
         assert AppointmentLink.select().count() == 0
     assert (await club.sync()).counts == {"created-to-exchange": 1}
+
+
+def test_cycle_summary_line():
+    from sync_service.engine.runner import CycleSummary
+
+    assert CycleSummary(enabled=False).line().startswith("Synchronisation is off")
+    assert CycleSummary(subscriptions=1).line() == "Synchronised 1 calendar: no changes"
+    summary = CycleSummary(subscriptions=3, errors=["anna/Tee: auth_failed"])
+    summary.counts.update({"created-to-exchange": 2, "updated-to-pccaddie": 1, "skipped-to-pccaddie": 1})
+    assert summary.line() == (
+        "Synchronised 3 calendars: 2 created in Exchange, 1 updated in PC CADDIE, 1 skipped, 1 with errors")
