@@ -15,14 +15,17 @@ from ..admin.parameters import max_attempts
 from ..admin.users import subject_for
 from ..filters import ExclusionFilter as Filter
 from ..filters import is_excluded
-from ..permissions import may_sync_area
+from ..permissions import may_sync_area, may_sync_contacts
 from ..store import journal
 from ..store.models import (
     Appointment,
     AppointmentLink,
+    Booking,
     CalendarSubscription,
+    ContactSubscription,
     ExchangeAccount,
     ExclusionFilter,
+    Person,
     SubscriptionState,
     SyncConflict,
     SyncReportLine,
@@ -57,6 +60,7 @@ class SubscriptionContext:
     initial_done: bool
     account: Mapping[str, str] = field(repr=False)
     pending: tuple[tuple[int, str], ...] = ()  # (link id, external id) of creates whose outcome is unknown
+    auto_sync_contacts: bool = False  # the option, and the user may sync contacts
 
     @property
     def label(self) -> str:
@@ -122,6 +126,7 @@ def load_context(
         initial_done=state.initial_done,
         account=account,
         pending=pending,
+        auto_sync_contacts=subscription.auto_sync_contacts and may_sync_contacts(subject_for(user)),
     )
 
 
@@ -234,6 +239,37 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
             AppointmentLink.delete().where(AppointmentLink.id == row.id).execute()
     observations = tuple(Observation(p.link, p.local, p.remote) for p in pairings.values())
     return Observed(observations, len(rows), latest)
+
+
+def add_auto_contacts(context: SubscriptionContext, journal_seq: int) -> int:
+    """Auto sync contacts: persons booked into the area's appointments join the user's contact
+    sync list. The first cycle looks at every booking of the area, later ones at the bookings
+    the journal reports. Returns how many persons were added."""
+    if not context.auto_sync_contacts:
+        return 0
+    if not context.initial_done:
+        booked = {
+            person_id
+            for (person_id,) in Booking.select(Booking.person).join(Appointment)
+            .where(Appointment.area == context.area_id).tuples()
+        }  # fmt: skip
+    else:
+        booked, seq = set(), context.journal_seq
+        while page := journal.changes_since(seq, limit=5000):
+            booked |= {c.person_id for c in page if c.table == "booking" and c.operation != "delete"
+                       and c.area_id == context.area_id and c.person_id is not None}  # fmt: skip
+            seq = page[-1].seq
+            if seq >= journal_seq:
+                break
+    if not booked:
+        return 0
+    user_id = CalendarSubscription.get_by_id(context.subscription_id).user_id
+    listed = (ContactSubscription.user == user_id) & ContactSubscription.person.in_(list(booked))
+    existing = {row.person_id for row in ContactSubscription.select(ContactSubscription.person).where(listed)}
+    alive = {p.id for p in Person.select(Person.id).where(Person.id.in_(list(booked - existing)))}
+    for person_id in sorted(alive):
+        ContactSubscription.create(user=user_id, person=person_id, source="auto", created=now())
+    return len(alive)
 
 
 def _chunks(values: list[int], size: int) -> list[list[int]]:

@@ -100,6 +100,11 @@ class _Run:
             await self.db.run(state.resolve_pending, context, found)
         changes, sync_state = await self._remote_changes()
         observed = await self.db.run(state.observe, context, changes)
+        added = await self.db.run(state.add_auto_contacts, context, observed.journal_seq)
+        if added:
+            self.report.append(
+                ("contact", Side.PCCADDIE.value, "", "", f"{added} booked persons added to the contacts")
+            )
         plan = decide(observed.observations, context.options, observed.linked_items)
         self._note_skips(plan)
         if plan.paused:

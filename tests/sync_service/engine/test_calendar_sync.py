@@ -226,4 +226,40 @@ def test_cycle_summary_line():
     summary = CycleSummary(subscriptions=3, errors=["anna/Tee: auth_failed"])
     summary.counts.update({"created-to-exchange": 2, "updated-to-pccaddie": 1, "skipped-to-pccaddie": 1})
     assert summary.line() == (
-        "Synchronised 3 calendars: 2 created in Exchange, 1 updated in PC CADDIE, 1 skipped, 1 with errors")
+        "Synchronised 3 calendars: 2 created in Exchange, 1 updated in PC CADDIE, 1 skipped, 1 with errors"
+    )
+
+
+async def test_auto_sync_contacts_adds_booked_persons(tmp_path):
+    from sync_service.admin.persons import PersonInput, add_person
+    from sync_service.admin.users import PermissionChange, set_user_permissions
+    from sync_service.permissions import Contacts
+    from sync_service.store.models import ContactSubscription
+
+    club = make_club(tmp_path, auto_sync_contacts=True)
+    club.write(set_user_permissions, "anna", PermissionChange(contacts=Contacts.YES))
+    max_id = club.write(lambda: add_person(PersonInput(first_name="Max", last_name="Muster")).id)
+    eva_id = club.write(lambda: add_person(PersonInput(first_name="Eva", last_name="Golf")).id)
+    club.add("Lesson", persons=(max_id,))
+    await club.sync()
+
+    def listed():
+        with club.db.connection_context():
+            return sorted((c.person_id, c.source) for c in ContactSubscription.select())
+
+    assert listed() == [(max_id, "auto")]
+    club.add("Another lesson", persons=(eva_id, max_id))
+    await club.sync()
+    assert listed() == sorted([(max_id, "auto"), (eva_id, "auto")])
+
+
+async def test_auto_sync_contacts_needs_the_contacts_permission(tmp_path):
+    from sync_service.admin.persons import PersonInput, add_person
+    from sync_service.store.models import ContactSubscription
+
+    club = make_club(tmp_path, auto_sync_contacts=True)  # anna's contacts setting: 'group', no group: no
+    person = club.write(lambda: add_person(PersonInput(first_name="Max", last_name="Muster")).id)
+    club.add("Lesson", persons=(person,))
+    await club.sync()
+    with club.db.connection_context():
+        assert ContactSubscription.select().count() == 0
