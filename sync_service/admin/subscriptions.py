@@ -23,6 +23,7 @@ class CalendarOptions:
     hide_private: bool = False
     disable_reminders: bool = False
     auto_sync_contacts: bool = False
+    policy: str = "pccaddie-wins"
 
 
 def _now() -> dt.datetime:
@@ -48,6 +49,7 @@ def add_calendar(login: str, area_name: str, options: CalendarOptions) -> Calend
         hide_private=options.hide_private,
         disable_reminders=options.disable_reminders,
         auto_sync_contacts=options.auto_sync_contacts,
+        policy=options.policy,
         created=_now(),
     )
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import click
 
 from ..admin.subscriptions import CalendarOptions, add_calendar, list_calendars, remove_calendar, resume_calendar
+from ..engine.model import Policy
 from .context import Club, club_command, emit_json, emit_table, json_option
+
+POLICIES = [p.value for p in Policy]
 
 
 @click.group("calendar")
@@ -26,6 +29,13 @@ def calendar() -> None:
 @click.option("--hide-private", is_flag=True, help="Private Exchange appointments are not imported.")
 @click.option("--disable-reminders", is_flag=True, help="Appointments written to Exchange carry no reminder.")
 @click.option("--auto-sync-contacts", is_flag=True, help="Persons booked into the area join the contact sync.")
+@click.option(
+    "--policy",
+    type=click.Choice(POLICIES),
+    default="pccaddie-wins",
+    show_default=True,
+    help="Who wins when both sides changed an appointment (the loser is kept: see `conflicts`).",
+)
 @club_command
 def calendar_add(
     club: Club,
@@ -36,9 +46,12 @@ def calendar_add(
     hide_private: bool,
     disable_reminders: bool,
     auto_sync_contacts: bool,
+    policy: str,
 ) -> None:
     """Sync AREA with LOGIN's Exchange calendar (refused if the user's permissions don't allow it)."""
-    add_calendar(login, area, CalendarOptions(folder, read_only, hide_private, disable_reminders, auto_sync_contacts))
+    add_calendar(
+        login, area, CalendarOptions(folder, read_only, hide_private, disable_reminders, auto_sync_contacts, policy)
+    )
     click.echo(f"{login} now syncs {area} with {'the calendar ' + folder if folder.strip() else 'the main calendar'}")
 
 
@@ -56,6 +69,7 @@ def calendar_list(club: Club, login: str, as_json: bool) -> None:
             "hide_private": s.hide_private,
             "disable_reminders": s.disable_reminders,
             "auto_sync_contacts": s.auto_sync_contacts,
+            "policy": s.policy,
             "paused": s.paused_reason,
         }
         for s, area_name in list_calendars(login)

@@ -8,6 +8,7 @@ MAIN = {
     "hide_private": False,
     "disable_reminders": False,
     "auto_sync_contacts": False,
+    "policy": "pccaddie-wins",
     "paused": None,
 }
 
@@ -35,6 +36,7 @@ def test_add_with_a_folder_and_every_option(club):
             "hide_private": True,
             "disable_reminders": True,
             "auto_sync_contacts": True,
+            "policy": "pccaddie-wins",
             "paused": None,
         },
         {"area": "Tee", **MAIN, "read_only": True},
@@ -208,3 +210,14 @@ def test_the_users_own_listed_areas_count_not_the_groups(club):
     club.ok("user", "permissions", "alice", "--appointments", "listed", "--area", "Pro")
     club.refused("calendar", "add", "alice", "Tee")
     club.ok("calendar", "add", "alice", "Pro")
+
+
+@pytest.mark.parametrize("policy", ["pccaddie-wins", "exchange-wins", "newest-wins"])
+def test_conflict_policy(club, policy):
+    club.ok("calendar", "add", "alice", "Tee", "--policy", policy)
+    assert club.json("calendar", "list", "alice")[0]["policy"] == policy
+
+
+def test_unknown_policy_is_a_usage_error(club):
+    result = club("calendar", "add", "alice", "Tee", "--policy", "loudest-wins")
+    assert result.exit_code == 2 and "Invalid value for '--policy'" in result.stderr
