@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
+import isodate
 from exchangelib import CalendarItem, Contact, EWSDate, EWSDateTime, EWSTimeZone, ExtendedProperty
 from exchangelib.fields import InvalidField
 from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAddress
@@ -97,10 +98,24 @@ def _day(value: object) -> str:
     return value.isoformat()
 
 
+def _last_day(item: CalendarItem) -> str:
+    """An all-day item's last day. exchangelib finds it by taking 24 hours off the end instant,
+    which is a day early when the last day is the 23-hour day clocks go forward; the item's
+    duration (whole days of 23, 24 or 25 hours) tells it right."""
+    first = dt.date.fromisoformat(_day(item.start))
+    if item.duration:
+        try:
+            days = max(1, round(isodate.parse_duration(item.duration).total_seconds() / 86400))
+            return (first + dt.timedelta(days=days - 1)).isoformat()
+        except (isodate.ISO8601Error, AttributeError, ValueError):
+            pass
+    return max(_day(item.end), first.isoformat())
+
+
 def calendar_entry(item: CalendarItem) -> CalendarEntry:
     all_day = bool(item.is_all_day)
     if all_day:
-        start, end = _day(item.start), _day(item.end)
+        start, end = _day(item.start), _last_day(item)
     else:
         start, end = format_utc(item.start), format_utc(item.end)
     return CalendarEntry(

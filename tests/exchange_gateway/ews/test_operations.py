@@ -107,6 +107,23 @@ async def test_all_day_entries_keep_their_dates(emulator, ops):
     assert (got["item"]["all_day"], got["item"]["start"], got["item"]["end"]) == (True, "2026-12-24", "2026-12-26")
 
 
+@pytest.mark.parametrize(
+    "first, last",
+    [
+        ("2027-03-28", "2027-03-28"),
+        ("2027-03-26", "2027-03-28"),
+        ("2026-10-25", "2026-10-25"),
+        ("2026-10-24", "2026-10-26"),
+    ],
+)
+async def test_all_day_entries_across_the_clock_changes(emulator, ops, first, last):
+    acct = account(emulator)
+    entry = {"subject": "Closed", "all_day": True, "start": first, "end": last, "timezone": "Europe/Berlin"}
+    (created,) = await ops.create({"account": acct, "items": [entry]})
+    (got,) = await ops.get({"account": acct, "ids": [created["id"]]})
+    assert (got["item"]["start"], got["item"]["end"]) == (first, last)
+
+
 async def test_one_bad_item_never_fails_the_others(emulator, ops):
     acct = account(emulator)
     created = await ops.create({"account": acct, "items": [ROUND, {**ROUND, "subject": "Second"}]})
