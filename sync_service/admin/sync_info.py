@@ -44,8 +44,7 @@ def statistics(login: str, since: dt.date | None, until: dt.date | None, by: str
     """Synchronised entries per period (created + changed + deleted), per direction."""
     if by not in PERIODS:
         raise AdminError(f"--by is one of {', '.join(PERIODS)}")
-    subscriptions = _subscriptions(login)
-    query = SyncStatistic.select().where(SyncStatistic.subscription.in_(list(subscriptions) or [0]))
+    query = SyncStatistic.select().where(SyncStatistic.user == user_by_login(login))
     if since:
         query = query.where(SyncStatistic.cycle_started >= dt.datetime.combine(since, dt.time()))
     if until:
@@ -64,19 +63,24 @@ def statistics(login: str, since: dt.date | None, until: dt.date | None, by: str
     ]  # fmt: skip
 
 
+def _where(subscription_id: int | None, subscriptions: dict[int, str]) -> str:
+    """The area an entry is about, or "contacts"."""
+    return subscriptions.get(subscription_id or 0, "contacts")
+
+
 def report(login: str, cycles: int) -> list[dict[str, Any]]:
+    user = user_by_login(login)
     subscriptions = _subscriptions(login)
     starts = [row.cycle_started for row in (
-        SyncReportLine.select(SyncReportLine.cycle_started).distinct()
-        .where(SyncReportLine.subscription.in_(list(subscriptions) or [0]))
+        SyncReportLine.select(SyncReportLine.cycle_started).distinct().where(SyncReportLine.user == user)
         .order_by(SyncReportLine.cycle_started.desc()).limit(cycles))]  # fmt: skip
     if not starts:
         return []
-    chosen = SyncReportLine.subscription.in_(list(subscriptions)) & SyncReportLine.cycle_started.in_(starts)
+    chosen = (SyncReportLine.user == user) & SyncReportLine.cycle_started.in_(starts)
     lines = SyncReportLine.select().where(chosen).order_by(SyncReportLine.cycle_started, SyncReportLine.id)
     return [
         {"cycle": line.cycle_started.replace(tzinfo=dt.timezone.utc).isoformat(),
-         "area": subscriptions[line.subscription_id],
+         "area": _where(line.subscription_id, subscriptions),
          "action": line.action, "side": line.side, "item": line.item, "title": line.title, "detail": line.detail}
         for line in lines
     ]  # fmt: skip
@@ -84,10 +88,10 @@ def report(login: str, cycles: int) -> list[dict[str, Any]]:
 
 def conflicts(login: str) -> list[dict[str, Any]]:
     subscriptions = _subscriptions(login)
-    query = (SyncConflict.select().where(SyncConflict.subscription.in_(list(subscriptions) or [0]))
-             .order_by(SyncConflict.created.desc()))  # fmt: skip
+    query = SyncConflict.select().where(SyncConflict.user == user_by_login(login)).order_by(SyncConflict.created.desc())
     return [
-        {"when": row.created.replace(tzinfo=dt.timezone.utc).isoformat(), "area": subscriptions[row.subscription_id],
+        {"when": row.created.replace(tzinfo=dt.timezone.utc).isoformat(),
+         "area": _where(row.subscription_id, subscriptions),
          "appointment": row.appointment_id, "exchange_id": row.exchange_id, "winner": row.winner,
          "lost": json.loads(row.loser_content)}
         for row in query

@@ -48,6 +48,7 @@ def now() -> dt.datetime:
 class SubscriptionContext:
     subscription_id: int
     login: str
+    user_id: int
     area_id: int
     area_name: str
     folder: str
@@ -108,6 +109,7 @@ def load_context(
     return SubscriptionContext(
         subscription_id=subscription_id,
         login=user.login,
+        user_id=user.id,
         area_id=area.id,
         area_name=area.name,
         folder=subscription.folder_name,
@@ -415,6 +417,7 @@ def unlink(link: Link) -> None:
 
 def record_conflict(context: SubscriptionContext, link: Link, winner: Side, loser: Version) -> None:
     SyncConflict.create(
+        user=context.user_id,
         subscription=context.subscription_id,
         appointment_id=int(link.local_key) if link.local_key else None,
         exchange_id=link.remote_key,
@@ -444,11 +447,15 @@ def finish(
     for direction, counts in statistics.items():
         if any(counts.values()):
             SyncStatistic.create(
-                cycle_started=cycle_started, subscription=context.subscription_id, direction=direction, **counts
+                user=context.user_id,
+                cycle_started=cycle_started,
+                subscription=context.subscription_id,
+                direction=direction,
+                **counts,
             )
     for action, side, item, title, detail in report:
-        SyncReportLine.create(cycle_started=cycle_started, subscription=context.subscription_id, action=action,
-                              side=side, item=item, title=title, detail=detail)  # fmt: skip
+        SyncReportLine.create(user=context.user_id, cycle_started=cycle_started, subscription=context.subscription_id,
+                              action=action, side=side, item=item, title=title, detail=detail)  # fmt: skip
 
 
 def pause(subscription_id: int, reason: str) -> None:

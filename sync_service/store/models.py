@@ -247,7 +247,9 @@ class SubscriptionState(BaseModel):
 
 
 class SyncConflict(BaseModel):
-    subscription = pw.ForeignKeyField(CalendarSubscription, backref="conflicts", on_delete="CASCADE")
+    user = pw.ForeignKeyField(User, on_delete="CASCADE")
+    kind = pw.CharField(default="calendar")  # calendar | contacts
+    subscription = pw.ForeignKeyField(CalendarSubscription, backref="conflicts", null=True, on_delete="CASCADE")
     appointment_id = pw.IntegerField(null=True)
     exchange_id = pw.TextField(null=True)
     winner = pw.CharField()
@@ -259,8 +261,10 @@ class SyncConflict(BaseModel):
 
 
 class SyncStatistic(BaseModel):
+    user = pw.ForeignKeyField(User, on_delete="CASCADE")
+    kind = pw.CharField(default="calendar")  # calendar | contacts
     cycle_started = pw.DateTimeField()
-    subscription = pw.ForeignKeyField(CalendarSubscription, on_delete="CASCADE")
+    subscription = pw.ForeignKeyField(CalendarSubscription, null=True, on_delete="CASCADE")
     direction = pw.CharField()  # to-exchange | to-pccaddie
     created = pw.IntegerField(default=0)
     updated = pw.IntegerField(default=0)
@@ -274,8 +278,10 @@ class SyncStatistic(BaseModel):
 
 
 class SyncReportLine(BaseModel):
+    user = pw.ForeignKeyField(User, on_delete="CASCADE")
+    kind = pw.CharField(default="calendar")  # calendar | contacts
     cycle_started = pw.DateTimeField()
-    subscription = pw.ForeignKeyField(CalendarSubscription, on_delete="CASCADE")
+    subscription = pw.ForeignKeyField(CalendarSubscription, null=True, on_delete="CASCADE")
     action = pw.CharField()  # create | update | delete | skip | conflict | fail
     side = pw.CharField()  # pccaddie | exchange: where it happened (or would have)
     item = pw.TextField()
@@ -284,6 +290,43 @@ class SyncReportLine(BaseModel):
 
     class Meta:
         table_name = "sync_report_line"
+
+
+class ContactLink(BaseModel):
+    """A person on a user's contact list, known on both sides, as last agreed per field group."""
+
+    user = pw.ForeignKeyField(User, on_delete="CASCADE")
+    person_id = pw.IntegerField(null=True)  # no foreign key: the link outlives a deletion until handled
+    exchange_id = pw.TextField(null=True)
+    change_key = pw.TextField(null=True)
+    origin = pw.CharField()  # pccaddie (the sync made the Exchange contact) | exchange (+ADD)
+    external_id = pw.TextField(unique=True)
+    pending_create = pw.BooleanField(default=False)
+    names_digest = pw.TextField(default="")
+    address_digest = pw.TextField(default="")
+    phone_digest = pw.TextField(default="")
+    email_digest = pw.TextField(default="")
+    attempts = pw.IntegerField(default=0)
+    last_error = pw.TextField(null=True)
+    stopped = pw.BooleanField(default=False)
+    name = pw.TextField(default="")
+    updated = pw.DateTimeField()
+
+    class Meta:
+        table_name = "contact_link"
+
+
+class ContactSyncState(BaseModel):
+    user = pw.ForeignKeyField(User, primary_key=True, on_delete="CASCADE")
+    sync_state = pw.TextField(null=True)
+    journal_seq = pw.IntegerField(default=0)
+    initial_done = pw.BooleanField(default=False)
+    paused_reason = pw.TextField(null=True)
+    last_cycle = pw.DateTimeField(null=True)
+    last_error = pw.TextField(null=True)
+
+    class Meta:
+        table_name = "contact_sync_state"
 
 
 ALL_MODELS: list[type[BaseModel]] = [
@@ -308,4 +351,6 @@ ALL_MODELS: list[type[BaseModel]] = [
     SyncConflict,
     SyncStatistic,
     SyncReportLine,
+    ContactLink,
+    ContactSyncState,
 ]
