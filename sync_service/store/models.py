@@ -306,6 +306,7 @@ class ContactLink(BaseModel):
     address_digest = pw.TextField(default="")
     phone_digest = pw.TextField(default="")
     email_digest = pw.TextField(default="")
+    delete_in_exchange = pw.BooleanField(default=False)  # `contact remove --delete-in-exchange`: owed to Exchange
     attempts = pw.IntegerField(default=0)
     last_error = pw.TextField(null=True)
     stopped = pw.BooleanField(default=False)

@@ -319,6 +319,7 @@ SYNC_STATE = Migration(
             address_digest TEXT NOT NULL DEFAULT '',
             phone_digest TEXT NOT NULL DEFAULT '',
             email_digest TEXT NOT NULL DEFAULT '',
+            delete_in_exchange INTEGER NOT NULL DEFAULT 0,
             attempts INTEGER NOT NULL DEFAULT 0,
             last_error TEXT,
             stopped INTEGER NOT NULL DEFAULT 0,

@@ -1,0 +1,83 @@
+"""A contact as the sync compares it: four field groups, each with its own content and digest, so
+that each can follow the user's mode for it (names always travel both ways; address, phone and
+e-mail follow `no`, `export` or `sync`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Mapping
+
+from ..permissions import FieldGroup, FieldMode
+from ..store.models import Person
+
+NAMES = "names"
+GROUPS = (NAMES, FieldGroup.ADDRESS.value, FieldGroup.PHONE.value, FieldGroup.EMAIL.value)
+ENTRY_FIELDS = {
+    NAMES: ("given_name", "surname", "display_name"),
+    "address": ("street", "postal_code", "city", "country"),
+    "phone": ("phone_home", "phone_business", "phone_mobile"),
+    "email": ("emails",),
+}
+PERSON_FIELDS = {
+    NAMES: ("first_name", "last_name"),
+    "address": ("street", "postal_code", "city", "country"),
+    "phone": ("phone_home", "phone_business", "phone_mobile"),
+}
+Groups = dict[str, tuple[str, ...]]
+
+
+def digest(values: tuple[str, ...]) -> str:
+    return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def _clean(value: Any) -> str:
+    return str(value or "").strip()
+
+
+def person_groups(person: Person) -> Groups:
+    return {
+        NAMES: (_clean(person.first_name), _clean(person.last_name)),
+        "address": tuple(_clean(getattr(person, f)) for f in PERSON_FIELDS["address"]),
+        "phone": tuple(_clean(getattr(person, f)) for f in PERSON_FIELDS["phone"]),
+        "email": tuple(e for e in (_clean(person.email1), _clean(person.email2), _clean(person.email3)) if e),
+    }
+
+
+def entry_groups(entry: Mapping[str, Any]) -> Groups:
+    return {
+        NAMES: (_clean(entry.get("given_name")), _clean(entry.get("surname"))),
+        "address": tuple(_clean(entry.get(f)) for f in ENTRY_FIELDS["address"]),
+        "phone": tuple(_clean(entry.get(f)) for f in ENTRY_FIELDS["phone"]),
+        "email": tuple(e for e in (_clean(x) for x in entry.get("emails") or ()) if e),
+    }
+
+
+def is_empty(values: tuple[str, ...]) -> bool:
+    return not any(values)
+
+
+def entry_values(group: str, values: tuple[str, ...]) -> dict[str, Any]:
+    """The gateway entry's fields for one group."""
+    if group == NAMES:
+        first, last = values
+        return {"given_name": first, "surname": last, "display_name": " ".join(p for p in (first, last) if p)}
+    if group == "email":
+        return {"emails": list(values)[:3]}
+    return dict(zip(ENTRY_FIELDS[group], values))
+
+
+def person_values(group: str, values: tuple[str, ...]) -> dict[str, str]:
+    """Person columns for one group."""
+    if group == "email":
+        padded = list(values)[:3] + [""] * 3
+        return {"email1": padded[0], "email2": padded[1], "email3": padded[2]}
+    if group == NAMES:
+        first, last = values
+        return {"first_name": first or "-", "last_name": last or "(unknown)"}
+    return dict(zip(PERSON_FIELDS[group], values))
+
+
+def exported_groups(modes: Mapping[str, FieldMode]) -> list[str]:
+    """The groups written into Exchange at all: names, and those whose mode is export or sync."""
+    return [g for g in GROUPS if g == NAMES or modes.get(g) in (FieldMode.EXPORT, FieldMode.SYNC)]
