@@ -70,7 +70,7 @@ class SyncCycle:
             return str(exc)
         if self.engine is None:
             return None
-        summary = await self.engine.run(lambda account: GatewayExchangeClient(peer, account))
+        summary = await self.engine.run(lambda account, kind: GatewayExchangeClient(peer, account, kind))
         self.last_summary = summary
         logger.info(summary.line())
         return "; ".join(summary.errors) or None

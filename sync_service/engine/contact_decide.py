@@ -72,10 +72,10 @@ def decide_contact(observation: ContactObservation, modes: Mapping[str, FieldMod
         return _new(observation, modes)
     if link.stopped:
         return ContactDecision("skip")
+    if local is None:  # the person was deleted in PC CADDIE
+        return ContactDecision("delete-remote" if link.origin is Side.PCCADDIE and link.exchange_id else "unlink")
     if not observation.on_list:
         return ContactDecision("delete-remote" if link.delete_in_exchange and link.exchange_id else "unlink")
-    if local is None:
-        return ContactDecision("delete-remote" if link.origin is Side.PCCADDIE and link.exchange_id else "unlink")
     if remote is None:
         return ContactDecision("unlist")
     if link.exchange_id is None:  # its create is still owed

@@ -35,6 +35,8 @@ class ExchangeClient(Protocol):
 
     async def find_external(self, folder: str, external_ids: Sequence[str]) -> Mapping[str, Any]: ...
 
+    async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]: ...
+
 
 class GatewayExchangeClient:
     """An ExchangeClient that asks the gateway (one mailbox, one kind of folder)."""
@@ -76,3 +78,6 @@ class GatewayExchangeClient:
 
     async def find_external(self, folder: str, external_ids: Sequence[str]) -> Mapping[str, Any]:
         return await self._ask("exchange.find_external", folder=folder, external_ids=list(external_ids))
+
+    async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]:
+        return await self._ask("exchange.get", ids=list(ids))

@@ -7,10 +7,11 @@ left alone until the time the server asked for has passed; the others go on.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Awaitable, Callable, Mapping
 
 import trio
 from loguru import logger
@@ -18,7 +19,9 @@ from loguru import logger
 from ..admin.parameters import module_enabled
 from ..store.models import SyncReportLine
 from . import calendar_state as state
+from . import contact_state
 from .calendar_sync import CalendarSync, EngineSettings, SubscriptionOutcome
+from .contact_sync import ContactSync
 from .database import DbRunner
 from .exchange_client import ExchangeClient
 
@@ -66,28 +69,33 @@ class CycleEngine:
         self._throttled_until: dict[str, float] = {}
         self._mailbox_of: dict[int, str] = {}
 
-    async def run(self, client_for: Callable[[Mapping[str, str]], ExchangeClient]) -> CycleSummary:
+    async def run(self, client_for: Callable[[Mapping[str, str], str], ExchangeClient]) -> CycleSummary:
+        """`client_for(account, kind)` gives the Exchange client of a mailbox for calendar or contacts."""
         summary = CycleSummary()
         if not await self.db.run(module_enabled):
             summary.enabled = False
             return summary
         subscriptions = await self.db.run(state.active_subscriptions)
+        contact_users = await self.db.run(contact_state.users_with_contacts)
         summary.subscriptions = len(subscriptions)
-        engine = CalendarSync(self.db, self.settings, client_for)
+        calendars = CalendarSync(self.db, self.settings, lambda account: client_for(account, "calendar"))
+        contacts = ContactSync(self.db, self.settings.vault, lambda account: client_for(account, "contacts"))
         limiter = trio.CapacityLimiter(self.parallel)
 
-        async def one(subscription_id: int) -> None:
-            mailbox = self._mailbox_of.get(subscription_id)
+        async def one(key: int, run: Callable[[], Awaitable[SubscriptionOutcome]]) -> None:
+            mailbox = self._mailbox_of.get(key)
             if mailbox and self._throttled_until.get(mailbox, 0) > self.clock():
                 summary.not_syncing.append(f"{mailbox}: throttled")
                 return
             async with limiter:
-                outcome = await engine.run(subscription_id)
+                outcome = await run()
             self._note(outcome, summary)
 
         async with trio.open_nursery() as nursery:
             for subscription_id in subscriptions:
-                nursery.start_soon(one, subscription_id)
+                nursery.start_soon(one, subscription_id, functools.partial(calendars.run, subscription_id))
+            for user_id in contact_users:  # keyed by the negative user id, apart from the calendars
+                nursery.start_soon(one, -user_id, functools.partial(contacts.run, user_id))
         await self.db.run(_prune_reports, self.report_days)
         return summary
 

@@ -163,3 +163,11 @@ class FakeExchange:
             raise self._trouble(failure)
         wanted = set(external_ids)
         return {item["external_id"]: dict(item) for item in self.items.values() if item.get("external_id") in wanted}
+
+    async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]:
+        failure = self._failure("get")
+        if failure:
+            raise self._trouble(failure)
+        gone = {"code": "not_found", "message": "gone"}
+        return [{"ok": True, "item": dict(self.items[i])} if i in self.items else {"ok": False, "id": i, "error": gone}
+                for i in ids]  # fmt: skip

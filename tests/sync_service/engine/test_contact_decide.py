@@ -72,7 +72,8 @@ def test_deletions_protect_members():
     assert decide_contact(ContactObservation(link(), UNCHANGED, UNCHANGED, on_list=False), ALL_SYNC).action == "unlink"
     asked = link(delete_in_exchange=True)
     assert decide_contact(ContactObservation(asked, UNCHANGED, UNCHANGED, on_list=False), ALL_SYNC).action == (
-        "delete-remote")
+        "delete-remote"
+    )
 
 
 def test_new_person_exports_names_and_allowed_groups_only():

@@ -1,0 +1,168 @@
+"""One user's contact sync in a cycle: the same steps as a calendar's, with contacts' decision."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Callable, Mapping, Sequence
+
+from loguru import logger
+
+from ..store.models import ContactLink
+from ..vault import PasswordVault
+from . import contact_state as state
+from .calendar_state import NotSyncing
+from .calendar_sync import PAGE, TO_EXCHANGE, TO_PCCADDIE, SubscriptionOutcome
+from .contact_decide import ContactDecision, ContactObservation, decide_contact, mass_unlisting
+from .contacts import ENTRY_FIELDS, entry_values
+from .database import DbRunner
+from .exchange_client import ExchangeClient, MailboxTrouble
+from .model import Side
+
+BATCH = 100
+
+
+class ContactSync:
+    def __init__(self, db: DbRunner, vault: PasswordVault,
+                 client_for: Callable[[Mapping[str, str]], ExchangeClient]) -> None:  # fmt: skip
+        self.db, self.vault, self.client_for = db, vault, client_for
+
+    async def run(self, user_id: int) -> SubscriptionOutcome:
+        started = state.now()
+        context = await self.db.run(state.load_contact_context, user_id, self.vault)
+        if isinstance(context, NotSyncing):
+            return SubscriptionOutcome(-user_id, context.label, not_syncing=context.reason)
+        outcome = SubscriptionOutcome(-user_id, context.label, mailbox=context.account["mailbox"])
+        run = _ContactRun(self.db, context, self.client_for(context.account), outcome)
+        try:
+            sync_state, journal_seq, paused = await run.sync()
+        except MailboxTrouble as trouble:
+            outcome.error, outcome.retry_after = f"{trouble.code}: {trouble.message}", trouble.retry_after
+            await self.db.run(state.finish, context, started, None, None, run.statistics, run.report, outcome.error)
+            return outcome
+        if paused:
+            outcome.not_syncing = f"paused: {paused}"
+            logger.warning(f"{context.label}: paused: {paused}")
+        await self.db.run(state.finish, context, started, sync_state, journal_seq, run.statistics, run.report, None,
+                          paused)  # fmt: skip
+        return outcome
+
+
+class _ContactRun:
+    def __init__(self, db: DbRunner, context: state.ContactContext, client: ExchangeClient,
+                 outcome: SubscriptionOutcome) -> None:  # fmt: skip
+        self.db, self.context, self.client, self.outcome = db, context, client, outcome
+        self.statistics: dict[str, Counter[str]] = {TO_EXCHANGE: Counter(), TO_PCCADDIE: Counter()}
+        self.report: list[tuple[str, str, str, str, str]] = []
+        self.unfinished = False
+
+    def _count(self, direction: str, what: str) -> None:
+        self.statistics[direction][what] += 1
+        self.outcome.counts[f"{what}-{direction}"] += 1
+
+    async def sync(self) -> tuple[str | None, int | None, str | None]:
+        context, client = self.context, self.client
+        if context.pending:
+            found = await client.find_external("", [external for _, external in context.pending])
+            await self.db.run(state.resolve_pending, context, found)
+        adopted: dict[str, Mapping[str, Any]] = {}
+        if context.to_adopt:
+            for answer in await client.get(list(context.to_adopt)):
+                if answer.get("ok"):
+                    adopted[answer["item"]["id"]] = answer["item"]
+        changes, sync_state = [], context.sync_state
+        while True:
+            page = await client.changes("", sync_state, PAGE)
+            changes += page["changes"]
+            done = page["complete"] or page["sync_state"] == sync_state
+            sync_state = page["sync_state"]
+            if done:
+                break
+        observed = await self.db.run(state.observe_contacts, context, changes, adopted)
+        decisions = [(o, decide_contact(o, context.modes)) for o in observed.observations]
+        paused = mass_unlisting([d for _, d in decisions], observed.linked)
+        if paused:
+            return None, None, paused
+        await self.db.run(self._apply_local, decisions)
+        await self._creates([(o, d) for o, d in decisions if d.action == "create"])
+        await self._updates([(o, d) for o, d in decisions if d.action in ("update", "adopt") and d.to_exchange])
+        await self._deletes([(o, d) for o, d in decisions if d.action == "delete-remote"])
+        return sync_state, (None if self.unfinished else observed.journal_seq), None
+
+    def _apply_local(self, decisions: Sequence[tuple[ContactObservation, ContactDecision]]) -> None:
+        for observation, decision in decisions:
+            if decision.action in ("skip", "create", "delete-remote") or (
+                decision.action == "none" and not decision.change_key
+            ):
+                continue
+            state.apply_local(self.context, observation, decision)
+            person = observation.person_id or (observation.link.person_id if observation.link else None)
+            if decision.to_pccaddie:
+                self._count(TO_PCCADDIE, "updated")
+                self.report.append(("update", Side.PCCADDIE.value, str(person), ", ".join(decision.to_pccaddie), ""))
+            if decision.action == "unlist":
+                self.report.append(("unlist", Side.PCCADDIE.value, str(person), "",
+                                    "deleted in Exchange: off the contact list, the person is kept"))  # fmt: skip
+            for group, winner, _ in decision.conflicts:
+                self._count(TO_EXCHANGE if winner is Side.PCCADDIE else TO_PCCADDIE, "conflicts")
+                self.report.append(("conflict", winner.other.value, str(person), group, f"{winner.value} won"))
+
+    async def _creates(self, items: list[tuple[ContactObservation, ContactDecision]]) -> None:
+        for start in range(0, len(items), BATCH):
+            chunk = items[start : start + BATCH]
+            prepared = await self.db.run(state.prepare_creates, self.context, chunk)
+            results = await self.client.create("", [entry for _, entry in prepared])
+            outcomes = [(link_id, "create", result, dict(decision.digests))
+                        for (link_id, _), result, (_, decision) in zip(prepared, results, chunk)]  # fmt: skip
+            await self._record(outcomes, [o.person_id for o, _ in chunk])
+
+    async def _updates(self, items: list[tuple[ContactObservation, ContactDecision]]) -> None:
+        for start in range(0, len(items), BATCH):
+            chunk = items[start : start + BATCH]
+            if any(d.action == "adopt" for _, d in chunk):  # the links adoption just made
+                ids = await self.db.run(_adopted_links, self.context.user_id, [o.exchange_id for o, _ in chunk])
+            else:
+                ids = {}
+            requests, link_ids = [], []
+            for observation, decision in chunk:
+                entry: dict[str, Any] = {}
+                fields: list[str] = []
+                for group, values in decision.to_exchange.items():
+                    entry.update(entry_values(group, values))
+                    fields += ENTRY_FIELDS[group]
+                link = observation.link
+                exchange_id = link.exchange_id if link else observation.exchange_id
+                change_key = decision.change_key or (link.change_key if link else None)
+                requests.append({"id": exchange_id, "change_key": change_key, "fields": fields, "item": entry})
+                link_ids.append(link.id if link else ids.get(exchange_id))
+            results = await self.client.update(requests)
+            outcomes = [(link_id, "update", result, dict(decision.digests))
+                        for link_id, result, (_, decision) in zip(link_ids, results, chunk) if link_id]  # fmt: skip
+            await self._record(outcomes, [(o.link.person_id if o.link else o.person_id) for o, _ in chunk])
+
+    async def _deletes(self, items: list[tuple[ContactObservation, ContactDecision]]) -> None:
+        for start in range(0, len(items), BATCH):
+            chunk = items[start : start + BATCH]
+            results = await self.client.delete([{"id": o.link.exchange_id, "change_key": None} for o, _ in chunk])
+            outcomes = [(o.link.id, "delete", result, {}) for (o, _), result in zip(chunk, results)]
+            await self._record(outcomes, [o.link.person_id for o, _ in chunk])
+
+    async def _record(self, outcomes: list[tuple[int, str, Mapping[str, Any], Mapping[str, str]]],
+                      persons: list[int | None]) -> None:  # fmt: skip
+        failures = await self.db.run(state.record_results, self.context, outcomes)
+        for (_, action, result, _), person in zip(outcomes, persons):
+            error = result.get("error") or {}
+            if result.get("ok") or (action == "delete" and error.get("code") == "not_found"):
+                self._count(TO_EXCHANGE, f"{action}d")
+                self.report.append((action, Side.EXCHANGE.value, str(person), "", ""))
+            else:
+                self._count(TO_EXCHANGE, "failed")
+                self.report.append(("fail", Side.EXCHANGE.value, str(person), "",
+                                    f"{error.get('code')}: {error.get('message')}"))  # fmt: skip
+        if any(not stopped for _, stopped in failures):
+            self.unfinished = True
+
+
+def _adopted_links(user_id: int, exchange_ids: list[str | None]) -> dict[str, int]:
+    rows = ContactLink.select().where((ContactLink.user == user_id) & ContactLink.exchange_id.in_(
+        [i for i in exchange_ids if i]))  # fmt: skip
+    return {row.exchange_id: row.id for row in rows}
