@@ -8,7 +8,14 @@ from dataclasses import dataclass
 from ..filters import ExclusionFilter as Filter
 from ..filters import FilterError
 from ..permissions import describe_area_refusal, may_sync_area, may_sync_contacts
-from ..store.models import CalendarSubscription, ContactSubscription, ExclusionFilter, Person, TimetableArea
+from ..store.models import (
+    CalendarSubscription,
+    ContactLink,
+    ContactSubscription,
+    ExclusionFilter,
+    Person,
+    TimetableArea,
+)
 from . import AdminError
 from .lookups import area_by_name, person_by_id, user_by_login
 from .users import subject_for
@@ -97,7 +104,7 @@ def add_contact(login: str, person_id: int, source: str = "person") -> ContactSu
     return ContactSubscription.create(user=user, person=person, source=source, created=_now())
 
 
-def list_contacts(login: str) -> list[tuple[ContactSubscription, Person]]:
+def list_contacts(login: str) -> list[tuple[ContactSubscription, Person, ContactLink | None]]:
     user = user_by_login(login)
     query = (
         ContactSubscription.select(ContactSubscription, Person)
@@ -105,10 +112,14 @@ def list_contacts(login: str) -> list[tuple[ContactSubscription, Person]]:
         .where(ContactSubscription.user == user)
         .order_by(Person.last_name, Person.first_name, Person.id)
     )
-    return [(subscription, subscription.person) for subscription in query]
+    links = {link.person_id: link for link in ContactLink.select().where(ContactLink.user == user)}
+    return [(subscription, subscription.person, links.get(subscription.person_id)) for subscription in query]
 
 
-def remove_contact(login: str, person_id: int) -> None:
+def remove_contact(login: str, person_id: int, delete_in_exchange: bool = False) -> bool:
+    """Take a person off the list. Its Exchange contact stays unless `delete_in_exchange`, which
+    the next cycle carries out (only for a contact the sync made, or +ADDed). Returns whether a
+    contact in Exchange will be deleted."""
     user = user_by_login(login)
     deleted = (
         ContactSubscription.delete()
@@ -117,6 +128,16 @@ def remove_contact(login: str, person_id: int) -> None:
     )
     if not deleted:
         raise AdminError(f"person {person_id} is not on {login}'s contact list")
+    if not delete_in_exchange:
+        return False
+    marked = (
+        ContactLink.update(delete_in_exchange=True)
+        .where(
+            (ContactLink.user == user) & (ContactLink.person_id == person_id) & ContactLink.exchange_id.is_null(False)
+        )
+        .execute()
+    )
+    return bool(marked)
 
 
 def add_filter(login: str, pattern: str) -> str:

@@ -69,22 +69,37 @@ def contact_add(club: Club, login: str, person_id: int | None, exchange: str | N
 def contact_list(club: Club, login: str, as_json: bool) -> None:
     """LOGIN's contact sync list."""
     rows = [
-        {"person": p.id, "name": f"{p.first_name} {p.last_name}", "source": s.source} for s, p in list_contacts(login)
-    ]
+        {"person": p.id, "name": f"{p.first_name} {p.last_name}", "source": s.source,
+         "state": _state(link), "exchange_id": link.exchange_id if link else None}
+        for s, p, link in list_contacts(login)
+    ]  # fmt: skip
     if as_json:
         emit_json(rows)
     else:
-        emit_table(["PERSON", "NAME", "ADDED BY"], [(r["person"], r["name"], r["source"]) for r in rows])
+        emit_table(["PERSON", "NAME", "ADDED BY", "STATE"], [(r["person"], r["name"], r["source"], r["state"])
+                                                             for r in rows])  # fmt: skip
 
 
 @contact.command("remove")
 @click.argument("login")
 @click.argument("person_id", metavar="PERSON-ID", type=int)
+@click.option("--delete-in-exchange", is_flag=True, help="Also delete the Exchange contact (next cycle).")
 @club_command
-def contact_remove(club: Club, login: str, person_id: int) -> None:
-    """Take a person off LOGIN's contact sync list."""
-    remove_contact(login, person_id)
-    click.echo(f"person {person_id} removed from {login}'s contacts")
+def contact_remove(club: Club, login: str, person_id: int, delete_in_exchange: bool) -> None:
+    """Take a person off LOGIN's contact sync list; the Exchange contact stays unless asked."""
+    deleting = remove_contact(login, person_id, delete_in_exchange)
+    suffix = "; its Exchange contact is deleted in the next cycle" if deleting else ""
+    click.echo(f"person {person_id} removed from {login}'s contacts{suffix}")
+
+
+def _state(link) -> str:
+    if link is None:
+        return "waiting for the next cycle"
+    if link.stopped:
+        return f"stopped: {link.last_error}"
+    if link.pending_create or link.exchange_id is None:
+        return "being created in Exchange"
+    return "synchronised" if not link.attempts else f"retrying: {link.last_error}"
 
 
 COMMANDS = [contact]

@@ -15,14 +15,34 @@ def test_add_list_remove(people):
     assert people.ok("contact", "add", "alice", "--person", "1") == "person 1 added to alice's contacts\n"
     people.ok("contact", "add", "alice", "--person", "2")
     assert people.json("contact", "list", "alice") == [
-        {"person": 2, "name": "Bernd Adler", "source": "person"},
-        {"person": 1, "name": "Anna Schmidt", "source": "person"},
+        {
+            "person": 2,
+            "name": "Bernd Adler",
+            "source": "person",
+            "state": "waiting for the next cycle",
+            "exchange_id": None,
+        },
+        {
+            "person": 1,
+            "name": "Anna Schmidt",
+            "source": "person",
+            "state": "waiting for the next cycle",
+            "exchange_id": None,
+        },
     ]
     lines = people.ok("contact", "list", "alice").splitlines()
-    assert lines[0].split() == ["PERSON", "NAME", "ADDED", "BY"]
-    assert lines[1].split() == ["2", "Bernd", "Adler", "person"]
+    assert lines[0].split() == ["PERSON", "NAME", "ADDED", "BY", "STATE"]
+    assert lines[1].split() == ["2", "Bernd", "Adler", "person", "waiting", "for", "the", "next", "cycle"]
     assert people.ok("contact", "remove", "alice", "2") == "person 2 removed from alice's contacts\n"
-    assert people.json("contact", "list", "alice") == [{"person": 1, "name": "Anna Schmidt", "source": "person"}]
+    assert people.json("contact", "list", "alice") == [
+        {
+            "person": 1,
+            "name": "Anna Schmidt",
+            "source": "person",
+            "state": "waiting for the next cycle",
+            "exchange_id": None,
+        }
+    ]
 
 
 def test_empty_list(people):
@@ -93,3 +113,17 @@ def test_add_needs_exactly_one_source(people, args):
     result = people("contact", "add", "alice", *args)
     assert result.exit_code == 2
     assert "exactly one of --person ID or --exchange" in result.stderr
+
+
+def test_remove_with_delete_in_exchange_marks_the_contact(people):
+    people.ok("contact", "add", "alice", "--person", "1")
+    (user_id,) = people.rows("SELECT id FROM pcc_user WHERE login = 'alice'")[0]
+    people.execute(
+        "INSERT INTO contact_link (user_id, person_id, exchange_id, origin, external_id, updated) "
+        "VALUES (?, 1, 'AAMk1', 'pccaddie', 'pccaddie-contact:x', '2026-01-01 00:00:00')",
+        user_id,
+    )
+    out = people.ok("contact", "remove", "alice", "1", "--delete-in-exchange")
+    assert "deleted in the next cycle" in out
+    assert people.rows("SELECT delete_in_exchange FROM contact_link") == [(1,)]
+    assert people.json("contact", "list", "alice") == []

@@ -31,7 +31,9 @@ class Contactsclub:
             user = add_user("anna")
             set_user_permissions("anna", PermissionChange(contacts=Contacts.YES, address=address, phone=phone,
                                                           email=email))  # fmt: skip
-            set_account("anna", "https://mail.example.com/EWS/Exchange.asmx", "anna@club.example", None, "pw", self.vault)
+            set_account(
+                "anna", "https://mail.example.com/EWS/Exchange.asmx", "anna@club.example", None, "pw", self.vault
+            )
         self.user_id = user.id
         self.db.close()
 
@@ -76,7 +78,11 @@ async def test_a_listed_person_is_exported_with_its_allowed_groups_only(club):
     assert outcome.error is None and outcome.counts == {"created-to-exchange": 1}
     contact = club.only_contact()
     assert (contact["given_name"], contact["surname"], contact["city"], contact["phone_mobile"]) == (
-        "Max", "Muster", "Köln", "+49 170 1")
+        "Max",
+        "Muster",
+        "Köln",
+        "+49 170 1",
+    )
     assert "emails" not in contact  # e-mail mode 'no': never touched
     assert contact["external_id"].startswith("pccaddie-contact:")
     assert (await club.sync()).counts == {}
@@ -96,8 +102,11 @@ async def test_changes_follow_each_groups_mode(club):
     club.write(update_person, person_id, PersonInput(phone_mobile="+49 170 2", street="Neuer Weg 5"))
     await club.sync()
     contact = club.only_contact()
-    assert (contact["phone_mobile"], contact["street"], contact["emails"]) == ("+49 170 2", "Neuer Weg 5",
-                                                                               ["other@example.com"])
+    assert (contact["phone_mobile"], contact["street"], contact["emails"]) == (
+        "+49 170 2",
+        "Neuer Weg 5",
+        ["other@example.com"],
+    )
 
 
 async def test_deleting_the_exchange_contact_never_deletes_the_person(club):
