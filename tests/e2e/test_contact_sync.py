@@ -1,0 +1,107 @@
+"""Contact sync end to end: PC CADDIE through the command line, Exchange through plain exchangelib."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from exchangelib import Contact
+from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAddress
+from exchangelib.protocol import close_connections
+
+from tests.e2e.world import World, local_day
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def world(tmp_path):
+    started = World.start(tmp_path / "home")
+    started.caddie("param", "set", "SYNC_EXCH", "1")
+    started.caddie("user", "add", "anna")
+    # names always; address both ways, phone export only, e-mail never
+    started.caddie("user", "permissions", "anna", "--contacts", "yes", "--address", "sync", "--phone", "export",
+                   "--email", "no", "--appointments", "all")  # fmt: skip
+    started.caddie("account", "set", "anna", "--ews-url", started.url, "--mailbox", "anna@club.example",
+                   "--password-stdin", input="anna-secret\n")  # fmt: skip
+    yield started
+    started.stop()
+    close_connections()
+
+
+def contacts(world) -> dict[str, Contact]:
+    account = world.outlook()
+    return {c.surname: c for c in account.contacts.all() if isinstance(c, Contact)}
+
+
+def test_each_field_group_follows_its_mode(world):
+    person = world.caddie("person", "add", "--first-name", "Max", "--last-name", "Muster", "--street", "Weg 1",
+                          "--zip", "50667", "--city", "Köln", "--phone-mobile", "+49 170 1",
+                          "--email", "max@example.com").stdout.strip()  # fmt: skip
+    world.caddie("contact", "add", "anna", "--person", person)
+    world.sync_now()
+    max_ = contacts(world)["Muster"]
+    assert max_.given_name == "Max" and max_.display_name == "Max Muster"
+    assert [(a.label, a.city) for a in max_.physical_addresses] == [("Home", "Köln")]
+    assert [(p.label, p.phone_number) for p in max_.phone_numbers] == [("MobilePhone", "+49 170 1")]
+    assert not max_.email_addresses  # e-mail: no, never written
+
+    # in Outlook: the address (sync) and the phone (export) change, an e-mail is added (no)
+    max_.physical_addresses = [PhysicalAddress(label="Home", street="Neuer Weg 5", city="Bonn", zipcode="53111")]
+    max_.phone_numbers = [PhoneNumber(label="MobilePhone", phone_number="+49 999")]
+    max_.email_addresses = [EmailAddress(label="EmailAddress1", email="private@example.org")]
+    max_.save(update_fields=["physical_addresses", "phone_numbers", "email_addresses"])
+    world.sync_now()
+    (listed,) = [p for p in world.json("person", "list") if p["id"] == int(person)]
+    assert (listed["street"], listed["city"]) == ("Neuer Weg 5", "Bonn")  # taken over
+    assert listed["phone_mobile"] == "+49 170 1"  # export only: Exchange's edit ignored
+    assert listed["emails"] == ["max@example.com"]  # untouched
+    assert [e.email for e in contacts(world)["Muster"].email_addresses] == ["private@example.org"]  # left alone
+
+    world.caddie("person", "update", person, "--phone-mobile", "+49 170 2")
+    world.sync_now()
+    assert [p.phone_number for p in contacts(world)["Muster"].phone_numbers] == ["+49 170 2"]
+
+
+def test_plus_add_by_email_and_deletions_on_each_side(world):
+    account = world.outlook()
+    Contact(account=account, folder=account.contacts, given_name="Eva", surname="Golf", display_name="Eva Golf",
+            email_addresses=[EmailAddress(label="EmailAddress1", email="eva@example.com")]).save()  # fmt: skip
+    existing = world.caddie("person", "add", "--first-name", "Eva", "--last-name", "Golf",
+                            "--email", "eva@example.com").stdout.strip()  # fmt: skip
+    added = world.caddie("contact", "add", "anna", "--exchange", "eva@example.com", "--gateway", world.gateway)
+    assert f"as person {existing} (matched by e-mail)" in added.stdout
+    world.sync_now()
+    assert list(contacts(world)) == ["Golf"]  # linked, not duplicated
+
+    # deleted in Exchange: off the list, the member stays
+    contacts(world)["Golf"].delete()
+    world.sync_now()
+    assert world.json("contact", "list", "anna") == []
+    assert [p["last_name"] for p in world.json("person", "list")] == ["Golf"]
+
+    # a person the sync exported, then deleted in PC CADDIE (by PC CADDIE itself): its contact goes too
+    tom = world.caddie("person", "add", "--first-name", "Tom", "--last-name", "Tee").stdout.strip()
+    world.caddie("contact", "add", "anna", "--person", tom)
+    world.sync_now()
+    assert "Tee" in contacts(world)
+    connection = sqlite3.connect(world.home / "pccaddie.sqlite3")
+    connection.execute("PRAGMA foreign_keys = ON")
+    with connection:
+        connection.execute("DELETE FROM person WHERE id = ?", (int(tom),))
+    connection.close()
+    world.sync_now()
+    assert "Tee" not in contacts(world)
+
+
+def test_auto_sync_contacts_from_a_booking(world):
+    world.caddie("area", "add", "Lessons")
+    world.caddie("calendar", "add", "anna", "Lessons", "--auto-sync-contacts")
+    pupil = world.caddie("person", "add", "--first-name", "Lena", "--last-name", "Birdie").stdout.strip()
+    start = local_day(2, 10)
+    world.caddie("appointment", "add", "Lessons", "--title", "Lesson: Lena", "--start", start.isoformat(),
+                 "--end", start.replace(hour=11).isoformat(), "--person", pupil)  # fmt: skip
+    world.sync_now()  # the booking puts Lena on the list…
+    world.sync_now()  # …and the next cycle exports her
+    assert [c["person"] for c in world.json("contact", "list", "anna")] == [int(pupil)]
+    assert "Birdie" in contacts(world)
