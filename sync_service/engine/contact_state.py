@@ -167,7 +167,15 @@ def observe_contacts(context: ContactContext, remote_changes: Sequence[Mapping[s
             local = UNCHANGED
         remote_groups, change_key = remote.get(link.id, (UNCHANGED, None))
         if link.pending_create and link.exchange_id is None:
-            if person is not None and link.person_id in listed and not link.stopped:
+            # its create is owed (Exchange was asked for it by external id before we came here)
+            if (
+                person is None
+                and Person.get_or_none(Person.id == link.person_id) is None
+                or (link.person_id not in listed)
+            ):
+                ContactLink.delete().where(ContactLink.id == link.id).execute()  # nothing to make any more
+            elif not link.stopped:
+                person = person or Person.get_by_id(link.person_id)
                 observations.append(ContactObservation(None, person_groups(person), UNCHANGED, on_list=True,
                                                        source="person", person_id=link.person_id))  # fmt: skip
             continue
