@@ -12,10 +12,12 @@ from loguru import logger
 
 from protocol.addresses import Address, is_loopback
 from protocol.cli_support import AddressType, open_home, service_group
-from protocol.home import HomeError, ensure_token
+from protocol.home import Home, HomeError, ensure_token
+from protocol.log_commands import add_logs_command
 from protocol.logsetup import configure_logging
 from protocol.rpc import Heartbeat, PeerSettings
 from protocol.signals import stop_on_signals
+from protocol.status import StatusReporter
 from protocol.version import product_version
 
 from .ews.connection import ExchangeSettings, configure_exchangelib
@@ -27,6 +29,7 @@ SERVICE_NAME = "exchange-gateway"
 
 
 main = service_group(SERVICE_NAME, "The Exchange gateway of the PC CADDIE Exchange synchronisation.")
+add_logs_command(main, SERVICE_NAME)
 
 
 @main.command()
@@ -80,10 +83,10 @@ def run(home_value: str | None, listen: Address | None, allow_remote: bool | Non
             exchange.max_parallel_calls, exchange.max_parallel_per_mailbox, exchange.operation_deadline_seconds
         ),
     )
-    trio.run(_serve_until_signal, Gateway(settings, OperationTable(operations.table())))
+    trio.run(_serve_until_signal, home, Gateway(settings, OperationTable(operations.table())))
 
 
-async def _serve_until_signal(gateway: Gateway) -> None:
+async def _serve_until_signal(home: Home, gateway: Gateway) -> None:
     listen = gateway.settings.listen
     try:
         listeners = await gateway.open_listeners()
@@ -91,11 +94,18 @@ async def _serve_until_signal(gateway: Gateway) -> None:
         reason = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
         logger.error(f"Cannot listen on {listen}: {reason}")
         raise click.ClickException(f"cannot listen on {listen}: {reason}") from None
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(stop_on_signals, signals, gateway.request_stop, nursery.cancel_scope)
-            await gateway.serve(listeners)
-            nursery.cancel_scope.cancel()
+    host, port = listeners[0].socket.getsockname()[:2]
+    reporter = StatusReporter(home, SERVICE_NAME, gateway.settings.version,
+                              lambda: {"listen": f"{host}:{port}", "clients": gateway.total_clients})  # fmt: skip
+    try:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(reporter.run)
+                nursery.start_soon(stop_on_signals, signals, gateway.request_stop, nursery.cancel_scope)
+                await gateway.serve(listeners)
+                nursery.cancel_scope.cancel()
+    finally:
+        reporter.stopped()
 
 
 class MailboxType(click.ParamType):

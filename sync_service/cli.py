@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import click
@@ -10,7 +12,10 @@ import trio
 from protocol.addresses import Address
 from protocol.cli_support import AddressType, open_home, service_group
 from protocol.home import HomeError
+from protocol.log_commands import add_logs_command
 from protocol.logsetup import configure_logging
+from protocol.overview import overview as service_overview
+from protocol.overview import render as render_overview
 
 from .commands import register as register_admin_commands
 from .demo import DemoFailed, run_demo
@@ -19,6 +24,7 @@ from .store.schema import SchemaError
 from .vault import VaultError
 
 main = service_group(SERVICE_NAME, "The synchronisation service of the PC CADDIE Exchange synchronisation.")
+add_logs_command(main, SERVICE_NAME)
 register_admin_commands(main)
 
 
@@ -81,3 +87,17 @@ def demo(home_value: str | None, keep_running: bool) -> None:
         run_demo(Path(home_value) if home_value else None, keep_running)
     except DemoFailed as exc:
         raise click.ClickException(f"demo failed: {exc}") from None
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
+@click.pass_obj
+def overview(home_value: str | None, as_json: bool) -> None:
+    """Both services: name, state, ID, time of the last heartbeat, PID, version."""
+    home, _ = open_home(home_value)
+    rows = service_overview(home)
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(row) for row in rows], indent=2, ensure_ascii=False))
+        return
+    for line in render_overview(rows):
+        click.echo(line)

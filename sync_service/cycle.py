@@ -45,6 +45,7 @@ class SyncCycle:
         self.engine = engine
         self.count = 0
         self.last_summary: CycleSummary | None = None
+        self.last_error: str | None = None
 
     async def run_once(self) -> CycleReport:
         started = trio.current_time()
@@ -59,6 +60,7 @@ class SyncCycle:
         except CycleBusy as exc:
             error = str(exc)
             logger.warning(f"Sync skipped: {error}")
+        self.last_error = error
         return CycleReport(started, trio.current_time(), error is None, error)
 
     async def _body(self) -> str | None:

@@ -15,6 +15,7 @@ from protocol.config import Config
 from protocol.home import Home, ensure_token
 from protocol.rpc import Heartbeat, PeerSettings
 from protocol.signals import stop_on_signals
+from protocol.status import StatusReporter
 from protocol.version import product_version
 
 from .backoff import ReconnectBackoff
@@ -110,17 +111,33 @@ async def run_service(home: Home, settings: ServiceSettings) -> None:
         f"Synchronisation service started (version {product_version()}, gateway {settings.gateway}, "
         f"a cycle every {settings.interval:g} s)"
     )
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with trio.open_nursery() as nursery:
 
-            def request_stop() -> None:
-                scheduler.request_stop()
-                nursery.cancel_scope.deadline = trio.current_time() + settings.shutdown_grace
+    def describe() -> dict[str, object]:
+        summary = cycle.last_summary
+        return {
+            "gateway": str(settings.gateway),
+            "connected": link.connected,
+            "cycles": cycle.count,
+            "last_cycle": summary.line() if summary else None,
+            "last_error": cycle.last_error,
+        }
 
-            await nursery.start(link.run)
-            nursery.start_soon(stop_on_signals, signals, request_stop, nursery.cancel_scope)
-            await scheduler.run()
-            nursery.cancel_scope.cancel()
+    reporter = StatusReporter(home, SERVICE_NAME, product_version(), describe)
+    try:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with trio.open_nursery() as nursery:
+
+                def request_stop() -> None:
+                    scheduler.request_stop()
+                    nursery.cancel_scope.deadline = trio.current_time() + settings.shutdown_grace
+
+                await nursery.start(reporter.run)
+                await nursery.start(link.run)
+                nursery.start_soon(stop_on_signals, signals, request_stop, nursery.cancel_scope)
+                await scheduler.run()
+                nursery.cancel_scope.cancel()
+    finally:
+        reporter.stopped()
     logger.info(f"Synchronisation service stopped after {cycle.count} cycles")
 
 
