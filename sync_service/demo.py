@@ -12,6 +12,8 @@ only if every step was seen.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import secrets
 import signal
 import socket
@@ -19,11 +21,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
+import filelock
 
 from protocol.home import Home
 
@@ -80,18 +83,30 @@ class _Process:
         self._shown = len(lines)
         return new
 
-    def show_new_lines(self) -> None:
-        """Our new log lines and those of the others, in time order (the lines start with it)."""
+    def show_new_lines(self, skip: tuple[str, ...] = ()) -> None:
+        """Our new log lines and those of the others, in time order (the lines start with it),
+        leaving out those containing any of `skip`."""
         new = self.take_new_lines()
         for other in self.others:
             new += other.take_new_lines()
         for line, name in sorted(new, key=lambda entry: entry[0][:22]):  # stable: by time only
-            self.say(f"   {name:>16} | {line}")
+            if not any(text in line for text in skip):
+                self.say(f"   {name:>16} | {line}")
+
+    @contextmanager
+    def paused_cycles(self) -> Iterator[None]:
+        """Hold the cycle lock (as `sync-now` does): no cycle runs in between."""
+        lock = filelock.FileLock(str(self.home.cycle_lock_file))
+        with lock.acquire(timeout=60):
+            yield
+
+    def count(self, text: str) -> int:
+        return sum(line.endswith(": " + text) for line in self.lines())
 
     def wait_for(self, text: str, count: int = 1) -> None:
         deadline = time.monotonic() + STEP_TIMEOUT
         while time.monotonic() < deadline:
-            self.show_new_lines()
+            self.show_new_lines(skip=BORING)
             if sum(line.endswith(": " + text) for line in self.lines()) >= count:
                 return
             if self.process is not None and self.process.poll() is not None:
@@ -149,6 +164,24 @@ def _cycles(process: _Process) -> int:
     return sum(line.endswith(": Sync ended") for line in process.lines())
 
 
+BORING = (": Sync started", ": Sync ended", "calendars: no changes", "calendar: no changes", "Next connection attempt")
+
+
+def _outlook_calendar(account: Any, folder: str = "") -> list[str]:
+    calendar = account.calendar if not folder else next(c for c in account.calendar.children if c.name == folder)
+    items = sorted(calendar.all(), key=lambda item: item.start)
+    zone = account.default_timezone
+    return [f"{item.start.astimezone(zone):%a %d.%m. %H:%M} {item.subject}"
+            + (" (private)" if item.sensitivity == "Private" else "") for item in items]  # fmt: skip
+
+
+def _outlook_contacts(account: Any) -> list[str]:
+    from exchangelib import Contact
+
+    return sorted(f"{c.display_name}" + (f", {c.physical_addresses[0].city}" if c.physical_addresses else "")
+                  for c in account.contacts.all() if isinstance(c, Contact))  # fmt: skip
+
+
 def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], None] = click.echo) -> None:
     with ExitStack() as stack:
         if home_root is None:
@@ -180,70 +213,117 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
         gateway.start()
         gateway.wait_for("Listener started")
 
-        say("\n2. A technician sets up the club: the module on, a user, what he may sync, an area, his Exchange")
-        say("   account (the password is stored encrypted) and the area as his calendar.")
-        _cli(home, say, "param", "set", "SYNC_EXCH", "1")
-        _cli(home, say, "user", "add", "pro", "--name", "Club pro")
-        _cli(home, say, "user", "permissions", "pro", "--appointments", "all", "--contacts", "yes")
-        _cli(home, say, "area", "add", "Lessons", "--owner", "pro")
-        _cli(home, say, "account", "set", "pro", "--ews-url", url, "--mailbox", mailbox, "--password-stdin",
-             input=password + "\n")  # fmt: skip
-        say("   " + _cli(home, say, "account", "check", "pro", "--gateway", gateway_address))
-        _cli(home, say, "calendar", "add", "pro", "Lessons")
+        say("\n2. A technician sets up the club through the command line: the module on, a pro who may sync his")
+        say("   appointments and contacts, two areas, a member, his Exchange account (the password is stored")
+        say("   encrypted), his two calendars with different options, a filter, and three appointments.")
+        cli = functools.partial(_cli, home, say)
+        cli("param", "set", "SYNC_EXCH", "1")
+        cli("user", "add", "pro", "--name", "Club pro")
+        cli("user", "permissions", "pro", "--appointments", "all", "--contacts", "yes", "--address", "sync",
+            "--phone", "export", "--email", "sync")  # fmt: skip
+        cli("area", "add", "Lessons", "--owner", "pro")
+        cli("area", "add", "Tee times")
+        anna = cli("person", "add", "--first-name", "Anna", "--last-name", "Berger", "--city", "Köln",
+                   "--email", "anna.berger@example.com")  # fmt: skip
+        cli("account", "set", "pro", "--ews-url", url, "--mailbox", mailbox, "--password-stdin", input=password + "\n")
+        say("   " + cli("account", "check", "pro", "--gateway", gateway_address))
+        cli("calendar", "add", "pro", "Lessons", "--hide-private", "--auto-sync-contacts")
+        cli("calendar", "add", "pro", "Tee times", "--folder", "Tee times", "--read-only", "--disable-reminders")
+        cli("filter", "add", "pro", "Test*")
         day = dt.date.today() + dt.timedelta(days=2)
-        first = _cli(home, say, "appointment", "add", "Lessons", "--title", "Lesson: Anna Berger",
-                     "--start", f"{day}T09:00", "--end", f"{day}T10:00", "--location", "Driving range")  # fmt: skip
+        lesson = cli("appointment", "add", "Lessons", "--title", "Lesson: Anna Berger", "--start", f"{day}T09:00",
+                     "--end", f"{day}T10:00", "--location", "Driving range", "--person", anna)  # fmt: skip
+        cli("appointment", "add", "Tee times", "--title", "Monthly medal", "--start", f"{day}T08:00",
+            "--end", f"{day}T14:00")  # fmt: skip
+        cli("appointment", "add", "Lessons", "--title", "Test booking, please ignore", "--start", f"{day}T16:00",
+            "--end", f"{day}T17:00")  # fmt: skip
 
         say("\n3. The synchronisation service starts, connects, and syncs every 2 s.")
+        confirmed = f"{gateway_address}: Connect confirmed"
+        before = sync.count(confirmed)
         sync.start()
-        sync.wait_for(f"{gateway_address}: Connect confirmed")
-        sync.wait_for("Sync ended", count=2)
+        sync.wait_for(confirmed, count=before + 1)
+        sync.wait_for("Sync ended", count=sync.count("Sync ended") + 3)
+        sync.show_new_lines(skip=BORING)
         outlook = _outlook(url, mailbox, password)
-        say(f"   Outlook now shows: {_outlook_shows(outlook)}")
+        say(f"   Outlook, main calendar:       {_outlook_calendar(outlook)}")
+        say(f"   Outlook, calendar 'Tee times': {_outlook_calendar(outlook, 'Tee times')}")
+        say(f"   Outlook, contacts:            {_outlook_contacts(outlook)}   (booked into a lesson)")
+        say("   The test booking was left alone: its title matches the filter 'Test*'.")
 
-        say("\n4. In Outlook, the pro books a lesson himself; the next cycle brings it into PC CADDIE.")
+        say("\n4. In Outlook, the pro books a lesson himself and notes a private appointment; the next cycle")
+        say("   brings the lesson into PC CADDIE and leaves the private one out (hide private).")
         from exchangelib import CalendarItem, EWSDateTime
 
         zone = outlook.default_timezone
-        CalendarItem(account=outlook, folder=outlook.calendar, subject="Lesson: Ben Carter", location="Putting green",
-                     start=EWSDateTime(day.year, day.month, day.day, 11, tzinfo=zone),
-                     end=EWSDateTime(day.year, day.month, day.day, 12, tzinfo=zone)).save()  # fmt: skip
-        sync.wait_for("Sync ended", count=_cycles(sync) + 2)
-        say(_indent(_cli(home, say, "appointment", "list")))
 
-        say("\n5. The gateway is killed (kill -9); the sync service notices, retries, and reconnects when it is back.")
+        def at(hour: int) -> EWSDateTime:
+            return EWSDateTime(day.year, day.month, day.day, hour, tzinfo=zone)
+
+        ben = CalendarItem(account=outlook, folder=outlook.calendar, subject="Lesson: Ben Carter",
+                           location="Putting green", start=at(11), end=at(12))  # fmt: skip
+        ben.save()
+        CalendarItem(account=outlook, folder=outlook.calendar, subject="Dentist", start=at(13), end=at(14),
+                     sensitivity="Private").save()  # fmt: skip
+        sync.wait_for("Sync ended", count=_cycles(sync) + 2)
+        say(_indent(cli("appointment", "list", "--area", "Lessons")))
+
+        say("\n5. A change each way: PC CADDIE moves Anna's lesson an hour later; Outlook renames Ben's.")
+        cli("appointment", "update", lesson, "--start", f"{day}T10:00", "--end", f"{day}T11:00")
+        ben.refresh()
+        ben.subject = "Lesson: Ben Carter (bring a putter)"
+        ben.save(update_fields=["subject"])
+        sync.wait_for("Sync ended", count=_cycles(sync) + 2)
+        say(f"   Outlook, main calendar: {_outlook_calendar(outlook)}")
+        say(_indent(cli("appointment", "list", "--area", "Lessons")))
+
+        say("\n6. A conflict: both sides change Ben's lesson before the next cycle. PC CADDIE wins (the default")
+        say("   policy); Outlook's version is kept and shown.")
+        with sync.paused_cycles():
+            ben_id = next(a for a in json.loads(cli("appointment", "list", "--json", show=False))
+                          if a["title"].startswith("Lesson: Ben"))["id"]  # fmt: skip
+            cli("appointment", "update", str(ben_id), "--title", "Lesson: Ben Carter (moved to the range)")
+            ben.refresh()
+            ben.subject = "Lesson: Ben Carter (cancelled?)"
+            ben.save(update_fields=["subject"])
+        say("   " + cli("sync-now", "--gateway", gateway_address))
+        say(f"   Outlook, main calendar: {_outlook_calendar(outlook)}")
+        say(_indent(cli("conflicts", "pro")))
+
+        say("\n7. The gateway is killed (kill -9); the sync service notices, retries, and reconnects when it is back.")
+        disconnected = f"{gateway_address}: Disconnected"
+        before, gone = sync.count(confirmed), sync.count(disconnected)
         gateway.kill()
-        sync.wait_for(f"{gateway_address}: Disconnected")
+        sync.wait_for(disconnected, count=gone + 1)
         gateway.start()
         gateway.wait_for("Listener started", count=2)
-        sync.wait_for(f"{gateway_address}: Connect confirmed", count=2)
+        sync.wait_for(confirmed, count=before + 1)
+        sync.show_new_lines(skip=BORING)
 
-        say("\n6. PC CADDIE moves the first lesson an hour later; `sync-now` carries it over at once.")
-        _cli(home, say, "appointment", "update", first, "--start", f"{day}T10:00", "--end", f"{day}T11:00")
-        say("   " + _cli(home, say, "sync-now", "--gateway", gateway_address))
-        say(f"   Outlook now shows: {_outlook_shows(outlook)}")
-        say(_indent(_cli(home, say, "stats", "pro")))
+        say("\n8. What the pro's sync did today, and the state of both services:")
+        say(_indent(cli("stats", "pro")))
+        say(_indent(cli("overview")))
 
         if keep_running:
             say(f"\nAll three are running (home {home.root}, gateway {gateway_address}, EWS {url}). "
                 "Press Ctrl+C to stop them.")  # fmt: skip
             try:
                 while gateway.process.poll() is None and sync.process.poll() is None:  # type: ignore[union-attr]
-                    sync.show_new_lines()
+                    sync.show_new_lines(skip=BORING)
                     time.sleep(0.5)
             except KeyboardInterrupt:
                 say("")
 
-        say("\n7. Both services stop gracefully on SIGTERM: the running cycle ends, the socket is closed and logged.")
+        say("\n9. Both services stop gracefully on SIGTERM: the running cycle ends, the socket is closed and logged.")
         sync_status = sync.stop()
         gateway_status = gateway.stop()
         if (sync_status, gateway_status) != (0, 0):
             raise DemoFailed(f"exit statuses: sync-service {sync_status}, exchange-gateway {gateway_status}")
         say(
-            "\nDone. To run the services for real (home: --home DIR or $CADDIE_SYNC_HOME):\n"
+            "\nDone. To run the services for real (home: --home DIR or $CADDIE_SYNC_HOME; docs/install.md):\n"
             "   exchange-gateway run        # listens on 127.0.0.1:3000\n"
             "   sync-service run            # a cycle every 60 s\n"
-            "Stop either with Ctrl+C or SIGTERM; each logs to HOME/logs/."
+            "Stop either with Ctrl+C or SIGTERM; each logs to HOME/logs/ (`sync-service logs --follow`)."
         )
 
 

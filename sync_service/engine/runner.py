@@ -30,6 +30,7 @@ from .exchange_client import ExchangeClient
 class CycleSummary:
     enabled: bool = True
     subscriptions: int = 0
+    contact_lists: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     not_syncing: list[str] = field(default_factory=list)
@@ -54,8 +55,10 @@ class CycleSummary:
             parts.append(f"{len(self.errors)} with errors")
         if self.not_syncing:
             parts.append(f"{len(self.not_syncing)} not syncing")
-        calendars = f"{self.subscriptions} calendar" + ("" if self.subscriptions == 1 else "s")
-        return f"Synchronised {calendars}: {', '.join(parts) or 'no changes'}"
+        what = f"{self.subscriptions} calendar" + ("" if self.subscriptions == 1 else "s")
+        if self.contact_lists:
+            what += f" and {self.contact_lists} contact list" + ("" if self.contact_lists == 1 else "s")
+        return f"Synchronised {what}: {', '.join(parts) or 'no changes'}"
 
 
 class CycleEngine:
@@ -77,7 +80,7 @@ class CycleEngine:
             return summary
         subscriptions = await self.db.run(state.active_subscriptions)
         contact_users = await self.db.run(contact_state.users_with_contacts)
-        summary.subscriptions = len(subscriptions)
+        summary.subscriptions, summary.contact_lists = len(subscriptions), len(contact_users)
         calendars = CalendarSync(self.db, self.settings, lambda account: client_for(account, "calendar"))
         contacts = ContactSync(self.db, self.settings.vault, lambda account: client_for(account, "contacts"))
         limiter = trio.CapacityLimiter(self.parallel)

@@ -94,5 +94,11 @@ def test_versions():
 def test_demo_runs_the_whole_story_and_exits_0():
     result = run_command("sync-service", "demo", timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    for step in ("1. ", "2. ", "3. ", "4. ", "5. ", "6. ", "Done."):
-        assert step in result.stdout
+    out = result.stdout
+    for step in ("0. ", "1. ", "2. ", "3. ", "4. ", "5. ", "6. ", "7. ", "8. ", "9. ", "Done."):
+        assert f"\n{step}" in out or out.startswith(step)
+    assert "Outlook, contacts:            ['Anna Berger, Köln']" in out  # a contact synced
+    assert "Lesson: Ben Carter (moved to the range)" in out and "pccaddie  Lesson: Ben Carter (cancelled?)" in out
+    assert "Dentist" not in out.split("5. A change each way")[0].split("$ sync-service appointment list")[-1]
+    assert "Monthly medal" in out and "Test booking" not in out.split("Outlook, main calendar:")[1].split("\n")[0]
+    assert "Running since" in out and "Traceback" not in out + result.stderr
