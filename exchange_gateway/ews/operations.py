@@ -17,7 +17,7 @@ from ..operations import Operation
 from .connection import AccountCache, AccountSpec, ExchangeSettings
 from .convert import register_external_id
 from .entries import CalendarEntry, ContactEntry, ItemRef
-from .errors import AUTH_FAILED, INVALID, TIMEOUT, GatewayError, map_exception
+from .errors import AUTH_FAILED, INVALID, THROTTLED, TIMEOUT, GatewayError, map_exception
 from .mailbox import CALENDAR, CONTACTS, KINDS, MAX_CHANGES, Mailbox
 
 T = TypeVar("T")
@@ -67,6 +67,7 @@ class ExchangeOperations:
         self.limits = limits
         self._overall = trio.CapacityLimiter(limits.overall)
         self._per_mailbox: dict[str, trio.CapacityLimiter] = {}
+        self._backoff_until: dict[str, float] = {}  # mailbox → trio time until which Exchange asked us to wait
 
     def table(self) -> dict[str, Operation]:
         operations: dict[str, Callable[[Mapping[str, Any]], Awaitable[Any]]] = {
@@ -85,12 +86,22 @@ class ExchangeOperations:
 
     async def _run(self, args: Mapping[str, Any], work: Callable[[Mailbox], T]) -> T:
         spec = AccountSpec.from_wire(args.get("account"))
-        limiter = self._per_mailbox.setdefault(spec.mailbox.lower(), trio.CapacityLimiter(self.limits.per_mailbox))
+        mailbox = spec.mailbox.lower()
+        waiting = self._backoff_until.get(mailbox, 0.0) - trio.current_time()
+        if waiting > 0:  # the server asked for a pause: not one request before it ends
+            raise GatewayError(THROTTLED, f"Exchange asked to wait before the next request for {spec.label}", waiting)
+        limiter = self._per_mailbox.setdefault(mailbox, trio.CapacityLimiter(self.limits.per_mailbox))
         async with limiter:
             with trio.move_on_after(self.limits.deadline) as deadline:
-                return await trio.to_thread.run_sync(
-                    self._call, spec, work, limiter=self._overall, abandon_on_cancel=True
-                )
+                try:
+                    return await trio.to_thread.run_sync(
+                        self._call, spec, work, limiter=self._overall, abandon_on_cancel=True
+                    )
+                except GatewayError as error:
+                    if error.code == THROTTLED and error.retry_after:
+                        until = trio.current_time() + error.retry_after
+                        self._backoff_until[mailbox] = max(until, self._backoff_until.get(mailbox, 0.0))
+                    raise
         assert deadline.cancelled_caught
         raise GatewayError(TIMEOUT, f"no answer from Exchange within {self.limits.deadline:g} s for {spec.label}")
 

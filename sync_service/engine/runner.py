@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Mapping
 
+import peewee as pw
 import trio
 from loguru import logger
 
@@ -75,7 +76,13 @@ class CycleEngine:
     async def run(self, client_for: Callable[[Mapping[str, str], str], ExchangeClient]) -> CycleSummary:
         """`client_for(account, kind)` gives the Exchange client of a mailbox for calendar or contacts."""
         summary = CycleSummary()
-        if not await self.db.run(module_enabled):
+        try:
+            enabled = await self.db.run(module_enabled)
+        except pw.PeeweeException as exc:
+            summary.errors.append(f"database: {exc}")
+            logger.error(f"The database cannot be read: {exc}; nothing synchronised this cycle")
+            return summary
+        if not enabled:
             summary.enabled = False
             return summary
         subscriptions = await self.db.run(state.active_subscriptions)
@@ -91,7 +98,15 @@ class CycleEngine:
                 summary.not_syncing.append(f"{mailbox}: throttled")
                 return
             async with limiter:
-                outcome = await run()
+                try:
+                    outcome = await run()
+                except pw.PeeweeException as exc:  # e.g. locked for longer than the busy timeout, disk full
+                    summary.errors.append(f"{key}: database: {exc}")
+                    logger.error(
+                        f"Synchronisation of {'calendar' if key > 0 else 'contacts'} {abs(key)} stopped "
+                        f"by the database: {exc}; nothing of it was half-applied, it is tried again next cycle"
+                    )
+                    return
             self._note(outcome, summary)
 
         async with trio.open_nursery() as nursery:

@@ -229,9 +229,10 @@ async def test_faults_become_stable_codes(emulator, ops, fault, code):
     with pytest.raises(GatewayError) as failure:
         await ops.changes({"account": acct, "sync_state": None})
     assert failure.value.code == code, failure.value.message
+    emulator.clear_faults()
     if code == "throttled":
         assert failure.value.retry_after >= 1
-    emulator.clear_faults()
+        ops = ExchangeOperations(ExchangeSettings(request_timeout=10))  # (this gateway would wait: see below)
     assert (await ops.changes({"account": acct, "sync_state": None}))["complete"]  # fine again afterwards
 
 
@@ -298,3 +299,20 @@ async def test_a_hundred_requests_at_once(emulator, ops):
     anna = await ops.changes({"account": acct, "sync_state": None})
     bob = await ops.changes({"account": other, "sync_state": None})
     assert len(anna["changes"]) == 50 and len(bob["changes"]) == 50
+
+
+async def test_throttling_is_honoured_no_request_before_the_back_off_ends(emulator, ops):
+    acct, bob = account(emulator), account(emulator, BOB)
+    await ops.check({"account": acct})
+    emulator.add_fault("server_busy", back_off_ms=1500, count=1)
+    with pytest.raises(GatewayError) as first:
+        await ops.changes({"account": acct, "sync_state": None})
+    requests_then = emulator.request_counts
+    with pytest.raises(GatewayError) as second:
+        await ops.changes({"account": acct, "sync_state": None})
+    assert first.value.code == second.value.code == "throttled"
+    assert 0 < second.value.retry_after <= 1.5
+    assert emulator.request_counts == requests_then  # answered by the gateway itself, Exchange left alone
+    assert (await ops.check({"account": bob}))["mailbox"] == BOB[0]  # other mailboxes go on
+    await trio.sleep(second.value.retry_after)
+    assert (await ops.changes({"account": acct, "sync_state": None}))["complete"]

@@ -263,3 +263,30 @@ async def test_auto_sync_contacts_needs_the_contacts_permission(tmp_path):
     await club.sync()
     with club.db.connection_context():
         assert ContactSubscription.select().count() == 0
+
+
+async def test_a_database_failure_ends_that_calendar_cleanly_and_the_cycle_goes_on(club):
+    import peewee as pw
+
+    from sync_service.engine.calendar_sync import EngineSettings
+    from sync_service.engine.database import DbRunner
+    from sync_service.engine.runner import CycleEngine
+    from tests.sync_service.engine.conftest import BERLIN
+
+    club.add("Medal")
+
+    class FlakyDb(DbRunner):
+        fail_next = True
+
+        async def run(self, function, *args):
+            if function.__name__ == "prepare_exchange_creates" and FlakyDb.fail_next:
+                FlakyDb.fail_next = False
+                raise pw.OperationalError("database or disk is full")
+            return await super().run(function, *args)
+
+    engine = CycleEngine(FlakyDb(club.db), EngineSettings(BERLIN, club.vault))
+    summary = await engine.run(lambda account, kind: club.exchange)
+    assert summary.errors and "disk is full" in summary.errors[0]
+    assert club.exchange.items == {} and club.links() == []  # nothing half-applied
+    summary = await engine.run(lambda account, kind: club.exchange)
+    assert summary.errors == [] and club.remote_titles() == {"Medal"}
