@@ -90,6 +90,21 @@ def create_exclusively(path: Path, data: bytes, mode: int = 0o600) -> bool:
         os.unlink(temporary)
 
 
+def check_private(path: Path) -> None:
+    """Refuse a secret file that other users could read (POSIX permissions)."""
+    if os.name != "posix":
+        return
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return
+    if mode & 0o077:
+        raise HomeError(
+            f"{path} can be read by other users (mode {mode:04o}); make it private with `chmod 600 {path}` "
+            "and start again"
+        )
+
+
 def ensure_token(home: Home) -> str:
     """The gateway token, created (mode 0600) by whichever service asks first."""
     create_exclusively(home.token_file, (secrets.token_urlsafe(32) + "\n").encode())
@@ -97,6 +112,7 @@ def ensure_token(home: Home) -> str:
 
 
 def read_token(home: Home) -> str:
+    check_private(home.token_file)
     try:
         token = home.token_file.read_text(encoding="ascii").strip()
     except FileNotFoundError:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from protocol.home import Home, create_exclusively
+from protocol.home import Home, HomeError, check_private, create_exclusively
 
 
 class VaultError(Exception):
@@ -28,6 +28,10 @@ class PasswordVault:
     @classmethod
     def from_key_file(cls, path: Path) -> "PasswordVault":
         create_exclusively(path, Fernet.generate_key() + b"\n", mode=0o600)
+        try:
+            check_private(path)
+        except HomeError as exc:
+            raise VaultError(str(exc)) from None
         try:
             return cls(path.read_bytes().strip())
         except OSError as exc:

@@ -102,3 +102,12 @@ def test_demo_runs_the_whole_story_and_exits_0():
     assert "Dentist" not in out.split("5. A change each way")[0].split("$ sync-service appointment list")[-1]
     assert "Monthly medal" in out and "Test booking" not in out.split("Outlook, main calendar:")[1].split("\n")[0]
     assert "Running since" in out and "Traceback" not in out + result.stderr
+
+
+def test_services_refuse_to_start_with_a_token_others_can_read(tmp_path):
+    (tmp_path / "gateway.token").write_text("a-token\n")
+    (tmp_path / "gateway.token").chmod(0o644)
+    for program, args in (("exchange-gateway", ["run", "--listen", "127.0.0.1:0"]), ("sync-service", ["sync-now"])):
+        result = run_command(program, "--home", str(tmp_path), *args)
+        assert result.returncode == 1
+        assert "can be read by other users (mode 0644)" in one_clear_line(result)

@@ -72,5 +72,14 @@ def test_missing_or_empty_token_is_a_clear_error(tmp_path):
     with pytest.raises(HomeError, match="does not exist"):
         read_token(home)
     home.token_file.write_text("\n")
+    home.token_file.chmod(0o600)
     with pytest.raises(HomeError, match="is empty"):
+        read_token(home)
+
+
+def test_a_token_readable_by_others_is_refused(tmp_path):
+    home = Home(tmp_path).prepare()
+    ensure_token(home)
+    home.token_file.chmod(0o644)
+    with pytest.raises(HomeError, match=r"can be read by other users \(mode 0644\).*chmod 600"):
         read_token(home)

@@ -26,3 +26,10 @@ def test_damaged_key(tmp_path):
     (tmp_path / "bad.key").write_text("not a key")
     with pytest.raises(VaultError, match="damaged"):
         PasswordVault.from_key_file(tmp_path / "bad.key")
+
+
+def test_a_key_readable_by_others_is_refused(tmp_path):
+    PasswordVault.from_key_file(tmp_path / "secret.key")
+    (tmp_path / "secret.key").chmod(0o640)
+    with pytest.raises(VaultError, match="can be read by other users"):
+        PasswordVault.from_key_file(tmp_path / "secret.key")
