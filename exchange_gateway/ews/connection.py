@@ -9,6 +9,7 @@ decided by the sync service (it knows how long the server asked for).
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -89,9 +90,13 @@ def _adapter_class(settings: ExchangeSettings) -> type[requests.adapters.HTTPAda
 
 
 def configure_exchangelib(settings: ExchangeSettings) -> None:
-    """exchangelib keeps these per process (class attributes): set them once, at start."""
+    """exchangelib keeps these per process (class attributes): set them once, at start. Its own
+    logging (which at DEBUG would show requests and their headers) is held at WARNING, so that
+    no credential can reach a log whatever the logging set-up around it."""
     BaseProtocol.TIMEOUT = settings.request_timeout
     BaseProtocol.HTTP_ADAPTER_CLS = _adapter_class(settings)
+    for name in ("exchangelib", "requests_ntlm", "urllib3", "requests_oauthlib"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class AccountCache:

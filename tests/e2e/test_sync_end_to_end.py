@@ -167,3 +167,17 @@ def test_wrong_password_is_reported_in_one_line(world):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].endswith("(auth_failed)")
     assert "nope" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_no_password_anywhere_the_services_wrote(world):
+    """After the whole story above: the password is in no log, status file, config, or database
+    in clear, nor in any output of the commands (those were checked as they ran)."""
+    found = []
+    for path in world["home"].rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            if PASSWORD.encode() in data or b"nope" in data:
+                found.append(path.name)
+    assert found == []
+    shown = caddie(world, "account", "show", "anna", "--json")
+    assert PASSWORD not in shown.stdout and "********" in shown.stdout

@@ -316,3 +316,31 @@ async def test_throttling_is_honoured_no_request_before_the_back_off_ends(emulat
     assert (await ops.check({"account": bob}))["mailbox"] == BOB[0]  # other mailboxes go on
     await trio.sleep(second.value.retry_after)
     assert (await ops.changes({"account": acct, "sync_state": None}))["complete"]
+
+
+async def test_no_credential_reaches_any_log_even_at_debug(emulator, ops):
+    import base64
+    import logging
+
+    captured = []
+
+    class Capture(logging.Handler):
+        def emit(self, record):
+            captured.append(self.format(record))
+
+    root = logging.getLogger()
+    handler, level = Capture(level=logging.DEBUG), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        configure_exchangelib(ExchangeSettings(request_timeout=10))
+        await ops.check({"account": account(emulator)})
+        with pytest.raises(GatewayError):
+            await ops.check({"account": account(emulator, (ANNA[0], "wrong-secret"))})
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    text = "\n".join(captured)
+    basic = base64.b64encode(f"{ANNA[0]}:{ANNA[1]}".encode()).decode()
+    for secret in (ANNA[1], "wrong-secret", basic):
+        assert secret not in text
