@@ -1,0 +1,1 @@
+"""Reliability campaigns: real processes, faults and kills, an independent oracle (docs/reliability.md)."""

@@ -1,0 +1,16 @@
+"""The reliability campaigns at a small size (the large runs are scripts: docs/reliability.md)."""
+
+import pytest
+from exchangelib.protocol import close_connections
+
+from campaigns.crash import run_campaign
+
+pytestmark = pytest.mark.e2e
+
+
+def test_crash_campaign_small(tmp_path):
+    lines = []
+    report = run_campaign(tmp_path / "home", items=120, rounds=3, kills=6, seed=7, say=lines.append)
+    close_connections()
+    assert report.ok, "\n".join(lines + report.lines())
+    assert report.kills == 6 and report.converged
