@@ -111,11 +111,11 @@ class Campaign:
             key = self._key()
             title = f"{key} created-in-pccaddie"
             start = local_day(1 + self.serial % 90, 7 + self.serial % 12)
-            rows.append((area, title, start.isoformat(" "), start.replace(minute=45).isoformat(" "), "2026-01-01 00:00:00",
-                         "2026-01-01 00:00:00"))  # fmt: skip
+            stamp = "2026-01-01 00:00:00"
+            rows.append((area, title, start.isoformat(" "), start.replace(minute=45).isoformat(" "), stamp, stamp))
             self.oracle.titles[key] = title
-        self._local('INSERT INTO appointment (area_id, title, start, "end", created, modified) VALUES (?, ?, ?, ?, ?, ?)',
-                    rows)  # fmt: skip
+        insert = 'INSERT INTO appointment (area_id, title, start, "end", created, modified) VALUES (?, ?, ?, ?, ?, ?)'
+        self._local(insert, rows)
 
     def remote_create(self, count: int) -> None:
         account = self.world.outlook()
