@@ -14,3 +14,13 @@ def test_crash_campaign_small(tmp_path):
     close_connections()
     assert report.ok, "\n".join(lines + report.lines())
     assert report.kills == 6 and report.converged
+
+
+def test_fault_campaign_small(tmp_path):
+    from campaigns.faults import run_fault_campaign
+
+    lines = []
+    report, hits = run_fault_campaign(tmp_path / "home", items=80, rounds=2, seed=3, say=lines.append)
+    close_connections()
+    assert report.ok, "\n".join(lines + report.lines())
+    assert hits > 0

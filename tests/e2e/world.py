@@ -49,6 +49,7 @@ class World:
     gateway: str
     emulator: subprocess.Popen
     services: list[Service] = field(default_factory=list)
+    password: str = PASSWORD
 
     @classmethod
     def start(cls, home: Path) -> "World":
@@ -114,7 +115,7 @@ class World:
     # -- Exchange's side, with plain exchangelib -----------------------------------------------
 
     def outlook(self) -> Account:
-        config = Configuration(service_endpoint=self.url, credentials=Credentials(MAILBOX, PASSWORD),
+        config = Configuration(service_endpoint=self.url, credentials=Credentials(MAILBOX, self.password),
                                auth_type=BASIC, retry_policy=FailFast())  # fmt: skip
         return Account(MAILBOX, config=config, autodiscover=False, access_type=DELEGATE, default_timezone=BERLIN)
 

@@ -1,0 +1,105 @@
+"""Exchange fault campaign: the same two-way traffic and oracle as the crash campaign, but instead
+of kills the stand-in Exchange misbehaves at random while the sync runs — throttling with
+back-off hints, HTTP 500 and 503, slow answers, dropped connections (before or after doing the
+work), and once the mailbox's password changed mid-sync and set anew by the technician. After each
+round the faults stop and everything must converge: zero lost, duplicated or resurrected. The
+emulator's request log is then checked: no request for a mailbox before the back-off it was given.
+
+    python3 run.py -- python campaigns/faults.py --items 1000 --rounds 12 [--seed N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from exchangelib import CalendarItem  # noqa: E402
+
+from campaigns.crash import Campaign, Report  # noqa: E402
+
+FAULTS = [
+    {"kind": "server_busy", "back_off_ms": 800},
+    {"kind": "server_busy", "back_off_ms": 800, "style": "message"},
+    {"kind": "http_500"},
+    {"kind": "http_503", "retry_after": 1},
+    {"kind": "delay", "seconds": 1.5},
+    {"kind": "drop"},
+    {"kind": "drop", "process": True},
+]
+
+
+class FaultCampaign(Campaign):
+    def __init__(self, *args, fault_seconds: float = 4.0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fault_seconds = fault_seconds
+        self.throttle_violations = 0
+        self.faults_hit = 0
+
+    def run(self, timeout_per_round: float = 300.0) -> Report:
+        started = time.monotonic()
+        self.local_create(self.items // 2)
+        self.remote_create(self.items - self.items // 2)
+        self.world.start_sync(interval="0.5")
+        for round_number in range(1, self.rounds + 1):
+            if round_number > 1:
+                self.report.changes += self.round_of_changes(round_number)
+            rules = self.random.sample(FAULTS, k=3)
+            for rule in rules:
+                self.world.control("/emulator/faults", {**rule, "fraction": 0.25})
+            if round_number == max(1, self.rounds // 2):  # the mailbox's password changes in the middle of it all
+                self.world.control("/emulator/password", {"mailbox": "anna@club.example", "password": "new-secret"})
+                self.world.password = "new-secret"  # (the campaign's own Outlook client)
+                time.sleep(self.fault_seconds)
+                self.world.caddie("account", "set", "anna", "--ews-url", self.world.url, "--mailbox",
+                                  "anna@club.example", "--password-stdin", input="new-secret\n")  # fmt: skip
+            time.sleep(self.fault_seconds)
+            state = self.world.control("/emulator/faults", method="GET")
+            self.faults_hit += sum(rule.get("hits", 0) for rule in state)
+            self.world.control("/emulator/faults", method="DELETE")
+            deadline = time.monotonic() + timeout_per_round
+            while not self.converged():
+                if time.monotonic() > deadline:
+                    self.say(f"round {round_number}: did not converge within {timeout_per_round:g} s")
+                    self.judge()
+                    self.report.seconds = time.monotonic() - started
+                    return self.report
+                time.sleep(0.5)
+            self.say(f"round {round_number}/{self.rounds}: converged after {', '.join(r['kind'] for r in rules)}; "
+                     f"{self.faults_hit} faults so far")  # fmt: skip
+        self.report.converged = True
+        self.judge()
+        self.report.seconds = time.monotonic() - started
+        return self.report
+
+
+def run_fault_campaign(home: Path, items: int, rounds: int, seed: int = 1, say=print) -> tuple[Report, int]:
+    campaign = FaultCampaign(home, items, rounds, 0, seed, say)
+    try:
+        return campaign.run(), campaign.faults_hit
+    finally:
+        campaign.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=1)
+    options = parser.parse_args()
+    CalendarItem.register("pccaddie_sync_id", __import__("tests.e2e.world", fromlist=["x"]).PcCaddieSyncId)
+    with tempfile.TemporaryDirectory(prefix="fault-campaign-") as folder:
+        report, hits = run_fault_campaign(Path(folder) / "home", options.items, options.rounds, options.seed)
+    for line in report.lines():
+        print(line)
+    print(f"faults injected and hit: {hits}")
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
