@@ -24,3 +24,13 @@ def test_fault_campaign_small(tmp_path):
     close_connections()
     assert report.ok, "\n".join(lines + report.lines())
     assert hits > 0
+
+
+def test_wire_abuse_campaign_small(tmp_path):
+    from campaigns.wire import run_wire_campaign
+
+    report = run_wire_campaign(tmp_path / "home", idle=300, pings=3000)
+    assert report.ok, report.lines()
+    assert report.half_frames_closed == 100 and report.huge_prefix_closed == 100
+    assert report.pings == 3000
+    assert report.rss_end_kib < report.rss_start_kib + 50_000, report.lines()  # bounded: no growth per connection kept
