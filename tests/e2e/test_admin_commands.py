@@ -102,3 +102,24 @@ def test_usage_error_is_exit_2(tmp_path):
     assert result.returncode == 2
     assert "Invalid value for '--appointments'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_command_waits_while_pc_caddie_is_writing(tmp_path):
+    """PC CADDIE holds the write lock for a moment: the command waits (busy timeout) and succeeds."""
+    import sqlite3
+    import threading
+
+    assert run_command("sync-service", "--home", str(tmp_path), "area", "add", "Tee times").returncode == 0
+    writer = sqlite3.connect(tmp_path / "pccaddie.sqlite3", isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO timetable_area (name) VALUES ('Rooms')")
+    release = threading.Timer(1.5, lambda: writer.execute("COMMIT"))
+    release.start()
+    try:
+        result = run_command("sync-service", "--home", str(tmp_path), "area", "add", "Lessons")
+    finally:
+        release.join()
+        writer.close()
+    assert result.returncode == 0, result.stderr
+    listed = run_command("sync-service", "--home", str(tmp_path), "area", "list", "--json")
+    assert sorted(a["name"] for a in __import__("json").loads(listed.stdout)) == ["Lessons", "Rooms", "Tee times"]

@@ -91,3 +91,13 @@ def test_server_misuse():
     server.receive(Connect(1, "c", "tok"))
     with pytest.raises(RuntimeError):
         server.receive(Connect(1, "c", "tok"))
+
+
+def test_the_token_is_compared_in_constant_time(monkeypatch):
+    import hmac
+
+    calls = []
+    real = hmac.compare_digest
+    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: calls.append((a, b)) or real(a, b))
+    ServerHandshake("tok", "v").receive(Connect(1, "c", "guess"))
+    assert calls == [(b"guess", b"tok")]
