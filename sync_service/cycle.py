@@ -72,7 +72,11 @@ class SyncCycle:
             return str(exc)
         if self.engine is None:
             return None
-        summary = await self.engine.run(lambda account, kind: GatewayExchangeClient(peer, account, kind))
+
+        async def changes_many(requests: list[dict[str, object]]) -> list[dict[str, object]]:
+            return await peer.request("exchange.changes_many", {"requests": requests}, timeout=300)
+
+        summary = await self.engine.run(lambda account, kind: GatewayExchangeClient(peer, account, kind), changes_many)
         self.last_summary = summary
         logger.info(summary.line())
         return "; ".join(summary.errors) or None

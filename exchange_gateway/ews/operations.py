@@ -75,6 +75,7 @@ class ExchangeOperations:
             "exchange.folders": self.folders,
             "exchange.ensure_folder": self.ensure_folder,
             "exchange.changes": self.changes,
+            "exchange.changes_many": self.changes_many,
             "exchange.get": self.get,
             "exchange.create": self.create,
             "exchange.update": self.update,
@@ -141,6 +142,25 @@ class ExchangeOperations:
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_CHANGES:
             raise GatewayError(INVALID, f"max_changes must be 1 to {MAX_CHANGES}")
         return await self._run(args, lambda mailbox: mailbox.changes(kind, folder, state or None, size))
+
+    async def changes_many(self, args: Mapping[str, Any]) -> Any:
+        """Several folders' changes in one request (a cycle's polling of every calendar): each
+        answered as `{"ok": true, "result": …}` or `{"ok": false, "error": {…}}`, in order."""
+        requests = _list(args, "requests")
+        results: list[Any] = [None] * len(requests)
+
+        async def one(index: int, request: Any) -> None:
+            try:
+                if not isinstance(request, Mapping):
+                    raise GatewayError(INVALID, "each request is a map like those of exchange.changes")
+                results[index] = {"ok": True, "result": await self.changes(request)}
+            except GatewayError as error:
+                results[index] = {"ok": False, "error": error.to_wire()}
+
+        async with trio.open_nursery() as nursery:
+            for index, request in enumerate(requests):
+                nursery.start_soon(one, index, request)
+        return results
 
     async def get(self, args: Mapping[str, Any]) -> Any:
         ids = [_text({"id": i}, "id") for i in _list(args, "ids")]

@@ -31,6 +31,7 @@ from ..store.models import (
     SyncReportLine,
     SyncStatistic,
     TimetableArea,
+    User,
 )
 from ..vault import PasswordVault, VaultError
 from .appointments import local_version, remote_version, to_entry, to_local_values
@@ -62,6 +63,7 @@ class SubscriptionContext:
     account: Mapping[str, str] = field(repr=False)
     pending: tuple[tuple[int, str], ...] = ()  # (link id, external id) of creates whose outcome is unknown
     auto_sync_contacts: bool = False  # the option, and the user may sync contacts
+    latest_seq: int | None = None  # the journal's newest entry when the cycle began
 
     @property
     def label(self) -> str:
@@ -78,34 +80,106 @@ class NotSyncing:
     paused: bool = False
 
 
+class CycleCache:
+    """What every subscription of a user shares, read once per cycle: permissions, account,
+    filters, and the module's attempts limit."""
+
+    def __init__(self, vault: PasswordVault) -> None:
+        self.vault = vault
+        self._users: dict[int, tuple[Any, ...]] = {}
+        self._attempts: int | None = None
+        self.latest_seq: int | None = None
+        self.subscriptions: dict[int, CalendarSubscription] | None = None  # preloaded, when all are loaded at once
+        self.states: dict[int, SubscriptionState] = {}
+        self.pending: dict[int, list[tuple[int, str]]] | None = None
+
+    def user(self, user: User) -> tuple[Any, ...]:
+        """(subject, account for the gateway or the reason there is none, filters)."""
+        if user.id not in self._users:
+            subject = subject_for(user)
+            account: Mapping[str, str] | str
+            if ExchangeAccount.get_or_none(ExchangeAccount.user == user) is None:
+                account = "the user has no Exchange account"
+            else:
+                try:
+                    account = account_for_gateway(user.login, self.vault)
+                except VaultError as exc:
+                    account = str(exc)
+            filters = [Filter.parse(f.pattern) for f in ExclusionFilter.select().where(ExclusionFilter.user == user)]
+            self._users[user.id] = (subject, account, filters)
+        return self._users[user.id]
+
+    @property
+    def attempts(self) -> int:
+        if self._attempts is None:
+            self._attempts = max_attempts()
+        return self._attempts
+
+
+def load_contexts(
+    subscription_ids: Sequence[int], zone: ZoneInfo, vault: PasswordVault, window_days: tuple[int, int]
+) -> dict[int, SubscriptionContext | NotSyncing]:
+    """Every subscription's context for this cycle, in one go."""
+    cache = CycleCache(vault)
+    cache.latest_seq = journal.latest_seq()
+    wanted = list(subscription_ids)
+    cache.subscriptions = {
+        row.id: row
+        for row in CalendarSubscription.select(CalendarSubscription, User, TimetableArea)
+        .join(User).switch(CalendarSubscription).join(TimetableArea)
+        .where(CalendarSubscription.id.in_(wanted))
+    }  # fmt: skip
+    cache.states = {row.subscription_id: row for row in SubscriptionState.select().where(
+        SubscriptionState.subscription.in_(wanted))}  # fmt: skip
+    cache.pending = {}
+    owed = AppointmentLink.subscription.in_(wanted) & AppointmentLink.pending_create & ~AppointmentLink.stopped
+    columns = (AppointmentLink.id, AppointmentLink.subscription, AppointmentLink.external_id)
+    for link in AppointmentLink.select(*columns).where(owed):
+        cache.pending.setdefault(link.subscription_id, []).append((link.id, link.external_id))
+    return {sid: load_context(sid, zone, vault, window_days, cache) for sid in wanted}
+
+
 def load_context(
-    subscription_id: int, zone: ZoneInfo, vault: PasswordVault, window_days: tuple[int, int]
+    subscription_id: int,
+    zone: ZoneInfo,
+    vault: PasswordVault,
+    window_days: tuple[int, int],
+    cache: CycleCache | None = None,
 ) -> SubscriptionContext | NotSyncing:
-    subscription = CalendarSubscription.get_by_id(subscription_id)
-    user, area = subscription.user, TimetableArea.get_by_id(subscription.area_id)
+    cache = cache or CycleCache(vault)
+    if cache.subscriptions is not None and subscription_id in cache.subscriptions:
+        subscription = cache.subscriptions[subscription_id]
+    else:
+        subscription = (
+            CalendarSubscription.select(CalendarSubscription, User, TimetableArea)
+            .join(User).switch(CalendarSubscription).join(TimetableArea)
+            .where(CalendarSubscription.id == subscription_id).get()
+        )  # fmt: skip
+    user, area = subscription.user, subscription.area
     label = f"{user.login}/{area.name}"
     if subscription.paused_reason:
         return NotSyncing(subscription_id, label, f"paused: {subscription.paused_reason}", paused=True)
-    if not may_sync_area(subject_for(user), area.id):
+    subject, account, filters = cache.user(user)
+    if not may_sync_area(subject, area.id):
         reason = "the user's permissions no longer allow this area"
         subscription.paused_reason = reason
         subscription.save()
         return NotSyncing(subscription_id, label, f"paused: {reason}", paused=True)
-    if ExchangeAccount.get_or_none(ExchangeAccount.user == user) is None:
-        return NotSyncing(subscription_id, label, "the user has no Exchange account")
-    try:
-        account = account_for_gateway(user.login, vault)
-    except VaultError as exc:
-        return NotSyncing(subscription_id, label, str(exc))
-    filters = [Filter.parse(f.pattern) for f in ExclusionFilter.select().where(ExclusionFilter.user == user)]
+    if isinstance(account, str):
+        return NotSyncing(subscription_id, label, account)
     today = dt.datetime.now(UTC)
-    state, _ = SubscriptionState.get_or_create(subscription=subscription)
-    pending = tuple(
-        (link.id, link.external_id)
-        for link in AppointmentLink.select().where(
-            (AppointmentLink.subscription == subscription) & AppointmentLink.pending_create & ~AppointmentLink.stopped
+    state = cache.states.get(subscription_id) or SubscriptionState.get_or_create(subscription=subscription)[0]
+    if cache.pending is not None:
+        pending = tuple(cache.pending.get(subscription_id, ()))
+    else:
+        pending = tuple(
+            (link.id, link.external_id)
+            for link in AppointmentLink.select(AppointmentLink.id, AppointmentLink.external_id).where(
+                (AppointmentLink.subscription == subscription)
+                & AppointmentLink.pending_create
+                & ~AppointmentLink.stopped
+            )
         )
-    )
     return SubscriptionContext(
         subscription_id=subscription_id,
         login=user.login,
@@ -122,13 +196,14 @@ def load_context(
         ),
         zone=zone,
         reminder_minutes=None if subscription.disable_reminders else DEFAULT_REMINDER_MINUTES,
-        max_attempts=max_attempts(),
+        max_attempts=cache.attempts,
         sync_state=state.sync_state,
         journal_seq=state.journal_seq,
         initial_done=state.initial_done,
         account=account,
         pending=pending,
-        auto_sync_contacts=subscription.auto_sync_contacts and may_sync_contacts(subject_for(user)),
+        auto_sync_contacts=subscription.auto_sync_contacts and may_sync_contacts(subject),
+        latest_seq=cache.latest_seq,
     )
 
 
@@ -172,7 +247,15 @@ class Observed:
     journal_seq: int  # the journal position these observations cover
 
 
+def nothing_happened(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, Any]]) -> bool:
+    """No change from Exchange, none in the journal since this subscription's position, nothing owed."""
+    return (context.initial_done and not remote_changes and not context.pending
+            and context.latest_seq is not None and context.latest_seq <= context.journal_seq)  # fmt: skip
+
+
 def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, Any]]) -> Observed:
+    if nothing_happened(context, remote_changes):
+        return Observed((), 0, context.journal_seq)
     rows = list(AppointmentLink.select().where(AppointmentLink.subscription == context.subscription_id))
     links = {row.id: _as_link(row) for row in rows}
     pending_rows = [row for row in rows if row.pending_create]
@@ -436,6 +519,11 @@ def finish(
     report: Sequence[tuple[str, str, str, str, str]],
     error: str | None,
 ) -> None:
+    same_position = sync_state in (None, context.sync_state) and journal_seq in (None, context.journal_seq)
+    unchanged = same_position and context.initial_done and not statistics_any(statistics) and not report
+    unchanged = unchanged and error is None
+    if unchanged:
+        return  # an idle cycle writes nothing (no commit, no fsync)
     state = SubscriptionState.get_by_id(context.subscription_id)
     if sync_state is not None:
         state.sync_state = sync_state
@@ -456,6 +544,10 @@ def finish(
     for action, side, item, title, detail in report:
         SyncReportLine.create(user=context.user_id, cycle_started=cycle_started, subscription=context.subscription_id,
                               action=action, side=side, item=item, title=title, detail=detail)  # fmt: skip
+
+
+def statistics_any(statistics: Mapping[str, Mapping[str, int]]) -> bool:
+    return any(any(counts.values()) for counts in statistics.values())
 
 
 def pause(subscription_id: int, reason: str) -> None:

@@ -61,28 +61,37 @@ class CalendarSync:
         self.settings = settings
         self.client_for = client_for
 
-    async def run(self, subscription_id: int) -> SubscriptionOutcome:
+    async def run(
+        self,
+        subscription_id: int,
+        context: state.SubscriptionContext | state.NotSyncing | None = None,
+        first_page: Mapping[str, Any] | None = None,
+    ) -> SubscriptionOutcome:
+        """One subscription's cycle; `context` if it was loaded already (with the others')."""
         started = state.now()
-        context = await self.db.run(state.load_context, subscription_id, self.settings.zone, self.settings.vault,
-                                    self.settings.window_days)  # fmt: skip
+        if context is None:
+            context = await self.db.run(state.load_context, subscription_id, self.settings.zone, self.settings.vault,
+                                        self.settings.window_days)  # fmt: skip
         if isinstance(context, state.NotSyncing):
             return SubscriptionOutcome(subscription_id, context.label, not_syncing=context.reason)
         outcome = SubscriptionOutcome(subscription_id, context.label, mailbox=context.account["mailbox"])
-        run = _Run(self.db, context, self.client_for(context.account), outcome)
+        run = _Run(self.db, context, self.client_for(context.account), outcome, first_page)
         try:
             sync_state, journal_seq = await run.sync()
         except MailboxTrouble as trouble:
             outcome.error, outcome.retry_after = f"{trouble.code}: {trouble.message}", trouble.retry_after
             await self.db.run(state.finish, context, started, None, None, run.statistics, run.report, outcome.error)
             return outcome
-        await self.db.run(state.finish, context, started, sync_state, journal_seq, run.statistics, run.report, None)
+        if sync_state is not None or journal_seq is not None or run.report:
+            await self.db.run(state.finish, context, started, sync_state, journal_seq, run.statistics, run.report, None)
         return outcome
 
 
 class _Run:
     def __init__(self, db: DbRunner, context: state.SubscriptionContext, client: ExchangeClient,
-                 outcome: SubscriptionOutcome) -> None:  # fmt: skip
+                 outcome: SubscriptionOutcome, first_page: Mapping[str, Any] | None = None) -> None:  # fmt: skip
         self.db, self.context, self.client, self.outcome = db, context, client, outcome
+        self.first_page = first_page  # fetched with the other calendars' in one request
         self.statistics: dict[str, Counter[str]] = {TO_EXCHANGE: Counter(), TO_PCCADDIE: Counter()}
         self.report: list[tuple[str, str, str, str, str]] = []
         self.unfinished_local = False  # a PC CADDIE change has not reached Exchange yet
@@ -99,6 +108,8 @@ class _Run:
             found = await client.find_external(context.folder, [external for _, external in context.pending])
             await self.db.run(state.resolve_pending, context, found)
         changes, sync_state = await self._remote_changes()
+        if state.nothing_happened(context, changes) and sync_state == context.sync_state:
+            return None, None  # an idle cycle: not a single database call
         observed = await self.db.run(state.observe, context, changes)
         added = await self.db.run(state.add_auto_contacts, context, observed.journal_seq)
         if added:
@@ -122,7 +133,10 @@ class _Run:
         changes: list[Mapping[str, Any]] = []
         sync_state = self.context.sync_state
         while True:
-            page = await self.client.changes(self.context.folder, sync_state, PAGE)
+            if self.first_page is not None:
+                page, self.first_page = self.first_page, None
+            else:
+                page = await self.client.changes(self.context.folder, sync_state, PAGE)
             changes += page["changes"]
             done = page["complete"] or page["sync_state"] == sync_state
             sync_state = page["sync_state"]

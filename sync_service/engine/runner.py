@@ -11,7 +11,7 @@ import functools
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
 import peewee as pw
 import trio
@@ -73,8 +73,13 @@ class CycleEngine:
         self._throttled_until: dict[str, float] = {}
         self._mailbox_of: dict[int, str] = {}
 
-    async def run(self, client_for: Callable[[Mapping[str, str], str], ExchangeClient]) -> CycleSummary:
-        """`client_for(account, kind)` gives the Exchange client of a mailbox for calendar or contacts."""
+    async def run(
+        self,
+        client_for: Callable[[Mapping[str, str], str], ExchangeClient],
+        changes_many: Callable[[list[dict[str, Any]]], Awaitable[list[Mapping[str, Any]]]] | None = None,
+    ) -> CycleSummary:
+        """`client_for(account, kind)` gives the Exchange client of a mailbox for calendar or contacts;
+        `changes_many`, if given, asks for many calendars' first page of changes in one request."""
         summary = CycleSummary()
         try:
             enabled = await self.db.run(module_enabled)
@@ -87,7 +92,10 @@ class CycleEngine:
             return summary
         subscriptions = await self.db.run(state.active_subscriptions)
         contact_users = await self.db.run(contact_state.users_with_contacts)
+        contexts = await self.db.run(state.load_contexts, subscriptions, self.settings.zone, self.settings.vault,
+                                     self.settings.window_days)  # fmt: skip
         summary.subscriptions, summary.contact_lists = len(subscriptions), len(contact_users)
+        first_pages = await self._prefetch(contexts, changes_many) if changes_many else {}
         calendars = CalendarSync(self.db, self.settings, lambda account: client_for(account, "calendar"))
         contacts = ContactSync(self.db, self.settings.vault, lambda account: client_for(account, "contacts"))
         limiter = trio.CapacityLimiter(self.parallel)
@@ -111,11 +119,38 @@ class CycleEngine:
 
         async with trio.open_nursery() as nursery:
             for subscription_id in subscriptions:
-                nursery.start_soon(one, subscription_id, functools.partial(calendars.run, subscription_id))
+                nursery.start_soon(
+                    one,
+                    subscription_id,
+                    functools.partial(
+                        calendars.run, subscription_id, contexts[subscription_id], first_pages.get(subscription_id)
+                    ),
+                )
             for user_id in contact_users:  # keyed by the negative user id, apart from the calendars
                 nursery.start_soon(one, -user_id, functools.partial(contacts.run, user_id))
         await self.db.run(_prune_reports, self.report_days)
         return summary
+
+    async def _prefetch(
+        self, contexts: Mapping[int, Any], changes_many: Callable[..., Awaitable[Any]]
+    ) -> dict[int, Any]:
+        """Every ready calendar's first page of Exchange changes, in one request; a calendar whose
+        page failed simply asks again itself (and meets the same error there)."""
+        ready = [
+            (sid, c) for sid, c in contexts.items()
+            if isinstance(c, state.SubscriptionContext) and c.initial_done
+            and self._throttled_until.get(c.account["mailbox"], 0) <= self.clock()
+        ]  # fmt: skip
+        if not ready:
+            return {}
+        requests = [{"account": dict(c.account), "kind": "calendar", "folder": c.folder, "sync_state": c.sync_state,
+                     "max_changes": 512} for _, c in ready]  # fmt: skip
+        try:
+            answers = await changes_many(requests)
+        except Exception as exc:  # the gateway is away or old: each calendar asks for itself
+            logger.debug(f"Prefetching the calendars' changes failed: {exc}")
+            return {}
+        return {sid: answer["result"] for (sid, _), answer in zip(ready, answers) if answer.get("ok")}
 
     def _note(self, outcome: SubscriptionOutcome, summary: CycleSummary) -> None:
         summary.counts.update(outcome.counts)

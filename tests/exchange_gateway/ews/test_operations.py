@@ -344,3 +344,16 @@ async def test_no_credential_reaches_any_log_even_at_debug(emulator, ops):
     basic = base64.b64encode(f"{ANNA[0]}:{ANNA[1]}".encode()).decode()
     for secret in (ANNA[1], "wrong-secret", basic):
         assert secret not in text
+
+
+async def test_changes_of_many_folders_in_one_request(emulator, ops):
+    await ops.create({"account": account(emulator), "items": [ROUND]})
+    answers = await ops.changes_many({"requests": [
+        {"account": account(emulator), "sync_state": None},
+        {"account": account(emulator, BOB), "sync_state": None},
+        {"account": account(emulator, (ANNA[0], "wrong")), "sync_state": None},
+        "not a map",
+    ]})  # fmt: skip
+    assert [a["ok"] for a in answers] == [True, True, False, False]
+    assert len(answers[0]["result"]["changes"]) == 1 and answers[1]["result"]["changes"] == []
+    assert answers[2]["error"]["code"] == "auth_failed" and answers[3]["error"]["code"] == "invalid"

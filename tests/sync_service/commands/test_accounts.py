@@ -177,6 +177,13 @@ def test_missing_ews_url_is_a_usage_error(alice):
 
 def test_a_damaged_key_file(alice, tmp_path):
     (tmp_path / "secret.key").write_bytes(b"not a fernet key\n")
+    (tmp_path / "secret.key").chmod(0o600)
     result = set_account(alice)
     assert assert_refused(result) == "Error: the key file is damaged (not a Fernet key)"
     assert alice.count("exchange_account") == 0
+
+
+def test_a_key_file_others_can_read(alice, tmp_path):
+    set_account(alice)
+    (tmp_path / "secret.key").chmod(0o644)
+    assert "can be read by other users (mode 0644)" in assert_refused(set_account(alice))

@@ -1,0 +1,131 @@
+"""What the benchmarks share: the stand-in Exchange and the gateway as real processes, a club
+database made fast with raw SQL, and the sync engine run in this process so that its own CPU time
+can be measured apart from the gateway's."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+if str(Path(__file__).resolve().parents[1]) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from protocol.addresses import Address  # noqa: E402
+from protocol.home import Home  # noqa: E402
+from sync_service.admin.accounts import set_account  # noqa: E402
+from sync_service.admin.areas import add_area  # noqa: E402
+from sync_service.admin.parameters import set_parameter  # noqa: E402
+from sync_service.admin.subscriptions import CalendarOptions, add_calendar  # noqa: E402
+from sync_service.admin.users import PermissionChange, add_user, set_user_permissions  # noqa: E402
+from sync_service.engine.calendar_sync import EngineSettings  # noqa: E402
+from sync_service.engine.database import DbRunner  # noqa: E402
+from sync_service.engine.runner import CycleEngine  # noqa: E402
+from sync_service.permissions import Appointments  # noqa: E402
+from sync_service.store.database import DATABASE_FILE, open_database  # noqa: E402
+from sync_service.vault import PasswordVault  # noqa: E402
+from tests.e2e.processes import Service, command, free_port  # noqa: E402
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):  # the peak resident size
+            return int(line.split()[1])
+    return 0
+
+
+class Stage:
+    """The stand-in Exchange with `mailboxes` mailboxes, and a gateway, in a fresh home."""
+
+    def __init__(self, home: Path, mailboxes: int) -> None:
+        self.home = home
+        home.mkdir(parents=True, exist_ok=True)
+        self.mailboxes = [(f"user{n:02d}@club.example", f"secret-{n}") for n in range(mailboxes)]
+        port = free_port()
+        arguments = ["emulator", "--listen", f"127.0.0.1:{port}"]
+        for address, password in self.mailboxes:
+            arguments += ["--mailbox", f"{address}:{password}"]
+        self.emulator = subprocess.Popen(command("exchange-gateway") + arguments, stdout=subprocess.PIPE,
+                                         stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+        self.url = self.emulator.stdout.readline().strip()
+        self.gateway_address = Address("127.0.0.1", free_port())
+        self.gateway = Service("exchange-gateway", home, "run", "--listen", str(self.gateway_address)).start()
+        self.gateway.wait_for("Listener started")
+        self.db = open_database(home / DATABASE_FILE, synchronous="full")
+        self.vault = PasswordVault.for_home(Home(home).prepare())
+
+    def club(self, users: int, calendars_per_user: int) -> list[str]:
+        """Users with all permissions, their accounts, and `calendars_per_user` areas each."""
+        areas = []
+        with self.db.atomic():
+            set_parameter("SYNC_EXCH", "1")
+            for n in range(users):
+                login = f"user{n:02d}"
+                add_user(login)
+                set_user_permissions(login, PermissionChange(appointments=Appointments.ALL))
+                address, password = self.mailboxes[n]
+                set_account(login, self.url, address, None, password, self.vault)
+                for c in range(calendars_per_user):
+                    area = f"Area {n:02d}-{c}"
+                    add_area(area)
+                    add_calendar(login, area, CalendarOptions(folder_name=f"Calendar {c}" if c else ""))
+                    areas.append(area)
+        return areas
+
+    def appointments(self, areas: list[str], total: int, in_window: int, seed: int = 1) -> None:
+        """`total` appointments over the areas; `in_window` of them in the coming weeks, the rest in
+        the years before (a club's history: outside the sync window)."""
+        rng = random.Random(seed)
+        connection = sqlite3.connect(self.home / DATABASE_FILE, isolation_level=None)
+        ids = dict(connection.execute("SELECT name, id FROM timetable_area"))
+        today = dt.datetime.combine(dt.date.today(), dt.time())
+        rows = []
+        for n in range(total):
+            area = ids[areas[n % len(areas)]]
+            if n < in_window:
+                start = today + dt.timedelta(days=1 + n % 60, hours=7 + n % 11)
+            else:
+                start = today - dt.timedelta(days=60 + rng.randrange(3650), hours=-8)
+            stamp = "2026-01-01 00:00:00"
+            rows.append((area, f"Booking {n}", start.isoformat(" "), (start + dt.timedelta(minutes=50)).isoformat(" "),
+                         stamp, stamp))  # fmt: skip
+        connection.execute("BEGIN")
+        connection.executemany(
+            'INSERT INTO appointment (area_id, title, start, "end", created, modified) VALUES (?, ?, ?, ?, ?, ?)', rows
+        )
+        connection.execute("COMMIT")
+        connection.close()
+
+    def engine(self, parallel: int = 4) -> CycleEngine:
+        settings = EngineSettings(BERLIN, self.vault)
+        return CycleEngine(DbRunner(self.db), settings, parallel=parallel)
+
+    def emulator_requests(self) -> int:
+        import json
+        import urllib.request
+
+        base = self.url.rsplit("/EWS/", 1)[0]
+        with urllib.request.urlopen(base + "/emulator/state", timeout=30) as answer:
+            state = json.loads(answer.read())
+        return sum(state["requests"].values())
+
+    def stop(self) -> None:
+        self.gateway.ensure_stopped()
+        self.emulator.terminate()
+        self.emulator.wait(timeout=10)
+        self.db.close()
+
+
+def process_cpu() -> float:
+    return time.process_time()
+
+
+__all__ = ["Stage", "process_cpu", "rss_kib", "os"]

@@ -1,0 +1,92 @@
+"""Idle cycle: what a cycle costs the sync service when nothing changed, as the club grows.
+
+20 users × 3 calendars (60 subscriptions, 20 mailboxes in the stand-in Exchange) with 1,000 and
+then 100,000 appointments (a few hundred in the coming weeks, the rest the club's history). After
+the first sync, cycles with no change are timed: the sync service's own CPU time (this process:
+the engine and its database thread; the gateway and the stand-in are other processes) and the
+wall time per cycle, and the ratio large/small. Goal: under 20 ms of CPU per cycle, ratio ≤ 1.5.
+
+    python3 run.py -- python bench/idle_cycle.py [--small 1000] [--large 100000] [--cycles 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import trio  # noqa: E402
+from loguru import logger  # noqa: E402
+
+from bench.harness import Stage, process_cpu  # noqa: E402
+from protocol.home import Home, ensure_token  # noqa: E402
+from protocol.rpc import PeerSettings  # noqa: E402
+from sync_service.engine.exchange_client import GatewayExchangeClient  # noqa: E402
+from sync_service.gateway_link import GatewayLink, LinkSettings  # noqa: E402
+
+
+async def measure(stage: Stage, cycles: int) -> dict[str, float]:
+    link = GatewayLink(LinkSettings(stage.gateway_address, peer=PeerSettings(heartbeat=None, request_timeout=600)),
+                       token=lambda: ensure_token(Home(stage.home)))  # fmt: skip
+    engine = stage.engine()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(link.run)
+        peer = await link.peer(wait=10)
+
+        def client(account, kind):
+            return GatewayExchangeClient(peer, account, kind, timeout=600)
+
+        async def changes_many(requests):
+            return await peer.request("exchange.changes_many", {"requests": requests}, timeout=600)
+
+        first_started = time.perf_counter()
+        while True:  # the first sync, until a cycle has nothing left to do
+            summary = await engine.run(client, changes_many)
+            if not summary.counts:
+                break
+        first = time.perf_counter() - first_started
+        cpu, wall = [], []
+        for _ in range(cycles):
+            cpu_start, wall_start = process_cpu(), time.perf_counter()
+            summary = await engine.run(client, changes_many)
+            cpu.append(process_cpu() - cpu_start)
+            wall.append(time.perf_counter() - wall_start)
+            assert not summary.counts and not summary.errors, summary.line()
+        nursery.cancel_scope.cancel()
+    return {"cpu_ms": statistics.median(cpu) * 1000, "wall_ms": statistics.median(wall) * 1000, "first_s": first}
+
+
+def run(size: int, cycles: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="bench-idle-") as folder:
+        stage = Stage(Path(folder) / "home", mailboxes=20)
+        try:
+            areas = stage.club(users=20, calendars_per_user=3)
+            stage.appointments(areas, total=size, in_window=300)
+            return trio.run(measure, stage, cycles)
+        finally:
+            stage.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--small", type=int, default=1_000)
+    parser.add_argument("--large", type=int, default=100_000)
+    parser.add_argument("--cycles", type=int, default=10)
+    options = parser.parse_args()
+    logger.remove()
+    small, large = run(options.small, options.cycles), run(options.large, options.cycles)
+    print(f"{'idle cycle, 20 users x 3 calendars':<40}{options.small:>12,}{options.large:>12,}   ratio large/small")
+    print(f"{'sync service CPU per cycle':<40}{small['cpu_ms']:>10.1f}ms{large['cpu_ms']:>10.1f}ms   "
+          f"{large['cpu_ms'] / small['cpu_ms']:.2f}")  # fmt: skip
+    print(f"{'wall time per cycle':<40}{small['wall_ms']:>10.1f}ms{large['wall_ms']:>10.1f}ms   "
+          f"{large['wall_ms'] / small['wall_ms']:.2f}")  # fmt: skip
+    print(f"{'first sync (300 appointments, 60 calendars)':<40}{small['first_s']:>11.1f}s{large['first_s']:>11.1f}s")
+
+
+if __name__ == "__main__":
+    main()
