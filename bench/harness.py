@@ -115,7 +115,7 @@ class Stage:
         base = self.url.rsplit("/EWS/", 1)[0]
         with urllib.request.urlopen(base + "/emulator/state", timeout=30) as answer:
             state = json.loads(answer.read())
-        return sum(state["requests"].values())
+        return sum(state["requests"]["counts"].values())
 
     def stop(self) -> None:
         self.gateway.ensure_stopped()

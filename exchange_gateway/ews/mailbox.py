@@ -34,7 +34,7 @@ class _SyncFolderItems(SyncFolderItems):
 CALENDAR, CONTACTS = "calendar", "contacts"
 KINDS = (CALENDAR, CONTACTS)
 MAX_CHANGES = 512
-FETCH_CHUNK = 100
+FETCH_CHUNK = 250
 T = TypeVar("T")
 
 
