@@ -52,6 +52,7 @@ class SyncConfig:
     heartbeat_interval_seconds: float = 15.0
     heartbeat_max_missed: int = 3
     shutdown_grace_seconds: float = 30.0
+    react_to_changes_seconds: float = 1.0
     window_days_back: int = 30
     window_days_ahead: int = 400
     parallel_calendars: int = 4
@@ -119,6 +120,9 @@ heartbeat_interval_seconds = 15.0
 heartbeat_max_missed = 3
 # On stop, the running cycle gets this long to finish.
 shutdown_grace_seconds = 30.0
+# PC CADDIE's changes are looked for this often between cycles; one brings the next cycle forward
+# (at most one cycle a second), so they reach Exchange in a second or two. 0 switches it off.
+react_to_changes_seconds = 1.0
 # New appointments are synchronised from this many days back to this many days ahead; older or
 # later ones are left alone on both sides (nothing is ever deleted because it left the window).
 window_days_back = 30
@@ -157,8 +161,13 @@ def _convert(section: str, name: str, default: Any, value: Any) -> Any:
             raise ConfigError(f"{where} must be a whole number of at least 1")
         return value
     if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ConfigError(f"{where} must be a number greater than 0")
+        least_zero = name == "react_to_changes_seconds"  # 0 switches it off
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not (value >= 0 if least_zero else value > 0)
+        ):
+            raise ConfigError(f"{where} must be a number greater than {'or equal to ' if least_zero else ''}0")
         return float(value)
     if not isinstance(value, str) or (default and not value):
         raise ConfigError(f"{where} must be a non-empty string")

@@ -7,6 +7,7 @@ import signal
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
+import peewee as pw
 import trio
 from loguru import logger
 
@@ -25,6 +26,7 @@ from .engine.database import DbRunner
 from .engine.runner import CycleEngine
 from .gateway_link import GatewayLink, LinkSettings
 from .scheduler import CycleScheduler
+from .store import journal
 from .store.database import DATABASE_FILE, open_database
 from .vault import PasswordVault
 
@@ -45,6 +47,7 @@ class ServiceSettings:
     window_days: tuple[int, int] = (30, 400)
     parallel_calendars: int = 4
     report_days: int = 30
+    react_seconds: float = 1.0
 
     @classmethod
     def from_config(
@@ -63,6 +66,7 @@ class ServiceSettings:
             window_days=(sync.window_days_back, sync.window_days_ahead),
             parallel_calendars=sync.parallel_calendars,
             report_days=sync.report_days,
+            react_seconds=sync.react_to_changes_seconds,
         )
 
 
@@ -133,12 +137,29 @@ async def run_service(home: Home, settings: ServiceSettings) -> None:
 
                 await nursery.start(reporter.run)
                 await nursery.start(link.run)
+                if settings.react_seconds > 0 and cycle.engine is not None:
+                    nursery.start_soon(watch_journal, cycle.engine.db, scheduler, settings.react_seconds)
                 nursery.start_soon(stop_on_signals, signals, request_stop, nursery.cancel_scope)
                 await scheduler.run()
                 nursery.cancel_scope.cancel()
     finally:
         reporter.stopped()
     logger.info(f"Synchronisation service stopped after {cycle.count} cycles")
+
+
+async def watch_journal(db: DbRunner, scheduler: CycleScheduler, every: float) -> None:
+    """PC CADDIE's changes bring the next cycle forward: one indexed read of the journal's newest
+    entry per `every` seconds."""
+    last = await db.run(journal.latest_seq)
+    while True:
+        await trio.sleep(every)
+        try:
+            newest = await db.run(journal.latest_seq)
+        except pw.PeeweeException:
+            continue  # locked for a moment: the next look, or the next cycle, sees it
+        if newest != last:
+            last = newest
+            scheduler.request_early()
 
 
 async def sync_once(home: Home, settings: ServiceSettings) -> CycleReport:

@@ -62,3 +62,23 @@ async def test_stop_while_waiting_returns_at_once(autojump_clock):
         await trio.sleep(30)
         scheduler.request_stop()
     assert trio.current_time() == pytest.approx(30)
+
+
+async def test_a_change_brings_the_next_cycle_forward_but_never_overlaps(autojump_clock):
+    starts = []
+
+    async def cycle():
+        starts.append(trio.current_time())
+        await trio.sleep(3)
+
+    scheduler = CycleScheduler(cycle, interval=60, min_gap=5)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(scheduler.run)
+        await trio.sleep(1)
+        scheduler.request_early()  # during the first cycle: the next comes at 5 (min gap), not 60
+        await trio.sleep(20)
+        scheduler.request_early()  # while waiting: at once
+        await trio.sleep(100)
+        scheduler.request_stop()
+    assert starts[:3] == pytest.approx([0, 5, 21])
+    assert starts[3] == pytest.approx(81)  # then the interval again
