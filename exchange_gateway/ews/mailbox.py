@@ -7,6 +7,8 @@ e.g. ErrorIrresolvableConflict), the chunk is retried item by item to tell who f
 
 from __future__ import annotations
 
+import collections
+import threading
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from exchangelib import Account, CalendarItem, Contact, ItemId, Q
@@ -38,9 +40,31 @@ FETCH_CHUNK = 250
 T = TypeVar("T")
 
 
+class OwnWrites:
+    """The (id, change key) of what this gateway wrote lately, per mailbox: when the change feed
+    reports exactly that version back, it is our own write and needs neither fetching nor telling."""
+
+    def __init__(self, size: int = 200_000) -> None:
+        self.size = size
+        self._seen: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, item_id: str | None, change_key: str | None) -> None:
+        if item_id and change_key:
+            with self._lock:
+                self._seen[(item_id, change_key)] = None
+                while len(self._seen) > self.size:
+                    self._seen.popitem(last=False)
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        with self._lock:
+            return key in self._seen
+
+
 class Mailbox:
-    def __init__(self, account: Account) -> None:
+    def __init__(self, account: Account, own_writes: OwnWrites | None = None) -> None:
         self.account = account
+        self.own_writes = own_writes if own_writes is not None else OwnWrites()
 
     # -- folders -------------------------------------------------------------------------------
 
@@ -104,7 +128,7 @@ class Mailbox:
         results: list[CalendarEntry | ContactEntry | GatewayError] = []
         for start in range(0, len(ids), FETCH_CHUNK):
             chunk = [ItemId(id=i) for i in ids[start : start + FETCH_CHUNK]]
-            for item in self.account.fetch(ids=chunk):
+            for item in self.account.fetch(ids=chunk, chunk_size=FETCH_CHUNK):
                 if isinstance(item, Exception):
                     results.append(map_exception(item))
                 else:
@@ -114,8 +138,11 @@ class Mailbox:
                         results.append(exc)
         return results
 
-    def changes(self, kind: str, folder_name: str, sync_state: str | None, max_changes: int) -> dict[str, object]:
-        """One page of changes since `sync_state` (None: everything there is), with full items."""
+    def changes(
+        self, kind: str, folder_name: str, sync_state: str | None, max_changes: int, skip_own: bool = False
+    ) -> dict[str, object]:
+        """One page of changes since `sync_state` (None: everything there is), with full items;
+        with `skip_own`, leaving out the versions this gateway wrote itself."""
         folder = self.folder(kind, folder_name)
         service = _SyncFolderItems(account=self.account)
         raw = list(
@@ -132,6 +159,11 @@ class Mailbox:
         for element in raw:
             if isinstance(element, Exception):
                 raise element
+        if skip_own:
+            raw = [
+                (change, item) for change, item in raw
+                if change == "delete" or (item.id, getattr(item, "changekey", None)) not in self.own_writes
+            ]  # fmt: skip
         wanted = [item.id for change, item in raw if change in ("create", "update")]
         fetched = dict(zip(wanted, self.fetch(wanted)))
         changes: list[Change] = []
@@ -198,16 +230,20 @@ class Mailbox:
         def batch(chunk: Sequence[CalendarEntry | ContactEntry]) -> list[object]:
             return self.account.bulk_create(folder=folder, items=[build(e) for e in chunk])
 
-        return _per_item(entries, batch, lambda result: ItemResult(True, result.id, result.changekey))
+        results = _per_item(entries, batch, lambda result: ItemResult(True, result.id, result.changekey))
+        for result in results:
+            self.own_writes.add(result.id, result.change_key)
+        return results
 
     def update(
         self, kind: str, updates: Sequence[tuple[ItemRef, CalendarEntry | ContactEntry, set[str]]]
     ) -> list[ItemResult]:
         """Write the named fields of each entry; a change key that is no longer current is a
         conflict (NeverOverwrite), answered per item."""
-        if kind == CALENDAR:
-            return self._update_calendar(updates)
-        return self._update_contacts(updates)
+        results = self._update_calendar(updates) if kind == CALENDAR else self._update_contacts(updates)
+        for result in results:
+            self.own_writes.add(result.id, result.change_key)
+        return results
 
     def _update_calendar(
         self, updates: Sequence[tuple[ItemRef, CalendarEntry | ContactEntry, set[str]]]

@@ -18,7 +18,7 @@ from .connection import AccountCache, AccountSpec, ExchangeSettings
 from .convert import register_external_id
 from .entries import CalendarEntry, ContactEntry, ItemRef
 from .errors import AUTH_FAILED, INVALID, THROTTLED, TIMEOUT, GatewayError, map_exception
-from .mailbox import CALENDAR, CONTACTS, KINDS, MAX_CHANGES, Mailbox
+from .mailbox import CALENDAR, CONTACTS, KINDS, MAX_CHANGES, Mailbox, OwnWrites
 
 T = TypeVar("T")
 MAX_BATCH = 500
@@ -67,7 +67,10 @@ class ExchangeOperations:
         self.limits = limits
         self._overall = trio.CapacityLimiter(limits.overall)
         self._per_mailbox: dict[str, trio.CapacityLimiter] = {}
-        self._backoff_until: dict[str, float] = {}  # mailbox → trio time until which Exchange asked us to wait
+        self._backoff_until: dict[str, float] = {}
+        self._own_writes: dict[
+            str, OwnWrites
+        ] = {}  # per mailbox  # mailbox → trio time until which Exchange asked us to wait
 
     def table(self) -> dict[str, Operation]:
         operations: dict[str, Callable[[Mapping[str, Any]], Awaitable[Any]]] = {
@@ -108,7 +111,8 @@ class ExchangeOperations:
 
     def _call(self, spec: AccountSpec, work: Callable[[Mailbox], T]) -> T:
         try:
-            return work(Mailbox(self.accounts.get(spec)))
+            own = self._own_writes.setdefault(spec.mailbox.lower(), OwnWrites())
+            return work(Mailbox(self.accounts.get(spec), own))
         except Exception as exc:  # every failure leaves as a stable code
             error = map_exception(exc)
             if error.code == AUTH_FAILED:
@@ -141,7 +145,8 @@ class ExchangeOperations:
         size = args.get("max_changes", MAX_CHANGES)
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_CHANGES:
             raise GatewayError(INVALID, f"max_changes must be 1 to {MAX_CHANGES}")
-        return await self._run(args, lambda mailbox: mailbox.changes(kind, folder, state or None, size))
+        skip_own = args.get("skip_own_writes", False) is True
+        return await self._run(args, lambda mailbox: mailbox.changes(kind, folder, state or None, size, skip_own))
 
     async def changes_many(self, args: Mapping[str, Any]) -> Any:
         """Several folders' changes in one request (a cycle's polling of every calendar): each

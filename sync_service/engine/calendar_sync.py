@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Awaitable, Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
+import trio
 from loguru import logger
 
 from ..store.models import AppointmentLink
@@ -26,6 +27,7 @@ from .model import Link, Side, Version
 from .plan import Create, Delete, Pair, Plan, Relink, Unlink, Update
 
 BATCH = 100
+PARALLEL_BATCHES = 4
 PAGE = 512
 TO_EXCHANGE, TO_PCCADDIE = "to-exchange", "to-pccaddie"
 
@@ -174,9 +176,32 @@ class _Run:
                 self.report.append((kind, Side.PCCADDIE.value, source.key if source else action.link.local_key or "",
                                     title, ""))  # fmt: skip
 
+    async def _batches(self, actions: Sequence[Any], carry_out: Callable[[Sequence[Any]], Awaitable[None]]) -> None:
+        """Batches of BATCH items, up to PARALLEL_BATCHES sent at once (the gateway's limit per
+        mailbox is the same); each one's results recorded as soon as they come."""
+        limiter = trio.CapacityLimiter(PARALLEL_BATCHES)
+        troubles: list[Exception] = []
+
+        async def one(chunk: Sequence[Any]) -> None:
+            async with limiter:
+                if troubles:
+                    return  # the mailbox (or the database) is in trouble: the rest waits for the next cycle
+                try:
+                    await carry_out(chunk)
+                except Exception as trouble:  # raised plainly below, as if the batches had run one by one
+                    troubles.append(trouble)
+
+        async with trio.open_nursery() as nursery:
+            for start in range(0, len(actions), BATCH):
+                nursery.start_soon(one, actions[start : start + BATCH])
+        if troubles:
+            raise troubles[0]
+
     async def _exchange_creates(self, creates: Sequence[Create]) -> None:
-        for start in range(0, len(creates), BATCH):
-            chunk = creates[start : start + BATCH]
+        await self._batches(creates, self._create_batch)
+
+    async def _create_batch(self, chunk: Sequence[Create]) -> None:
+        if chunk:
             prepared = await self.db.run(
                 state.prepare_exchange_creates, self.context, [(c.source, c.link) for c in chunk]
             )
@@ -184,11 +209,13 @@ class _Run:
             await self._record("create", [link_id for link_id, _ in prepared], results, [c.source for c in chunk])
 
     async def _exchange_updates(self, updates: Sequence[Update]) -> None:
+        await self._batches(updates, self._update_batch)
+
+    async def _update_batch(self, chunk: Sequence[Update]) -> None:
         fields = ["subject", "body", "location", "start", "end", "all_day", "timezone", "private",
                   "reminder_minutes", "external_id"]  # fmt: skip
         context = self.context
-        for start in range(0, len(updates), BATCH):
-            chunk = updates[start : start + BATCH]
+        if chunk:
             external = await self.db.run(_external_ids, [u.link.id for u in chunk])
             items = [
                 {"id": u.link.remote_key, "change_key": u.link.change_key, "fields": fields,
@@ -200,12 +227,11 @@ class _Run:
             await self._record("update", [u.link.id for u in chunk], results, [u.source for u in chunk], sent_keys=sent)
 
     async def _exchange_deletes(self, deletes: Sequence[Delete]) -> None:
-        for start in range(0, len(deletes), BATCH):
-            chunk = deletes[start : start + BATCH]
-            results = await self.client.delete([{"id": d.link.remote_key, "change_key": None} for d in chunk])
-            await self._record(
-                "delete", [d.link.id for d in chunk], results, [None] * len(chunk), [d.link for d in chunk]
-            )
+        await self._batches(deletes, self._delete_batch)
+
+    async def _delete_batch(self, chunk: Sequence[Delete]) -> None:
+        results = await self.client.delete([{"id": d.link.remote_key, "change_key": None} for d in chunk])
+        await self._record("delete", [d.link.id for d in chunk], results, [None] * len(chunk), [d.link for d in chunk])
 
     async def _record(self, action: str, link_ids: list[int], results: Sequence[Mapping[str, Any]],
                       sources: Sequence[Version | None], links: Sequence[Link] | None = None,

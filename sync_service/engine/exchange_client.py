@@ -65,7 +65,8 @@ class GatewayExchangeClient:
         await self._ask("exchange.ensure_folder", name=name)
 
     async def changes(self, folder: str, sync_state: str | None, max_changes: int) -> Mapping[str, Any]:
-        return await self._ask("exchange.changes", folder=folder, sync_state=sync_state, max_changes=max_changes)
+        return await self._ask("exchange.changes", folder=folder, sync_state=sync_state, max_changes=max_changes,
+                               skip_own_writes=True)  # fmt: skip
 
     async def create(self, folder: str, entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         return await self._ask("exchange.create", folder=folder, items=list(entries))

@@ -144,7 +144,7 @@ class CycleEngine:
         if not ready:
             return {}
         requests = [{"account": dict(c.account), "kind": "calendar", "folder": c.folder, "sync_state": c.sync_state,
-                     "max_changes": 512} for _, c in ready]  # fmt: skip
+                     "max_changes": 512, "skip_own_writes": True} for _, c in ready]  # fmt: skip
         try:
             answers = await changes_many(requests)
         except Exception as exc:  # the gateway is away or old: each calendar asks for itself

@@ -357,3 +357,17 @@ async def test_changes_of_many_folders_in_one_request(emulator, ops):
     assert [a["ok"] for a in answers] == [True, True, False, False]
     assert len(answers[0]["result"]["changes"]) == 1 and answers[1]["result"]["changes"] == []
     assert answers[2]["error"]["code"] == "auth_failed" and answers[3]["error"]["code"] == "invalid"
+
+
+async def test_its_own_writes_can_be_left_out_of_the_changes(emulator, ops):
+    acct = account(emulator)
+    first = await ops.changes({"account": acct, "sync_state": None})
+    (ours,) = await ops.create({"account": acct, "items": [ROUND]})
+    await trio.to_thread.run_sync(lambda: None)
+    theirs = (await ops.create({"account": account(emulator), "items": [{**ROUND, "subject": "x"}]}))[0]
+    fresh = ExchangeOperations(ExchangeSettings(request_timeout=10))  # another gateway: knows neither
+    (theirs_made_elsewhere,) = await fresh.create({"account": acct, "items": [{**ROUND, "subject": "Outlook"}]})
+    page = await ops.changes({"account": acct, "sync_state": first["sync_state"], "skip_own_writes": True})
+    assert [c["id"] for c in page["changes"]] == [theirs_made_elsewhere["id"]]
+    everything = await ops.changes({"account": acct, "sync_state": first["sync_state"]})
+    assert {c["id"] for c in everything["changes"]} == {ours["id"], theirs["id"], theirs_made_elsewhere["id"]}
