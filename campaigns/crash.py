@@ -30,7 +30,7 @@ import filelock  # noqa: E402
 from exchangelib import CalendarItem, EWSDateTime  # noqa: E402
 from exchangelib.protocol import close_connections  # noqa: E402
 
-from tests.e2e.world import BERLIN, World, local_day  # noqa: E402
+from tests.e2e.world import BERLIN, World, external_id_visible, local_day  # noqa: E402
 
 
 @dataclass
@@ -254,8 +254,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     options = parser.parse_args()
-    CalendarItem.register("pccaddie_sync_id", __import__("tests.e2e.world", fromlist=["x"]).PcCaddieSyncId)
-    with tempfile.TemporaryDirectory(prefix="crash-campaign-") as folder:
+    with external_id_visible(), tempfile.TemporaryDirectory(prefix="crash-campaign-") as folder:
         report = run_campaign(Path(folder) / "home", options.items, options.rounds, options.kills, options.seed)
     for line in report.lines():
         print(line)

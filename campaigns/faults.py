@@ -19,9 +19,9 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from exchangelib import CalendarItem  # noqa: E402
 
 from campaigns.crash import Campaign, Report  # noqa: E402
+from tests.e2e.world import external_id_visible  # noqa: E402
 
 FAULTS = [
     {"kind": "server_busy", "back_off_ms": 800},
@@ -92,8 +92,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--seed", type=int, default=1)
     options = parser.parse_args()
-    CalendarItem.register("pccaddie_sync_id", __import__("tests.e2e.world", fromlist=["x"]).PcCaddieSyncId)
-    with tempfile.TemporaryDirectory(prefix="fault-campaign-") as folder:
+    with external_id_visible(), tempfile.TemporaryDirectory(prefix="fault-campaign-") as folder:
         report, hits = run_fault_campaign(Path(folder) / "home", options.items, options.rounds, options.seed)
     for line in report.lines():
         print(line)

@@ -7,22 +7,20 @@ import sqlite3
 import time
 
 import pytest
-from exchangelib import CalendarItem
 from exchangelib.protocol import close_connections
 
-from tests.e2e.world import PcCaddieSyncId, World, local_day
+from tests.e2e.world import World, external_id_visible, local_day
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def world(tmp_path):
-    CalendarItem.register("pccaddie_sync_id", PcCaddieSyncId)
-    started = World.start(tmp_path / "home")
-    yield started
-    started.stop()
-    CalendarItem.deregister("pccaddie_sync_id")
-    close_connections()
+    with external_id_visible():
+        started = World.start(tmp_path / "home")
+        yield started
+        started.stop()
+        close_connections()
 
 
 def pccaddie_writes(world: World, first: int, count: int) -> None:

@@ -17,24 +17,16 @@ from exchangelib import (
     Credentials,
     EWSDateTime,
     EWSTimeZone,
-    ExtendedProperty,
     FailFast,
 )
 from exchangelib.protocol import close_connections
 
 from tests.e2e.processes import Service, command, free_port, run_command
+from tests.e2e.world import external_id_visible
 
 pytestmark = pytest.mark.e2e
 MAILBOX, PASSWORD = "anna@club.example", "anna-secret"
 BERLIN = EWSTimeZone("Europe/Berlin")
-
-
-class PcCaddieSyncId(ExtendedProperty):
-    """Written the way any Exchange client would see our external id (set id and name are ours)."""
-
-    property_set_id = "6f0c8a52-3d1e-4b7a-9c55-2e8d41f7b3a9"
-    property_name = "PcCaddieSyncId"
-    property_type = "String"
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +42,10 @@ def world(tmp_path_factory):
     assert url.endswith("/EWS/Exchange.asmx"), url
     gateway = Service("exchange-gateway", home, "run", "--listen", f"127.0.0.1:{gateway_port}").start()
     gateway.wait_for("Listener started")
-    CalendarItem.register("pccaddie_sync_id", PcCaddieSyncId)
     try:
-        yield {"home": home, "url": url, "gateway": f"127.0.0.1:{gateway_port}"}
+        with external_id_visible():
+            yield {"home": home, "url": url, "gateway": f"127.0.0.1:{gateway_port}"}
     finally:
-        CalendarItem.deregister("pccaddie_sync_id")
         gateway.ensure_stopped()
         emulator.terminate()
         emulator.wait(timeout=10)

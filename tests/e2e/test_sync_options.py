@@ -7,22 +7,20 @@ import datetime as dt
 
 import isodate
 import pytest
-from exchangelib import CalendarItem
 from exchangelib.protocol import close_connections
 
-from tests.e2e.world import PcCaddieSyncId, World
+from tests.e2e.world import World, external_id_visible
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def world(tmp_path):
-    CalendarItem.register("pccaddie_sync_id", PcCaddieSyncId)
-    started = World.start(tmp_path / "home")
-    yield started
-    started.stop()
-    CalendarItem.deregister("pccaddie_sync_id")
-    close_connections()
+    with external_id_visible():
+        started = World.start(tmp_path / "home")
+        yield started
+        started.stop()
+        close_connections()
 
 
 def test_read_only(world):

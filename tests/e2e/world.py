@@ -7,9 +7,10 @@ import datetime as dt
 import json
 import subprocess
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from exchangelib import (
     BASIC,
@@ -23,6 +24,7 @@ from exchangelib import (
     ExtendedProperty,
     FailFast,
 )
+from exchangelib.fields import InvalidField
 
 from tests.e2e.processes import Service, command, free_port, run_command
 
@@ -36,6 +38,23 @@ class PcCaddieSyncId(ExtendedProperty):
     property_set_id = "6f0c8a52-3d1e-4b7a-9c55-2e8d41f7b3a9"
     property_name = "PcCaddieSyncId"
     property_type = "String"
+
+
+@contextmanager
+def external_id_visible() -> Iterator[None]:
+    """Let plain exchangelib show our external id as `item.pccaddie_sync_id`, as any client could
+    (unless this process registered it already, e.g. the gateway's own code in another test)."""
+    try:
+        CalendarItem.get_field_by_fieldname("pccaddie_sync_id")
+        registered_here = False
+    except InvalidField:
+        CalendarItem.register("pccaddie_sync_id", PcCaddieSyncId)
+        registered_here = True
+    try:
+        yield
+    finally:
+        if registered_here:
+            CalendarItem.deregister("pccaddie_sync_id")
 
 
 def local_day(offset: int, hour: int, minute: int = 0) -> dt.datetime:
