@@ -129,3 +129,48 @@ def process_cpu() -> float:
 
 
 __all__ = ["Stage", "process_cpu", "rss_kib", "os"]
+
+
+class Connected:
+    """The sync engine in this process, connected to the stage's gateway: `await cycle()` runs
+    one cycle the way the service does (all calendars' changes asked in one request)."""
+
+    def __init__(self, stage: Stage) -> None:
+        self.stage = stage
+        self.engine = stage.engine()
+
+    async def __aenter__(self) -> "Connected":
+        import trio
+
+        from protocol.home import ensure_token
+        from protocol.rpc import PeerSettings
+        from sync_service.engine.exchange_client import GatewayExchangeClient
+        from sync_service.gateway_link import GatewayLink, LinkSettings
+
+        link = GatewayLink(LinkSettings(self.stage.gateway_address,
+                                        peer=PeerSettings(heartbeat=None, request_timeout=600)),
+                           token=lambda: ensure_token(Home(self.stage.home)))  # fmt: skip
+        self._nursery_manager = trio.open_nursery()
+        nursery = await self._nursery_manager.__aenter__()
+        self._nursery = nursery
+        await nursery.start(link.run)
+        peer = await link.peer(wait=10)
+        self.client = lambda account, kind: GatewayExchangeClient(peer, account, kind, timeout=600)
+
+        async def changes_many(requests):
+            return await peer.request("exchange.changes_many", {"requests": requests}, timeout=600)
+
+        self.changes_many = changes_many
+        return self
+
+    async def cycle(self):
+        return await self.engine.run(self.client, self.changes_many)
+
+    async def settle(self) -> None:
+        """Cycles until one has nothing to do (a first sync)."""
+        while (await self.cycle()).counts:
+            pass
+
+    async def __aexit__(self, *exc_info) -> None:
+        self._nursery.cancel_scope.cancel()
+        await self._nursery_manager.__aexit__(*exc_info)

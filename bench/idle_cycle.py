@@ -23,41 +23,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import trio  # noqa: E402
 from loguru import logger  # noqa: E402
 
-from bench.harness import Stage, process_cpu  # noqa: E402
-from protocol.home import Home, ensure_token  # noqa: E402
-from protocol.rpc import PeerSettings  # noqa: E402
-from sync_service.engine.exchange_client import GatewayExchangeClient  # noqa: E402
-from sync_service.gateway_link import GatewayLink, LinkSettings  # noqa: E402
+from bench.harness import Connected, Stage, process_cpu  # noqa: E402
 
 
 async def measure(stage: Stage, cycles: int) -> dict[str, float]:
-    link = GatewayLink(LinkSettings(stage.gateway_address, peer=PeerSettings(heartbeat=None, request_timeout=600)),
-                       token=lambda: ensure_token(Home(stage.home)))  # fmt: skip
-    engine = stage.engine()
-    async with trio.open_nursery() as nursery:
-        await nursery.start(link.run)
-        peer = await link.peer(wait=10)
-
-        def client(account, kind):
-            return GatewayExchangeClient(peer, account, kind, timeout=600)
-
-        async def changes_many(requests):
-            return await peer.request("exchange.changes_many", {"requests": requests}, timeout=600)
-
+    async with Connected(stage) as engine:
         first_started = time.perf_counter()
-        while True:  # the first sync, until a cycle has nothing left to do
-            summary = await engine.run(client, changes_many)
-            if not summary.counts:
-                break
+        await engine.settle()  # the first sync
         first = time.perf_counter() - first_started
         cpu, wall = [], []
         for _ in range(cycles):
             cpu_start, wall_start = process_cpu(), time.perf_counter()
-            summary = await engine.run(client, changes_many)
+            summary = await engine.cycle()
             cpu.append(process_cpu() - cpu_start)
             wall.append(time.perf_counter() - wall_start)
             assert not summary.counts and not summary.errors, summary.line()
-        nursery.cancel_scope.cancel()
     return {"cpu_ms": statistics.median(cpu) * 1000, "wall_ms": statistics.median(wall) * 1000, "first_s": first}
 
 

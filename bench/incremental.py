@@ -29,11 +29,7 @@ from exchangelib import BASIC, DELEGATE, Account, Configuration, Credentials, Fa
 from exchangelib.protocol import close_connections  # noqa: E402
 from loguru import logger  # noqa: E402
 
-from bench.harness import Stage  # noqa: E402
-from protocol.home import Home, ensure_token  # noqa: E402
-from protocol.rpc import PeerSettings  # noqa: E402
-from sync_service.engine.exchange_client import GatewayExchangeClient  # noqa: E402
-from sync_service.gateway_link import GatewayLink, LinkSettings  # noqa: E402
+from bench.harness import Connected, Stage  # noqa: E402
 from tests.e2e.processes import Service  # noqa: E402
 
 
@@ -51,28 +47,15 @@ def local_edit(stage: Stage, title: str) -> None:
 
 
 async def incremental(stage: Stage, samples: int) -> dict[str, float]:
-    link = GatewayLink(LinkSettings(stage.gateway_address, peer=PeerSettings(heartbeat=None, request_timeout=600)),
-                       token=lambda: ensure_token(Home(stage.home)))  # fmt: skip
-    engine = stage.engine()
     account = outlook(stage)
     times: dict[str, list[float]] = {"pccaddie": [], "exchange": []}
-    async with trio.open_nursery() as nursery:
-        await nursery.start(link.run)
-        peer = await link.peer(wait=10)
-
-        def client(acct, kind):
-            return GatewayExchangeClient(peer, acct, kind, timeout=600)
-
-        async def changes_many(requests):
-            return await peer.request("exchange.changes_many", {"requests": requests}, timeout=600)
-
-        while (await engine.run(client, changes_many)).counts:
-            pass
+    async with Connected(stage) as engine:
+        await engine.settle()
         item = await trio.to_thread.run_sync(lambda: next(iter(account.calendar.all().order_by("start"))))
         for n in range(samples):
             started = time.perf_counter()
             local_edit(stage, f"Changed in PC CADDIE {n}")
-            summary = await engine.run(client, changes_many)
+            summary = await engine.cycle()
             times["pccaddie"].append(time.perf_counter() - started)
             assert summary.counts.get("updated-to-exchange") == 1, summary.line()
 
@@ -83,10 +66,9 @@ async def incremental(stage: Stage, samples: int) -> dict[str, float]:
 
             await trio.to_thread.run_sync(outlook_edit)
             started = time.perf_counter()
-            summary = await engine.run(client, changes_many)
+            summary = await engine.cycle()
             times["exchange"].append(time.perf_counter() - started)
             assert summary.counts.get("updated-to-pccaddie") == 1, summary.line()
-        nursery.cancel_scope.cancel()
     return {side: statistics.median(values) * 1000 for side, values in times.items()}
 
 

@@ -196,42 +196,48 @@ class Campaign:
     # -- the run ---------------------------------------------------------------------------------
 
     def run(self, timeout_per_round: float = 300.0) -> Report:
+        """Rounds of changes, each disturbed (`disturb`) and then waited on until both sides agree
+        with the oracle; the report is judged at the end (or at the first round that does not
+        converge)."""
         started = time.monotonic()
         self.local_create(self.items // 2)
         self.remote_create(self.items - self.items // 2)
-        sync = self.world.start_sync(interval="0.5")
-        kills_left = self.kills
+        self.sync = self.world.start_sync(interval="0.5")
         for round_number in range(1, self.rounds + 1):
             if round_number > 1:
                 self.report.changes += self.round_of_changes(round_number)
-            kills_now = kills_left // (self.rounds - round_number + 1)
-            for _ in range(kills_now):
-                time.sleep(self.random.uniform(0.05, 1.0))
-                victim = self.random.choice(["sync-service", "exchange-gateway"])
-                if victim == "sync-service":
-                    sync.kill()
-                    sync = self.world.start_sync(interval="0.5")
-                else:
-                    gateway = [s for s in self.world.services if s.name == "exchange-gateway"][-1]
-                    gateway.kill()
-                    self.world.start_gateway()
-                self.report.kills += 1
-                self.report.kills_by_service[victim] = self.report.kills_by_service.get(victim, 0) + 1
-            kills_left -= kills_now
+            what = self.disturb(round_number)
             deadline = time.monotonic() + timeout_per_round
             while not self.converged():
                 if time.monotonic() > deadline:
                     self.say(f"round {round_number}: did not converge within {timeout_per_round:g} s")
-                    self.judge()
-                    self.report.seconds = time.monotonic() - started
-                    return self.report
+                    return self._finish(started, converged=False)
                 time.sleep(0.5)
-            self.say(f"round {round_number}/{self.rounds}: converged, {len(self.oracle.alive())} items, "
-                     f"{self.report.kills} kills so far")  # fmt: skip
-        self.report.converged = True
+            self.say(f"round {round_number}/{self.rounds}: converged after {what}, {len(self.oracle.alive())} items")
+        return self._finish(started, converged=True)
+
+    def _finish(self, started: float, converged: bool) -> Report:
+        self.report.converged = converged
         self.judge()
         self.report.seconds = time.monotonic() - started
         return self.report
+
+    def disturb(self, round_number: int) -> str:
+        """This round's share of the kills, at random moments, of a random service."""
+        kills_now = (self.kills - self.report.kills) // (self.rounds - round_number + 1)
+        for _ in range(kills_now):
+            time.sleep(self.random.uniform(0.05, 1.0))
+            victim = self.random.choice(["sync-service", "exchange-gateway"])
+            if victim == "sync-service":
+                self.sync.kill()
+                self.sync = self.world.start_sync(interval="0.5")
+            else:
+                gateway = [s for s in self.world.services if s.name == "exchange-gateway"][-1]
+                gateway.kill()
+                self.world.start_gateway()
+            self.report.kills += 1
+            self.report.kills_by_service[victim] = self.report.kills_by_service.get(victim, 0) + 1
+        return f"{kills_now} kills ({self.report.kills} so far)"
 
     def stop(self) -> None:
         self.world.stop()
