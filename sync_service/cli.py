@@ -72,7 +72,7 @@ def sync_now(home_value: str | None, gateway: Address | None, verbose: bool) -> 
         raise click.ClickException(str(exc)) from None
     if not report.ok:
         raise click.ClickException(report.error or "the sync cycle did not complete")
-    click.echo(f"Sync cycle done in {report.seconds * 1000:.0f} ms")
+    click.echo(f"Sync cycle done in {report.seconds * 1000:.0f} ms" + (f": {report.summary}" if report.summary else ""))
 
 
 @main.command()

@@ -22,6 +22,7 @@ class CycleReport:
     ended: float
     ok: bool
     error: str | None = None
+    summary: str | None = None  # the cycle's line of counts
 
     @property
     def seconds(self) -> float:
@@ -61,7 +62,8 @@ class SyncCycle:
             error = str(exc)
             logger.warning(f"Sync skipped: {error}")
         self.last_error = error
-        return CycleReport(started, trio.current_time(), error is None, error)
+        line = self.last_summary.line() if self.last_summary is not None else None
+        return CycleReport(started, trio.current_time(), error is None, error, line)
 
     async def _body(self) -> str | None:
         try:

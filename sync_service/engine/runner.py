@@ -26,6 +26,8 @@ from .contact_sync import ContactSync
 from .database import DbRunner
 from .exchange_client import ExchangeClient
 
+PRUNE_EVERY = 3600.0  # seconds between prunings of old reports
+
 
 @dataclass
 class CycleSummary:
@@ -72,6 +74,8 @@ class CycleEngine:
         self.clock = clock
         self._throttled_until: dict[str, float] = {}
         self._mailbox_of: dict[int, str] = {}
+        self._quiet_reasons: dict[int, str] = {}  # why a calendar is not syncing, as last logged
+        self._last_prune = float("-inf")
 
     async def run(
         self,
@@ -128,7 +132,9 @@ class CycleEngine:
                 )
             for user_id in contact_users:  # keyed by the negative user id, apart from the calendars
                 nursery.start_soon(one, -user_id, functools.partial(contacts.run, user_id))
-        await self.db.run(_prune_reports, self.report_days)
+        if self.clock() - self._last_prune > PRUNE_EVERY:
+            self._last_prune = self.clock()
+            await self.db.run(_prune_reports, self.report_days)
         return summary
 
     async def _prefetch(
@@ -156,6 +162,8 @@ class CycleEngine:
         summary.counts.update(outcome.counts)
         if outcome.mailbox:
             self._mailbox_of[outcome.subscription_id] = outcome.mailbox
+        if not outcome.not_syncing:
+            self._quiet_reasons.pop(outcome.subscription_id, None)
         if outcome.error:
             summary.errors.append(f"{outcome.label}: {outcome.error}")
             logger.warning(f"{outcome.label} ({outcome.mailbox}): {outcome.error}")
@@ -163,7 +171,10 @@ class CycleEngine:
                 self._throttled_until[outcome.mailbox] = self.clock() + outcome.retry_after
         elif outcome.not_syncing:
             summary.not_syncing.append(f"{outcome.label}: {outcome.not_syncing}")
-            logger.info(f"{outcome.label}: not synchronised: {outcome.not_syncing}")
+            if self._quiet_reasons.get(outcome.subscription_id) != outcome.not_syncing:  # logged once, not each cycle
+                self._quiet_reasons[outcome.subscription_id] = outcome.not_syncing
+                logger.info(f"{outcome.label}: not synchronised: {outcome.not_syncing}")
+            return
         elif outcome.counts:
             logger.info(f"{outcome.label}: {', '.join(f'{k} {v}' for k, v in sorted(outcome.counts.items()))}")
 
