@@ -2,40 +2,40 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+import peewee as pw
+
 from ..store.models import Appointment, Person, TimetableArea, User, UserGroup
 from . import AdminError
 
+Row = TypeVar("Row", bound=pw.Model)
+
+
+def _one(model: type[Row], condition: pw.Expression, missing: str) -> Row:
+    row = model.get_or_none(condition)
+    if row is None:
+        raise AdminError(missing)
+    return row
+
 
 def user_by_login(login: str) -> User:
-    user = User.get_or_none(User.login == login)
-    if user is None:
-        raise AdminError(f"unknown user {login!r} (see `sync-service user add`)")
-    return user
+    return _one(User, User.login == login, f"unknown user {login!r} (see `sync-service user add`)")
 
 
 def group_by_name(name: str) -> UserGroup:
-    group = UserGroup.get_or_none(UserGroup.name == name)
-    if group is None:
-        raise AdminError(f"unknown group {name!r} (see `sync-service group add`)")
-    return group
+    return _one(UserGroup, UserGroup.name == name, f"unknown group {name!r} (see `sync-service group add`)")
 
 
 def area_by_name(name: str) -> TimetableArea:
-    area = TimetableArea.get_or_none(TimetableArea.name == name)
-    if area is None:
-        raise AdminError(f"unknown timetable area {name!r} (see `sync-service area list`)")
-    return area
+    return _one(TimetableArea, TimetableArea.name == name,
+                f"unknown timetable area {name!r} (see `sync-service area list`)")  # fmt: skip
 
 
 def person_by_id(person_id: int) -> Person:
-    person = Person.get_or_none(Person.id == person_id)
-    if person is None:
-        raise AdminError(f"unknown person {person_id} (see `sync-service person list`)")
-    return person
+    return _one(Person, Person.id == person_id, f"unknown person {person_id} (see `sync-service person list`)")
 
 
 def appointment_by_id(appointment_id: int) -> Appointment:
-    appointment = Appointment.get_or_none(Appointment.id == appointment_id)
-    if appointment is None:
-        raise AdminError(f"unknown appointment {appointment_id} (see `sync-service appointment list`)")
-    return appointment
+    return _one(Appointment, Appointment.id == appointment_id,
+                f"unknown appointment {appointment_id} (see `sync-service appointment list`)")  # fmt: skip
