@@ -550,6 +550,15 @@ def statistics_any(statistics: Mapping[str, Mapping[str, int]]) -> bool:
     return any(any(counts.values()) for counts in statistics.values())
 
 
+def start_afresh(subscription_id: int) -> None:
+    """Forget what was agreed with an Exchange calendar that no longer exists: the next cycle is a
+    first sync into the new one (PC CADDIE's appointments untouched)."""
+    AppointmentLink.delete().where(AppointmentLink.subscription == subscription_id).execute()
+    SubscriptionState.update(sync_state=None, journal_seq=0, initial_done=False).where(
+        SubscriptionState.subscription == subscription_id
+    ).execute()
+
+
 def pause(subscription_id: int, reason: str) -> None:
     CalendarSubscription.update(paused_reason=reason).where(CalendarSubscription.id == subscription_id).execute()
 

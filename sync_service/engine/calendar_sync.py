@@ -109,7 +109,19 @@ class _Run:
         if context.pending:
             found = await client.find_external(context.folder, [external for _, external in context.pending])
             await self.db.run(state.resolve_pending, context, found)
-        changes, sync_state = await self._remote_changes()
+        try:
+            changes, sync_state = await self._remote_changes()
+        except MailboxTrouble as trouble:
+            if trouble.code != "not_found" or not context.folder:
+                raise
+            # the user deleted the sub-calendar in Outlook: make it again and fill it anew (never
+            # read as the deletion of the club's appointments)
+            logger.warning(f"{context.label}: the calendar {context.folder!r} is gone from the mailbox; "
+                           "it is made again and filled anew")  # fmt: skip
+            await self.db.run(state.start_afresh, context.subscription_id)
+            await client.ensure_folder(context.folder)
+            self.report.append(("restart", Side.EXCHANGE.value, context.folder, "", "calendar made again"))
+            return None, None
         if state.nothing_happened(context, changes) and sync_state == context.sync_state:
             return None, None  # an idle cycle: not a single database call
         observed = await self.db.run(state.observe, context, changes)

@@ -79,6 +79,8 @@ class FakeExchange:
         failure = self._failure("changes")
         if failure:
             raise self._trouble(failure)
+        if folder and folder not in self.folders:
+            raise MailboxTrouble("not_found", f"there is no calendar folder {folder!r}")
         since = int(sync_state or 0)
         last: dict[str, str] = {}
         first_kind: dict[str, str] = {}

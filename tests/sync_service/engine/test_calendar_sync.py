@@ -290,3 +290,19 @@ async def test_a_database_failure_ends_that_calendar_cleanly_and_the_cycle_goes_
     assert club.exchange.items == {} and club.links() == []  # nothing half-applied
     summary = await engine.run(lambda account, kind: club.exchange)
     assert summary.errors == [] and club.remote_titles() == {"Medal"}
+
+
+async def test_a_sub_calendar_deleted_in_outlook_is_made_again_and_filled_anew(tmp_path):
+    club = make_club(tmp_path, folder_name="Tee times")
+    club.add("Medal")
+    club.add("Stableford")
+    await club.sync()
+    assert club.exchange.folders == {"Tee times"} and len(club.exchange.items) == 2
+    club.exchange.folders.clear()  # the user deletes the whole sub-calendar, items and all
+    for item_id in list(club.exchange.items):
+        del club.exchange.items[item_id]
+    outcome = await club.sync()
+    assert outcome.error is None and club.exchange.folders == {"Tee times"}
+    assert len(club.local()) == 2  # the club's appointments are never touched by it
+    await club.sync()
+    assert club.remote_titles() == {"Medal", "Stableford"} and len(club.links()) == 2
