@@ -161,11 +161,10 @@ class Campaign:
             account.bulk_delete([remote[k] for k in remote_delete])
             for key in local_delete + remote_delete:
                 self.oracle.titles[key] = None
-        self.local_create(share)
-        self.remote_create(share)
-        return (
-            len(local_edit) + len(remote_edit) + 2 * len(conflicts) + len(local_delete) + len(remote_delete) + 2 * share
-        )
+        new = len(local_delete) + len(remote_delete)  # as many new as deleted: the size stays about the same
+        self.local_create(new // 2)
+        self.remote_create(new - new // 2)
+        return len(local_edit) + len(remote_edit) + 2 * len(conflicts) + 2 * new
 
     # -- judging -------------------------------------------------------------------------------
 
