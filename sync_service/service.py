@@ -95,21 +95,18 @@ def build_engine(home: Home, settings: ServiceSettings) -> CycleEngine:
     return CycleEngine(DbRunner(db), engine_settings, settings.parallel_calendars, settings.report_days)
 
 
-def build_cycle(home: Home, link: GatewayLink, settings: ServiceSettings, lock_wait: float) -> SyncCycle:
-    return SyncCycle(
-        link,
-        home.cycle_lock_file,
-        gateway_wait=settings.connect_timeout * 2,
-        lock_wait=lock_wait,
-        engine=build_engine(home, settings),
-    )
+async def build_cycle(home: Home, link: GatewayLink, settings: ServiceSettings, lock_wait: float) -> SyncCycle:
+    # opening (and perhaps upgrading) the database and reading the key are file work: not in trio's loop
+    engine = await trio.to_thread.run_sync(build_engine, home, settings)
+    return SyncCycle(link, home.cycle_lock_file, gateway_wait=settings.connect_timeout * 2, lock_wait=lock_wait,
+                     engine=engine)  # fmt: skip
 
 
 async def run_service(home: Home, settings: ServiceSettings) -> None:
     """Run until SIGINT/SIGTERM: the running cycle may finish (within the grace period), then the
     connection is closed and logged."""
     link = build_link(home, settings)
-    cycle = build_cycle(home, link, settings, lock_wait=settings.interval)
+    cycle = await build_cycle(home, link, settings, lock_wait=settings.interval)
     scheduler = CycleScheduler(cycle.run_once, settings.interval)
     logger.info(
         f"Synchronisation service started (version {product_version()}, gateway {settings.gateway}, "
@@ -165,7 +162,7 @@ async def watch_journal(db: DbRunner, scheduler: CycleScheduler, every: float) -
 async def sync_once(home: Home, settings: ServiceSettings) -> CycleReport:
     """Connect, run one cycle, disconnect."""
     link = build_link(home, settings, client_name="sync-service (sync-now)")
-    cycle = build_cycle(home, link, settings, lock_wait=SYNC_NOW_LOCK_WAIT)
+    cycle = await build_cycle(home, link, settings, lock_wait=SYNC_NOW_LOCK_WAIT)
     async with trio.open_nursery() as nursery:
         await nursery.start(link.run)
         report = await cycle.run_once()

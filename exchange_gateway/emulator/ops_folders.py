@@ -93,13 +93,7 @@ def create_folder(ctx: Context) -> etree._Element:
             msg = response.error(exc)
             etree.SubElement(msg, m("Folders"))
             continue
-        msg = response.success()
-        etree.SubElement(
-            etree.SubElement(etree.SubElement(msg, m("Folders")), t(folder.element)),
-            t("FolderId"),
-            Id=folder.id,
-            ChangeKey=folder.changekey,
-        )
+        _answer_folder_id(response, folder)
     return response.root
 
 
@@ -187,13 +181,7 @@ def update_folder(ctx: Context) -> etree._Element:
             msg = response.error(exc)
             etree.SubElement(msg, m("Folders"))
             continue
-        msg = response.success()
-        etree.SubElement(
-            etree.SubElement(etree.SubElement(msg, m("Folders")), t(folder.element)),
-            t("FolderId"),
-            Id=folder.id,
-            ChangeKey=folder.changekey,
-        )
+        _answer_folder_id(response, folder)
     return response.root
 
 
@@ -241,3 +229,14 @@ def _apply_folder_update(ctx: Context, folder: Folder, update: etree._Element) -
         folder.folder_class = (value.text or "").strip() or None
     else:
         raise EwsError("ErrorInvalidPropertySet", field_uri=path.element())
+
+
+def _answer_folder_id(response, folder) -> None:
+    """A success message naming the folder by its id and change key (CreateFolder, UpdateFolder)."""
+    msg = response.success()
+    etree.SubElement(
+        etree.SubElement(etree.SubElement(msg, m("Folders")), t(folder.element)),
+        t("FolderId"),
+        Id=folder.id,
+        ChangeKey=folder.changekey,
+    )
