@@ -119,6 +119,8 @@ class Appointment(BaseModel):
     private = pw.BooleanField(default=False)
     created = pw.DateTimeField()
     modified = pw.DateTimeField()
+    start_fold = pw.IntegerField(default=0)  # 1: the second of a wall time that occurs twice (clocks go back)
+    end_fold = pw.IntegerField(default=0)
 
 
 class Booking(BaseModel):
@@ -155,6 +157,7 @@ class CalendarSubscription(BaseModel):
     paused_reason = pw.TextField(null=True)
     created = pw.DateTimeField()
     policy = pw.CharField(default="pccaddie-wins")  # pccaddie-wins | exchange-wins | newest-wins
+    takes_imports = pw.BooleanField(default=False)  # the import area of its Exchange calendar (else the first)
 
     class Meta:
         table_name = "calendar_subscription"
@@ -229,6 +232,9 @@ class AppointmentLink(BaseModel):
     stopped = pw.BooleanField(default=False)
     title = pw.TextField(default="")
     updated = pw.DateTimeField()
+    verify = pw.BooleanField(default=False)  # unsure what Exchange holds: look the item up next cycle
+    creates_sent = pw.IntegerField(default=0)  # how often a create was sent (more than once: a twin may exist)
+    agreed = pw.TextField(null=True)  # JSON of the content as last agreed (only changed fields are written)
 
     class Meta:
         table_name = "appointment_link"
@@ -312,6 +318,8 @@ class ContactLink(BaseModel):
     stopped = pw.BooleanField(default=False)
     name = pw.TextField(default="")
     updated = pw.DateTimeField()
+    verify = pw.BooleanField(default=False)
+    creates_sent = pw.IntegerField(default=0)
 
     class Meta:
         table_name = "contact_link"

@@ -338,7 +338,31 @@ SYNC_STATE = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (CLUB_DATA, SYNC_SETTINGS, CHANGE_JOURNAL, SYNC_STATE)
+_APPOINTMENT_COLUMNS_5 = _APPOINTMENT_COLUMNS + ("start_fold", "end_fold")
+
+SHARED_CALENDARS = Migration(
+    5,
+    "shared calendars (import area), repeated wall times (fold), links to verify, creates sent, "
+    "content as last agreed",
+    (
+        "ALTER TABLE calendar_subscription ADD COLUMN takes_imports INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE appointment ADD COLUMN start_fold INTEGER NOT NULL DEFAULT 0 CHECK (start_fold IN (0, 1))",
+        "ALTER TABLE appointment ADD COLUMN end_fold INTEGER NOT NULL DEFAULT 0 CHECK (end_fold IN (0, 1))",
+        "DROP TRIGGER appointment_journal_update",
+        f"CREATE TRIGGER appointment_journal_update AFTER UPDATE ON appointment "
+        f"WHEN {_changed(_APPOINTMENT_COLUMNS_5)} BEGIN "
+        + _journal_insert("appointment", "NEW.id", "update", "NEW.area_id", "OLD.area_id", "NEW.id", "NULL")
+        + " END",
+        "ALTER TABLE appointment_link ADD COLUMN verify INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE appointment_link ADD COLUMN creates_sent INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE appointment_link ADD COLUMN agreed TEXT",
+        "CREATE INDEX appointment_link_verify ON appointment_link (subscription_id) WHERE verify",
+        "ALTER TABLE contact_link ADD COLUMN verify INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE contact_link ADD COLUMN creates_sent INTEGER NOT NULL DEFAULT 0",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (CLUB_DATA, SYNC_SETTINGS, CHANGE_JOURNAL, SYNC_STATE, SHARED_CALENDARS)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
