@@ -146,12 +146,12 @@ async def run_service(home: Home, settings: ServiceSettings) -> None:
 
 async def watch_journal(db: DbRunner, scheduler: CycleScheduler, every: float) -> None:
     """PC CADDIE's changes bring the next cycle forward: one indexed read of the journal's newest
-    entry per `every` seconds."""
-    last = await db.run(journal.latest_seq)
+    entry per `every` seconds (a read-only transaction: it never waits for PC CADDIE's writers)."""
+    last = await db.read(journal.latest_seq)
     while True:
         await trio.sleep(every)
         try:
-            newest = await db.run(journal.latest_seq)
+            newest = await db.read(journal.latest_seq)
         except pw.PeeweeException:
             continue  # locked for a moment: the next look, or the next cycle, sees it
         if newest != last:

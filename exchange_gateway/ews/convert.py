@@ -10,10 +10,12 @@ import datetime as dt
 import zoneinfo
 
 import isodate
+import lxml.html
 from exchangelib import CalendarItem, Contact, EWSDate, EWSDateTime, EWSTimeZone, ExtendedProperty
 from exchangelib.fields import InvalidField
 from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAddress
-from exchangelib.properties import Body
+from exchangelib.properties import Body, HTMLBody
+from lxml import etree
 
 from .entries import MAX_EMAILS, CalendarEntry, ContactEntry, format_utc, parse_date, parse_utc
 from .errors import INVALID, GatewayError
@@ -112,7 +114,36 @@ def _last_day(item: CalendarItem) -> str:
     return max(_day(item.end), first.isoformat())
 
 
+def _html_as_text(markup: str) -> str:
+    """A rough text of an HTML body, for a server that gives no TextBody (before Exchange 2013)."""
+    try:
+        document = lxml.html.document_fromstring(markup)
+    except (etree.ParserError, ValueError):
+        return markup
+    for dropped in document.xpath("//head|//style|//script"):
+        dropped.drop_tree()
+    for br in document.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    for block in document.iter("p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6"):
+        block.tail = "\n" + (block.tail or "")
+    lines = [" ".join(line.split()) for line in document.text_content().splitlines()]
+    return "\n".join(line for line in lines if line)
+
+
+def _body_text(item: CalendarItem) -> tuple[str, bool]:
+    """The item's body as plain text, and whether Exchange's copy is formatted (HTML): for an
+    HTML body Exchange's own text conversion (TextBody), lines ending in \\n."""
+    body = item.body
+    if not body:
+        return "", isinstance(body, HTMLBody)
+    if not isinstance(body, HTMLBody):
+        return str(body), False
+    text = item.text_body if item.text_body is not None else _html_as_text(str(body))
+    return text.replace("\r\n", "\n").rstrip(), True
+
+
 def calendar_entry(item: CalendarItem) -> CalendarEntry:
+    body, body_html = _body_text(item)
     all_day = bool(item.is_all_day)
     if all_day:
         start, end = _day(item.start), _last_day(item)
@@ -123,7 +154,8 @@ def calendar_entry(item: CalendarItem) -> CalendarEntry:
         start=start,
         end=end,
         all_day=all_day,
-        body=str(item.body) if item.body else "",
+        body=body,
+        body_html=body_html,
         location=item.location or "",
         timezone=_zone_name(item._start_timezone),
         private=item.sensitivity in PRIVATE_SENSITIVITIES,

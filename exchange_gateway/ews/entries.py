@@ -4,6 +4,9 @@ Calendar entry:
     id, change_key      Exchange's, None for an entry not yet created
     external_id         the sync service's id for it, stored in our own extended property
     subject, body, location
+    body_html           Exchange's body is formatted (HTML; `body` is then its text conversion), so
+                        writing `body` back would replace the formatting with plain text. Optional
+                        on the wire (False)
     all_day             True: `start` is the first day and `end` the last day, 'YYYY-MM-DD'
                         False: `start` and `end` are UTC instants, 'YYYY-MM-DDTHH:MM:SSZ'
     timezone            IANA zone the item is written in (its StartTimeZone/EndTimeZone)
@@ -72,6 +75,7 @@ class CalendarEntry:
     end: str
     all_day: bool = False
     body: str = ""
+    body_html: bool = False
     location: str = ""
     timezone: str = "UTC"
     private: bool = False
@@ -109,6 +113,7 @@ class CalendarEntry:
             end=end,
             all_day=all_day,
             body=_typed(wire, "body", str, "", what),
+            body_html=_typed(wire, "body_html", bool, False, what),
             location=_typed(wire, "location", str, "", what),
             timezone=_typed(wire, "timezone", str, "UTC", what),
             private=_typed(wire, "private", bool, False, what),
@@ -194,12 +199,18 @@ class ItemRef:
 class Change:
     """One change of a folder since a sync state: create/update carry the entry, delete only the id."""
 
-    kind: str  # create | update | delete
+    kind: str  # create | update | delete | unsupported (an item of a kind the sync does not handle)
     id: str
     entry: CalendarEntry | ContactEntry | None = None
+    change_key: str | None = None
+    item_type: str | None = None  # for unsupported: the EWS item type, e.g. DistributionList
 
     def to_wire(self) -> dict[str, Any]:
-        return {"type": self.kind, "id": self.id, "item": self.entry.to_wire() if self.entry else None}
+        wire: dict[str, Any] = {"type": self.kind, "id": self.id, "change_key": self.change_key,
+                                "item": self.entry.to_wire() if self.entry else None}  # fmt: skip
+        if self.item_type:
+            wire["item_type"] = self.item_type
+        return wire
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@
 | timeout | no answer within the deadline | retry later; the outcome is unknown |
 | invalid | the request is wrong (bad arguments, a value Exchange refuses) | not retry the same item unchanged |
 | server_error | anything else the server said | retry later, counting an attempt |
+| unsupported | an item of a kind the sync does not handle (a contact group, say) | skip it, counting it |
+| busy | an earlier create of the same item is still running in the gateway | ask again later; no attempt counted |
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ UNREACHABLE = "unreachable"
 TIMEOUT = "timeout"
 INVALID = "invalid"
 SERVER_ERROR = "server_error"
-CODES = (AUTH_FAILED, NOT_FOUND, CONFLICT, THROTTLED, UNREACHABLE, TIMEOUT, INVALID, SERVER_ERROR)
+UNSUPPORTED = "unsupported"
+BUSY = "busy"
+CODES = (AUTH_FAILED, NOT_FOUND, CONFLICT, THROTTLED, UNREACHABLE, TIMEOUT, INVALID, SERVER_ERROR, UNSUPPORTED, BUSY)
 DEFAULT_RETRY_AFTER = 60.0
 
 

@@ -7,8 +7,6 @@ e.g. ErrorIrresolvableConflict), the chunk is retried item by item to tell who f
 
 from __future__ import annotations
 
-import collections
-import threading
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from exchangelib import Account, CalendarItem, Contact, ItemId, Q
@@ -20,7 +18,7 @@ from exchangelib.services.common import EWSService
 
 from . import convert
 from .entries import CalendarEntry, Change, ContactEntry, ItemRef, ItemResult
-from .errors import INVALID, NOT_FOUND, GatewayError, map_exception
+from .errors import INVALID, NOT_FOUND, UNSUPPORTED, GatewayError, map_exception
 
 
 class _SyncFolderItems(SyncFolderItems):
@@ -40,31 +38,9 @@ FETCH_CHUNK = 250
 T = TypeVar("T")
 
 
-class OwnWrites:
-    """The (id, change key) of what this gateway wrote lately, per mailbox: when the change feed
-    reports exactly that version back, it is our own write and needs neither fetching nor telling."""
-
-    def __init__(self, size: int = 200_000) -> None:
-        self.size = size
-        self._seen: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()
-        self._lock = threading.Lock()
-
-    def add(self, item_id: str | None, change_key: str | None) -> None:
-        if item_id and change_key:
-            with self._lock:
-                self._seen[(item_id, change_key)] = None
-                while len(self._seen) > self.size:
-                    self._seen.popitem(last=False)
-
-    def __contains__(self, key: tuple[str, str]) -> bool:
-        with self._lock:
-            return key in self._seen
-
-
 class Mailbox:
-    def __init__(self, account: Account, own_writes: OwnWrites | None = None) -> None:
+    def __init__(self, account: Account) -> None:
         self.account = account
-        self.own_writes = own_writes if own_writes is not None else OwnWrites()
 
     # -- folders -------------------------------------------------------------------------------
 
@@ -121,10 +97,11 @@ class Mailbox:
             return convert.calendar_entry(item)
         if isinstance(item, Contact):
             return convert.contact_entry(item)
-        raise GatewayError(INVALID, f"unexpected item type {type(item).__name__}")
+        raise GatewayError(UNSUPPORTED, f"the sync does not handle items of the kind {type(item).__name__}")
 
     def fetch(self, ids: Sequence[str]) -> list[CalendarEntry | ContactEntry | GatewayError]:
-        """Full items by id, in order; a missing one gives its error in its place."""
+        """Full items by id, in order; a missing one (or one of a kind the sync does not handle)
+        gives its error in its place."""
         results: list[CalendarEntry | ContactEntry | GatewayError] = []
         for start in range(0, len(ids), FETCH_CHUNK):
             chunk = [ItemId(id=i) for i in ids[start : start + FETCH_CHUNK]]
@@ -139,10 +116,12 @@ class Mailbox:
         return results
 
     def changes(
-        self, kind: str, folder_name: str, sync_state: str | None, max_changes: int, skip_own: bool = False
+        self, kind: str, folder_name: str, sync_state: str | None, max_changes: int, with_items: bool = True
     ) -> dict[str, object]:
-        """One page of changes since `sync_state` (None: everything there is), with full items;
-        with `skip_own`, leaving out the versions this gateway wrote itself."""
+        """One page of changes since `sync_state` (None: everything there is), every write
+        reported, the gateway's own included. Each change carries the item's id and change key,
+        and with `with_items` the full item (else the caller fetches what it does not know yet).
+        An item of a kind the sync does not handle (a contact group, say) comes as `unsupported`."""
         folder = self.folder(kind, folder_name)
         service = _SyncFolderItems(account=self.account)
         raw = list(
@@ -159,44 +138,55 @@ class Mailbox:
         for element in raw:
             if isinstance(element, Exception):
                 raise element
-        if skip_own:
-            raw = [
-                (change, item) for change, item in raw
-                if change == "delete" or (item.id, getattr(item, "changekey", None)) not in self.own_writes
-            ]  # fmt: skip
-        wanted = [item.id for change, item in raw if change in ("create", "update")]
-        fetched = dict(zip(wanted, self.fetch(wanted)))
+        handled = CalendarItem if kind == CALENDAR else Contact
+        reported = [(change, item) for change, item in raw if change in ("create", "update", "delete")]
+        wanted = [item.id for change, item in reported if change != "delete" and isinstance(item, handled)]
+        fetched = dict(zip(wanted, self.fetch(wanted))) if with_items else {}
         changes: list[Change] = []
-        for change, item in raw:
+        for change, item in reported:
+            change_key = getattr(item, "changekey", None)
             if change == "delete":
-                changes.append(Change("delete", item.id))
-            elif change in ("create", "update"):
-                entry = fetched.get(item.id)
+                changes.append(Change("delete", item.id, change_key=change_key))
+            elif not isinstance(item, handled):
+                changes.append(Change(UNSUPPORTED, item.id, change_key=change_key, item_type=type(item).__name__))
+            elif not with_items:
+                changes.append(Change(change, item.id, change_key=change_key))
+            else:
+                entry = fetched[item.id]
                 if isinstance(entry, GatewayError):
                     if entry.code == NOT_FOUND:  # gone again since: a delete
-                        changes.append(Change("delete", item.id))
+                        changes.append(Change("delete", item.id, change_key=change_key))
+                    elif entry.code == UNSUPPORTED:
+                        changes.append(Change(UNSUPPORTED, item.id, change_key=change_key, item_type="unknown"))
                     else:
                         raise entry
                 else:
-                    changes.append(Change(change, item.id, entry))
+                    changes.append(Change(change, item.id, entry, change_key=entry.change_key))
         return {
             "changes": [c.to_wire() for c in changes],
             "sync_state": service.sync_state,
             "complete": bool(service.includes_last_item_in_range),
         }
 
-    def find_by_external_id(self, kind: str, folder_name: str, external_ids: Sequence[str]) -> dict[str, object]:
+    def find_by_external_id(
+        self, kind: str, folder_name: str, external_ids: Sequence[str]
+    ) -> dict[str, list[dict[str, object]]]:
+        """Every item of the folder carrying one of `external_ids` (more than one: a twin or a
+        user's copy), by external id."""
         folder = self.folder(kind, folder_name)
-        found: dict[str, object] = {}
+        found: dict[str, list[dict[str, object]]] = {}
         for start in range(0, len(external_ids), 50):
             chunk = list(external_ids[start : start + 50])
             query = Q(**{convert.EXTERNAL_ID_FIELD: chunk[0]})
             for value in chunk[1:]:
                 query |= Q(**{convert.EXTERNAL_ID_FIELD: value})
             for item in folder.filter(query):
-                entry = self._entry(item)
+                try:
+                    entry = self._entry(item)
+                except GatewayError:
+                    continue  # an item of another kind carrying our id: not ours to sync
                 if entry.external_id in chunk:
-                    found[entry.external_id] = entry.to_wire()
+                    found.setdefault(entry.external_id, []).append(entry.to_wire())
         return found
 
     def search_contacts(self, text: str, limit: int = 50) -> list[dict[str, object]]:
@@ -230,20 +220,14 @@ class Mailbox:
         def batch(chunk: Sequence[CalendarEntry | ContactEntry]) -> list[object]:
             return self.account.bulk_create(folder=folder, items=[build(e) for e in chunk])
 
-        results = _per_item(entries, batch, lambda result: ItemResult(True, result.id, result.changekey))
-        for result in results:
-            self.own_writes.add(result.id, result.change_key)
-        return results
+        return _per_item(entries, batch, lambda result: ItemResult(True, result.id, result.changekey))
 
     def update(
         self, kind: str, updates: Sequence[tuple[ItemRef, CalendarEntry | ContactEntry, set[str]]]
     ) -> list[ItemResult]:
         """Write the named fields of each entry; a change key that is no longer current is a
         conflict (NeverOverwrite), answered per item."""
-        results = self._update_calendar(updates) if kind == CALENDAR else self._update_contacts(updates)
-        for result in results:
-            self.own_writes.add(result.id, result.change_key)
-        return results
+        return self._update_calendar(updates) if kind == CALENDAR else self._update_contacts(updates)
 
     def _update_calendar(
         self, updates: Sequence[tuple[ItemRef, CalendarEntry | ContactEntry, set[str]]]

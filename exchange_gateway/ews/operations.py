@@ -4,21 +4,28 @@ exchangelib blocks, so every call runs in a worker thread: at most `per_mailbox`
 mailbox and `overall` in all, and none longer than `deadline` seconds (after that the caller gets
 `timeout` at once; the thread, which exchangelib's own HTTP timeout bounds, finishes unseen and
 keeps its overall slot until it does).
+
+A create abandoned that way may still reach Exchange. Until its thread has ended, the external ids
+it carries are "in flight": a lookup of one of them answers `busy` (the caller asks again later
+instead of concluding that the item was never made), and a create of one of them is not sent
+again (that item answers `busy`).
 """
 
 from __future__ import annotations
 
+import collections
+import threading
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Mapping, TypeVar
+from typing import Any, Awaitable, Callable, Iterable, Mapping, TypeVar
 
 import trio
 
 from ..operations import Operation
 from .connection import AccountCache, AccountSpec, ExchangeSettings
 from .convert import register_external_id
-from .entries import CalendarEntry, ContactEntry, ItemRef
-from .errors import AUTH_FAILED, INVALID, THROTTLED, TIMEOUT, GatewayError, map_exception
-from .mailbox import CALENDAR, CONTACTS, KINDS, MAX_CHANGES, Mailbox, OwnWrites
+from .entries import CalendarEntry, ContactEntry, ItemRef, ItemResult
+from .errors import AUTH_FAILED, BUSY, INVALID, THROTTLED, TIMEOUT, GatewayError, map_exception
+from .mailbox import CALENDAR, CONTACTS, KINDS, MAX_CHANGES, Mailbox
 
 T = TypeVar("T")
 MAX_BATCH = 500
@@ -67,10 +74,8 @@ class ExchangeOperations:
         self.limits = limits
         self._overall = trio.CapacityLimiter(limits.overall)
         self._per_mailbox: dict[str, trio.CapacityLimiter] = {}
-        self._backoff_until: dict[str, float] = {}
-        self._own_writes: dict[
-            str, OwnWrites
-        ] = {}  # per mailbox  # mailbox → trio time until which Exchange asked us to wait
+        self._backoff_until: dict[str, float] = {}  # mailbox → trio time until which Exchange asked us to wait
+        self._in_flight = InFlight()
 
     def table(self) -> dict[str, Operation]:
         operations: dict[str, Callable[[Mapping[str, Any]], Awaitable[Any]]] = {
@@ -88,7 +93,8 @@ class ExchangeOperations:
         }
         return operations
 
-    async def _run(self, args: Mapping[str, Any], work: Callable[[Mailbox], T]) -> T:
+    async def _run(self, args: Mapping[str, Any], work: Callable[[Mailbox], T], creating: Iterable[str] = ()) -> T:
+        """`creating`: the external ids the work creates, in flight until its thread ends."""
         spec = AccountSpec.from_wire(args.get("account"))
         mailbox = spec.mailbox.lower()
         waiting = self._backoff_until.get(mailbox, 0.0) - trio.current_time()
@@ -98,8 +104,9 @@ class ExchangeOperations:
         async with limiter:
             with trio.move_on_after(self.limits.deadline) as deadline:
                 try:
+                    flight = self._in_flight.begin(mailbox, creating)
                     return await trio.to_thread.run_sync(
-                        self._call, spec, work, limiter=self._overall, abandon_on_cancel=True
+                        self._call, spec, work, flight, limiter=self._overall, abandon_on_cancel=True
                     )
                 except GatewayError as error:
                     if error.code == THROTTLED and error.retry_after:
@@ -109,15 +116,16 @@ class ExchangeOperations:
         assert deadline.cancelled_caught
         raise GatewayError(TIMEOUT, f"no answer from Exchange within {self.limits.deadline:g} s for {spec.label}")
 
-    def _call(self, spec: AccountSpec, work: Callable[[Mailbox], T]) -> T:
+    def _call(self, spec: AccountSpec, work: Callable[[Mailbox], T], flight: Callable[[], None]) -> T:
         try:
-            own = self._own_writes.setdefault(spec.mailbox.lower(), OwnWrites())
-            return work(Mailbox(self.accounts.get(spec), own))
+            return work(Mailbox(self.accounts.get(spec)))
         except Exception as exc:  # every failure leaves as a stable code
             error = map_exception(exc)
             if error.code == AUTH_FAILED:
                 self.accounts.forget(spec)
             raise error from None
+        finally:
+            flight()  # even when the caller stopped waiting long ago
 
     async def check(self, args: Mapping[str, Any]) -> Any:
         return await self._run(args, lambda mailbox: mailbox.check())
@@ -145,8 +153,10 @@ class ExchangeOperations:
         size = args.get("max_changes", MAX_CHANGES)
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_CHANGES:
             raise GatewayError(INVALID, f"max_changes must be 1 to {MAX_CHANGES}")
-        skip_own = args.get("skip_own_writes", False) is True
-        return await self._run(args, lambda mailbox: mailbox.changes(kind, folder, state or None, size, skip_own))
+        with_items = args.get("with_items", True)
+        if not isinstance(with_items, bool):
+            raise GatewayError(INVALID, "with_items must be true or false")
+        return await self._run(args, lambda mailbox: mailbox.changes(kind, folder, state or None, size, with_items))
 
     async def changes_many(self, args: Mapping[str, Any]) -> Any:
         """Several folders' changes in one request (a cycle's polling of every calendar): each
@@ -183,7 +193,17 @@ class ExchangeOperations:
     async def create(self, args: Mapping[str, Any]) -> Any:
         kind, folder = _kind(args), _text(args, "folder", "")
         entries = [_entry(kind, wire) for wire in _list(args, "items")]
-        return await self._run(args, lambda mailbox: [r.to_wire() for r in mailbox.create(kind, folder, entries)])
+        mailbox_name = AccountSpec.from_wire(args.get("account")).mailbox.lower()
+        busy = [e.external_id is not None and self._in_flight.has(mailbox_name, e.external_id) for e in entries]
+        sending = [e for e, b in zip(entries, busy) if not b]
+        creating = [e.external_id for e in sending if e.external_id]
+
+        def work(mailbox: Mailbox) -> list[Any]:
+            sent = iter(mailbox.create(kind, folder, sending))
+            waiting = GatewayError(BUSY, "an earlier create of this item is still running; it is looked up later")
+            return [ItemResult(False, error=waiting).to_wire() if b else next(sent).to_wire() for b in busy]
+
+        return await self._run(args, work, creating)
 
     async def update(self, args: Mapping[str, Any]) -> Any:
         kind = _kind(args)
@@ -205,11 +225,53 @@ class ExchangeOperations:
     async def find_external(self, args: Mapping[str, Any]) -> Any:
         kind, folder = _kind(args), _text(args, "folder", "")
         wanted = [_text({"id": i}, "id") for i in _list(args, "external_ids")]
-        return await self._run(args, lambda mailbox: mailbox.find_by_external_id(kind, folder, wanted))
+        every = args.get("all_matches", False) is True
+        mailbox_name = AccountSpec.from_wire(args.get("account")).mailbox.lower()
+        if any(self._in_flight.has(mailbox_name, external_id) for external_id in wanted):
+            raise GatewayError(BUSY, "a create of one of these items is still running in the gateway; ask again later")
+
+        def work(mailbox: Mailbox) -> Any:
+            found = mailbox.find_by_external_id(kind, folder, wanted)
+            return found if every else {external_id: entries[0] for external_id, entries in found.items()}
+
+        return await self._run(args, work)
 
     async def search_contacts(self, args: Mapping[str, Any]) -> Any:
         text = _text(args, "text")
         return await self._run(args, lambda mailbox: mailbox.search_contacts(text))
+
+
+class InFlight:
+    """The external ids of creates whose worker thread has not ended yet, per mailbox."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, collections.Counter[str]] = {}
+        self._lock = threading.Lock()
+
+    def begin(self, mailbox: str, external_ids: Iterable[str]) -> Callable[[], None]:
+        """Mark them in flight; returns the call that ends that (once, from any thread)."""
+        ids = list(external_ids)
+        with self._lock:
+            self._ids.setdefault(mailbox, collections.Counter()).update(ids)
+        ended = False
+
+        def end() -> None:
+            nonlocal ended
+            with self._lock:
+                if ended:
+                    return
+                ended = True
+                counter = self._ids[mailbox]
+                counter.subtract(ids)
+                for external_id in ids:
+                    if counter[external_id] <= 0:
+                        del counter[external_id]
+
+        return end
+
+    def has(self, mailbox: str, external_id: str) -> bool:
+        with self._lock:
+            return self._ids.get(mailbox, collections.Counter())[external_id] > 0
 
 
 __all__ = ["CONTACTS", "ExchangeLimits", "ExchangeOperations"]

@@ -1,6 +1,7 @@
 """An appointment as the sync compares it: the same canonical content from either side, and its
-digest. PC CADDIE's wall times become UTC instants through the club's zone; an all-day entry is
-its first and last day on both sides."""
+digest. PC CADDIE's wall times become UTC instants through the club's zone (a wall time that occurs twice,
+in the hour repeated when clocks go back, keeps which of the two it is: the appointment's fold);
+an all-day entry is its first and last day on both sides."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from ..clubtime import aware
 from ..store.models import Appointment
 from .model import Version
 
@@ -49,12 +49,17 @@ def _utc(moment: dt.datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _wall(moment: dt.datetime, fold: int | None, zone: ZoneInfo) -> dt.datetime:
+    return moment.replace(tzinfo=zone, fold=1 if fold else 0)
+
+
 def from_appointment(appointment: Appointment, zone: ZoneInfo) -> AppointmentContent:
     if appointment.all_day:
         start = appointment.start.date().isoformat()
         end = (appointment.end - dt.timedelta(days=1)).date().isoformat()
     else:
-        start, end = _utc(aware(appointment.start, zone)), _utc(aware(appointment.end, zone))
+        start = _utc(_wall(appointment.start, getattr(appointment, "start_fold", 0), zone))
+        end = _utc(_wall(appointment.end, getattr(appointment, "end_fold", 0), zone))
     return AppointmentContent(
         title=_text(appointment.title) or NO_TITLE,
         start=start,
@@ -80,9 +85,41 @@ def from_entry(entry: Mapping[str, Any]) -> AppointmentContent:
     )
 
 
+ENTRY_FIELDS_OF = {
+    "title": ("subject",),
+    "start": ("start", "end", "all_day", "timezone"),
+    "end": ("start", "end", "all_day", "timezone"),
+    "all_day": ("start", "end", "all_day", "timezone"),
+    "location": ("location",),
+    "text": ("body",),
+    "private": ("private",),
+}
+ALL_UPDATE_FIELDS = ("subject", "body", "location", "start", "end", "all_day", "timezone", "private",
+                     "reminder_minutes", "external_id")  # fmt: skip
+
+
+def fields_to_write(agreed: AppointmentContent | None, content: AppointmentContent) -> list[str]:
+    """The entry fields an update must write: those whose content changed since it was last
+    agreed (so that what PC CADDIE did not change stays as it is in Exchange: a note's formatting,
+    the user's reminder); every field when the agreed content is not known."""
+    if agreed is None:
+        return list(ALL_UPDATE_FIELDS)
+    changed: dict[str, None] = {}
+    for name, entry_fields in ENTRY_FIELDS_OF.items():
+        if getattr(agreed, name) != getattr(content, name):
+            changed.update(dict.fromkeys(entry_fields))
+    return list(changed) or ["subject"]
+
+
 def to_entry(
-    content: AppointmentContent, zone: ZoneInfo, external_id: str, reminder_minutes: int | None
+    content: AppointmentContent,
+    zone: ZoneInfo,
+    external_id: str,
+    reminder_minutes: int | None,
+    area_name: str | None = None,
 ) -> dict[str, Any]:
+    """The gateway's calendar entry; an exported item carries its area's name as a category, so
+    that staff see where it comes from (and can file a new item into an area the same way)."""
     return {
         "subject": content.title,
         "start": content.start,
@@ -93,24 +130,28 @@ def to_entry(
         "timezone": zone.key,
         "private": content.private,
         "reminder_minutes": reminder_minutes,
-        "categories": [],
+        "categories": [area_name] if area_name else [],
         "external_id": external_id,
     }
 
 
 def to_local_values(content: AppointmentContent, zone: ZoneInfo) -> dict[str, Any]:
-    """Column values for PC CADDIE's appointment table."""
+    """Column values for PC CADDIE's appointment table (wall times, with their folds)."""
     if content.all_day:
         first, last = dt.date.fromisoformat(content.start), dt.date.fromisoformat(content.end)
         start = dt.datetime.combine(first, dt.time())
         end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
     else:
-        start = dt.datetime.fromisoformat(content.start.replace("Z", "+00:00")).astimezone(zone).replace(tzinfo=None)
-        end = dt.datetime.fromisoformat(content.end.replace("Z", "+00:00")).astimezone(zone).replace(tzinfo=None)
+        start = dt.datetime.fromisoformat(content.start.replace("Z", "+00:00")).astimezone(zone)
+        end = dt.datetime.fromisoformat(content.end.replace("Z", "+00:00")).astimezone(zone)
+        if end < start:
+            end = start
     return {
         "title": content.title or NO_TITLE,
-        "start": start,
-        "end": max(end, start),
+        "start": start.replace(tzinfo=None, fold=0),
+        "start_fold": start.fold,
+        "end": max(end, start).replace(tzinfo=None, fold=0),
+        "end_fold": max(end, start).fold,
         "all_day": content.all_day,
         "location": content.location,
         "text": content.text,

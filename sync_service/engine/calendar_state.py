@@ -34,8 +34,10 @@ from ..store.models import (
     User,
 )
 from ..vault import PasswordVault, VaultError
-from .appointments import local_version, remote_version, to_entry, to_local_values
+from .appointments import AppointmentContent, local_version, remote_version, to_entry, to_local_values
 from .model import UNCHANGED, Link, Observation, Options, Policy, Side, Version
+from .ownership import SharedCalendar, shared_calendar
+from .remote_feed import Known
 
 DEFAULT_REMINDER_MINUTES = 15
 UTC = dt.timezone.utc
@@ -64,6 +66,8 @@ class SubscriptionContext:
     pending: tuple[tuple[int, str], ...] = ()  # (link id, external id) of creates whose outcome is unknown
     auto_sync_contacts: bool = False  # the option, and the user may sync contacts
     latest_seq: int | None = None  # the journal's newest entry when the cycle began
+    shared: SharedCalendar | None = None  # the subscriptions on the same Exchange calendar (None: alone)
+    verify: tuple[str, ...] = ()  # Exchange ids of links to look up: unsure what Exchange holds
 
     @property
     def label(self) -> str:
@@ -92,6 +96,7 @@ class CycleCache:
         self.subscriptions: dict[int, CalendarSubscription] | None = None  # preloaded, when all are loaded at once
         self.states: dict[int, SubscriptionState] = {}
         self.pending: dict[int, list[tuple[int, str]]] | None = None
+        self.verify: dict[int, list[str]] | None = None
 
     def user(self, user: User) -> tuple[Any, ...]:
         """(subject, account for the gateway or the reason there is none, filters)."""
@@ -136,7 +141,28 @@ def load_contexts(
     columns = (AppointmentLink.id, AppointmentLink.subscription, AppointmentLink.external_id)
     for link in AppointmentLink.select(*columns).where(owed):
         cache.pending.setdefault(link.subscription_id, []).append((link.id, link.external_id))
+    cache.verify = {}
+    unsure = AppointmentLink.subscription.in_(wanted) & AppointmentLink.verify
+    unsure &= AppointmentLink.exchange_id.is_null(False)
+    for link in AppointmentLink.select(AppointmentLink.subscription, AppointmentLink.exchange_id).where(unsure):
+        cache.verify.setdefault(link.subscription_id, []).append(link.exchange_id)
     return {sid: load_context(sid, zone, vault, window_days, cache) for sid in wanted}
+
+
+def _shared_calendar(subscription: CalendarSubscription, cache: CycleCache) -> SharedCalendar | None:
+    """The subscriptions of the same user on the same Exchange calendar; None when it is alone."""
+    if cache.subscriptions is not None and subscription.id in cache.subscriptions:
+        rows = [s for s in cache.subscriptions.values()
+                if s.user_id == subscription.user_id and s.folder_name == subscription.folder_name]  # fmt: skip
+    else:
+        rows = list(
+            CalendarSubscription.select(CalendarSubscription, TimetableArea).join(TimetableArea)
+            .where((CalendarSubscription.user == subscription.user_id)
+                   & (CalendarSubscription.folder_name == subscription.folder_name))
+        )  # fmt: skip
+    if len(rows) <= 1:
+        return None
+    return shared_calendar(subscription.id, [(row.id, row.area.name, row.takes_imports) for row in rows])
 
 
 def load_context(
@@ -180,6 +206,16 @@ def load_context(
                 & ~AppointmentLink.stopped
             )
         )
+    if cache.verify is not None:
+        verify = tuple(cache.verify.get(subscription_id, ()))
+    else:
+        verify = tuple(
+            link.exchange_id
+            for link in AppointmentLink.select(AppointmentLink.exchange_id).where(
+                (AppointmentLink.subscription == subscription) & AppointmentLink.verify
+                & AppointmentLink.exchange_id.is_null(False)
+            )
+        )  # fmt: skip
     return SubscriptionContext(
         subscription_id=subscription_id,
         login=user.login,
@@ -204,6 +240,8 @@ def load_context(
         pending=pending,
         auto_sync_contacts=subscription.auto_sync_contacts and may_sync_contacts(subject),
         latest_seq=cache.latest_seq,
+        shared=_shared_calendar(subscription, cache),
+        verify=verify,
     )
 
 
@@ -230,7 +268,41 @@ def _as_link(row: AppointmentLink) -> Link:
         origin=Side(row.origin),
         change_key=row.change_key,
         stopped=row.stopped,
+        resent=row.creates_sent > 1,
     )
+
+
+def known_items(context: SubscriptionContext, exchange_ids: Sequence[str]) -> dict[str, Known]:
+    """What this subscription (and the others on its calendar) hold of these Exchange items."""
+    subscriptions = [context.subscription_id, *(context.shared.mates if context.shared else ())]
+    known: dict[str, Known] = {}
+    ids = sorted(set(exchange_ids))
+    for start in range(0, len(ids), 500):
+        rows = AppointmentLink.select(AppointmentLink.subscription, AppointmentLink.exchange_id,
+                                      AppointmentLink.change_key).where(
+            AppointmentLink.subscription.in_(subscriptions) & AppointmentLink.exchange_id.in_(ids[start : start + 500])
+        ).tuples()  # fmt: skip
+        for subscription_id, exchange_id, change_key in rows:
+            mine = subscription_id == context.subscription_id
+            if mine or exchange_id not in known:
+                known[exchange_id] = Known(change_key, mine)
+    return known
+
+
+def _others_external_ids(context: SubscriptionContext, external_ids: set[str]) -> set[str]:
+    """Those of `external_ids` that another subscription on the same calendar has a link for."""
+    if not context.shared or not external_ids:
+        return set()
+    wanted, found = sorted(external_ids), set()
+    for start in range(0, len(wanted), 500):
+        found |= {
+            external_id
+            for (external_id,) in AppointmentLink.select(AppointmentLink.external_id).where(
+                AppointmentLink.subscription.in_(list(context.shared.mates))
+                & AppointmentLink.external_id.in_(wanted[start : start + 500])
+            ).tuples()
+        }  # fmt: skip
+    return found
 
 
 @dataclass
@@ -238,6 +310,7 @@ class _Pairing:
     link: Link | None
     local: Any = UNCHANGED
     remote: Any = UNCHANGED
+    copy_of: Link | None = None
 
 
 @dataclass(frozen=True)
@@ -249,7 +322,7 @@ class Observed:
 
 def nothing_happened(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, Any]]) -> bool:
     """No change from Exchange, none in the journal since this subscription's position, nothing owed."""
-    return (context.initial_done and not remote_changes and not context.pending
+    return (context.initial_done and not remote_changes and not context.pending and not context.verify
             and context.latest_seq is not None and context.latest_seq <= context.journal_seq)  # fmt: skip
 
 
@@ -261,19 +334,37 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
     pending_rows = [row for row in rows if row.pending_create]
     by_local = {row.appointment_id: row.id for row in rows if row.appointment_id is not None}
     by_remote = {row.exchange_id: row.id for row in rows if row.exchange_id}
-    by_external = {row.external_id: row.id for row in rows}
+    by_external = {row.external_id: row for row in rows}
     pairings: dict[object, _Pairing] = {}
+    strangers = {
+        c["item"].get("external_id")
+        for c in remote_changes
+        if c.get("item") and c["id"] not in by_remote and c["item"].get("external_id") not in by_external
+    }
+    others = _others_external_ids(context, {e for e in strangers if e})  # fmt: skip
 
     for change in remote_changes:
         item = change.get("item")
         link_id = by_remote.get(change["id"])
-        if link_id is None and item and item.get("external_id") in by_external:
-            link_id = by_external[item["external_id"]]
         version = remote_version(item) if change["type"] != "delete" and item else None
+        if link_id is None and item:
+            holder = by_external.get(item.get("external_id"))
+            if holder is not None and holder.exchange_id is None:
+                link_id = holder.id  # the create whose answer was lost
+            elif holder is not None:  # a second item with the id of a linked one: a twin or a user's copy
+                pairings[("remote", change["id"])] = _Pairing(None, remote=version, copy_of=links[holder.id])
+                continue
+            elif item.get("external_id") in others or not (
+                context.shared is None or context.shared.takes(item.get("categories") or ())
+            ):
+                pairings.pop(("remote", change["id"]), None)
+                continue  # another area's item on the same calendar
         if link_id is not None:
             pairings.setdefault(link_id, _Pairing(links[link_id])).remote = version
         elif version is not None:
             pairings.setdefault(("remote", change["id"]), _Pairing(None)).remote = version
+        else:
+            pairings.pop(("remote", change["id"]), None)  # made and gone again within this feed
 
     latest = journal.latest_seq()
     if not context.initial_done:
@@ -322,7 +413,7 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
             pairings[("local", row.appointment_id)] = _Pairing(None, local=local_version(appointment, context.zone))
         else:
             AppointmentLink.delete().where(AppointmentLink.id == row.id).execute()
-    observations = tuple(Observation(p.link, p.local, p.remote) for p in pairings.values())
+    observations = tuple(Observation(p.link, p.local, p.remote, p.copy_of) for p in pairings.values())
     return Observed(observations, len(rows), latest)
 
 
@@ -386,14 +477,16 @@ def prepare_exchange_creates(
                 subscription=context.subscription_id, appointment_id=int(source.key), exchange_id=None,
                 change_key=None, digest=source.digest, origin=Side.PCCADDIE.value,
                 external_id=new_external_id(context.subscription_id), pending_create=True, title=source.title,
-                updated=now(),
+                updated=now(), creates_sent=1,
             )  # fmt: skip
         else:
             row = AppointmentLink.get_by_id(link.id)
+            row.creates_sent = row.creates_sent + 1 if row.pending_create else 1  # sent again: its outcome was unknown
             row.exchange_id, row.change_key, row.digest, row.pending_create = None, None, source.digest, True
             row.appointment_id, row.title, row.updated = int(source.key), source.title, now()
             row.save()
-        prepared.append((row.id, to_entry(source.content, context.zone, row.external_id, context.reminder_minutes)))
+        entry = to_entry(source.content, context.zone, row.external_id, context.reminder_minutes, context.area_name)
+        prepared.append((row.id, entry))
     return prepared
 
 
@@ -406,7 +499,7 @@ def record_exchange_results(
     Exchange version it names was accounted for by this cycle's decision (and a newer one will
     come with the next changes)."""
     errors = []
-    for link_id, action, result, digest, sent_change_key in outcomes:
+    for link_id, action, result, content, sent_change_key in outcomes:
         row = AppointmentLink.get_or_none(AppointmentLink.id == link_id)
         if row is None:
             continue
@@ -417,8 +510,10 @@ def record_exchange_results(
             row.exchange_id = result.get("id") or row.exchange_id
             row.change_key = result.get("change_key") or row.change_key
             row.pending_create, row.attempts, row.last_error = False, 0, None
-            if digest is not None:
-                row.digest = digest
+            if action == "create":
+                row.verify = True  # a user may delete it before the next read, and Exchange then tells nothing
+            if content is not None:
+                row.digest, row.agreed = content.digest, agreed_json(content)
         else:
             error = (result or {}).get("error", {})
             code, message = error.get("code", "unknown"), error.get("message", "no answer")
@@ -432,6 +527,13 @@ def record_exchange_results(
                 continue
             if sent_change_key:
                 row.change_key = sent_change_key
+            if code == "busy":  # an earlier create of it is still running in the gateway: not a failure
+                row.updated = now()
+                row.save()
+                errors.append((f"{action} in Exchange: {code}: {message}", False))
+                continue
+            if action == "update" and code == "conflict":
+                row.verify = True  # Exchange holds a version this cycle did not see: read it next cycle
             row.attempts += 1  # a failed create stays owed (pending_create) until it succeeds or stops
             row.last_error = f"{action} in Exchange: {code}: {message}"
             row.stopped = row.attempts >= context.max_attempts
@@ -441,29 +543,55 @@ def record_exchange_results(
     return errors
 
 
-def apply_local(context: SubscriptionContext, action: str, link: Link | None, source: Version | None) -> None:
-    """Write one decision into PC CADDIE (and the link)."""
-    if action == "create":
+def agreed_json(content: AppointmentContent) -> str:
+    return json.dumps(asdict(content), sort_keys=True, ensure_ascii=False)
+
+
+def parse_agreed(text: str | None) -> AppointmentContent | None:
+    if not text:
+        return None
+    try:
+        return AppointmentContent(**json.loads(text))
+    except (TypeError, ValueError):
+        return None
+
+
+def record_labels(results: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+    """The change keys of users' copies that now carry their own link's external id."""
+    for link_id, result in results:
+        if result.get("ok") and result.get("change_key"):
+            AppointmentLink.update(change_key=result["change_key"], updated=now()).where(
+                AppointmentLink.id == link_id
+            ).execute()
+
+
+def apply_local(context: SubscriptionContext, action: str, link: Link | None, source: Version | None) -> int | None:
+    """Write one decision into PC CADDIE (and the link). A create of a user's copy (`adopt`) makes
+    a new link with an external id of its own; its id is returned, to write that id onto the copy."""
+    if action in ("create", "adopt"):
         assert source is not None
         appointment = Appointment.create(
             area=context.area_id, created=now(), modified=now(), **to_local_values(source.content, context.zone)
         )
         if link is None:
-            AppointmentLink.create(
+            row = AppointmentLink.create(
                 subscription=context.subscription_id, appointment_id=appointment.id, exchange_id=source.key,
                 change_key=source.change_key, digest=source.digest, origin=Side.EXCHANGE.value,
                 external_id=new_external_id(context.subscription_id), title=source.title, updated=now(),
+                agreed=agreed_json(source.content),
             )  # fmt: skip
-        else:
-            AppointmentLink.update(appointment_id=appointment.id, digest=source.digest, change_key=source.change_key,
-                                   exchange_id=source.key, title=source.title, updated=now()).where(
-                AppointmentLink.id == link.id).execute()  # fmt: skip
+            return row.id if action == "adopt" else None
+        AppointmentLink.update(appointment_id=appointment.id, digest=source.digest, change_key=source.change_key,
+                               exchange_id=source.key, title=source.title, updated=now(),
+                               agreed=agreed_json(source.content)).where(
+            AppointmentLink.id == link.id).execute()  # fmt: skip
     elif action == "update":
         assert source is not None and link is not None
         values = to_local_values(source.content, context.zone)
         Appointment.update(modified=now(), **values).where(Appointment.id == int(link.local_key or 0)).execute()
         AppointmentLink.update(
             digest=source.digest,
+            agreed=agreed_json(source.content),
             change_key=source.change_key or link.change_key,
             title=source.title,
             attempts=0,
@@ -475,6 +603,7 @@ def apply_local(context: SubscriptionContext, action: str, link: Link | None, so
         if link.local_key is not None:
             Appointment.delete().where(Appointment.id == int(link.local_key)).execute()
         AppointmentLink.delete().where(AppointmentLink.id == link.id).execute()
+    return None
 
 
 def pair(context: SubscriptionContext, local: Version, remote: Version) -> None:
@@ -482,11 +611,17 @@ def pair(context: SubscriptionContext, local: Version, remote: Version) -> None:
         subscription=context.subscription_id, appointment_id=int(local.key), exchange_id=remote.key,
         change_key=remote.change_key, digest=local.digest, origin=Side.PCCADDIE.value,
         external_id=new_external_id(context.subscription_id), title=local.title, updated=now(),
+        agreed=agreed_json(local.content),
     )  # fmt: skip
 
 
-def relink(link: Link, digest: str, change_key: str | None, forget_remote: bool) -> None:
+def relink(link: Link, digest: str, change_key: str | None, forget_remote: bool, content: Any = None,
+           content_unknown: bool = False) -> None:  # fmt: skip
     values: dict[str, Any] = {"digest": digest, "updated": now()}
+    if content is not None:
+        values["agreed"] = agreed_json(content)
+    elif digest != link.digest or content_unknown:
+        values["agreed"] = None  # not known: the next write sends every field
     if change_key:
         values["change_key"] = change_key
     if forget_remote:
@@ -524,7 +659,9 @@ def finish(
     unchanged = unchanged and error is None
     if unchanged:
         return  # an idle cycle writes nothing (no commit, no fsync)
-    state = SubscriptionState.get_by_id(context.subscription_id)
+    state = SubscriptionState.get_or_none(SubscriptionState.subscription == context.subscription_id)
+    if state is None or CalendarSubscription.get_or_none(CalendarSubscription.id == context.subscription_id) is None:
+        return  # removed (`calendar remove`, or its user) while the cycle ran: nothing left to record
     if sync_state is not None:
         state.sync_state = sync_state
     if journal_seq is not None:
@@ -548,6 +685,22 @@ def finish(
 
 def statistics_any(statistics: Mapping[str, Mapping[str, int]]) -> bool:
     return any(any(counts.values()) for counts in statistics.values())
+
+
+def clear_verified(link_ids: Sequence[int]) -> None:
+    for start in range(0, len(link_ids), 500):
+        chunk = list(link_ids[start : start + 500])
+        AppointmentLink.update(verify=False).where(AppointmentLink.id.in_(chunk)).execute()
+
+
+def link_ids_of(context: SubscriptionContext, exchange_ids: Sequence[str]) -> list[int]:
+    ids = list(exchange_ids)
+    found: list[int] = []
+    for start in range(0, len(ids), 500):
+        found += [row.id for row in AppointmentLink.select(AppointmentLink.id).where(
+            (AppointmentLink.subscription == context.subscription_id)
+            & AppointmentLink.exchange_id.in_(ids[start : start + 500]))]  # fmt: skip
+    return found
 
 
 def start_afresh(subscription_id: int) -> None:

@@ -20,11 +20,13 @@ from loguru import logger
 from ..store.models import AppointmentLink
 from ..vault import PasswordVault
 from . import calendar_state as state
+from . import remote_feed
+from .appointments import AppointmentContent, fields_to_write
 from .database import DbRunner
 from .decide import decide
 from .exchange_client import ExchangeClient, MailboxTrouble
 from .model import Link, Side, Version
-from .plan import Create, Delete, Pair, Plan, Relink, Unlink, Update
+from .plan import AdoptCopy, Create, Delete, DropTwin, Pair, Plan, Relink, Unlink, Update
 
 BATCH = 100
 PARALLEL_BATCHES = 4
@@ -97,6 +99,7 @@ class _Run:
         self.statistics: dict[str, Counter[str]] = {TO_EXCHANGE: Counter(), TO_PCCADDIE: Counter()}
         self.report: list[tuple[str, str, str, str, str]] = []
         self.unfinished_local = False  # a PC CADDIE change has not reached Exchange yet
+        self.unfinished_remote = False  # something the feed told has not been dealt with: read it again
 
     def _count(self, direction: str, what: str, n: int = 1) -> None:
         self.statistics[direction][what] += n
@@ -104,12 +107,12 @@ class _Run:
 
     async def sync(self) -> tuple[str | None, int | None]:
         context, client = self.context, self.client
-        if context.folder and not context.initial_done:
-            await client.ensure_folder(context.folder)
-        if context.pending:
-            found = await client.find_external(context.folder, [external for _, external in context.pending])
-            await self.db.run(state.resolve_pending, context, found)
         try:
+            if context.folder and not context.initial_done:
+                await client.ensure_folder(context.folder)
+            if context.pending:
+                found = await client.find_external(context.folder, [external for _, external in context.pending])
+                await self.db.run(state.resolve_pending, context, found)
             changes, sync_state = await self._remote_changes()
         except MailboxTrouble as trouble:
             if trouble.code != "not_found" or not context.folder:
@@ -124,7 +127,12 @@ class _Run:
             return None, None
         if state.nothing_happened(context, changes) and sync_state == context.sync_state:
             return None, None  # an idle cycle: not a single database call
-        observed = await self.db.run(state.observe, context, changes)
+        feed = await self._complete(changes)
+        for item_id, item_type in feed.unsupported:
+            self._count(TO_PCCADDIE, "skipped")
+            self.report.append(("skip", Side.EXCHANGE.value, item_id, "", f"unsupported: {item_type}"))
+        verified = [item_id for item_id in context.verify if item_id in feed.seen]
+        observed = await self.db.run(state.observe, context, list(feed.changes))
         added = await self.db.run(state.add_auto_contacts, context, observed.journal_seq)
         if added:
             self.report.append(
@@ -137,11 +145,26 @@ class _Run:
             logger.warning(f"{context.label}: paused: {plan.paused}")
             self.outcome.not_syncing = f"paused: {plan.paused}"
             return None, None
-        await self.db.run(self._apply_local_plan, plan)
+        adopted = await self.db.run(self._apply_local_plan, plan, verified)
         await self._exchange_creates([a for a in plan.of(Create) if a.side is Side.EXCHANGE])
         await self._exchange_updates([a for a in plan.of(Update) if a.side is Side.EXCHANGE])
         await self._exchange_deletes([a for a in plan.of(Delete) if a.side is Side.EXCHANGE])
-        return sync_state, (None if self.unfinished_local else observed.journal_seq)
+        await self._drop_twins(plan.of(DropTwin))
+        await self._label_copies(adopted)
+        journal_seq = None if self.unfinished_local else observed.journal_seq
+        return (None if self.unfinished_remote else sync_state), journal_seq
+
+    async def _complete(self, changes: Sequence[Mapping[str, Any]]) -> remote_feed.Feed:
+        """The feed's changes with full items: what this subscription already holds is not fetched."""
+        context = self.context
+        ids = [c["id"] for c in changes if c["type"] in ("create", "update")]
+        known = await self.db.run(state.known_items, context, ids) if ids else {}
+        wanted = remote_feed.to_fetch(changes, known, context.verify)
+        fetched = await remote_feed.fetch(self.client, wanted) if wanted else {}
+        try:
+            return remote_feed.complete(changes, known, context.verify, fetched)
+        except remote_feed.FetchError as failure:
+            raise MailboxTrouble(failure.code, f"an item could not be read: {failure.message}") from None
 
     async def _remote_changes(self) -> tuple[list[Mapping[str, Any]], str | None]:
         changes: list[Mapping[str, Any]] = []
@@ -167,16 +190,28 @@ class _Run:
             self.report.append(("conflict", conflict.winner.other.value, conflict.link.local_key or "",
                                 conflict.loser.title, f"{conflict.winner.value} won"))  # fmt: skip
 
-    def _apply_local_plan(self, plan: Plan) -> None:
-        """In the database thread: everything the plan writes into PC CADDIE, and link bookkeeping."""
+    def _apply_local_plan(self, plan: Plan, verified: Sequence[str]) -> list[tuple[int, Version]]:
+        """In the database thread: everything the plan writes into PC CADDIE, and link bookkeeping.
+        Returns (new link id, Exchange copy) of the users' copies imported, to label them as such."""
         context = self.context
+        if verified:
+            state.clear_verified(state.link_ids_of(context, verified))
+        adopted: list[tuple[int, Version]] = []
         for conflict in plan.conflicts:
             state.record_conflict(context, conflict.link, conflict.winner, conflict.loser)
         for action in plan.actions:
             if isinstance(action, Pair):
                 state.pair(context, action.local, action.remote)
             elif isinstance(action, Relink):
-                state.relink(action.link, action.digest, action.change_key, action.forget_remote)
+                state.relink(action.link, action.digest, action.change_key, action.forget_remote, action.content,
+                             action.content_unknown)  # fmt: skip
+            elif isinstance(action, AdoptCopy):
+                link_id = state.apply_local(context, "adopt", None, action.remote)
+                assert link_id is not None
+                adopted.append((link_id, action.remote))
+                self._count(TO_PCCADDIE, "created")
+                self.report.append(("create", Side.PCCADDIE.value, action.remote.key, action.remote.title,
+                                    "a copy made in Outlook"))  # fmt: skip
             elif isinstance(action, Unlink):
                 state.unlink(action.link)
             elif isinstance(action, (Create, Update, Delete)) and action.side is Side.PCCADDIE:
@@ -187,6 +222,7 @@ class _Run:
                 title = source.title if source else ""
                 self.report.append((kind, Side.PCCADDIE.value, source.key if source else action.link.local_key or "",
                                     title, ""))  # fmt: skip
+        return adopted
 
     async def _batches(self, actions: Sequence[Any], carry_out: Callable[[Sequence[Any]], Awaitable[None]]) -> None:
         """Batches of BATCH items, up to PARALLEL_BATCHES sent at once (the gateway's limit per
@@ -224,19 +260,49 @@ class _Run:
         await self._batches(updates, self._update_batch)
 
     async def _update_batch(self, chunk: Sequence[Update]) -> None:
-        fields = ["subject", "body", "location", "start", "end", "all_day", "timezone", "private",
-                  "reminder_minutes", "external_id"]  # fmt: skip
         context = self.context
         if chunk:
-            external = await self.db.run(_external_ids, [u.link.id for u in chunk])
-            items = [
-                {"id": u.link.remote_key, "change_key": u.link.change_key, "fields": fields,
-                 "item": state.to_entry(u.source.content, context.zone, external[u.link.id], context.reminder_minutes)}
-                for u in chunk
-            ]  # fmt: skip
+            links = await self.db.run(_update_inputs, [u.link.id for u in chunk])
+            items = []
+            for update in chunk:
+                external_id, agreed = links[update.link.id]
+                entry = state.to_entry(update.source.content, context.zone, external_id, context.reminder_minutes,
+                                       context.area_name)  # fmt: skip
+                fields = fields_to_write(update.remote_content or agreed, update.source.content)
+                items.append({"id": update.link.remote_key, "change_key": update.link.change_key, "fields": fields,
+                              "item": entry})  # fmt: skip
             results = await self.client.update(items)
             sent = [u.link.change_key for u in chunk]
             await self._record("update", [u.link.id for u in chunk], results, [u.source for u in chunk], sent_keys=sent)
+
+    async def _drop_twins(self, twins: Sequence[DropTwin]) -> None:
+        """Our own second copies of linked items: deleted in Exchange (nothing links them)."""
+        for start in range(0, len(twins), BATCH):
+            chunk = twins[start : start + BATCH]
+            results = await self.client.delete([{"id": t.remote.key, "change_key": None} for t in chunk])
+            for twin, result in zip(chunk, results):
+                error = result.get("error") or {}
+                if result.get("ok") or error.get("code") == "not_found":
+                    self._count(TO_EXCHANGE, "deleted")
+                    self.report.append(("delete", Side.EXCHANGE.value, twin.remote.key, twin.remote.title,
+                                        "a second copy the sync had made"))  # fmt: skip
+                else:
+                    self.unfinished_remote = True  # told again by the next read from the same state
+                    self._count(TO_EXCHANGE, "failed")
+                    self.report.append(("fail", Side.EXCHANGE.value, twin.remote.key, twin.remote.title,
+                                        f"{error.get('code')}: {error.get('message')}"))  # fmt: skip
+
+    async def _label_copies(self, adopted: Sequence[tuple[int, Version]]) -> None:
+        """A user's copy now has a link of its own: write that link's external id onto it."""
+        context = self.context
+        for start in range(0, len(adopted), BATCH):
+            chunk = adopted[start : start + BATCH]
+            external = await self.db.run(_update_inputs, [link_id for link_id, _ in chunk])
+            items = [{"id": copy.key, "change_key": copy.change_key, "fields": ["external_id"],
+                      "item": state.to_entry(copy.content, context.zone, external[link_id][0], None)}
+                     for link_id, copy in chunk]  # fmt: skip
+            results = await self.client.update(items)
+            await self.db.run(state.record_labels, [(link_id, r) for (link_id, _), r in zip(chunk, results)])
 
     async def _exchange_deletes(self, deletes: Sequence[Delete]) -> None:
         await self._batches(deletes, self._delete_batch)
@@ -249,7 +315,7 @@ class _Run:
                       sources: Sequence[Version | None], links: Sequence[Link] | None = None,
                       sent_keys: Sequence[str | None] | None = None) -> None:  # fmt: skip
         keys = sent_keys or [None] * len(link_ids)
-        outcomes = [(link_id, action, result, source.digest if source else None, key)
+        outcomes = [(link_id, action, result, source.content if source else None, key)
                     for link_id, result, source, key in zip(link_ids, results, sources, keys)]  # fmt: skip
         failures = await self.db.run(state.record_exchange_results, self.context, outcomes)
         for index, (result, source) in enumerate(zip(results, sources)):
@@ -268,8 +334,9 @@ class _Run:
             self.unfinished_local = True
 
 
-def _external_ids(link_ids: list[int]) -> dict[int, str]:
-    rows = AppointmentLink.select(AppointmentLink.id, AppointmentLink.external_id).where(
+def _update_inputs(link_ids: list[int]) -> dict[int, tuple[str, AppointmentContent | None]]:
+    """Each link's external id and the content last agreed."""
+    rows = AppointmentLink.select(AppointmentLink.id, AppointmentLink.external_id, AppointmentLink.agreed).where(
         AppointmentLink.id.in_(link_ids)
     )
-    return {row.id: row.external_id for row in rows}
+    return {row.id: (row.external_id, state.parse_agreed(row.agreed)) for row in rows}

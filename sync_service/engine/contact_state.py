@@ -30,6 +30,7 @@ from .calendar_state import NotSyncing, now
 from .contact_decide import UNKNOWN, ContactDecision, ContactLinkState, ContactObservation
 from .contacts import GROUPS, NAMES, Groups, entry_groups, entry_values, person_groups, person_values
 from .model import UNCHANGED, Side
+from .remote_feed import Known
 
 CONTACTS_PAUSE = "the user may not sync contacts (password management, tab SYNC)"
 
@@ -46,6 +47,7 @@ class ContactContext:
     max_attempts: int = 10
     pending: tuple[tuple[int, str], ...] = ()
     to_adopt: tuple[str, ...] = ()  # Exchange ids picked with +ADD and not linked yet
+    verify: tuple[str, ...] = ()  # Exchange ids of links to look up: unsure what Exchange holds
 
     @property
     def label(self) -> str:
@@ -101,7 +103,27 @@ def load_contact_context(user_id: int, vault: PasswordVault) -> ContactContext |
         max_attempts=max_attempts(),
         pending=tuple((link.id, link.external_id) for link in links if link.pending_create and not link.stopped),
         to_adopt=to_adopt,
+        verify=tuple(link.exchange_id for link in links if link.verify and link.exchange_id),
     )
+
+
+def known_items(context: ContactContext, exchange_ids: Sequence[str]) -> dict[str, Known]:
+    """The change keys this user's contact links hold for these Exchange contacts."""
+    ids, known = sorted(set(exchange_ids)), {}
+    for start in range(0, len(ids), 500):
+        rows = ContactLink.select(ContactLink.exchange_id, ContactLink.change_key).where(
+            (ContactLink.user == context.user_id) & ContactLink.exchange_id.in_(ids[start : start + 500])
+        ).tuples()  # fmt: skip
+        known.update({exchange_id: Known(change_key) for exchange_id, change_key in rows})
+    return known
+
+
+def clear_verified(context: ContactContext, exchange_ids: Sequence[str]) -> None:
+    ids = list(exchange_ids)
+    for start in range(0, len(ids), 500):
+        ContactLink.update(verify=False).where(
+            (ContactLink.user == context.user_id) & ContactLink.exchange_id.in_(ids[start : start + 500])
+        ).execute()
 
 
 def resolve_pending(context: ContactContext, found: Mapping[str, Mapping[str, Any]]) -> None:
@@ -282,9 +304,15 @@ def record_results(
             row.exchange_id = result.get("id") or row.exchange_id
             row.change_key = result.get("change_key") or row.change_key
             row.pending_create, row.attempts, row.last_error = False, 0, None
+            if action == "create":
+                row.verify = True  # a user may delete it before the next read, and Exchange then tells nothing
             for column, value in _digest_columns(digests).items():
                 setattr(row, column, value)
+        elif error.get("code") == "busy":  # an earlier create of it is still running in the gateway
+            failures.append((f"{action} in Exchange: busy", False))
         else:
+            if action == "update" and error.get("code") == "conflict":
+                row.verify = True  # Exchange holds a version this cycle did not see: read it next cycle
             row.attempts += 1
             row.last_error = f"{action} in Exchange: {error.get('code', 'unknown')}: {error.get('message', '')}"
             row.stopped = row.attempts >= context.max_attempts

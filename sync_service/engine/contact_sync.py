@@ -10,6 +10,7 @@ from loguru import logger
 from ..store.models import ContactLink
 from ..vault import PasswordVault
 from . import contact_state as state
+from . import remote_feed
 from .calendar_state import NotSyncing
 from .calendar_sync import PAGE, TO_EXCHANGE, TO_PCCADDIE, SubscriptionOutcome
 from .contact_decide import ContactDecision, ContactObservation, decide_contact, mass_unlisting
@@ -77,7 +78,14 @@ class _ContactRun:
             sync_state = page["sync_state"]
             if done:
                 break
-        observed = await self.db.run(state.observe_contacts, context, changes, adopted)
+        feed = await self._complete(changes)
+        for item_id, item_type in feed.unsupported:
+            self._count(TO_PCCADDIE, "skipped")
+            self.report.append(("skip", Side.EXCHANGE.value, item_id, "", f"unsupported: {item_type}"))
+        verified = [item_id for item_id in context.verify if item_id in feed.seen]
+        if verified:
+            await self.db.run(state.clear_verified, context, verified)
+        observed = await self.db.run(state.observe_contacts, context, list(feed.changes), adopted)
         decisions = [(o, decide_contact(o, context.modes)) for o in observed.observations]
         paused = mass_unlisting([d for _, d in decisions], observed.linked)
         if paused:
@@ -87,6 +95,19 @@ class _ContactRun:
         await self._updates([(o, d) for o, d in decisions if d.action in ("update", "adopt") and d.to_exchange])
         await self._deletes([(o, d) for o, d in decisions if d.action == "delete-remote"])
         return sync_state, (None if self.unfinished else observed.journal_seq), None
+
+    async def _complete(self, changes: Sequence[Mapping[str, Any]]) -> remote_feed.Feed:
+        """The feed's changes with full items, for the contacts this user's list links (no other
+        contact of the mailbox is ever read)."""
+        context = self.context
+        ids = [c["id"] for c in changes if c["type"] in ("create", "update")]
+        known = await self.db.run(state.known_items, context, ids) if ids else {}
+        wanted = remote_feed.to_fetch(changes, known, context.verify, unknown=False)
+        fetched = await remote_feed.fetch(self.client, wanted) if wanted else {}
+        try:
+            return remote_feed.complete(changes, known, context.verify, fetched)
+        except remote_feed.FetchError as failure:
+            raise MailboxTrouble(failure.code, f"a contact could not be read: {failure.message}") from None
 
     def _apply_local(self, decisions: Sequence[tuple[ContactObservation, ContactDecision]]) -> None:
         for observation, decision in decisions:

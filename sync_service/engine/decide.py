@@ -13,6 +13,11 @@ digest last agreed says who changed:
 
 (On a conflict the policy's winner is written over the other side; the losing version is kept.)
 
+An Exchange item that carries the external id of an item already linked to another one is either
+our own twin (its create was sent again after a lost answer, and it holds exactly what was sent):
+deleted; or a copy a user made in Outlook: imported as a new appointment under an id of its own.
+Exactly one Exchange item belongs to each link.
+
 A version whose digest equals the last agreed one is no change: what the engine wrote itself is
 never read back as one. Read only: nothing from Exchange is ever written into PC CADDIE; Exchange's
 changes and deletions are ignored until the next PC CADDIE change overwrites (or makes again) the
@@ -24,10 +29,11 @@ pauses the subscription instead.
 
 from __future__ import annotations
 
-from typing import Iterable
+import dataclasses
+from typing import Any, Iterable
 
 from .model import UNCHANGED, Link, Observation, Observed, Options, Policy, Side, Version
-from .plan import Action, Conflict, Create, Delete, Pair, Plan, Relink, Skip, Unlink, Update
+from .plan import Action, AdoptCopy, Conflict, Create, Delete, DropTwin, Pair, Plan, Relink, Skip, Unlink, Update
 
 
 def decide(observations: Iterable[Observation], options: Options, linked_items: int) -> Plan:
@@ -37,7 +43,9 @@ def decide(observations: Iterable[Observation], options: Options, linked_items: 
     skipped: list[Skip] = []
     observations = _pair_identical(list(observations), actions)
     for observation in observations:
-        if observation.link is None:
+        if observation.copy_of is not None:
+            _copy(observation, observation.copy_of, options, actions, skipped)
+        elif observation.link is None:
             _new(observation, options, actions, skipped)
         else:
             _linked(observation, observation.link, options, actions, conflicts, skipped)
@@ -90,6 +98,21 @@ def _new(observation: Observation, options: Options, actions: list[Action], skip
             skipped.append(Skip(reason, Side.EXCHANGE, remote.key))
         else:
             actions.append(Create(Side.PCCADDIE, remote))
+
+
+def _copy(observation: Observation, original: Link, options: Options, actions: list[Action],
+          skipped: list[Skip]) -> None:  # fmt: skip
+    remote = observation.remote
+    if not isinstance(remote, Version):
+        return
+    if original.resent and remote.digest == original.digest:
+        actions.append(DropTwin(remote))
+        return
+    reason = _import_refusal(remote, options) or ("outside-window" if _outside(remote, options) else None)
+    if reason:
+        skipped.append(Skip(reason, Side.EXCHANGE, remote.key))
+    else:
+        actions.append(AdoptCopy(remote))
 
 
 def _import_refusal(remote: Version, options: Options) -> str | None:
@@ -162,7 +185,8 @@ def _linked(
             remote_changed = False
             if not local_changed and not local_deleted:
                 assert isinstance(remote, Version)
-                actions.append(Relink(link, link.digest, remote.change_key))  # keep its change key current
+                # keep its change key current; what Exchange now holds is no longer the agreed content
+                actions.append(Relink(link, link.digest, remote.change_key, content_unknown=True))
                 return
 
     if local_deleted and remote_deleted:
@@ -182,18 +206,18 @@ def _linked(
     elif local_changed and remote_changed:
         assert isinstance(local, Version) and isinstance(remote, Version)
         if local.digest == remote.digest:
-            actions.append(Relink(link, local.digest, remote.change_key))
+            actions.append(Relink(link, local.digest, remote.change_key, content=local.content))
         else:
             winner = _winner(local, remote, options.policy)
             won, lost = (local, remote) if winner is Side.PCCADDIE else (remote, local)
             if winner is Side.PCCADDIE:
-                actions.append(Update(Side.EXCHANGE, _with_change_key(link, remote), won))
+                actions.append(Update(Side.EXCHANGE, _with_change_key(link, remote), won, remote.content))
             else:
                 actions.append(Update(Side.PCCADDIE, link, won))
             conflicts.append(Conflict(link, winner, lost))
     elif local_changed:
         assert isinstance(local, Version)
-        actions.append(Update(Side.EXCHANGE, _with_change_key(link, remote), local))
+        actions.append(Update(Side.EXCHANGE, _with_change_key(link, remote), local, _content(remote)))
     elif remote_changed:
         assert isinstance(remote, Version)
         actions.append(Update(Side.PCCADDIE, _with_change_key(link, remote), remote))
@@ -201,10 +225,14 @@ def _linked(
         actions.append(Relink(link, link.digest, remote.change_key))
 
 
+def _content(side: Observed) -> Any:
+    return side.content if isinstance(side, Version) else None
+
+
 def _with_change_key(link: Link, remote: Observed) -> Link:
     """The link with the Exchange copy's newest change key, when this cycle saw one."""
     if isinstance(remote, Version) and remote.change_key and remote.change_key != link.change_key:
-        return Link(link.id, link.local_key, link.remote_key, link.digest, link.origin, remote.change_key, link.stopped)
+        return dataclasses.replace(link, change_key=remote.change_key)
     return link
 
 
@@ -223,6 +251,8 @@ def _mass_deletion(actions: list[Action], linked_items: int, threshold: int) -> 
         return None
     for side in Side:
         deletions = sum(1 for a in actions if isinstance(a, Delete) and a.side is side)
+        if side is Side.EXCHANGE:
+            deletions += sum(1 for a in actions if isinstance(a, DropTwin))
         if (deletions > threshold and deletions * 2 > linked_items) or (
             linked_items >= 10 and deletions >= linked_items
         ):

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Protocol, Sequence
 
 from protocol.rpc import ConnectionLost, RemoteError, RequestTimeout, RpcPeer
 
-MAILBOX_CODES = {"auth_failed", "unreachable", "throttled", "timeout", "server_error"}
+MAILBOX_CODES = {"auth_failed", "unreachable", "throttled", "timeout", "server_error", "busy"}
 
 
 class MailboxTrouble(Exception):
@@ -65,8 +65,9 @@ class GatewayExchangeClient:
         await self._ask("exchange.ensure_folder", name=name)
 
     async def changes(self, folder: str, sync_state: str | None, max_changes: int) -> Mapping[str, Any]:
+        """Ids and change keys only: the engine fetches what it does not hold yet (remote_feed)."""
         return await self._ask("exchange.changes", folder=folder, sync_state=sync_state, max_changes=max_changes,
-                               skip_own_writes=True)  # fmt: skip
+                               with_items=False)  # fmt: skip
 
     async def create(self, folder: str, entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         return await self._ask("exchange.create", folder=folder, items=list(entries))

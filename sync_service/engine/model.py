@@ -64,15 +64,19 @@ class Link:
     origin: Side  # the side the item was first made on; the engine made it on the other
     change_key: str | None = None
     stopped: bool = False
+    resent: bool = False  # its create was sent more than once (an answer was lost): a twin may exist
 
 
 @dataclass(frozen=True)
 class Observation:
-    """What is known of one item this cycle."""
+    """What is known of one item this cycle. `copy_of`: an Exchange item not linked yet that
+    carries the external id of `copy_of`'s item: our own twin, or a copy a user made in Outlook
+    (Outlook copies extended properties)."""
 
     link: Link | None
     local: Observed = UNCHANGED
     remote: Observed = UNCHANGED
+    copy_of: Link | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ class Update:
     side: Side
     link: Link
     source: Version
+    remote_content: Any = None  # what the Exchange copy holds, when this cycle saw it (else the agreed content)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Relink:
     digest: str
     change_key: str | None = None
     forget_remote: bool = False
+    content: Any = None  # the content both sides now hold, when it is new
+    content_unknown: bool = False  # Exchange holds something else than the agreed content (read only)
 
 
 @dataclass(frozen=True)
@@ -71,12 +74,28 @@ class Conflict:
     loser: Version
 
 
-Action = Union[Create, Update, Delete, Relink, Unlink, Pair]
+@dataclass(frozen=True)
+class DropTwin:
+    """An Exchange item that is our own second copy of a linked item (a create sent again after
+    its answer was lost): delete it in Exchange; the link keeps the first."""
+
+    remote: Version
+
+
+@dataclass(frozen=True)
+class AdoptCopy:
+    """An Exchange item a user copied from a linked one (it carries the original's external id):
+    make it a new appointment in PC CADDIE, with an external id of its own written onto it."""
+
+    remote: Version
+
+
+Action = Union[Create, Update, Delete, Relink, Unlink, Pair, DropTwin, AdoptCopy]
 
 
 @dataclass(frozen=True)
 class Skip:
-    reason: str  # filtered | private | recurring | outside-window | stopped | read-only
+    reason: str  # filtered | private | recurring | outside-window | stopped | read-only | unsupported
     side: Side
     key: str
 
@@ -94,6 +113,10 @@ class Plan:
         for action in self.actions:
             if isinstance(action, (Create, Update, Delete)):
                 counts[f"{type(action).__name__.lower()}-{action.side.value}"] += 1
+            elif isinstance(action, DropTwin):
+                counts["delete-exchange"] += 1
+            elif isinstance(action, AdoptCopy):
+                counts["create-pccaddie"] += 1
         for skip in self.skipped:
             counts[f"skip-{skip.reason}"] += 1
         counts["conflict"] += len(self.conflicts)

@@ -18,6 +18,7 @@ import trio
 from loguru import logger
 
 from ..admin.parameters import module_enabled
+from ..store import journal
 from ..store.models import SyncReportLine
 from . import calendar_state as state
 from . import contact_state
@@ -26,7 +27,8 @@ from .contact_sync import ContactSync
 from .database import DbRunner
 from .exchange_client import ExchangeClient
 
-PRUNE_EVERY = 3600.0  # seconds between prunings of old reports
+PRUNE_EVERY = 3600.0  # seconds between prunings of old reports and of the change journal
+JOURNAL_PRUNE_PAUSE = 0.05  # seconds between two batches of journal pruning: PC CADDIE's writers get their turn
 
 
 @dataclass
@@ -134,7 +136,7 @@ class CycleEngine:
                 nursery.start_soon(one, -user_id, functools.partial(contacts.run, user_id))
         if self.clock() - self._last_prune > PRUNE_EVERY:
             self._last_prune = self.clock()
-            await self.db.run(_prune_reports, self.report_days)
+            await self._prune()
         return summary
 
     async def _prefetch(
@@ -150,7 +152,7 @@ class CycleEngine:
         if not ready:
             return {}
         requests = [{"account": dict(c.account), "kind": "calendar", "folder": c.folder, "sync_state": c.sync_state,
-                     "max_changes": 512, "skip_own_writes": True} for _, c in ready]  # fmt: skip
+                     "max_changes": 512, "with_items": False} for _, c in ready]  # fmt: skip
         try:
             answers = await changes_many(requests)
         except Exception as exc:  # the gateway is away or old: each calendar asks for itself
@@ -177,6 +179,32 @@ class CycleEngine:
             return
         elif outcome.counts:
             logger.info(f"{outcome.label}: {', '.join(f'{k} {v}' for k, v in sorted(outcome.counts.items()))}")
+
+    async def _prune(self) -> None:
+        """Old report lines, and the journal entries every reader has handled (after the cycle's
+        syncs, inside the cycle lock: no first sync is between reading the tables and recording
+        its journal position). A failure is logged; the next pruning tries again."""
+        try:
+            await self.db.run(_prune_reports, self.report_days)
+            pruned = await prune_journal(self.db)
+        except pw.PeeweeException as exc:
+            logger.warning(f"Pruning old reports and the change journal failed: {exc}; tried again in an hour")
+            return
+        if pruned:
+            logger.debug(f"Pruned {pruned} change journal entries that every reader has handled")
+
+
+async def prune_journal(db: DbRunner, batch: int = journal.PRUNE_BATCH, pause: float = JOURNAL_PRUNE_PAUSE) -> int:
+    """Delete the change journal's entries that every reader has handled, `batch` at a time, each
+    batch a short transaction of its own and `pause` seconds apart, so that PC CADDIE's writers
+    never wait for long. Returns how many were deleted."""
+    total = 0
+    while True:
+        deleted = await db.run(journal.prune, batch)
+        total += deleted
+        if deleted < batch:
+            return total
+        await trio.sleep(pause)
 
 
 def _prune_reports(days: int) -> int:

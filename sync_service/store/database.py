@@ -8,8 +8,10 @@
   on a power cut; FULL loses none. The sync state must survive a power cut (a lost link means a
   duplicate in Exchange or a lost deletion), and the service commits once per batch, not per item,
   so the extra fsync per commit costs little.
-- BEGIN IMMEDIATE for every transaction: a transaction that will write takes the write lock at
-  its start, so two writers queue (busy_timeout) rather than deadlock on upgrading a read lock.
+- BEGIN IMMEDIATE for every transaction that may write: it takes the write lock at its start, so
+  two writers queue (busy_timeout) rather than deadlock on upgrading a read lock. Work that only
+  reads asks for a deferred transaction (`db.atomic("DEFERRED")`, as engine.database.DbRunner.read
+  does): it reads a snapshot and neither waits for PC CADDIE's writers nor holds them up.
 
 peewee keeps one connection per thread; the service runs database work in a worker thread.
 """
@@ -25,19 +27,23 @@ from .models import ALL_MODELS
 from .schema import SchemaError, migrate
 
 DATABASE_FILE = "pccaddie.sqlite3"
+BUSY_TIMEOUT_MS = 10_000
 PRAGMAS = {
     "journal_mode": "wal",
     "foreign_keys": 1,
-    "busy_timeout": 10_000,
+    "busy_timeout": BUSY_TIMEOUT_MS,
     "synchronous": "full",
 }
 
 
-def open_database(path: Path, *, upgrade: bool = True, synchronous: str = "full") -> pw.SqliteDatabase:
+def open_database(
+    path: Path, *, upgrade: bool = True, synchronous: str = "full", busy_timeout: int = BUSY_TIMEOUT_MS
+) -> pw.SqliteDatabase:
     """Open (creating if need be) the database at `path`, bind the models, bring the schema up to
     date. Raises SchemaError with a readable reason. (`synchronous` other than full is for tests
-    and benchmarks that do not care about power cuts.)"""
-    db = pw.SqliteDatabase(str(path), pragmas={**PRAGMAS, "synchronous": synchronous}, lock_type="IMMEDIATE")
+    and benchmarks that do not care about power cuts; so is a `busy_timeout` in ms other than 10 s.)"""
+    pragmas = {**PRAGMAS, "synchronous": synchronous, "busy_timeout": busy_timeout}
+    db = pw.SqliteDatabase(str(path), pragmas=pragmas, lock_type="IMMEDIATE")
     try:
         db.connect()
         if upgrade:

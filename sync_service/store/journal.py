@@ -1,9 +1,16 @@
 """Reading the change journal that the database's triggers write.
 
 Every insert, real update and delete of an appointment, a person or a booking appends one entry,
-whichever program or connection wrote it. Readers keep a named cursor (the last sequence number
-they handled); reading the changes after a cursor walks the journal's primary key from there, so
-it costs what the changes cost, whatever the size of the tables.
+whichever program or connection wrote it. Readers keep a position (the last sequence number they
+handled); reading the changes after a position walks the journal's primary key from there, so it
+costs what the changes cost, whatever the size of the tables.
+
+The readers, and where their positions are kept:
+- any program, by a named cursor in `journal_cursor`;
+- the sync engine, per calendar subscription (`subscription_state.journal_seq`) and per user's
+  contacts (`contact_sync_state.journal_seq`). Until its first sync is done (`initial_done`) such
+  a position means nothing: a first sync reads the tables themselves, not the journal, and then
+  records the journal's newest entry as its position.
 """
 
 from __future__ import annotations
@@ -12,7 +19,9 @@ from dataclasses import dataclass
 
 import peewee as pw
 
-from .models import JournalCursor, JournalEntry
+from .models import ContactSyncState, JournalCursor, JournalEntry, SubscriptionState
+
+PRUNE_BATCH = 2000  # entries deleted per call of prune(): one short transaction
 
 
 @dataclass(frozen=True)
@@ -58,10 +67,23 @@ def drop_cursor(name: str) -> None:
     JournalCursor.delete().where(JournalCursor.name == name).execute()
 
 
-def prune() -> int:
-    """Delete the entries every cursor has read; with no cursor at all nobody needs any. Returns
-    how many were deleted."""
-    oldest = JournalCursor.select(pw.fn.MIN(JournalCursor.seq)).scalar()
-    if oldest is None:
-        oldest = latest_seq()
-    return JournalEntry.delete().where(JournalEntry.seq <= oldest).execute()
+def prunable_through() -> int:
+    """The newest sequence number that every reader has handled: the lowest position of all the
+    cursors and of the engine's subscriptions and contact lists whose first sync is done. With no
+    reader at all nobody needs any entry: the newest one ever written."""
+    positions = [JournalCursor.select(pw.fn.MIN(JournalCursor.seq)).scalar()]
+    for state in (SubscriptionState, ContactSyncState):
+        positions.append(state.select(pw.fn.MIN(state.journal_seq)).where(state.initial_done).scalar())
+    return min([latest_seq(), *(int(seq) for seq in positions if seq is not None)])
+
+
+def prune(limit: int = PRUNE_BATCH) -> int:
+    """Delete the oldest entries that every reader has handled (see prunable_through), at most
+    `limit` of them; returns how many were deleted. Each call is meant as a transaction of its
+    own, so that PC CADDIE's writers wait for no more than one batch: call it again until it
+    deletes fewer than `limit`. The sequence numbers are never given again (`latest_seq()` stays)."""
+    through = prunable_through()
+    oldest = (
+        JournalEntry.select(JournalEntry.seq).where(JournalEntry.seq <= through).order_by(JournalEntry.seq).limit(limit)
+    )
+    return JournalEntry.delete().where(JournalEntry.seq.in_(oldest)).execute()

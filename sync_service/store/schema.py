@@ -342,8 +342,7 @@ _APPOINTMENT_COLUMNS_5 = _APPOINTMENT_COLUMNS + ("start_fold", "end_fold")
 
 SHARED_CALENDARS = Migration(
     5,
-    "shared calendars (import area), repeated wall times (fold), links to verify, creates sent, "
-    "content as last agreed",
+    "shared calendars (import area), repeated wall times (fold), links to verify, creates sent, content as last agreed",
     (
         "ALTER TABLE calendar_subscription ADD COLUMN takes_imports INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE appointment ADD COLUMN start_fold INTEGER NOT NULL DEFAULT 0 CHECK (start_fold IN (0, 1))",

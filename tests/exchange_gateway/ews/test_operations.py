@@ -359,15 +359,36 @@ async def test_changes_of_many_folders_in_one_request(emulator, ops):
     assert answers[2]["error"]["code"] == "auth_failed" and answers[3]["error"]["code"] == "invalid"
 
 
-async def test_its_own_writes_can_be_left_out_of_the_changes(emulator, ops):
+async def test_every_write_is_reported_its_own_included_and_without_items_on_request(emulator, ops):
     acct = account(emulator)
     first = await ops.changes({"account": acct, "sync_state": None})
     (ours,) = await ops.create({"account": acct, "items": [ROUND]})
-    await trio.to_thread.run_sync(lambda: None)
-    theirs = (await ops.create({"account": account(emulator), "items": [{**ROUND, "subject": "x"}]}))[0]
-    fresh = ExchangeOperations(ExchangeSettings(request_timeout=10))  # another gateway: knows neither
-    (theirs_made_elsewhere,) = await fresh.create({"account": acct, "items": [{**ROUND, "subject": "Outlook"}]})
-    page = await ops.changes({"account": acct, "sync_state": first["sync_state"], "skip_own_writes": True})
-    assert [c["id"] for c in page["changes"]] == [theirs_made_elsewhere["id"]]
-    everything = await ops.changes({"account": acct, "sync_state": first["sync_state"]})
-    assert {c["id"] for c in everything["changes"]} == {ours["id"], theirs["id"], theirs_made_elsewhere["id"]}
+    fresh = ExchangeOperations(ExchangeSettings(request_timeout=10))  # another gateway
+    (elsewhere,) = await fresh.create({"account": acct, "items": [{**ROUND, "subject": "Outlook"}]})
+    page = await ops.changes({"account": acct, "sync_state": first["sync_state"], "with_items": False})
+    assert {(c["type"], c["id"], c["change_key"], c["item"]) for c in page["changes"]} == {
+        ("create", ours["id"], ours["change_key"], None),
+        ("create", elsewhere["id"], elsewhere["change_key"], None),
+    }
+    full = await ops.changes({"account": acct, "sync_state": first["sync_state"]})
+    assert {c["item"]["subject"] for c in full["changes"]} == {ROUND["subject"], "Outlook"}
+    with pytest.raises(GatewayError) as bad:
+        await ops.changes({"account": acct, "sync_state": None, "with_items": "no"})
+    assert bad.value.code == "invalid"
+
+
+async def test_a_create_still_running_is_neither_looked_up_nor_sent_again(emulator, ops):
+    acct = account(emulator)
+    wanted = {**ROUND, "external_id": "pccaddie:1:in-flight"}
+    end = ops._in_flight.begin(acct["mailbox"].lower(), ["pccaddie:1:in-flight"])  # an abandoned create's thread
+    with pytest.raises(GatewayError) as busy:
+        await ops.find_external({"account": acct, "external_ids": ["pccaddie:1:in-flight"]})
+    assert busy.value.code == "busy"
+    answers = await ops.create({"account": acct, "items": [wanted, {**ROUND, "external_id": "pccaddie:1:other"}]})
+    assert [a["ok"] for a in answers] == [False, True] and answers[0]["error"]["code"] == "busy"
+    end()
+    assert await ops.find_external({"account": acct, "external_ids": ["pccaddie:1:in-flight"]}) == {}
+    (made,) = await ops.create({"account": acct, "items": [wanted]})
+    (twin,) = await ops.create({"account": acct, "items": [wanted]})
+    found = await ops.find_external({"account": acct, "external_ids": ["pccaddie:1:in-flight"], "all_matches": True})
+    assert {e["id"] for e in found["pccaddie:1:in-flight"]} == {made["id"], twin["id"]}

@@ -1,8 +1,15 @@
 """An in-memory Exchange mailbox behind the ExchangeClient interface, for the engine's tests.
 
-It keeps items with ids and change keys, a change log for sync states (collapsed per item like
-SyncFolderItems), and can fail any operation before or after it takes effect: `before` leaves
-nothing done; `after` does the work and loses the answer (as a timeout does).
+It behaves as Exchange (through the gateway) does, and tests/contract holds it to that: every
+write gets a new change key and is reported by the change feed, the sync's own included; the feed
+gives ids and change keys, not items (the engine fetches with `get`); changes are collapsed per
+item as SyncFolderItems does, so that an item made and deleted between two reads is not reported
+at all. Items of kinds the sync does not handle (a contact group) are reported as `unsupported`.
+
+Any operation can fail before or after it takes effect: `before` leaves nothing done; `after`
+does the work and loses the answer (as a timeout does); `late` loses the answer and does the work
+only after the next lookup by external id (a create still running in an abandoned thread);
+`item` answers each item with the error.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from sync_service.engine.exchange_client import MailboxTrouble
 @dataclass
 class Failure:
     op: str
-    when: str  # before | after | item (a per-item error answer)
+    when: str  # before | after | late | item (a per-item error answer)
     code: str = "timeout"
     count: int = 1
 
@@ -30,6 +37,7 @@ class FakeExchange:
     calls: list[str] = field(default_factory=list)
     folders: set[str] = field(default_factory=set)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
+    _late: list[tuple[str, list[Mapping[str, Any]]]] = field(default_factory=list)
 
     # -- the user, in Outlook ---------------------------------------------------------------------
 
@@ -40,6 +48,19 @@ class FakeExchange:
         self.items[item_id] = {**base, **entry, "id": item_id, "change_key": f"ck{next(self._ids)}"}
         self._logged(item_id, "create")
         return item_id
+
+    def user_create_group(self, name: str) -> str:
+        """A contact group (or any item of a kind the sync does not handle)."""
+        item_id = f"AAMk{next(self._ids):06d}"
+        self.items[item_id] = {"id": item_id, "change_key": f"ck{next(self._ids)}", "item_type": "DistributionList",
+                               "display_name": name}  # fmt: skip
+        self._logged(item_id, "create")
+        return item_id
+
+    def user_copy(self, item_id: str, **changes: Any) -> str:
+        """Outlook's copy of an item: every property, our extended property included."""
+        original = {k: v for k, v in self.items[item_id].items() if k not in ("id", "change_key")}
+        return self.user_create(**{**original, **changes})
 
     def user_update(self, item_id: str, **changes: Any) -> None:
         self.items[item_id].update(changes, change_key=f"ck{next(self._ids)}")
@@ -93,19 +114,29 @@ class FakeExchange:
             first_kind.setdefault(item_id, kind)
             last[item_id] = kind
             upto = seq
-        changes = []
+        changes: list[dict[str, Any]] = []
         for item_id, kind in last.items():
-            if kind == "delete":  # also for one made and gone within the range: telling is harmless
-                changes.append({"type": "delete", "id": item_id, "item": None})
+            if kind == "delete":
+                if first_kind[item_id] != "create":  # made and gone again since the last read: nothing at all
+                    changes.append({"type": "delete", "id": item_id, "change_key": None, "item": None})
             elif item_id in self.items:
+                item = self.items[item_id]
                 kind = "create" if first_kind[item_id] == "create" else "update"
-                changes.append({"type": kind, "id": item_id, "item": dict(self.items[item_id])})
+                if "item_type" in item:
+                    kind = "unsupported"
+                change = {"type": kind, "id": item_id, "change_key": item["change_key"], "item": None}
+                if "item_type" in item:
+                    change["item_type"] = item["item_type"]
+                changes.append(change)
         complete = upto >= (self.log[-1][0] if self.log else 0)
         return {"changes": changes, "sync_state": str(upto), "complete": complete}
 
     async def create(self, folder: str, entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         failure = self._failure("create")
         if failure and failure.when == "before":
+            raise self._trouble(failure)
+        if failure and failure.when == "late":
+            self._late.append((folder, list(entries)))
             raise self._trouble(failure)
         results = []
         for entry in entries:
@@ -117,6 +148,12 @@ class FakeExchange:
         if failure and failure.when == "after":
             raise self._trouble(failure)
         return results
+
+    def _finish_late_creates(self) -> None:
+        for _, entries in self._late:
+            for entry in entries:
+                self.user_create(**{k: v for k, v in entry.items() if k not in ("id", "change_key")})
+        self._late.clear()
 
     async def update(self, items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         failure = self._failure("update")
@@ -164,12 +201,17 @@ class FakeExchange:
         if failure:
             raise self._trouble(failure)
         wanted = set(external_ids)
-        return {item["external_id"]: dict(item) for item in self.items.values() if item.get("external_id") in wanted}
+        found = {item["external_id"]: dict(item) for item in self.items.values()
+                 if item.get("external_id") in wanted and "item_type" not in item}  # fmt: skip
+        self._finish_late_creates()  # an abandoned create ends after the lookup told it was not there
+        return found
 
     async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]:
         failure = self._failure("get")
         if failure:
             raise self._trouble(failure)
         gone = {"code": "not_found", "message": "gone"}
-        return [{"ok": True, "item": dict(self.items[i])} if i in self.items else {"ok": False, "id": i, "error": gone}
-                for i in ids]  # fmt: skip
+        other = {"code": "unsupported", "message": "the sync does not handle items of this kind"}
+        return [{"ok": False, "id": i, "error": gone} if i not in self.items
+                else {"ok": False, "id": i, "error": other} if "item_type" in self.items[i]
+                else {"ok": True, "item": dict(self.items[i])} for i in ids]  # fmt: skip

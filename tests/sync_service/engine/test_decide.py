@@ -106,7 +106,7 @@ def test_newest_wins_older_exchange_loses():
 def test_both_sides_changed_alike_is_no_conflict():
     local, remote = version(Side.PCCADDIE, "X"), version(Side.EXCHANGE, "X", change_key="ck5")
     plan = decide([Observation(link(), local, remote)], Options(), 100)
-    assert plan.actions == (Relink(link(), "X", "ck5"),) and plan.conflicts == ()
+    assert plan.actions == (Relink(link(), "X", "ck5", content=local.content),) and plan.conflicts == ()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,120 @@
+"""Exchange's change feed as the engine reads it.
+
+The feed reports every write, the sync's own included, each with the item's id and change key but
+without the item. A change whose change key the engine already holds is its own write (or one it
+has seen): nothing to fetch. An item another subscription on the same calendar knows is that
+subscription's. Everything else is fetched in full.
+
+Exchange collapses a create and a delete between two reads into nothing, so an item the sync made
+and a user deleted before the next read would never be reported. Links the engine is unsure of
+(just created, an update that met a conflict, an entry reset by a technician) are therefore
+verified: looked up by id when the feed does not mention them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol, Sequence
+
+FETCH_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the engine holds of an Exchange item: its change key, and whether it is this
+    subscription's (else another's on the same calendar)."""
+
+    change_key: str | None
+    mine: bool = True
+
+
+@dataclass(frozen=True)
+class Feed:
+    changes: tuple[Mapping[str, Any], ...]  # {"type": create|update|delete, "id", "item"} in feed order
+    unsupported: tuple[tuple[str, str], ...] = ()  # (id, item type) of items the sync does not handle
+    seen: frozenset[str] = field(default_factory=frozenset)  # every id the feed or a lookup told about
+
+
+def to_fetch(
+    changes: Sequence[Mapping[str, Any]], known: Mapping[str, Known], verify: Sequence[str], unknown: bool = True
+) -> list[str]:
+    """The ids to fetch: changed items not known at that change key (with `unknown`, also those
+    not known at all: new items to import), and links to verify that the feed does not mention."""
+    wanted: dict[str, None] = {}
+    mentioned: set[str] = set()
+    for change in changes:
+        mentioned.add(change["id"])
+        if change["type"] in ("create", "update"):
+            holds = known.get(change["id"])
+            if (holds is None and unknown) or (holds and holds.mine and holds.change_key != change.get("change_key")):
+                wanted[change["id"]] = None
+    for item_id in verify:
+        if item_id not in mentioned:
+            wanted[item_id] = None
+    return list(wanted)
+
+
+class FetchError(Exception):
+    """An item could not be fetched for a reason other than its absence."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code, self.message = code, message
+
+
+def complete(
+    changes: Sequence[Mapping[str, Any]],
+    known: Mapping[str, Known],
+    verify: Sequence[str],
+    fetched: Mapping[str, Mapping[str, Any]],
+) -> Feed:
+    """The changes with full items: own writes left out, fetched items in, absent ones as
+    deletions, links verified and not mentioned as updates (or deletions)."""
+    out: list[Mapping[str, Any]] = []
+    unsupported: list[tuple[str, str]] = []
+    seen: set[str] = set()
+
+    def fetched_change(kind: str, item_id: str) -> None:
+        answer = fetched[item_id]
+        if answer.get("ok"):
+            out.append({"type": kind, "id": item_id, "item": answer["item"]})
+            return
+        error = answer.get("error") or {}
+        code = error.get("code", "unknown")
+        if code == "not_found":
+            out.append({"type": "delete", "id": item_id, "item": None})
+        elif code == "unsupported":
+            unsupported.append((item_id, "unknown"))
+        else:
+            raise FetchError(code, error.get("message", ""))
+
+    for change in changes:
+        kind, item_id = change["type"], change["id"]
+        seen.add(item_id)
+        if kind == "delete":
+            out.append({"type": "delete", "id": item_id, "item": None})
+        elif kind == "unsupported":
+            unsupported.append((item_id, change.get("item_type") or "unknown"))
+        elif change.get("item") is not None:
+            out.append(change)  # a feed that came with its items (an older gateway)
+        elif item_id in fetched:
+            fetched_change(kind, item_id)
+    for item_id in verify:
+        if item_id not in seen and item_id in fetched:
+            seen.add(item_id)
+            fetched_change("update", item_id)
+    return Feed(tuple(out), tuple(dict.fromkeys(unsupported)), frozenset(seen))
+
+
+class _Getter(Protocol):
+    async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]: ...
+
+
+async def fetch(client: _Getter, ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+    """Full items by id, in chunks the gateway takes; each answer by its id."""
+    answers: dict[str, Mapping[str, Any]] = {}
+    for start in range(0, len(ids), FETCH_CHUNK):
+        chunk = list(ids[start : start + FETCH_CHUNK])
+        for item_id, answer in zip(chunk, await client.get(chunk)):
+            answers[item_id] = answer
+    return answers
