@@ -5,8 +5,11 @@ offset is read in the club's zone:
 - a time that does not exist (the hour skipped when clocks go forward, last Sunday of March in
   Europe) is refused, naming the gap;
 - a time that exists twice (the hour repeated when clocks go back, last Sunday of October) means
-  its first occurrence, still in summer time (+02:00 in Berlin), as Python's `fold=0` does.
-A time typed with an offset (or `Z`) is converted to the club's wall time.
+  its first occurrence, still in summer time (+02:00 in Berlin), as Python's `fold=0` does; with an
+  offset (02:30+01:00) it is the second one.
+A time typed with an offset (or `Z`) is converted to the club's wall time. The wall time keeps
+which of two equal ones it is in `fold` (Python's), which PC CADDIE stores beside it
+(appointment.start_fold, end_fold), so that the second 02:30 of that night stays the second.
 """
 
 from __future__ import annotations
@@ -75,13 +78,14 @@ def parse_last_day(text: str, first: date) -> date:
     return day
 
 
-def aware(naive: datetime, zone: ZoneInfo) -> datetime:
-    """Local wall time → an aware datetime (a repeated hour resolves to its first occurrence)."""
-    return naive.replace(tzinfo=zone, fold=0)
+def aware(naive: datetime, zone: ZoneInfo, fold: int = 0) -> datetime:
+    """Local wall time → an aware datetime; in a repeated hour, `fold` 0 is its first occurrence
+    and 1 the second."""
+    return naive.replace(tzinfo=zone, fold=1 if fold else 0)
 
 
-def iso_with_offset(naive: datetime, zone: ZoneInfo) -> str:
-    return aware(naive, zone).isoformat()
+def iso_with_offset(naive: datetime, zone: ZoneInfo, fold: int = 0) -> str:
+    return aware(naive, zone, fold).isoformat()
 
 
 def all_day_span(first: date, last: date) -> tuple[datetime, datetime]:

@@ -1,5 +1,7 @@
-"""Exchange passwords encrypted at rest with Fernet; the key is HOME/secret.key (mode 0600), made
-on first use. The database alone reveals no password; the key alone reveals nothing either."""
+"""Exchange passwords encrypted at rest with Fernet; the key is HOME/secret.key, made on first use
+private to this user (mode 0600; on Windows an access list of this user, SYSTEM and the
+Administrators) and refused if others can read it (protocol.home.check_private). The database
+alone reveals no password; the key alone reveals nothing either."""
 
 from __future__ import annotations
 

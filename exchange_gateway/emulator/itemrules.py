@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import uuid
 
 from lxml import etree
@@ -18,13 +20,8 @@ ATTENDEE_LISTS = ("calendar:RequiredAttendees", "calendar:OptionalAttendees", "c
 
 
 def check_folder_accepts(folder: Folder, element: str) -> None:
-    if element == "Contact" and not folder.holds_contacts:
-        raise EwsError("ErrorCannotCreateContactInNonContactFolder")
-    if element == "DistributionList" and not folder.holds_contacts:
-        raise EwsError(
-            "ErrorCannotCreateDistributionListInNonContactFolder",
-            "Cannot create a distribution list in a non-contact folder.",
-        )
+    if element in ("Contact", "DistributionList") and not folder.holds_contacts:
+        raise EwsError("ErrorCannotCreateContactInNonContactFolder")  # Exchange has no code of its own for groups
     if element == "CalendarItem" and not folder.holds_calendar_items:
         raise EwsError("ErrorCannotCreateCalendarItemInNonCalendarFolder")
     if element == "Task" and folder.element != "TasksFolder":
@@ -73,6 +70,9 @@ def apply_defaults(element: str, props: dict) -> None:
 def normalize(item: Item, store: Store | None = None) -> None:
     """Checks and derived values after a create or an update."""
     props = item.props
+    if item.element == "DistributionList":
+        _normalize_distribution_list(props, store)
+        return
     if item.element != "CalendarItem":
         return
     for uri in ATTENDEE_LISTS:
@@ -104,21 +104,58 @@ def _localize(naive: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
     return naive.replace(tzinfo=zone).astimezone(UTC)
 
 
+def _normalize_distribution_list(props: dict, store: Store | None) -> None:
+    """A contact group is filed under its name; its members come back resolved."""
+    props["contacts:FileAs"] = props.get("contacts:DisplayName", "")
+    if props.get("distributionlist:Members") is not None:
+        props["distributionlist:Members"] = _members(props["distributionlist:Members"], store)
+
+
+def _resolved_mailbox(mailbox: etree._Element | None, store: Store | None, keep_type: bool = False) -> etree._Element:
+    """A t:Mailbox as Exchange returns it: name, address, routing type and mailbox type (an
+    address of this server's a Mailbox, any other OneOff; with `keep_type` the type the client
+    gave, and the contact it named, stay)."""
+    address = (mailbox.findtext(t("EmailAddress")) if mailbox is not None else None) or ""
+    name = mailbox.findtext(t("Name")) if mailbox is not None else None
+    given_type = mailbox.findtext(t("MailboxType")) if mailbox is not None and keep_type else None
+    item_id = mailbox.find(t("ItemId")) if mailbox is not None and keep_type else None
+    known = store.mailbox(address) if store is not None and address else None
+    box = etree.Element(t("Mailbox"))
+    etree.SubElement(box, t("Name")).text = name or (known.display_name if known else address)
+    etree.SubElement(box, t("EmailAddress")).text = address
+    etree.SubElement(box, t("RoutingType")).text = "SMTP"
+    etree.SubElement(box, t("MailboxType")).text = given_type or ("Mailbox" if known else "OneOff")
+    if item_id is not None:
+        box.append(etree.Element(t("ItemId"), dict(item_id.attrib)))
+    return box
+
+
 def _attendees(elem: etree._Element, store: Store | None) -> etree._Element:
     """Attendees as Exchange returns them: a full mailbox and a response type each."""
     result = etree.Element(elem.tag)
     for attendee in elem:
         if not isinstance(attendee.tag, str) or local(attendee.tag) != "Attendee":
             continue
-        mailbox = attendee.find(t("Mailbox"))
-        address = (mailbox.findtext(t("EmailAddress")) if mailbox is not None else None) or ""
-        name = mailbox.findtext(t("Name")) if mailbox is not None else None
-        known = store.mailbox(address) if store is not None and address else None
         new = etree.SubElement(result, t("Attendee"))
-        box = etree.SubElement(new, t("Mailbox"))
-        etree.SubElement(box, t("Name")).text = name or (known.display_name if known else address)
-        etree.SubElement(box, t("EmailAddress")).text = address
-        etree.SubElement(box, t("RoutingType")).text = "SMTP"
-        etree.SubElement(box, t("MailboxType")).text = "Mailbox" if known else "OneOff"
+        new.append(_resolved_mailbox(attendee.find(t("Mailbox")), store))
         etree.SubElement(new, t("ResponseType")).text = attendee.findtext(t("ResponseType")) or "Unknown"
+    return result
+
+
+def _member_key(address: str) -> str:
+    """The opaque Key Exchange gives a member of a contact group."""
+    return base64.b64encode(hashlib.sha1(("SMTP:" + address.lower()).encode()).digest()).decode("ascii")
+
+
+def _members(elem: etree._Element, store: Store | None) -> etree._Element:
+    """Members of a contact group as Exchange returns them: a key, a full mailbox and a status each."""
+    result = etree.Element(t("Members"))
+    for member in elem:
+        if not isinstance(member.tag, str) or local(member.tag) != "Member":
+            continue
+        mailbox = _resolved_mailbox(member.find(t("Mailbox")), store, keep_type=True)
+        key = member.get("Key") or _member_key(mailbox.findtext(t("EmailAddress")) or "")
+        new = etree.SubElement(result, t("Member"), Key=key)
+        new.append(mailbox)
+        etree.SubElement(new, t("Status")).text = member.findtext(t("Status")) or "Normal"
     return result

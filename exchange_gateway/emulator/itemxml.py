@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import html
 import re
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-import lxml.html
 from lxml import etree
 
+from .bodies import body_text, converted, unique_body
 from .errors import EwsError, schema_error
 from .extended import ExtendedValue, parse_property, write_property
 from .namespaces import T, local, namespace, t
@@ -251,41 +250,6 @@ def read_item(elem: etree._Element, *, stored_zones: dict[str, TimeZoneValue] | 
 # Writing ------------------------------------------------------------------------------------------
 
 
-def html_to_text(markup: str) -> str:
-    try:
-        document = lxml.html.fromstring(markup)
-    except (etree.ParserError, ValueError):
-        return markup
-    for br in document.iter("br"):
-        br.tail = "\n" + (br.tail or "")
-    for block in document.iter("p", "div", "tr", "li"):
-        block.tail = "\r\n" + (block.tail or "")
-    return document.text_content().strip()
-
-
-def text_to_html(text: str) -> str:
-    escaped = html.escape(text).replace("\r\n", "\n").replace("\n", "<br>\r\n")
-    return wrap_html(f'<div class="PlainText">{escaped}</div>')
-
-
-def wrap_html(markup: str) -> str:
-    """Exchange keeps HTML bodies as whole documents: fragments come back wrapped."""
-    if "<html" in markup.lower():
-        return markup
-    return (
-        '<html>\r\n<head>\r\n<meta http-equiv="Content-Type" content="text/html; charset=utf-8">\r\n'
-        f"</head>\r\n<body>\r\n{markup}\r\n</body>\r\n</html>\r\n"
-    )
-
-
-def body_text(item: Item) -> str:
-    body = item.props.get("item:Body")
-    if body is None:
-        return ""
-    body_type, text = body
-    return html_to_text(text) if body_type == "HTML" else text
-
-
 def item_size(item: Item) -> int:
     size = 200
     for value in item.props.values():
@@ -338,7 +302,22 @@ def _simple(name: str, text: str) -> etree._Element:
     return elem
 
 
-def computed(name: str, item: Item, mailbox: Mailbox, folder: Folder) -> etree._Element | None:
+def _body_element(name: str, body: tuple[str, str]) -> etree._Element:
+    elem = etree.Element(t(name), BodyType=body[0], IsTruncated="false")
+    elem.text = body[1]
+    return elem
+
+
+def _unique_body(item: Item, shape: Shape | None) -> etree._Element | None:
+    if item.element == "DistributionList":  # not for contact groups (Exchange Online even fails on it)
+        return None
+    body = unique_body(item, shape.unique_body_type if shape is not None else "HTML")
+    return None if body is None else _body_element("UniqueBody", body)
+
+
+def computed(
+    name: str, item: Item, mailbox: Mailbox, folder: Folder, shape: Shape | None = None
+) -> etree._Element | None:
     """A property the server makes, or None if the item has none."""
     props = item.props
     if name == "ItemId":
@@ -380,11 +359,9 @@ def computed(name: str, item: Item, mailbox: Mailbox, folder: Folder) -> etree._
     if name == "ConversationId" and item.element == "Message":
         return etree.Element(t("ConversationId"), Id=item.id)
     if name == "TextBody":
-        elem = _simple(name, body_text(item))
-        elem.set("BodyType", "Text")
-        return elem
-    if name == "UniqueBody" and item.element == "Message":
-        return None
+        return _body_element(name, ("Text", body_text(item)))
+    if name == "UniqueBody":
+        return _unique_body(item, shape)
     if name == "Preview":
         return _simple(name, " ".join(body_text(item).split())[:255])
     if name == "InstanceKey":
@@ -482,15 +459,7 @@ def write_value(prop: Prop, value: Any, body_type: str = "Best") -> etree._Eleme
     elif kind == "datetime":
         elem.text = format_datetime(value)
     elif kind == "body":
-        stored_type, text = value
-        wanted = stored_type if body_type == "Best" else body_type
-        if stored_type == "HTML":
-            text = wrap_html(text) if wanted == "HTML" else html_to_text(text)
-        elif wanted == "HTML":
-            text = text_to_html(text)
-        elem.set("BodyType", wanted)
-        elem.set("IsTruncated", "false")
-        elem.text = text
+        return _body_element(prop.name, converted(value, body_type))
     elif kind == "strings":
         for text in value:
             etree.SubElement(elem, t("String")).text = text
@@ -581,7 +550,7 @@ def write_item(
         if prop.name not in names:
             continue
         if prop.kind == "computed":
-            child = computed(prop.name, item, mailbox, folder)
+            child = computed(prop.name, item, mailbox, folder, shape)
         elif prop.name == "DateTimeCreated":
             child = _simple(prop.name, format_datetime(item.created))
         elif prop.name in ("DateTimeReceived", "DateTimeSent") and prop.uri not in item.props:

@@ -1,5 +1,6 @@
 """MimeContent: an item as the MIME document Exchange makes of it (iCalendar for calendar items,
-vCard for contacts, RFC 822 for the rest)."""
+vCard for contacts, RFC 822 for messages; a contact group as an RFC 822 message of its name and
+members, where Exchange sends its TNEF form)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import base64
 
 from lxml import etree
 
+from .bodies import body_text
 from .errors import EwsError
-from .itemxml import EmailEntry, body_text
+from .itemxml import EmailEntry
 from .namespaces import t
 from .store import Item
 from .timezones import format_datetime
@@ -74,12 +76,20 @@ def _vcard(item: Item) -> str:
     return "\r\n".join(lines)
 
 
-def _rfc822(item: Item) -> str:
-    subject = item.props.get("item:Subject", "")
+def _rfc822(item: Item, subject: str, text: str) -> str:
     return (
         f"Subject: {subject}\r\nDate: {format_datetime(item.created)}\r\nMIME-Version: 1.0\r\n"
-        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body_text(item)}\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
     )
+
+
+def _member_lines(item: Item) -> str:
+    members = item.props.get("distributionlist:Members")
+    lines = []
+    for mailbox in members.iter(t("Mailbox")) if members is not None else ():
+        name, address = mailbox.findtext(t("Name")) or "", mailbox.findtext(t("EmailAddress")) or ""
+        lines.append(f"{name} <{address}>" if name and name != address else address)
+    return "\r\n".join(lines)
 
 
 def mime_content(item: Item) -> etree._Element:
@@ -88,7 +98,9 @@ def mime_content(item: Item) -> etree._Element:
     elif item.element == "Contact":
         text = _vcard(item)
     elif item.element in ("Message", "Item"):
-        text = _rfc822(item)
+        text = _rfc822(item, item.props.get("item:Subject", ""), body_text(item))
+    elif item.element == "DistributionList":
+        text = _rfc822(item, item.props.get("contacts:DisplayName", ""), _member_lines(item))
     else:
         raise EwsError("ErrorUnsupportedMimeConversion")
     elem = etree.Element(t("MimeContent"), CharacterSet="UTF-8")

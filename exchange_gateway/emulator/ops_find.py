@@ -6,9 +6,10 @@ import datetime as dt
 
 from lxml import etree
 
+from .bodies import body_text
 from .context import Context
 from .errors import EwsError, schema_error
-from .itemxml import body_text, write_item
+from .itemxml import write_item
 from .namespaces import m, t
 from .recurrence import occurrences
 from .restrictions import compile_restriction, parse_sort_order, sort_key

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from . import ids
+from .bodies import text_to_html
 from .context import ITEM_ID_ELEMENTS, Context
 from .errors import EwsError, schema_error
 from .extended import parse_property
 from .itemrules import apply_defaults, check_folder_accepts, normalize
-from .itemxml import ItemContent, read_item, text_to_html, write_item
+from .itemxml import ItemContent, read_item, write_item
 from .namespaces import local, m, t
 from .schema import INDEXED, ITEM_TYPES, ITEM_URIS
 from .shapes import Path, parse_path, parse_shape
@@ -323,7 +324,7 @@ def _apply(ctx: Context, item: Item, props: dict, extended: dict, update: Update
         else:
             raise EwsError("ErrorInvalidPropertyAppend", field_uri=path.element())
         return
-    if prop.kind == "xml" and prop.name.endswith(("Recipients", "Attendees", "Resources", "ReplyTo")):
+    if prop.kind == "xml" and prop.name.endswith(("Recipients", "Attendees", "Resources", "ReplyTo", "Members")):
         old = props.get(path.uri)
         if old is None:
             props[path.uri] = new_value

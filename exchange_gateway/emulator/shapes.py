@@ -93,6 +93,7 @@ class Shape:
     indexed: dict[str, set[tuple[str, str | None]]] = field(default_factory=dict)  # name -> {(key, part)}
     extended: list[ExtendedPath] = field(default_factory=list)
     body_type: str = "Best"
+    unique_body_type: str = "HTML"  # UniqueBody is an HTML fragment unless asked for otherwise
     include_mime: bool = False
     paths: list[Path] = field(default_factory=list)
 
@@ -110,11 +111,14 @@ def parse_shape(elem: etree._Element | None, *, folders: bool = False) -> Shape:
     shape.base = base.text.strip()
     for child in elem:
         name = local(child.tag)
-        if name == "BodyType":
+        if name in ("BodyType", "UniqueBodyType"):
             value = (child.text or "").strip()
             if value not in BODY_TYPES:
-                raise schema_error(f"The 'BodyType' element is invalid - The value '{value}' is invalid.")
-            shape.body_type = value
+                raise schema_error(f"The '{name}' element is invalid - The value '{value}' is invalid.")
+            if name == "BodyType":
+                shape.body_type = value
+            else:
+                shape.unique_body_type = value
         elif name == "IncludeMimeContent":
             shape.include_mime = (child.text or "").strip().lower() in ("true", "1")
         elif name == "AdditionalProperties":

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .bodies import body_text
 from .errors import EwsError
 from .extended import comparable
-from .itemxml import EmailEntry, body_text, item_size
+from .itemxml import EmailEntry, item_size
 from .restrictions import Getter
 from .schema import ITEM_TYPES, ITEM_URIS
 from .shapes import Path

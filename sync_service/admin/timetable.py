@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from ..clubtime import ClubTimeError, all_day_span, parse_day, parse_last_day, parse_moment
+from ..clubtime import ClubTimeError, all_day_span, aware, iso_with_offset, parse_day, parse_last_day, parse_moment
 from ..store.models import Appointment, Booking, Person, TimetableArea
 from . import AdminError
 from .lookups import appointment_by_id, area_by_name
@@ -44,7 +44,7 @@ def _span(start: str, end: str | None, all_day: bool, zone: ZoneInfo) -> tuple[d
         begins, ends = parse_moment(start, zone), parse_moment(end, zone)
     except ClubTimeError as exc:
         raise AdminError(str(exc)) from None
-    if ends < begins:
+    if aware(ends, zone, ends.fold) < aware(begins, zone, begins.fold):
         raise AdminError(f"the end {ends:%Y-%m-%d %H:%M} is before the start {begins:%Y-%m-%d %H:%M}")
     return begins, ends
 
@@ -74,7 +74,8 @@ def add_appointment(area_name: str, given: AppointmentInput, zone: ZoneInfo) -> 
     persons = _persons(given.persons or ())
     now = utc_now()
     appointment = Appointment.create(
-        area=area, title=title, start=start, end=end, all_day=bool(given.all_day),
+        area=area, title=title, start=start.replace(fold=0), end=end.replace(fold=0), all_day=bool(given.all_day),
+        start_fold=start.fold, end_fold=end.fold,
         location=(given.location or "").strip(), text=given.text or "", private=bool(given.private),
         created=now, modified=now,
     )  # fmt: skip
@@ -95,9 +96,11 @@ def update_appointment(appointment_id: int, given: AppointmentInput, zone: ZoneI
             kept_last = (appointment.end - dt.timedelta(days=1)).date().isoformat() if not switching else None
             end_text = given.end or kept_last
         else:  # what is not given stays as it was, to the second
-            start_text = given.start or appointment.start.isoformat()
-            end_text = given.end or appointment.end.isoformat()
-        appointment.start, appointment.end = _span(start_text, end_text, all_day, zone)
+            start_text = given.start or iso_with_offset(appointment.start, zone, appointment.start_fold)
+            end_text = given.end or iso_with_offset(appointment.end, zone, appointment.end_fold)
+        start, end = _span(start_text, end_text, all_day, zone)
+        appointment.start, appointment.end = start.replace(fold=0), end.replace(fold=0)
+        appointment.start_fold, appointment.end_fold = start.fold, end.fold
     appointment.all_day = all_day
     if given.area is not None:
         appointment.area = area_by_name(given.area)

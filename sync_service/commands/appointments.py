@@ -51,7 +51,8 @@ def appointment_json(appointment: Appointment, area: str, persons: list[int], zo
         start: str = appointment.start.date().isoformat()
         end: str = (appointment.end.date() - dt.timedelta(days=1)).isoformat()
     else:
-        start, end = iso_with_offset(appointment.start, zone), iso_with_offset(appointment.end, zone)
+        start = iso_with_offset(appointment.start, zone, appointment.start_fold)
+        end = iso_with_offset(appointment.end, zone, appointment.end_fold)
     return {
         "id": appointment.id,
         "area": area,

@@ -289,6 +289,13 @@ def known_items(context: SubscriptionContext, exchange_ids: Sequence[str]) -> di
     return known
 
 
+def _landed(row: AppointmentLink, sent: AppointmentContent) -> Link:
+    """An update sent whose answer was lost reached Exchange: what it sent is agreed now."""
+    row.digest, row.agreed, row.sent, row.updated = sent.digest, agreed_json(sent), None, now()
+    row.save()
+    return _as_link(row)
+
+
 def _others_external_ids(context: SubscriptionContext, external_ids: set[str]) -> set[str]:
     """Those of `external_ids` that another subscription on the same calendar has a link for."""
     if not context.shared or not external_ids:
@@ -331,6 +338,7 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
         return Observed((), 0, context.journal_seq)
     rows = list(AppointmentLink.select().where(AppointmentLink.subscription == context.subscription_id))
     links = {row.id: _as_link(row) for row in rows}
+    rows_by_id = {row.id: row for row in rows}
     pending_rows = [row for row in rows if row.pending_create]
     by_local = {row.appointment_id: row.id for row in rows if row.appointment_id is not None}
     by_remote = {row.exchange_id: row.id for row in rows if row.exchange_id}
@@ -360,7 +368,11 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
                 pairings.pop(("remote", change["id"]), None)
                 continue  # another area's item on the same calendar
         if link_id is not None:
+            sent = parse_agreed(rows_by_id[link_id].sent)
+            if sent is not None and version is not None and version.digest == sent.digest:
+                links[link_id] = _landed(rows_by_id[link_id], sent)  # an update whose answer was lost landed
             pairings.setdefault(link_id, _Pairing(links[link_id])).remote = version
+            pairings[link_id].link = links[link_id]
         elif version is not None:
             pairings.setdefault(("remote", change["id"]), _Pairing(None)).remote = version
         else:
@@ -492,9 +504,9 @@ def prepare_exchange_creates(
 
 def record_exchange_results(
     context: SubscriptionContext,
-    outcomes: Sequence[tuple[int, str, Mapping[str, Any] | None, str | None, str | None]],
+    outcomes: Sequence[tuple[int, str, Mapping[str, Any] | None, AppointmentContent | None, str | None]],
 ) -> list[tuple[str, bool]]:
-    """(link id, action, result or None, digest written, change key sent) per item. Returns
+    """(link id, action, result or None, content written, change key sent) per item. Returns
     (error, stopped now) per failure. The change key sent is kept even when the write failed: the
     Exchange version it names was accounted for by this cycle's decision (and a newer one will
     come with the next changes)."""
@@ -514,7 +526,10 @@ def record_exchange_results(
                 row.verify = True  # a user may delete it before the next read, and Exchange then tells nothing
             if content is not None:
                 row.digest, row.agreed = content.digest, agreed_json(content)
+            row.sent = None
         else:
+            if result is not None:
+                row.sent = None  # answered: it did not happen
             error = (result or {}).get("error", {})
             code, message = error.get("code", "unknown"), error.get("message", "no answer")
             if action == "delete" and code == "not_found":
@@ -554,6 +569,13 @@ def parse_agreed(text: str | None) -> AppointmentContent | None:
         return AppointmentContent(**json.loads(text))
     except (TypeError, ValueError):
         return None
+
+
+def record_sending(link_contents: Sequence[tuple[int, AppointmentContent]]) -> None:
+    """Before updates are sent: what each will write, so that a lost answer is recognised by the
+    version it made (the next feed reports it) instead of meeting it as a stranger's change."""
+    for link_id, content in link_contents:
+        AppointmentLink.update(sent=agreed_json(content)).where(AppointmentLink.id == link_id).execute()
 
 
 def record_labels(results: Sequence[tuple[int, Mapping[str, Any]]]) -> None:

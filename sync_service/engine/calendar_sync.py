@@ -262,7 +262,7 @@ class _Run:
     async def _update_batch(self, chunk: Sequence[Update]) -> None:
         context = self.context
         if chunk:
-            links = await self.db.run(_update_inputs, [u.link.id for u in chunk])
+            links = await self.db.run(_update_inputs, [u.link.id for u in chunk], [u.source.content for u in chunk])
             items = []
             for update in chunk:
                 external_id, agreed = links[update.link.id]
@@ -334,8 +334,13 @@ class _Run:
             self.unfinished_local = True
 
 
-def _update_inputs(link_ids: list[int]) -> dict[int, tuple[str, AppointmentContent | None]]:
-    """Each link's external id and the content last agreed."""
+def _update_inputs(
+    link_ids: list[int], sending: Sequence[AppointmentContent] = ()
+) -> dict[int, tuple[str, AppointmentContent | None]]:
+    """Each link's external id and the content last agreed; with `sending`, what each update is
+    about to write is recorded first."""
+    if sending:
+        state.record_sending(list(zip(link_ids, sending)))
     rows = AppointmentLink.select(AppointmentLink.id, AppointmentLink.external_id, AppointmentLink.agreed).where(
         AppointmentLink.id.in_(link_ids)
     )

@@ -235,6 +235,7 @@ class AppointmentLink(BaseModel):
     verify = pw.BooleanField(default=False)  # unsure what Exchange holds: look the item up next cycle
     creates_sent = pw.IntegerField(default=0)  # how often a create was sent (more than once: a twin may exist)
     agreed = pw.TextField(null=True)  # JSON of the content as last agreed (only changed fields are written)
+    sent = pw.TextField(null=True)  # JSON of the content of an update sent and not answered yet
 
     class Meta:
         table_name = "appointment_link"

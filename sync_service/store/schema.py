@@ -355,6 +355,7 @@ SHARED_CALENDARS = Migration(
         "ALTER TABLE appointment_link ADD COLUMN verify INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE appointment_link ADD COLUMN creates_sent INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE appointment_link ADD COLUMN agreed TEXT",
+        "ALTER TABLE appointment_link ADD COLUMN sent TEXT",
         "CREATE INDEX appointment_link_verify ON appointment_link (subscription_id) WHERE verify",
         "ALTER TABLE contact_link ADD COLUMN verify INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE contact_link ADD COLUMN creates_sent INTEGER NOT NULL DEFAULT 0",

@@ -1,4 +1,6 @@
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -33,3 +35,16 @@ def test_a_key_readable_by_others_is_refused(tmp_path):
     (tmp_path / "secret.key").chmod(0o640)
     with pytest.raises(VaultError, match="can be read by other users"):
         PasswordVault.from_key_file(tmp_path / "secret.key")
+
+
+@pytest.mark.skipif(sys.platform != "win32", reason="real access lists exist on Windows only")
+def test_windows_the_key_is_made_private_and_refused_once_others_may_read_it(tmp_path):
+    from protocol import windows_acl
+
+    key_file = tmp_path / "secret.key"
+    PasswordVault.from_key_file(key_file)
+    owner, dacl = windows_acl.file_security(key_file)
+    assert dacl is not None and {ace.sid for ace in dacl} == {owner, "S-1-5-18", "S-1-5-32-544"}
+    subprocess.run(["icacls", str(key_file), "/grant", "*S-1-5-32-545:R"], check=True, capture_output=True)
+    with pytest.raises(VaultError, match="can be read by other users"):
+        PasswordVault.from_key_file(key_file)
