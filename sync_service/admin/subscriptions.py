@@ -81,6 +81,32 @@ def list_calendars(login: str) -> list[tuple[CalendarSubscription, str]]:
     return [(subscription, subscription.area.name) for subscription in query]
 
 
+def calendar_mates(subscription: CalendarSubscription) -> list[CalendarSubscription]:
+    """Every subscription of the user on the same Exchange calendar, this one included, by id."""
+    return list(
+        CalendarSubscription.select().where(
+            (CalendarSubscription.user == subscription.user_id)
+            & (CalendarSubscription.folder_name == subscription.folder_name)
+        ).order_by(CalendarSubscription.id)
+    )  # fmt: skip
+
+
+def import_area_of(subscription: CalendarSubscription, mates: list[CalendarSubscription]) -> bool:
+    """Whether items made in Outlook without an area's category go into this subscription's area."""
+    marked = [m for m in mates if m.takes_imports]
+    return (marked[0] if marked else mates[0]).id == subscription.id
+
+
+def set_import_area(login: str, area_name: str) -> list[str]:
+    """Items made in Outlook (without an area's category) in this calendar go into AREA from now
+    on; returns the other areas sharing the calendar."""
+    subscription = _calendar(login, area_name)
+    mates = calendar_mates(subscription)
+    CalendarSubscription.update(takes_imports=False).where(CalendarSubscription.id.in_([m.id for m in mates])).execute()
+    CalendarSubscription.update(takes_imports=True).where(CalendarSubscription.id == subscription.id).execute()
+    return [m.area.name for m in mates if m.id != subscription.id]
+
+
 def remove_calendar(login: str, area_name: str) -> None:
     _calendar(login, area_name).delete_instance()
 

@@ -123,7 +123,7 @@ def reset_items(ids: list[int] | None) -> int:
     count = 0
     for link in query:
         link.attempts, link.stopped, link.last_error, link.updated = 0, False, None, utc_now()
-        link.digest = ""  # compares as changed: the next cycle writes the item again
+        link.verify = link.exchange_id is not None  # the next cycle reads Exchange's copy as it is now
         link.save()
         if link.appointment_id is not None:  # announce it to the next cycle, as a change would
             JournalEntry.create(table_name="appointment", row_id=link.appointment_id, operation="update",

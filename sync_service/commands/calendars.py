@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-from ..admin.subscriptions import CalendarOptions, add_calendar, list_calendars, remove_calendar, resume_calendar
+from ..admin.subscriptions import (
+    CalendarOptions,
+    add_calendar,
+    calendar_mates,
+    import_area_of,
+    list_calendars,
+    remove_calendar,
+    resume_calendar,
+    set_import_area,
+)
 from ..engine.model import Policy
 from .context import Club, club_command, emit_json, emit_table, json_option
 
@@ -71,8 +80,11 @@ def calendar_list(club: Club, login: str, as_json: bool) -> None:
             "auto_sync_contacts": s.auto_sync_contacts,
             "policy": s.policy,
             "paused": s.paused_reason,
+            "shares_calendar_with": [m.area.name for m in mates if m.id != s.id],
+            "import_area": import_area_of(s, mates),
         }
         for s, area_name in list_calendars(login)
+        for mates in [calendar_mates(s)]
     ]
     if as_json:
         emit_json(rows)
@@ -84,12 +96,30 @@ def calendar_list(club: Club, login: str, as_json: bool) -> None:
             (
                 r["area"],
                 r["folder"] or "(main calendar)",
-                ", ".join(f.replace("_", " ") for f in flags if r[f]) or "-",
+                ", ".join(
+                    [f.replace("_", " ") for f in flags if r[f]]
+                    + (["import area"] if r["shares_calendar_with"] and r["import_area"] else [])
+                )
+                or "-",
                 f"paused: {r['paused']}" if r["paused"] else "active",
             )
             for r in rows
         ],
     )
+
+
+@calendar.command("import-area")
+@click.argument("login")
+@click.argument("area")
+@club_command
+def calendar_import_area(club: Club, login: str, area: str) -> None:
+    """Items made in Outlook without an area's category go into AREA (when several areas share
+    one Exchange calendar; by default the first one added)."""
+    others = set_import_area(login, area)
+    if others:
+        click.echo(f"Items made in Outlook go into {area} unless a category names {', '.join(others)}")
+    else:
+        click.echo(f"{area} is the only area in its calendar: every item made in Outlook goes into it")
 
 
 @calendar.command("remove")

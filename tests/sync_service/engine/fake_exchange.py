@@ -8,7 +8,8 @@ at all. Items of kinds the sync does not handle (a contact group) are reported a
 
 Any operation can fail before or after it takes effect: `before` leaves nothing done; `after`
 does the work and loses the answer (as a timeout does); `late` loses the answer and does the work
-only after the next lookup by external id (a create still running in an abandoned thread);
+only at the end of the next create, after the lookup by external id found nothing (a create still
+running in a thread the gateway abandoned, as can happen when the gateway is restarted);
 `item` answers each item with the error.
 """
 
@@ -147,6 +148,7 @@ class FakeExchange:
             results.append({"ok": True, "id": item_id, "change_key": self.items[item_id]["change_key"]})
         if failure and failure.when == "after":
             raise self._trouble(failure)
+        self._finish_late_creates()  # an abandoned create ends after the one sent again
         return results
 
     def _finish_late_creates(self) -> None:
@@ -203,7 +205,6 @@ class FakeExchange:
         wanted = set(external_ids)
         found = {item["external_id"]: dict(item) for item in self.items.values()
                  if item.get("external_id") in wanted and "item_type" not in item}  # fmt: skip
-        self._finish_late_creates()  # an abandoned create ends after the lookup told it was not there
         return found
 
     async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]:

@@ -1,0 +1,158 @@
+"""What Exchange does that a naive sync gets wrong: a create and a delete between two reads told
+as nothing, answers lost after the work was done, a create finishing late, copies made in
+Outlook, items of other kinds, a folder deleted while a create is owed, notes written as HTML."""
+
+import datetime as dt
+
+from sync_service.engine.appointments import ALL_UPDATE_FIELDS
+from sync_service.store.models import Appointment
+from tests.sync_service.engine.conftest import utc
+
+
+def remote(club, title):
+    (item,) = [i for i in club.exchange.items.values() if i.get("subject") == title]
+    return item
+
+
+async def test_an_item_deleted_in_outlook_right_after_the_sync_made_it_is_deleted(club):
+    club.add("Greenfee guests")
+    assert (await club.sync()).counts == {"created-to-exchange": 1}
+    club.exchange.user_delete(remote(club, "Greenfee guests")["id"])  # before the next read: Exchange tells nothing
+    assert (await club.sync()).counts == {"deleted-to-pccaddie": 1}
+    assert club.local() == {} and club.links() == []
+
+
+async def test_an_update_whose_answer_was_lost_does_not_leave_the_item_stuck(club):
+    local_id = club.add("Seniors")
+    await club.sync()
+    club.update(local_id, title="Seniors (1)")
+    club.exchange.fail("update", when="after")  # done in Exchange, the answer lost
+    assert (await club.sync()).error is not None
+    assert remote(club, "Seniors (1)")
+    club.update(local_id, title="Seniors (2)")
+    outcome = await club.sync()
+    assert outcome.counts == {"updated-to-exchange": 1}  # no conflict with our own write
+    assert club.remote_titles() == {"Seniors (2)"}
+    (link,) = club.links()
+    assert link.attempts == 0 and not link.stopped and link.sent is None
+    club.exchange.user_update(remote(club, "Seniors (2)")["id"], subject="Seniors (Outlook)")
+    assert (await club.sync()).counts == {"updated-to-pccaddie": 1}
+
+
+async def test_a_conflict_answer_makes_the_next_cycle_read_the_item(club):
+    local_id = club.add("Ladies")
+    await club.sync()
+    await club.sync()  # the create verified
+    item_id = remote(club, "Ladies")["id"]
+    original = club.exchange.changes
+
+    async def blind(folder, sync_state, max_changes):  # a feed that missed the user's edit
+        page = await original(folder, sync_state, max_changes)
+        return {**page, "changes": [c for c in page["changes"] if c["id"] != item_id]}
+
+    club.exchange.user_update(item_id, location="Barn")
+    club.exchange.changes = blind
+    club.update(local_id, title="Ladies (PC CADDIE)")
+    assert (await club.sync()).counts == {"failed-to-exchange": 1}  # conflict: Exchange holds a newer version
+    club.exchange.changes = original
+    outcome = await club.sync()
+    assert outcome.counts == {"conflicts-to-exchange": 1, "updated-to-exchange": 1}
+    assert remote(club, "Ladies (PC CADDIE)")["location"] == ""
+
+
+async def test_a_create_that_finished_late_leaves_no_twin(club):
+    club.add("Captain's day")
+    club.exchange.fail("create", when="late")  # the gateway gave up; the create still runs
+    assert (await club.sync()).error is not None
+    await club.sync()  # the lookup finds nothing yet: sent again, and the first one lands too
+    assert len(club.exchange.items) == 2
+    outcome = await club.sync()
+    assert outcome.counts == {"deleted-to-exchange": 1}
+    (item,) = club.exchange.items.values()
+    (link,) = club.links()
+    assert link.exchange_id == item["id"] and len(club.local()) == 1
+    assert (await club.sync()).counts == {}
+
+
+async def test_a_copy_made_in_outlook_becomes_a_new_appointment(club):
+    local_id = club.add("Junior training")
+    await club.sync()
+    original = remote(club, "Junior training")
+    copy_id = club.exchange.user_copy(original["id"], start=utc(10, 9), end=utc(10, 10))
+    outcome = await club.sync()
+    assert outcome.counts == {"created-to-pccaddie": 1}
+    appointments = club.local()
+    assert len(appointments) == 2 and appointments[local_id].start.date() == dt.date.today() + dt.timedelta(days=3)
+    copy = club.exchange.items[copy_id]
+    assert copy["external_id"] != original["external_id"]  # an id of its own
+    club.exchange.user_update(copy_id, subject="Junior training (week 2)")
+    assert (await club.sync()).counts == {"updated-to-pccaddie": 1}
+    assert club.titles() == {"Junior training", "Junior training (week 2)"}
+    assert remote(club, "Junior training")["id"] == original["id"]
+
+
+async def test_items_of_other_kinds_are_skipped_and_counted(club):
+    club.exchange.user_create_group("Board members")
+    club.exchange.user_create(subject="Meeting", start=utc(2, 8), end=utc(2, 9))
+    outcome = await club.sync()
+    assert outcome.error is None and outcome.counts == {"created-to-pccaddie": 1, "skipped-to-pccaddie": 1}
+    assert (await club.sync()).counts == {}
+
+
+async def test_a_folder_deleted_while_a_create_is_owed_is_made_again(tmp_path):
+    from tests.sync_service.engine.conftest import make_club
+
+    club = make_club(tmp_path, folder_name="Pro shop")
+    club.add("Demo day")
+    club.exchange.fail("create", when="before")
+    assert (await club.sync()).error is not None  # the create is owed
+    club.exchange.folders.clear()  # the user deleted the calendar in Outlook
+    await club.sync()
+    await club.sync()
+    assert "Pro shop" in club.exchange.folders and club.remote_titles() == {"Demo day"}
+
+
+async def test_an_update_writes_only_what_pc_caddie_changed(club):
+    local_id = club.add("Pro-Am", text="Bring & share")
+    await club.sync()
+    sent = []
+    original = club.exchange.update
+
+    async def spy(items):
+        sent.extend(items)
+        return await original(items)
+
+    club.exchange.update = spy
+    club.update(local_id, title="Pro-Am (sold out)")
+    await club.sync()
+    assert [u["fields"] for u in sent] == [["subject"]]  # the note, its formatting, the reminder: untouched
+    club.update(local_id, start=utc(5, 7).replace("Z", "+00:00"), end=utc(5, 8).replace("Z", "+00:00"))
+    await club.sync()
+    assert set(sent[1]["fields"]) == {"start", "end", "all_day", "timezone"}
+    assert set(ALL_UPDATE_FIELDS) >= set(sent[1]["fields"])
+
+
+def next_autumn_change() -> dt.date:
+    """The next last Sunday of October, when Berlin's clocks go back at 03:00 CEST to 02:00 CET."""
+    for year in (dt.date.today().year, dt.date.today().year + 1):
+        last = dt.date(year, 10, 31)
+        sunday = last - dt.timedelta(days=(last.weekday() + 1) % 7)
+        if sunday > dt.date.today():
+            return sunday
+    raise AssertionError("unreachable")
+
+
+async def test_the_second_of_two_equal_wall_times_stays_the_second(club):
+    night = next_autumn_change().isoformat()  # 02:30 happens twice: 00:30Z (CEST) and 01:30Z (CET)
+    club.exchange.user_create(subject="Night round", start=f"{night}T01:30:00Z", end=f"{night}T01:45:00Z")
+    await club.sync()
+    with club.db.connection_context():
+        (appointment,) = Appointment.select()
+    assert (appointment.start.isoformat(), appointment.start_fold) == (f"{night}T02:30:00", 1)
+    assert (await club.sync()).counts == {}
+    club.update(appointment.id, title="Night round (greenkeeper)")
+    await club.sync()
+    assert remote(club, "Night round (greenkeeper)")["start"] == f"{night}T01:30:00Z"  # not an hour earlier
+    club.update(appointment.id, start=f"{night}T02:30+02:00", end=f"{night}T02:45+02:00")  # the first one
+    await club.sync()
+    assert remote(club, "Night round (greenkeeper)")["start"] == f"{night}T00:30:00Z"
