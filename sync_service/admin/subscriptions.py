@@ -12,6 +12,7 @@ from ..store.models import (
     CalendarSubscription,
     ContactLink,
     ContactSubscription,
+    ContactSyncState,
     ExclusionFilter,
     Person,
     TimetableArea,
@@ -140,6 +141,21 @@ def list_contacts(login: str) -> list[tuple[ContactSubscription, Person, Contact
     )
     links = {link.person_id: link for link in ContactLink.select().where(ContactLink.user == user)}
     return [(subscription, subscription.person, links.get(subscription.person_id)) for subscription in query]
+
+
+def set_contact_policy(login: str, policy: str) -> str:
+    """Who wins when a field group of a contact changed on both sides; returns the former policy."""
+    user = user_by_login(login)
+    state, _ = ContactSyncState.get_or_create(user=user)
+    former = state.policy
+    state.policy = policy
+    state.save()
+    return former
+
+
+def contact_policy(login: str) -> str:
+    state = ContactSyncState.get_or_none(ContactSyncState.user == user_by_login(login))
+    return state.policy if state is not None else "pccaddie-wins"
 
 
 def remove_contact(login: str, person_id: int, delete_in_exchange: bool = False) -> bool:

@@ -10,7 +10,7 @@ from protocol.logsetup import configure_logging
 
 from ..admin.accounts import account_for_gateway
 from ..admin.exchange_contacts import add_exchange_contact, check_may_add, choose_contact
-from ..admin.subscriptions import add_contact, list_contacts, remove_contact
+from ..admin.subscriptions import add_contact, contact_policy, list_contacts, remove_contact, set_contact_policy
 from ..gateway_calls import call_gateway, with_gateway
 from ..service import SERVICE_NAME
 from ..vault import PasswordVault
@@ -90,6 +90,20 @@ def contact_remove(club: Club, login: str, person_id: int, delete_in_exchange: b
     deleting = remove_contact(login, person_id, delete_in_exchange)
     suffix = "; its Exchange contact is deleted in the next cycle" if deleting else ""
     click.echo(f"person {person_id} removed from {login}'s contacts{suffix}")
+
+
+@contact.command("policy")
+@click.argument("login")
+@click.argument("policy", type=click.Choice(["pccaddie-wins", "exchange-wins", "newest-wins"]), required=False)
+@club_command
+def contact_policy_command(club: Club, login: str, policy: str | None) -> None:
+    """Who wins when a field group of a contact changed on both sides (the loser is kept: see
+    `conflicts`); without POLICY, show it."""
+    if policy is None:
+        click.echo(f"{login}'s contacts: {contact_policy(login)}")
+        return
+    former = set_contact_policy(login, policy)
+    click.echo(f"{login}'s contacts: {policy} (was {former})")
 
 
 def _state(link) -> str:

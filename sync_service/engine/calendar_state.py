@@ -23,6 +23,7 @@ from ..store.models import (
     Booking,
     CalendarSubscription,
     ContactSubscription,
+    DeferredItem,
     ExchangeAccount,
     ExclusionFilter,
     Person,
@@ -68,6 +69,15 @@ class SubscriptionContext:
     latest_seq: int | None = None  # the journal's newest entry when the cycle began
     shared: SharedCalendar | None = None  # the subscriptions on the same Exchange calendar (None: alone)
     verify: tuple[str, ...] = ()  # Exchange ids of links to look up: unsure what Exchange holds
+    due: tuple[tuple[int, str, str], ...] = ()  # (row id, side, key) of items the window now reaches
+
+    @property
+    def due_local(self) -> tuple[int, ...]:
+        return tuple(int(key) for _, side, key in self.due if side == Side.PCCADDIE.value)
+
+    @property
+    def due_remote(self) -> tuple[str, ...]:
+        return tuple(key for _, side, key in self.due if side == Side.EXCHANGE.value)
 
     @property
     def label(self) -> str:
@@ -194,6 +204,13 @@ def load_context(
     if isinstance(account, str):
         return NotSyncing(subscription_id, label, account)
     today = dt.datetime.now(UTC)
+    window_end = today + dt.timedelta(days=window_days[1])
+    due = tuple(
+        (row.id, row.side, row.item_key)
+        for row in DeferredItem.select().where(
+            (DeferredItem.subscription == subscription_id) & (DeferredItem.starts_at <= window_end.replace(tzinfo=None))
+        )
+    )
     state = cache.states.get(subscription_id) or SubscriptionState.get_or_create(subscription=subscription)[0]
     if cache.pending is not None:
         pending = tuple(cache.pending.get(subscription_id, ()))
@@ -228,7 +245,7 @@ def load_context(
             hide_private=subscription.hide_private,
             policy=Policy(subscription.policy),
             excluded=lambda title: is_excluded(title, filters),
-            window=(today - dt.timedelta(days=window_days[0]), today + dt.timedelta(days=window_days[1])),
+            window=(today - dt.timedelta(days=window_days[0]), window_end),
         ),
         zone=zone,
         reminder_minutes=None if subscription.disable_reminders else DEFAULT_REMINDER_MINUTES,
@@ -242,6 +259,7 @@ def load_context(
         latest_seq=cache.latest_seq,
         shared=_shared_calendar(subscription, cache),
         verify=verify,
+        due=due,
     )
 
 
@@ -330,6 +348,7 @@ class Observed:
 def nothing_happened(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, Any]]) -> bool:
     """No change from Exchange, none in the journal since this subscription's position, nothing owed."""
     return (context.initial_done and not remote_changes and not context.pending and not context.verify
+            and not context.due
             and context.latest_seq is not None and context.latest_seq <= context.journal_seq)  # fmt: skip
 
 
@@ -396,6 +415,7 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
                     candidates_ids.add(change.row_id)
             seq = page[-1].seq
         latest = max(latest, seq)
+        candidates_ids.update(context.due_local)  # come into the window: looked at as if changed
     missing = candidates_ids - set(candidates)
     for chunk in _chunks(sorted(missing), 500):
         candidates.update({a.id: a for a in Appointment.select().where(Appointment.id.in_(chunk))})
@@ -707,6 +727,26 @@ def finish(
 
 def statistics_any(statistics: Mapping[str, Mapping[str, int]]) -> bool:
     return any(any(counts.values()) for counts in statistics.values())
+
+
+def defer(context: SubscriptionContext, skips: Sequence[Any]) -> None:
+    """New items beyond the window's end: remembered, to be looked at when the window reaches them
+    (before its start they never come into it)."""
+    assert context.options.window is not None
+    _, end = context.options.window
+    for skip in skips:
+        if skip.reason == "outside-window" and skip.start is not None and skip.start > end:
+            DeferredItem.insert(subscription=context.subscription_id, side=skip.side.value, item_key=skip.key,
+                                starts_at=skip.start.astimezone(UTC).replace(tzinfo=None)).on_conflict(
+                conflict_target=[DeferredItem.subscription, DeferredItem.side, DeferredItem.item_key],
+                update={DeferredItem.starts_at: skip.start.astimezone(UTC).replace(tzinfo=None)},
+            ).execute()  # fmt: skip
+
+
+def clear_due(context: SubscriptionContext) -> None:
+    ids = [row_id for row_id, _, _ in context.due]
+    for start in range(0, len(ids), 500):
+        DeferredItem.delete().where(DeferredItem.id.in_(ids[start : start + 500])).execute()
 
 
 def clear_verified(link_ids: Sequence[int]) -> None:

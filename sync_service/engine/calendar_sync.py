@@ -159,10 +159,11 @@ class _Run:
         context = self.context
         ids = [c["id"] for c in changes if c["type"] in ("create", "update")]
         known = await self.db.run(state.known_items, context, ids) if ids else {}
-        wanted = remote_feed.to_fetch(changes, known, context.verify)
+        looked_up = context.verify + context.due_remote  # unsure of, or come into the window
+        wanted = remote_feed.to_fetch(changes, known, looked_up)
         fetched = await remote_feed.fetch(self.client, wanted) if wanted else {}
         try:
-            return remote_feed.complete(changes, known, context.verify, fetched)
+            return remote_feed.complete(changes, known, looked_up, fetched)
         except remote_feed.FetchError as failure:
             raise MailboxTrouble(failure.code, f"an item could not be read: {failure.message}") from None
 
@@ -196,6 +197,9 @@ class _Run:
         context = self.context
         if verified:
             state.clear_verified(state.link_ids_of(context, verified))
+        if context.due:
+            state.clear_due(context)
+        state.defer(context, [s for s in plan.skipped if s.reason == "outside-window"])
         adopted: list[tuple[int, Version]] = []
         for conflict in plan.conflicts:
             state.record_conflict(context, conflict.link, conflict.winner, conflict.loser)

@@ -15,6 +15,7 @@ travel both ways. Around that, what is particular to contacts:
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -49,6 +50,8 @@ class ContactObservation:
     remote_change_key: str | None = None
     person_id: int | None = None
     exchange_id: str | None = None
+    local_modified: dt.datetime | None = None  # UTC, for newest-wins
+    remote_modified: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,9 @@ def decide_contact(observation: ContactObservation, modes: Mapping[str, FieldMod
         mode = FieldMode.SYNC if group == NAMES else modes[group]
         agreed = Link(link.id, str(link.person_id), link.exchange_id, link.digests.get(group, UNKNOWN), link.origin,
                       link.change_key)  # fmt: skip
-        local_version = _version(group, local, str(link.person_id))
-        remote_version = _version(group, remote, link.exchange_id, observation.remote_change_key)
+        local_version = _version(group, local, str(link.person_id), modified=observation.local_modified)
+        remote_version = _version(group, remote, link.exchange_id, observation.remote_change_key,
+                                  observation.remote_modified)  # fmt: skip
         plan = decide([Observation(agreed, local_version, remote_version)],
                       Options(read_only=mode is FieldMode.EXPORT, policy=policy), linked_items=0)  # fmt: skip
         for action in plan.actions:
@@ -108,11 +112,12 @@ def decide_contact(observation: ContactObservation, modes: Mapping[str, FieldMod
     return ContactDecision("update", to_exchange, to_pccaddie, digests, tuple(conflicts), observation.remote_change_key)
 
 
-def _version(group: str, groups: Groups | Unchanged | None, key: str | None, change_key: str | None = None):
+def _version(group: str, groups: Groups | Unchanged | None, key: str | None, change_key: str | None = None,
+             modified: dt.datetime | None = None):  # fmt: skip
     if not isinstance(groups, dict):
         return UNCHANGED
     values = groups[group]
-    return Version(key=key or "?", content=values, digest=digest(values), change_key=change_key)
+    return Version(key=key or "?", content=values, digest=digest(values), change_key=change_key, modified=modified)
 
 
 def _new(observation: ContactObservation, modes: Mapping[str, FieldMode]) -> ContactDecision:

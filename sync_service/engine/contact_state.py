@@ -29,7 +29,7 @@ from ..vault import PasswordVault, VaultError
 from .calendar_state import NotSyncing, now
 from .contact_decide import UNKNOWN, ContactDecision, ContactLinkState, ContactObservation
 from .contacts import GROUPS, NAMES, Groups, entry_groups, entry_values, person_groups, person_values
-from .model import UNCHANGED, Side
+from .model import UNCHANGED, Policy, Side
 from .remote_feed import Known
 
 CONTACTS_PAUSE = "the user may not sync contacts (password management, tab SYNC)"
@@ -48,6 +48,7 @@ class ContactContext:
     pending: tuple[tuple[int, str], ...] = ()
     to_adopt: tuple[str, ...] = ()  # Exchange ids picked with +ADD and not linked yet
     verify: tuple[str, ...] = ()  # Exchange ids of links to look up: unsure what Exchange holds
+    policy: Policy = Policy.PCCADDIE_WINS
 
     @property
     def label(self) -> str:
@@ -104,6 +105,7 @@ def load_contact_context(user_id: int, vault: PasswordVault) -> ContactContext |
         pending=tuple((link.id, link.external_id) for link in links if link.pending_create and not link.stopped),
         to_adopt=to_adopt,
         verify=tuple(link.exchange_id for link in links if link.verify and link.exchange_id),
+        policy=Policy(state.policy),
     )
 
 
@@ -134,6 +136,14 @@ def resolve_pending(context: ContactContext, found: Mapping[str, Mapping[str, An
                                updated=now()).where(ContactLink.id == link_id).execute()  # fmt: skip
 
 
+def _utc(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def _modified(person: Person | None) -> dt.datetime | None:
+    return person.modified.replace(tzinfo=dt.timezone.utc) if person is not None and person.modified else None
+
+
 def _state(link: ContactLink) -> ContactLinkState:
     return ContactLinkState(
         id=link.id, person_id=link.person_id, exchange_id=link.exchange_id, change_key=link.change_key,
@@ -158,6 +168,7 @@ def observe_contacts(context: ContactContext, remote_changes: Sequence[Mapping[s
     by_remote = {link.exchange_id: link for link in links if link.exchange_id}
     by_person = {link.person_id: link for link in links if link.person_id is not None}
     remote: dict[int, tuple[Groups | None, str | None]] = {}
+    remote_modified: dict[int, dt.datetime | None] = {}
     for change in remote_changes:
         link = by_remote.get(change["id"])
         if link is None:
@@ -165,6 +176,7 @@ def observe_contacts(context: ContactContext, remote_changes: Sequence[Mapping[s
         item = change.get("item")
         remote[link.id] = (entry_groups(item) if change["type"] != "delete" and item else None,
                            (item or {}).get("change_key"))  # fmt: skip
+        remote_modified[link.id] = _utc((item or {}).get("last_modified"))
 
     latest = journal.latest_seq()
     if context.initial_done:
@@ -201,8 +213,10 @@ def observe_contacts(context: ContactContext, remote_changes: Sequence[Mapping[s
                 observations.append(ContactObservation(None, person_groups(person), UNCHANGED, on_list=True,
                                                        source="person", person_id=link.person_id))  # fmt: skip
             continue
-        observations.append(ContactObservation(_state(link), local, remote_groups, on_list=link.person_id in listed,
-                                                remote_change_key=change_key))  # fmt: skip
+        observations.append(ContactObservation(
+            _state(link), local, remote_groups, on_list=link.person_id in listed, remote_change_key=change_key,
+            local_modified=_modified(person), remote_modified=remote_modified.get(link.id),
+        ))  # fmt: skip
     for person_id, entry in listed.items():
         if person_id in by_person or person_id not in people:
             continue

@@ -86,7 +86,7 @@ class _ContactRun:
         if verified:
             await self.db.run(state.clear_verified, context, verified)
         observed = await self.db.run(state.observe_contacts, context, list(feed.changes), adopted)
-        decisions = [(o, decide_contact(o, context.modes)) for o in observed.observations]
+        decisions = [(o, decide_contact(o, context.modes, context.policy)) for o in observed.observations]
         paused = mass_unlisting([d for _, d in decisions], observed.linked)
         if paused:
             return None, None, paused

@@ -89,13 +89,13 @@ def _new(observation: Observation, options: Options, actions: list[Action], skip
     if isinstance(local, Version):
         reason = "filtered" if options.excluded(local.title) else "outside-window" if _outside(local, options) else None
         if reason:
-            skipped.append(Skip(reason, Side.PCCADDIE, local.key))
+            skipped.append(Skip(reason, Side.PCCADDIE, local.key, local.start))
         else:
             actions.append(Create(Side.EXCHANGE, local))
     elif isinstance(remote, Version):
         reason = _import_refusal(remote, options) or ("outside-window" if _outside(remote, options) else None)
         if reason:
-            skipped.append(Skip(reason, Side.EXCHANGE, remote.key))
+            skipped.append(Skip(reason, Side.EXCHANGE, remote.key, remote.start))
         else:
             actions.append(Create(Side.PCCADDIE, remote))
 

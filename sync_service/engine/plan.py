@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Union
@@ -98,6 +99,7 @@ class Skip:
     reason: str  # filtered | private | recurring | outside-window | stopped | read-only | unsupported
     side: Side
     key: str
+    start: dt.datetime | None = None  # outside-window: the item's start (UTC)
 
 
 @dataclass(frozen=True)

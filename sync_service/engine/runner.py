@@ -111,14 +111,22 @@ class CycleEngine:
             if mailbox and self._throttled_until.get(mailbox, 0) > self.clock():
                 summary.not_syncing.append(f"{mailbox}: throttled")
                 return
+            what = f"{'calendar' if key > 0 else 'contacts'} {abs(key)}"
             async with limiter:
                 try:
                     outcome = await run()
-                except pw.PeeweeException as exc:  # e.g. locked for longer than the busy timeout, disk full
+                except (pw.PeeweeException, pw.DoesNotExist) as exc:  # locked too long, disk full, removed meanwhile
                     summary.errors.append(f"{key}: database: {exc}")
                     logger.error(
-                        f"Synchronisation of {'calendar' if key > 0 else 'contacts'} {abs(key)} stopped "
-                        f"by the database: {exc}; nothing of it was half-applied, it is tried again next cycle"
+                        f"Synchronisation of {what} stopped by the database: {exc}; nothing of it was "
+                        "half-applied, it is tried again next cycle"
+                    )
+                    return
+                except Exception as exc:  # one calendar's failure never ends the others' (nor the service)
+                    summary.errors.append(f"{key}: {type(exc).__name__}: {exc}")
+                    logger.opt(exception=exc).error(
+                        f"Synchronisation of {what} failed: {type(exc).__name__}: {exc}; "
+                        "what it had confirmed is recorded, the rest is tried again next cycle"
                     )
                     return
             self._note(outcome, summary)

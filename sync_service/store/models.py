@@ -241,6 +241,18 @@ class AppointmentLink(BaseModel):
         table_name = "appointment_link"
 
 
+class DeferredItem(BaseModel):
+    """A new item beyond the sync window's end: looked at again once the window reaches it."""
+
+    subscription = pw.ForeignKeyField(CalendarSubscription, on_delete="CASCADE")
+    side = pw.CharField()  # pccaddie | exchange: where the item is
+    item_key = pw.TextField()  # the appointment id or the Exchange id
+    starts_at = pw.DateTimeField()  # UTC
+
+    class Meta:
+        table_name = "deferred_item"
+
+
 class SubscriptionState(BaseModel):
     subscription = pw.ForeignKeyField(CalendarSubscription, primary_key=True, on_delete="CASCADE")
     sync_state = pw.TextField(null=True)  # Exchange's SyncFolderItems state
@@ -334,6 +346,7 @@ class ContactSyncState(BaseModel):
     paused_reason = pw.TextField(null=True)
     last_cycle = pw.DateTimeField(null=True)
     last_error = pw.TextField(null=True)
+    policy = pw.CharField(default="pccaddie-wins")  # who wins when both sides changed a field group
 
     class Meta:
         table_name = "contact_sync_state"
@@ -357,6 +370,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     JournalEntry,
     JournalCursor,
     AppointmentLink,
+    DeferredItem,
     SubscriptionState,
     SyncConflict,
     SyncStatistic,

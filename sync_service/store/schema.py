@@ -359,6 +359,16 @@ SHARED_CALENDARS = Migration(
         "CREATE INDEX appointment_link_verify ON appointment_link (subscription_id) WHERE verify",
         "ALTER TABLE contact_link ADD COLUMN verify INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE contact_link ADD COLUMN creates_sent INTEGER NOT NULL DEFAULT 0",
+        """CREATE TABLE deferred_item (
+            id INTEGER NOT NULL PRIMARY KEY,
+            subscription_id INTEGER NOT NULL REFERENCES calendar_subscription (id) ON DELETE CASCADE,
+            side VARCHAR(16) NOT NULL CHECK (side IN ('pccaddie', 'exchange')),
+            item_key TEXT NOT NULL,
+            starts_at DATETIME NOT NULL)""",
+        "CREATE UNIQUE INDEX deferred_item_key ON deferred_item (subscription_id, side, item_key)",
+        "CREATE INDEX deferred_item_start ON deferred_item (starts_at)",
+        "ALTER TABLE contact_sync_state ADD COLUMN policy VARCHAR(16) NOT NULL DEFAULT 'pccaddie-wins' "
+        "CHECK (policy IN ('pccaddie-wins', 'exchange-wins', 'newest-wins'))",
     ),
 )
 

@@ -306,3 +306,69 @@ async def test_a_sub_calendar_deleted_in_outlook_is_made_again_and_filled_anew(t
     assert len(club.local()) == 2  # the club's appointments are never touched by it
     await club.sync()
     assert club.remote_titles() == {"Medal", "Stableford"} and len(club.links()) == 2
+
+
+async def test_a_calendar_removed_while_its_cycle_runs_ends_only_that_calendar(club):
+    from sync_service.admin.areas import add_area
+    from sync_service.admin.subscriptions import CalendarOptions, add_calendar, remove_calendar
+    from sync_service.admin.users import add_user
+    from sync_service.engine.calendar_sync import EngineSettings
+    from sync_service.engine.database import DbRunner
+    from sync_service.engine.runner import CycleEngine
+    from tests.sync_service.engine.conftest import BERLIN
+    from tests.sync_service.engine.fake_exchange import FakeExchange
+
+    def second_user():
+        from sync_service.admin.accounts import set_account
+        from sync_service.admin.users import PermissionChange, set_user_permissions
+        from sync_service.permissions import Appointments
+
+        add_user("bert")
+        set_user_permissions("bert", PermissionChange(appointments=Appointments.ALL))
+        add_area("Lessons")
+        set_account("bert", "https://mail.example.com/EWS/Exchange.asmx", "bert@club.example", None, "pw", club.vault)
+        add_calendar("bert", "Lessons", CalendarOptions())
+
+    club.write(second_user)
+    club.add("Medal")
+    bert = FakeExchange()
+    anna_create = club.exchange.create
+
+    async def removed_meanwhile(folder, entries):  # `calendar remove anna "Tee times"` during the cycle
+        results = await anna_create(folder, entries)
+        club.write(remove_calendar, "anna", "Tee times")
+        return results
+
+    club.exchange.create = removed_meanwhile
+    with club.db.connection_context(), club.db.atomic():
+        from sync_service.admin.timetable import AppointmentInput, add_appointment
+        from tests.sync_service.engine.conftest import day
+
+        add_appointment("Lessons", AppointmentInput(title="Lesson", start=day(2), end=day(2, 10)), BERLIN)
+    engine = CycleEngine(DbRunner(club.db), EngineSettings(BERLIN, club.vault))
+    summary = await engine.run(lambda account, kind: club.exchange if account["mailbox"].startswith("anna") else bert)
+    assert {i["subject"] for i in bert.items.values()} == {"Lesson"}  # the other calendar's writes went on
+    assert club.links() == [] or all(link.subscription_id != club.subscription_id for link in club.links())
+    summary = await engine.run(lambda account, kind: club.exchange if account["mailbox"].startswith("anna") else bert)
+    assert summary.errors == []
+
+
+async def test_items_beyond_the_window_are_picked_up_once_the_window_reaches_them(club):
+    from sync_service.engine.calendar_sync import CalendarSync, EngineSettings
+    from sync_service.engine.database import DbRunner
+    from tests.sync_service.engine.conftest import BERLIN
+
+    def engine(days_ahead: int) -> CalendarSync:  # the window's end moves forward every day
+        settings = EngineSettings(BERLIN, club.vault, window_days=(30, days_ahead))
+        return CalendarSync(DbRunner(club.db), settings, lambda account: club.exchange)
+
+    club.add("Autumn meeting", offset=20)
+    club.exchange.user_create(subject="Winter party", start=utc(25, 19), end=utc(25, 23))
+    outcome = await engine(10).run(club.subscription_id)
+    assert outcome.counts == {"skipped-to-exchange": 1, "skipped-to-pccaddie": 1}
+    assert (await engine(10).run(club.subscription_id)).counts == {}  # nothing new: not looked at again
+    outcome = await engine(22).run(club.subscription_id)
+    assert outcome.counts == {"created-to-exchange": 1} and club.remote_titles() == {"Autumn meeting", "Winter party"}
+    outcome = await engine(30).run(club.subscription_id)
+    assert outcome.counts == {"created-to-pccaddie": 1} and club.titles() == {"Autumn meeting", "Winter party"}
+    assert (await engine(30).run(club.subscription_id)).counts == {}

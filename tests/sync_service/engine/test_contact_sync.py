@@ -175,3 +175,24 @@ async def test_lost_create_answer_is_not_duplicated(club):
     assert (await club.sync()).error
     await club.sync()
     assert len(club.exchange.items) == 1 and not club.links()[0].pending_create
+
+
+@pytest.mark.parametrize(
+    ("policy", "city"), [("pccaddie-wins", "Aachen"), ("exchange-wins", "Bonn"), ("newest-wins", "Bonn")]
+)
+async def test_a_contact_conflict_follows_the_users_contact_policy(club, policy, city):
+    from sync_service.admin.subscriptions import set_contact_policy
+    from sync_service.store.models import SyncConflict
+
+    person_id = add_listed(club)
+    await club.sync()
+    await club.sync()
+    club.write(set_contact_policy, "anna", policy)
+    club.write(update_person, person_id, PersonInput(city="Aachen"))
+    club.exchange.user_update(club.only_contact()["id"], city="Bonn", last_modified="2999-01-01T00:00:00Z")
+    outcome = await club.sync()
+    assert outcome.error is None
+    assert club.person(person_id).city == city and club.only_contact()["city"] == city
+    with club.db.connection_context():
+        (conflict,) = SyncConflict.select()
+    assert conflict.winner == ("pccaddie" if city == "Aachen" else "exchange")
