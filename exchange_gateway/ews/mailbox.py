@@ -62,6 +62,9 @@ class Mailbox:
         raise GatewayError(NOT_FOUND, f"there is no {kind} folder {name!r} in {self.account.primary_smtp_address}")
 
     def ensure_folder(self, kind: str, name: str) -> tuple[Folder, bool]:
+        """The sub-folder `name`, made if it is not there. Looked up afresh: exchangelib keeps the
+        folder tree it read once, and a user may have deleted the folder since."""
+        self.account.root.clear_cache()
         try:
             return self.folder(kind, name), False
         except GatewayError as exc:
@@ -74,6 +77,7 @@ class Mailbox:
         return folder, True
 
     def list_folders(self, kind: str) -> list[dict[str, object]]:
+        self.account.root.clear_cache()
         main = self._main_folder(kind)
         folders = [{"name": "", "display_name": main.name, "id": main.id, "main": True}]
         folders += [{"name": c.name, "display_name": c.name, "id": c.id, "main": False} for c in main.children]

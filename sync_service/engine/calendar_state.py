@@ -376,8 +376,16 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
         version = remote_version(item) if change["type"] != "delete" and item else None
         if link_id is None and item:
             holder = by_external.get(item.get("external_id"))
-            if holder is not None and holder.exchange_id is None:
-                link_id = holder.id  # the create whose answer was lost
+            if holder is not None and holder.exchange_id is None:  # the create whose answer was lost: it landed
+                holder.exchange_id, holder.change_key, holder.pending_create = (
+                    change["id"],
+                    item.get("change_key"),
+                    False,
+                )
+                holder.updated = now()
+                holder.save()
+                links[holder.id], by_remote[change["id"]] = _as_link(holder), holder.id
+                link_id = holder.id
             elif holder is not None:  # a second item with the id of a linked one: a twin or a user's copy
                 pairings[("remote", change["id"])] = _Pairing(None, remote=version, copy_of=links[holder.id])
                 continue

@@ -9,6 +9,7 @@ succeeded is then recognised by its digest and left alone.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping, Sequence
@@ -108,8 +109,10 @@ class _Run:
     async def sync(self) -> tuple[str | None, int | None]:
         context, client = self.context, self.client
         try:
-            if context.folder and not context.initial_done:
-                await client.ensure_folder(context.folder)
+            if context.folder and not context.initial_done and await client.ensure_folder(context.folder):
+                if context.sync_state is not None:  # the state read was of a folder gone since: read anew
+                    await self.db.run(state.start_afresh, context.subscription_id)
+                    self.context = context = dataclasses.replace(context, sync_state=None)
             if context.pending:
                 found = await client.find_external(context.folder, [external for _, external in context.pending])
                 await self.db.run(state.resolve_pending, context, found)

@@ -23,7 +23,7 @@ class MailboxTrouble(Exception):
 
 
 class ExchangeClient(Protocol):
-    async def ensure_folder(self, name: str) -> None: ...
+    async def ensure_folder(self, name: str) -> bool: ...  # True: it was made now
 
     async def changes(self, folder: str, sync_state: str | None, max_changes: int) -> Mapping[str, Any]: ...
 
@@ -61,8 +61,10 @@ class GatewayExchangeClient:
         except (ConnectionLost, RequestTimeout) as exc:
             raise MailboxTrouble("gateway", f"the Exchange gateway did not answer: {exc}") from None
 
-    async def ensure_folder(self, name: str) -> None:
-        await self._ask("exchange.ensure_folder", name=name)
+    async def ensure_folder(self, name: str) -> bool:
+        """Make the sub-folder if it is not there; True when it was made now."""
+        answer = await self._ask("exchange.ensure_folder", name=name)
+        return bool(answer.get("created")) if isinstance(answer, Mapping) else False
 
     async def changes(self, folder: str, sync_state: str | None, max_changes: int) -> Mapping[str, Any]:
         """Ids and change keys only: the engine fetches what it does not hold yet (remote_feed)."""

@@ -7,10 +7,22 @@ club's local wall time, stored without an offset, as PC CADDIE itself stores the
 
 from __future__ import annotations
 
+from typing import Any
+
 import peewee as pw
 
 
 class BaseModel(pw.Model):
+    # peewee makes these at run time: the primary key and each foreign key's `<name>_id` column
+    # (declared for the type checker only; annotations without a value are no fields to peewee)
+    id: Any
+    user_id: Any
+    area_id: Any
+    group_id: Any
+    person_id: Any
+    appointment_id: Any
+    subscription_id: Any
+
     class Meta:
         legacy_table_names = False
 
