@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
 import platformdirs
+
+from .acl import refusal
+
+if sys.platform == "win32":  # the ctypes calls, on Windows only
+    from . import windows_acl
 
 APP_NAME = "caddie-sync"
 HOME_ENVIRONMENT_VARIABLE = "CADDIE_SYNC_HOME"
@@ -72,9 +78,11 @@ def create_exclusively(path: Path, data: bytes, mode: int = 0o600) -> bool:
 
     Returns False, writing nothing, if the file already exists. The data is written to a private
     temporary file first and then hard-linked into place, which fails if the name is taken: two
-    processes racing get one winner, and both then read the winner's content.
+    processes racing get one winner, and both then read the winner's content. Private means
+    `mode` on POSIX; on Windows (where the mode means nothing) the file is made with an access
+    list of its own from the start: this user, SYSTEM and the Administrators, nothing inherited.
     """
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, temporary = _private_temporary(path)
     try:
         os.chmod(temporary, mode)
         with os.fdopen(fd, "wb") as handle:
@@ -90,8 +98,33 @@ def create_exclusively(path: Path, data: bytes, mode: int = 0o600) -> bool:
         os.unlink(temporary)
 
 
+def _private_temporary(path: Path) -> tuple[int, str]:
+    """A new temporary file beside `path`, private to this user: (descriptor open for writing, name)."""
+    prefix = f".{path.name}."
+    if sys.platform == "win32":
+        while True:
+            candidate = path.parent / f"{prefix}{secrets.token_hex(8)}"
+            try:
+                return windows_acl.create_private_file(candidate), str(candidate)
+            except FileExistsError:
+                continue
+    return tempfile.mkstemp(prefix=prefix, dir=path.parent)
+
+
 def check_private(path: Path) -> None:
-    """Refuse a secret file that other users could read (POSIX permissions)."""
+    """Refuse a secret file that other users could read: on POSIX by its permission bits, on
+    Windows by its access list (protocol.acl says what passes)."""
+    if sys.platform == "win32":
+        try:
+            owner, dacl = windows_acl.file_security(path)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise HomeError(f"cannot read the permissions of {path}: {exc.strerror or exc}") from None
+        reason = refusal(str(path), dacl, owner)
+        if reason is not None:
+            raise HomeError(reason)
+        return
     if os.name != "posix":
         return
     try:
@@ -106,7 +139,7 @@ def check_private(path: Path) -> None:
 
 
 def ensure_token(home: Home) -> str:
-    """The gateway token, created (mode 0600) by whichever service asks first."""
+    """The gateway token, created private (see create_exclusively) by whichever service asks first."""
     create_exclusively(home.token_file, (secrets.token_urlsafe(32) + "\n").encode())
     return read_token(home)
 

@@ -16,6 +16,7 @@ The readers, and where their positions are kept:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Iterable, cast
 
 import peewee as pw
 
@@ -40,7 +41,7 @@ class Change:
 def changes_since(seq: int, limit: int = 1000) -> list[Change]:
     """The changes after sequence number `seq`, oldest first, at most `limit` of them."""
     query = JournalEntry.select().where(JournalEntry.seq > seq).order_by(JournalEntry.seq).limit(limit).tuples()
-    return [Change(*row) for row in query]
+    return [Change(*row) for row in cast(Iterable[tuple[Any, ...]], query)]  # .tuples(): the stubs say models
 
 
 def latest_seq() -> int:
