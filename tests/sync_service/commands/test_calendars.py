@@ -10,6 +10,8 @@ MAIN = {
     "auto_sync_contacts": False,
     "policy": "pccaddie-wins",
     "paused": None,
+    "shares_calendar_with": [],
+    "import_area": True,
 }
 
 
@@ -38,6 +40,8 @@ def test_add_with_a_folder_and_every_option(club):
             "auto_sync_contacts": True,
             "policy": "pccaddie-wins",
             "paused": None,
+            "shares_calendar_with": [],
+            "import_area": True,
         },
         {"area": "Tee", **MAIN, "read_only": True},
     ]
@@ -221,3 +225,18 @@ def test_conflict_policy(club, policy):
 def test_unknown_policy_is_a_usage_error(club):
     result = club("calendar", "add", "alice", "Tee", "--policy", "loudest-wins")
     assert result.exit_code == 2 and "Invalid value for '--policy'" in result.stderr
+
+
+def test_areas_sharing_a_calendar_and_the_import_area(club):
+    club.ok("area", "add", "Lessons")
+    club.ok("calendar", "add", "alice", "Tee")
+    club.ok("calendar", "add", "alice", "Lessons")
+    listed = {r["area"]: r for r in club.json("calendar", "list", "alice")}
+    assert listed["Tee"]["shares_calendar_with"] == ["Lessons"] and listed["Tee"]["import_area"] is True
+    assert listed["Lessons"]["import_area"] is False
+    assert "import area" in club.ok("calendar", "list", "alice")
+    answer = club.ok("calendar", "import-area", "alice", "Lessons")
+    assert answer == "Items made in Outlook go into Lessons unless a category names Tee\n"
+    listed = {r["area"]: r for r in club.json("calendar", "list", "alice")}
+    assert (listed["Tee"]["import_area"], listed["Lessons"]["import_area"]) == (False, True)
+    assert "unknown timetable area" in club.refused("calendar", "import-area", "alice", "Nowhere")
