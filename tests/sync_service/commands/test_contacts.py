@@ -127,3 +127,11 @@ def test_remove_with_delete_in_exchange_marks_the_contact(people):
     assert "deleted in the next cycle" in out
     assert people.rows("SELECT delete_in_exchange FROM contact_link") == [(1,)]
     assert people.json("contact", "list", "alice") == []
+
+
+def test_the_contact_policy(club):
+    assert club.ok("contact", "policy", "alice") == "alice's contacts: pccaddie-wins\n"
+    assert club.ok("contact", "policy", "alice", "newest-wins") == "alice's contacts: newest-wins (was pccaddie-wins)\n"
+    assert club.ok("contact", "policy", "alice") == "alice's contacts: newest-wins\n"
+    club.usage_error("contact", "policy", "alice", "coin-toss")
+    assert "unknown user" in club.refused("contact", "policy", "ghost", "exchange-wins")
