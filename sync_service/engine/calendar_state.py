@@ -154,8 +154,8 @@ def load_contexts(
     cache.verify = {}
     unsure = AppointmentLink.subscription.in_(wanted) & AppointmentLink.verify
     unsure &= AppointmentLink.exchange_id.is_null(False)
-    for link in AppointmentLink.select(AppointmentLink.subscription, AppointmentLink.exchange_id).where(unsure):
-        cache.verify.setdefault(link.subscription_id, []).append(link.exchange_id)
+    for row in AppointmentLink.select(AppointmentLink.subscription, AppointmentLink.exchange_id).where(unsure):
+        cache.verify.setdefault(row.subscription_id, []).append(str(row.exchange_id))
     return {sid: load_context(sid, zone, vault, window_days, cache) for sid in wanted}
 
 
@@ -227,7 +227,7 @@ def load_context(
         verify = tuple(cache.verify.get(subscription_id, ()))
     else:
         verify = tuple(
-            link.exchange_id
+            str(link.exchange_id)
             for link in AppointmentLink.select(AppointmentLink.exchange_id).where(
                 (AppointmentLink.subscription == subscription) & AppointmentLink.verify
                 & AppointmentLink.exchange_id.is_null(False)
@@ -296,7 +296,7 @@ def known_items(context: SubscriptionContext, exchange_ids: Sequence[str]) -> di
     known: dict[str, Known] = {}
     ids = sorted(set(exchange_ids))
     for start in range(0, len(ids), 500):
-        rows = AppointmentLink.select(AppointmentLink.subscription, AppointmentLink.exchange_id,
+        rows: Any = AppointmentLink.select(AppointmentLink.subscription, AppointmentLink.exchange_id,
                                       AppointmentLink.change_key).where(
             AppointmentLink.subscription.in_(subscriptions) & AppointmentLink.exchange_id.in_(ids[start : start + 500])
         ).tuples()  # fmt: skip
@@ -320,13 +320,11 @@ def _others_external_ids(context: SubscriptionContext, external_ids: set[str]) -
         return set()
     wanted, found = sorted(external_ids), set()
     for start in range(0, len(wanted), 500):
-        found |= {
-            external_id
-            for (external_id,) in AppointmentLink.select(AppointmentLink.external_id).where(
-                AppointmentLink.subscription.in_(list(context.shared.mates))
-                & AppointmentLink.external_id.in_(wanted[start : start + 500])
-            ).tuples()
-        }  # fmt: skip
+        rows: Any = AppointmentLink.select(AppointmentLink.external_id).where(
+            AppointmentLink.subscription.in_(list(context.shared.mates))
+            & AppointmentLink.external_id.in_(wanted[start : start + 500])
+        )
+        found |= {external_id for (external_id,) in rows.tuples()}
     return found
 
 
@@ -407,6 +405,7 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
 
     latest = journal.latest_seq()
     if not context.initial_done:
+        assert context.options.window is not None
         first, _ = context.options.window
         query = Appointment.select().where(
             (Appointment.area == context.area_id)
@@ -418,9 +417,9 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
         candidates, candidates_ids = {}, set()
         seq = context.journal_seq
         while page := journal.changes_since(seq, limit=5000):
-            for change in page:
-                if change.table == "appointment" and context.area_id in (change.area_id, change.old_area_id):
-                    candidates_ids.add(change.row_id)
+            for entry in page:
+                if entry.table == "appointment" and context.area_id in (entry.area_id, entry.old_area_id):
+                    candidates_ids.add(entry.row_id)
             seq = page[-1].seq
         latest = max(latest, seq)
         candidates_ids.update(context.due_local)  # come into the window: looked at as if changed
@@ -429,15 +428,14 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
         candidates.update({a.id: a for a in Appointment.select().where(Appointment.id.in_(chunk))})
     for appointment_id in candidates_ids:
         appointment = candidates.get(appointment_id)
+        local: Version | None = None  # deleted, or moved to another area
         if appointment is not None and appointment.area_id == context.area_id:
-            version: Version | None = local_version(appointment, context.zone)
-        else:
-            version = None  # deleted, or moved to another area
+            local = local_version(appointment, context.zone)
         link_id = by_local.get(appointment_id)
         if link_id is not None:
-            pairings.setdefault(link_id, _Pairing(links[link_id])).local = version
-        elif version is not None:
-            pairings.setdefault(("local", appointment_id), _Pairing(None)).local = version
+            pairings.setdefault(link_id, _Pairing(links[link_id])).local = local
+        elif local is not None:
+            pairings.setdefault(("local", appointment_id), _Pairing(None)).local = local
 
     for row in pending_rows:
         # a create whose outcome was unknown and that Exchange turned out not to have: it is new
@@ -464,11 +462,8 @@ def add_auto_contacts(context: SubscriptionContext, journal_seq: int) -> int:
     if not context.auto_sync_contacts:
         return 0
     if not context.initial_done:
-        booked = {
-            person_id
-            for (person_id,) in Booking.select(Booking.person).join(Appointment)
-            .where(Appointment.area == context.area_id).tuples()
-        }  # fmt: skip
+        rows: Any = Booking.select(Booking.person).join(Appointment).where(Appointment.area == context.area_id)
+        booked = {person_id for (person_id,) in rows.tuples()}
     else:
         booked, seq = set(), context.journal_seq
         while page := journal.changes_since(seq, limit=5000):

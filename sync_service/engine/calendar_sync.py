@@ -227,8 +227,8 @@ class _Run:
                 state.apply_local(context, kind, action.link, source)
                 self._count(TO_PCCADDIE, f"{kind}d")
                 title = source.title if source else ""
-                self.report.append((kind, Side.PCCADDIE.value, source.key if source else action.link.local_key or "",
-                                    title, ""))  # fmt: skip
+                item = source.key if source else (action.link.local_key if action.link else None) or ""
+                self.report.append((kind, Side.PCCADDIE.value, item, title, ""))
         return adopted
 
     async def _batches(self, actions: Sequence[Any], carry_out: Callable[[Sequence[Any]], Awaitable[None]]) -> None:

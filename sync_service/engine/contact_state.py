@@ -113,7 +113,7 @@ def known_items(context: ContactContext, exchange_ids: Sequence[str]) -> dict[st
     """The change keys this user's contact links hold for these Exchange contacts."""
     ids, known = sorted(set(exchange_ids)), {}
     for start in range(0, len(ids), 500):
-        rows = ContactLink.select(ContactLink.exchange_id, ContactLink.change_key).where(
+        rows: Any = ContactLink.select(ContactLink.exchange_id, ContactLink.change_key).where(
             (ContactLink.user == context.user_id) & ContactLink.exchange_id.in_(ids[start : start + 500])
         ).tuples()  # fmt: skip
         known.update({exchange_id: Known(change_key) for exchange_id, change_key in rows})
@@ -270,9 +270,9 @@ def apply_local(context: ContactContext, observation: ContactObservation, decisi
             columns["change_key"] = decision.change_key
         if columns:
             ContactLink.update(updated=now(), **columns).where(ContactLink.id == link.id).execute()
-    for group, winner, values in decision.conflicts:
-        lost = {"side": winner.other.value, "title": f"{group} of person {person_id}", "start": "", "end": "",
-                group: list(values)}  # fmt: skip
+    for group, winner, lost_values in decision.conflicts:
+        lost: dict[str, Any] = {"side": winner.other.value, "title": f"{group} of person {person_id}",
+                                "start": "", "end": "", group: list(lost_values)}  # fmt: skip
         SyncConflict.create(user=context.user_id, kind="contacts", subscription=None, appointment_id=person_id,
                             exchange_id=link.exchange_id if link else None, winner=winner.value,
                             loser_content=json.dumps(lost, ensure_ascii=False), created=now())  # fmt: skip

@@ -143,7 +143,8 @@ class _ContactRun:
                 ids = await self.db.run(_adopted_links, self.context.user_id, [o.exchange_id for o, _ in chunk])
             else:
                 ids = {}
-            requests, link_ids = [], []
+            requests: list[dict[str, Any]] = []
+            link_ids: list[int | None] = []
             for observation, decision in chunk:
                 entry: dict[str, Any] = {}
                 fields: list[str] = []
@@ -154,21 +155,25 @@ class _ContactRun:
                 exchange_id = link.exchange_id if link else observation.exchange_id
                 change_key = decision.change_key or (link.change_key if link else None)
                 requests.append({"id": exchange_id, "change_key": change_key, "fields": fields, "item": entry})
-                link_ids.append(link.id if link else ids.get(exchange_id))
+                link_ids.append(link.id if link else ids.get(exchange_id or ""))
             results = await self.client.update(requests)
             outcomes = [(link_id, "update", result, dict(decision.digests))
-                        for link_id, result, (_, decision) in zip(link_ids, results, chunk) if link_id]  # fmt: skip
+                        for link_id, result, (_, decision) in zip(link_ids, results, chunk)
+                        if link_id is not None]  # fmt: skip
             await self._record(outcomes, [(o.link.person_id if o.link else o.person_id) for o, _ in chunk])
 
     async def _deletes(self, items: list[tuple[ContactObservation, ContactDecision]]) -> None:
         for start in range(0, len(items), BATCH):
             chunk = items[start : start + BATCH]
-            results = await self.client.delete([{"id": o.link.exchange_id, "change_key": None} for o, _ in chunk])
-            outcomes = [(o.link.id, "delete", result, {}) for (o, _), result in zip(chunk, results)]
-            await self._record(outcomes, [o.link.person_id for o, _ in chunk])
+            links = [o.link for o, _ in chunk if o.link is not None]
+            results = await self.client.delete([{"id": link.exchange_id, "change_key": None} for link in links])
+            outcomes: list[tuple[int, str, Mapping[str, Any], Mapping[str, str]]] = [
+                (link.id, "delete", result, {}) for link, result in zip(links, results)
+            ]
+            await self._record(outcomes, [link.person_id for link in links])
 
-    async def _record(self, outcomes: list[tuple[int, str, Mapping[str, Any], Mapping[str, str]]],
-                      persons: list[int | None]) -> None:  # fmt: skip
+    async def _record(self, outcomes: Sequence[tuple[int, str, Mapping[str, Any], Mapping[str, str]]],
+                      persons: Sequence[int | None]) -> None:  # fmt: skip
         failures = await self.db.run(state.record_results, self.context, outcomes)
         for (_, action, result, _), person in zip(outcomes, persons):
             error = result.get("error") or {}
@@ -186,4 +191,4 @@ class _ContactRun:
 def _adopted_links(user_id: int, exchange_ids: list[str | None]) -> dict[str, int]:
     rows = ContactLink.select().where((ContactLink.user == user_id) & ContactLink.exchange_id.in_(
         [i for i in exchange_ids if i]))  # fmt: skip
-    return {row.exchange_id: row.id for row in rows}
+    return {str(row.exchange_id): row.id for row in rows}
