@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Mapping
 
 import trio
 from loguru import logger
@@ -75,7 +76,7 @@ class SyncCycle:
         if self.engine is None:
             return None
 
-        async def changes_many(requests: list[dict[str, object]]) -> list[dict[str, object]]:
+        async def changes_many(requests: list[dict[str, Any]]) -> list[Mapping[str, Any]]:
             return await peer.request("exchange.changes_many", {"requests": requests}, timeout=300)
 
         summary = await self.engine.run(lambda account, kind: GatewayExchangeClient(peer, account, kind), changes_many)

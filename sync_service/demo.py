@@ -197,7 +197,13 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
             _command("exchange-gateway") + arguments,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
-        stack.callback(lambda: (emulator.poll() is None and emulator.terminate(), emulator.wait(timeout=10)))
+
+        def stop_emulator() -> None:
+            if emulator.poll() is None:
+                emulator.terminate()
+            emulator.wait(timeout=10)
+
+        stack.callback(stop_emulator)
         url = emulator.stdout.readline().strip() if emulator.stdout else ""
         if not url.startswith("http"):
             raise DemoFailed("the stand-in Exchange server did not start")

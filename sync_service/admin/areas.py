@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Iterable, cast
+
 from ..store.models import AreaOwner, TimetableArea, User
 from . import AdminError
 from .lookups import user_by_login
@@ -23,6 +25,6 @@ def add_area(name: str, owners: tuple[str, ...] = ()) -> TimetableArea:
 def list_areas() -> list[tuple[TimetableArea, list[str]]]:
     owners: dict[int, list[str]] = {}
     query = AreaOwner.select(AreaOwner.area, User.login).join(User).order_by(User.login).tuples()
-    for area_id, login in query:
+    for area_id, login in cast(Iterable[tuple[int, str]], query):  # .tuples(): the stubs say models
         owners.setdefault(area_id, []).append(login)
     return [(area, owners.get(area.id, [])) for area in TimetableArea.select().order_by(TimetableArea.name)]

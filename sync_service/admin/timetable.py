@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Iterable, cast
 from zoneinfo import ZoneInfo
 
 from ..clubtime import ClubTimeError, all_day_span, aware, iso_with_offset, parse_day, parse_last_day, parse_moment
@@ -51,7 +52,8 @@ def _span(start: str, end: str | None, all_day: bool, zone: ZoneInfo) -> tuple[d
 
 def _persons(ids: tuple[int, ...]) -> list[int]:
     unique = list(dict.fromkeys(ids))
-    found = {pid for (pid,) in Person.select(Person.id).where(Person.id.in_(unique)).tuples()}
+    rows = Person.select(Person.id).where(Person.id.in_(unique)).tuples()
+    found = {pid for (pid,) in cast(Iterable[tuple[int]], rows)}  # .tuples(): the stubs say models
     missing = [str(pid) for pid in unique if pid not in found]
     if missing:
         raise AdminError(f"unknown person {', '.join(missing)} (see `sync-service person list`)")
@@ -144,6 +146,7 @@ def list_appointments(area_name: str | None = None, since: dt.date | None = None
             bookings = Booking.select(Booking.appointment, Booking.person).where(
                 Booking.appointment.in_(ids[chunk : chunk + 500])
             )
-            for appointment_id, person_id in bookings.order_by(Booking.person).tuples():
+            rows = cast(Iterable[tuple[int, int]], bookings.order_by(Booking.person).tuples())  # the stubs say models
+            for appointment_id, person_id in rows:
                 persons.setdefault(appointment_id, []).append(person_id)
     return [(a, a.area.name, persons.get(a.id, [])) for a in appointments]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 from ..permissions import Appointments, Contacts, FieldMode, Permissions, Subject
 from ..store.models import AreaOwner, GroupListedArea, User, UserGroup, UserListedArea
@@ -76,6 +77,7 @@ def set_group_permissions(name: str, change: PermissionChange) -> UserGroup:
 
 
 def stored_permissions(row: User | UserGroup) -> Permissions:
+    listed: Iterable[UserListedArea | GroupListedArea]
     if isinstance(row, User):
         listed = UserListedArea.select(UserListedArea.area).where(UserListedArea.user == row)
     else:

@@ -43,6 +43,7 @@ def contact_add(club: Club, login: str, person_id: int | None, exchange: str | N
             add_contact(login, person_id)
         click.echo(f"person {person_id} added to {login}'s contacts")
         return
+    assert exchange is not None  # exactly one of the two is given, checked above
     wanted = exchange.strip()
     with club.db.atomic():
         check_may_add(login)

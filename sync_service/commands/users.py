@@ -182,11 +182,11 @@ def user_list(club: Club, as_json: bool) -> None:
         .join(UserGroup, on=(User.group == UserGroup.id), join_type=pw.JOIN.LEFT_OUTER)
         .order_by(User.login)
     )
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "login": u.login,
             "name": u.display_name,
-            "group": u.group.name if u.group_id else None,
+            "group": u.group.name if u.group_id and u.group is not None else None,
             "permissions": _stored(u),
             "effective": _effective(u),
         }

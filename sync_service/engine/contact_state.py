@@ -28,7 +28,7 @@ from ..store.models import (
 from ..vault import PasswordVault, VaultError
 from .calendar_state import NotSyncing, now
 from .contact_decide import UNKNOWN, ContactDecision, ContactLinkState, ContactObservation
-from .contacts import GROUPS, NAMES, Groups, entry_groups, entry_values, person_groups, person_values
+from .contacts import GROUPS, NAMES, Groups, digest, entry_groups, entry_values, person_groups, person_values
 from .model import UNCHANGED, Policy, Side
 from .remote_feed import Known
 
@@ -144,6 +144,28 @@ def _modified(person: Person | None) -> dt.datetime | None:
     return person.modified.replace(tzinfo=dt.timezone.utc) if person is not None and person.modified else None
 
 
+def record_sending(link_groups: Sequence[tuple[int, Mapping[str, tuple[str, ...]]]]) -> None:
+    """Before updates are sent: the field groups each writes, so that a lost answer is recognised
+    by the version it made (the next feed reports it) instead of meeting it as a conflict."""
+    for link_id, groups in link_groups:
+        ContactLink.update(sent=json.dumps({g: list(v) for g, v in groups.items()}, ensure_ascii=False)).where(
+            ContactLink.id == link_id
+        ).execute()
+
+
+def _landed(link: ContactLink, remote: Groups) -> None:
+    """The groups of an update whose answer was lost that Exchange now holds: agreed."""
+    try:
+        sent = {g: tuple(v) for g, v in json.loads(link.sent or "{}").items()}
+    except (TypeError, ValueError):
+        sent = {}
+    for group, values in sent.items():
+        if remote.get(group) == values:
+            setattr(link, f"{group}_digest", digest(values))
+    link.sent = None
+    link.save()
+
+
 def _state(link: ContactLink) -> ContactLinkState:
     return ContactLinkState(
         id=link.id, person_id=link.person_id, exchange_id=link.exchange_id, change_key=link.change_key,
@@ -177,6 +199,9 @@ def observe_contacts(context: ContactContext, remote_changes: Sequence[Mapping[s
         remote[link.id] = (entry_groups(item) if change["type"] != "delete" and item else None,
                            (item or {}).get("change_key"))  # fmt: skip
         remote_modified[link.id] = _utc((item or {}).get("last_modified"))
+        landed = remote[link.id][0]
+        if link.sent and landed is not None:
+            _landed(link, landed)
 
     latest = journal.latest_seq()
     if context.initial_done:
@@ -311,6 +336,7 @@ def record_results(
         if row is None:
             continue
         error = result.get("error") or {}
+        row.sent = None  # answered (done or not): nothing of it is unknown any more
         if result.get("ok") or (action == "delete" and error.get("code") == "not_found"):
             if action == "delete":
                 row.delete_instance()

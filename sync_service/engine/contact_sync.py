@@ -156,6 +156,8 @@ class _ContactRun:
                 change_key = decision.change_key or (link.change_key if link else None)
                 requests.append({"id": exchange_id, "change_key": change_key, "fields": fields, "item": entry})
                 link_ids.append(link.id if link else ids.get(exchange_id or ""))
+            sending = [(link_id, dict(decision.to_exchange)) for link_id, (_, decision) in zip(link_ids, chunk)]
+            await self.db.run(state.record_sending, [(link_id, groups) for link_id, groups in sending if link_id])
             results = await self.client.update(requests)
             outcomes = [(link_id, "update", result, dict(decision.digests))
                         for link_id, result, (_, decision) in zip(link_ids, results, chunk)

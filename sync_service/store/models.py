@@ -345,6 +345,7 @@ class ContactLink(BaseModel):
     updated = pw.DateTimeField()
     verify = pw.BooleanField(default=False)
     creates_sent = pw.IntegerField(default=0)
+    sent = pw.TextField(null=True)  # JSON of the field groups an update sent, not answered yet
 
     class Meta:
         table_name = "contact_link"

@@ -359,6 +359,7 @@ SHARED_CALENDARS = Migration(
         "CREATE INDEX appointment_link_verify ON appointment_link (subscription_id) WHERE verify",
         "ALTER TABLE contact_link ADD COLUMN verify INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE contact_link ADD COLUMN creates_sent INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE contact_link ADD COLUMN sent TEXT",
         """CREATE TABLE deferred_item (
             id INTEGER NOT NULL PRIMARY KEY,
             subscription_id INTEGER NOT NULL REFERENCES calendar_subscription (id) ON DELETE CASCADE,

@@ -196,3 +196,22 @@ async def test_a_contact_conflict_follows_the_users_contact_policy(club, policy,
     with club.db.connection_context():
         (conflict,) = SyncConflict.select()
     assert conflict.winner == ("pccaddie" if city == "Aachen" else "exchange")
+
+
+async def test_an_update_whose_answer_was_lost_is_no_conflict_with_the_next_edit(club):
+    from sync_service.admin.subscriptions import set_contact_policy
+    from sync_service.store.models import SyncConflict
+
+    person_id = add_listed(club)
+    await club.sync()
+    await club.sync()
+    club.write(set_contact_policy, "anna", "exchange-wins")  # our own lost write must not win over the next edit
+    club.write(update_person, person_id, PersonInput(city="Aachen"))
+    club.exchange.fail("update", when="after")
+    assert (await club.sync()).error is not None
+    assert club.only_contact()["city"] == "Aachen"
+    club.write(update_person, person_id, PersonInput(city="Düren"))
+    outcome = await club.sync()
+    assert outcome.error is None and club.only_contact()["city"] == "Düren" and club.person(person_id).city == "Düren"
+    with club.db.connection_context():
+        assert SyncConflict.select().count() == 0
