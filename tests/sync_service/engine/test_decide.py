@@ -239,3 +239,34 @@ def test_new_items_with_the_same_content_on_both_sides_are_paired():
     assert [type(a).__name__ for a in plan.actions] == ["Pair", "Create"]
     assert plan.actions[0].local is local and plan.actions[0].remote is remote
     assert plan.actions[1].source is other
+
+
+def test_a_second_item_with_a_links_external_id_is_our_twin_only_when_the_create_was_sent_again():
+    from sync_service.engine.plan import AdoptCopy, DropTwin
+
+    twin = Version(key="R2", content=AGREED, digest=AGREED, title="Round", start=T0)
+    resent = decide([Observation(None, remote=twin, copy_of=link(resent=True))], Options(), 100)
+    assert resent.actions == (DropTwin(twin),)
+    once = decide([Observation(None, remote=twin, copy_of=link())], Options(), 100)
+    assert once.actions == (AdoptCopy(twin),)  # the create was sent once: a user's copy
+    edited = Version(key="R2", content="moved", digest="moved", title="Round", start=T0)
+    assert decide([Observation(None, remote=edited, copy_of=link(resent=True))], Options(), 100).actions == (
+        AdoptCopy(edited),
+    )
+    refused = decide([Observation(None, remote=twin, copy_of=link())], Options(read_only=True), 100)
+    assert refused.actions == () and [s.reason for s in refused.skipped] == ["read-only"]
+
+
+def test_an_update_knows_what_exchange_holds_when_the_cycle_saw_it():
+    local, remote = version(Side.PCCADDIE, "X"), version(Side.EXCHANGE, "Y", change_key="ck5")
+    (update,) = decide([Observation(link(), local, remote)], Options(), 100).actions
+    assert isinstance(update, Update) and update.remote_content == "Y" and update.link.change_key == "ck5"
+    (update,) = decide([Observation(link(), local, UNCHANGED)], Options(), 100).actions
+    assert update.remote_content is None  # the agreed content stands for it
+
+
+def test_an_item_beyond_the_window_is_skipped_with_its_start():
+    far = T0 + dt.timedelta(days=500)
+    local = Version(key="L9", content="x", digest="x", title="Far", start=far)
+    plan = decide([Observation(None, local=local)], Options(window=(T0, T0 + dt.timedelta(days=400))), 0)
+    assert [(s.reason, s.start) for s in plan.skipped] == [("outside-window", far)]

@@ -1,0 +1,39 @@
+"""Reading Exchange's change feed: own writes known by change key, the rest fetched, links verified."""
+
+import pytest
+
+from sync_service.engine.remote_feed import FetchError, Known, complete, to_fetch
+
+FEED = [
+    {"type": "create", "id": "A", "change_key": "a1", "item": None},  # our own create, key known
+    {"type": "update", "id": "B", "change_key": "b2", "item": None},  # changed since we knew it
+    {"type": "create", "id": "C", "change_key": "c1", "item": None},  # new, made in Outlook
+    {"type": "update", "id": "D", "change_key": "d9", "item": None},  # another area's item
+    {"type": "delete", "id": "E", "change_key": None, "item": None},
+    {"type": "unsupported", "id": "F", "change_key": "f1", "item": None, "item_type": "DistributionList"},
+]
+KNOWN = {"A": Known("a1"), "B": Known("b1"), "D": Known("d1", mine=False)}
+
+
+def test_only_what_the_engine_does_not_hold_is_fetched():
+    assert to_fetch(FEED, KNOWN, verify=["A", "G"]) == ["B", "C", "G"]  # A is mentioned: no lookup needed
+    assert to_fetch(FEED, KNOWN, verify=[], unknown=False) == ["B"]  # contacts: strangers are never read
+
+
+def test_the_completed_feed():
+    fetched = {
+        "B": {"ok": True, "item": {"id": "B", "subject": "b"}},
+        "C": {"ok": False, "id": "C", "error": {"code": "not_found", "message": "gone again"}},
+        "G": {"ok": True, "item": {"id": "G", "subject": "g"}},
+    }
+    feed = complete(FEED, KNOWN, ["G", "H"], fetched)
+    assert [(c["type"], c["id"]) for c in feed.changes] == [("update", "B"), ("delete", "C"), ("delete", "E"),
+                                                            ("update", "G")]  # fmt: skip
+    assert feed.unsupported == (("F", "DistributionList"),)
+    assert feed.seen == {"A", "B", "C", "D", "E", "F", "G"}  # H was not looked up: not seen
+
+
+def test_a_fetch_that_fails_otherwise_fails_the_feed():
+    fetched = {"C": {"ok": False, "id": "C", "error": {"code": "server_error", "message": "boom"}}}
+    with pytest.raises(FetchError):
+        complete(FEED[2:3], {}, [], fetched)
