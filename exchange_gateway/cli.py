@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import signal
+import sys
 from dataclasses import replace
 
 import click
@@ -169,7 +170,7 @@ def emulator(listen: Address, mailboxes: tuple[tuple[str, str], ...], verbose: b
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     click.echo(server.url)
-    click.get_text_stream("stdout").flush()
+    sys.stdout.flush()
     server.serve_forever()
     server.stop()
     logger.info("Emulator stopped")

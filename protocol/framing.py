@@ -69,7 +69,7 @@ class FrameDecoder:
         """Bytes received but not yet returned as a frame."""
         return len(self._buffer) - self._offset
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | bytearray) -> None:
         if self._error is not None:
             raise self._error
         self._buffer += data

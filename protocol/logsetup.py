@@ -10,18 +10,21 @@ traceback (`diagnose=False`), so no password, token or key can leak into a log t
 from __future__ import annotations
 
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from loguru import logger
 
 from .config import LogConfig
 from .home import Home
 
+if TYPE_CHECKING:
+    from loguru import Record
+
 TIME_FORMAT = "{time:DD.MM.YY - HH:mm:ss.SS}"
 _LEVEL_WORDS = {"WARNING": "Warning: ", "ERROR": "Error: ", "CRITICAL": "Critical: "}
 
 
-def _line_format(record: dict[str, Any]) -> str:
+def _line_format(record: Record) -> str:
     record["extra"]["level_word"] = _LEVEL_WORDS.get(record["level"].name, "")
     return TIME_FORMAT + ": {extra[level_word]}{message}\n{exception}"
 

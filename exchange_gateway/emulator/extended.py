@@ -120,9 +120,11 @@ def parse_path(elem: etree._Element) -> ExtendedPath:
                 f"The 'PropertySetId' attribute is invalid - the value '{set_id}' is not a GUID."
             ) from None
     else:
+        assert distinguished is not None  # exactly one of the two is given, checked above
         guid = DISTINGUISHED_SETS[distinguished]
     if name is not None:
         return ExtendedPath(tuple(sorted(attrs.items())), ("set", guid, "name", name), property_type)
+    assert prop_id is not None  # exactly one of name and id is given, checked above
     try:
         number = int(prop_id, 16) if prop_id.lower().startswith("0x") else int(prop_id)
     except ValueError:

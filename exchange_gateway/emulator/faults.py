@@ -44,7 +44,7 @@ class FaultPlan:
     seed: int = 0
     rules: list[FaultRule] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _random: random.Random = field(default=None, repr=False)
+    _random: random.Random = field(default_factory=random.Random, repr=False)
     _next_id: int = 1
 
     def __post_init__(self) -> None:

@@ -83,7 +83,7 @@ class EwsRequestHandler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes | None:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: list[bytes] = []
             total = 0
             while True:
                 size_line = self.rfile.readline(1024)
@@ -201,13 +201,15 @@ class EwsRequestHandler(BaseHTTPRequestHandler):
             return False
         self.emulator.record(operation, mailbox.address, None, rule.kind)
         if rule.kind == "server_busy":
-            error = dict(message_xml=[("BackOffMilliseconds", str(rule.back_off_ms))])
+            message_xml = [("BackOffMilliseconds", str(rule.back_off_ms))]
             if rule.style == "message":
                 builder = soap.ResponseBuilder(operation)
-                builder.error(EwsError("ErrorServerBusy", **error))
+                builder.error(EwsError("ErrorServerBusy", message_xml=message_xml))
                 self._send_xml(200, soap.envelope(builder.root))
             else:
-                self._send_xml(500, soap.fault(SoapFault("ErrorServerBusy", **error), with_header=False))
+                self._send_xml(
+                    500, soap.fault(SoapFault("ErrorServerBusy", message_xml=message_xml), with_header=False)
+                )
         elif rule.kind == "http_500":
             self._send_xml(500, soap.fault(SoapFault(rule.code)))
         elif rule.kind == "http_503":

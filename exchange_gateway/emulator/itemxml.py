@@ -236,7 +236,9 @@ def read_item(elem: etree._Element, *, stored_zones: dict[str, TimeZoneValue] | 
             raise EwsError("ErrorInvalidPropertySet", field_uri=etree.Element(t("FieldURI"), FieldURI=prop.uri))
         value_zone = zone
         if prop.name in ("Start", "End"):
-            candidates = ("StartTimeZone", "MeetingTimeZone") if prop.name == "Start" else ("EndTimeZone",)
+            candidates: tuple[str, ...] = (
+                ("StartTimeZone", "MeetingTimeZone") if prop.name == "Start" else ("EndTimeZone",)
+            )
             candidates += ("StartTimeZone", "MeetingTimeZone")
             for candidate in candidates:
                 if candidate in zones and zones[candidate].zone is not None:
@@ -516,7 +518,7 @@ def selected_names(item_type: ItemType, shape: Shape, *, find: bool = False) -> 
     if shape.include_mime:
         names.add("MimeContent")
     if find:
-        names = {name for name in names if item_type.prop(name) is None or item_type.prop(name).in_find}
+        names = {name for name in names if (found := item_type.prop(name)) is None or found.in_find}
     return names
 
 

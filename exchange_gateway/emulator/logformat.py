@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
 from protocol.logsetup import TIME_FORMAT
 
+if TYPE_CHECKING:
+    from loguru import Record
+
 _LEVEL_WORDS = {"WARNING": "Warning: ", "ERROR": "Error: ", "CRITICAL": "Critical: "}
 
 
-def _line_format(record: dict[str, Any]) -> str:
+def _line_format(record: Record) -> str:
     record["extra"]["level_word"] = _LEVEL_WORDS.get(record["level"].name, "")
     return TIME_FORMAT + ": {extra[level_word]}{message}\n{exception}"
 

@@ -127,6 +127,7 @@ def delete_folder(ctx: Context) -> etree._Element:
 
 def _move_folder(ctx: Context, folder: Folder, target: Folder) -> None:
     mailbox = ctx.mailbox
+    assert folder.parent is not None  # only the root folder has none, and it is distinguished
     old_parent = mailbox.folders[folder.parent]
     old_parent.children.remove(folder.serial)
     mailbox.touch_folder(old_parent)
@@ -197,7 +198,7 @@ def _apply_folder_update(ctx: Context, folder: Folder, update: etree._Element) -
         return  # the emulator keeps the default permissions; setting or clearing them is accepted
     if kind == "DeleteFolderField":
         if path.kind == "extended":
-            folder.extended.pop(path.extended.key, None)
+            folder.extended.pop(path.extended_path.key, None)
             return
         raise EwsError("ErrorInvalidPropertyDelete", field_uri=path.element())
     if len(children) != 2:

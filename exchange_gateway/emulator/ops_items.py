@@ -274,13 +274,13 @@ def _apply(ctx: Context, item: Item, props: dict, extended: dict, update: Update
     item_type = ITEM_TYPES[item.element]
     if path.kind == "extended":
         if update.kind == "DeleteItemField":
-            extended.pop(path.extended.key, None)
+            extended.pop(path.extended_path.key, None)
             return
         child = _single_property(update.value)
         if local(child.tag) != "ExtendedProperty":
             raise EwsError("ErrorIncorrectUpdatePropertyCount")
         value = parse_property(child)
-        if value.path.key != path.extended.key:
+        if value.path.key != path.extended_path.key:
             raise EwsError("ErrorIncorrectUpdatePropertyCount")
         if update.kind == "AppendToItemField":
             raise EwsError("ErrorInvalidPropertyAppend", field_uri=path.element())

@@ -67,7 +67,7 @@ def _max_changes(request: etree._Element) -> int:
 
 def _ignored_serials(ctx: Context, request: etree._Element) -> set[int]:
     ignore = request.find(m("Ignore"))
-    serials = set()
+    serials: set[int] = set()
     if ignore is None:
         return serials
     for elem in ignore:

@@ -112,16 +112,17 @@ def _dates(pattern: etree._Element, first: dt.date) -> Iterator[dt.date]:
                     yield day
             week_start += dt.timedelta(weeks=interval)
     elif name in ("AbsoluteMonthlyRecurrence", "RelativeMonthlyRecurrence"):
+        candidate: dt.date | None
         year, month = first.year, first.month
         while True:
             if name == "AbsoluteMonthlyRecurrence":
                 day_of_month = int(_text(pattern, "DayOfMonth") or first.day)
                 last_day = calendar.monthrange(year, month)[1]
-                day = dt.date(year, month, min(day_of_month, last_day))
+                candidate = dt.date(year, month, min(day_of_month, last_day))
             else:
-                day = _nth_weekday(year, month, _days(pattern), _text(pattern, "DayOfWeekIndex") or "First")
-            if day is not None and day >= first:
-                yield day
+                candidate = _nth_weekday(year, month, _days(pattern), _text(pattern, "DayOfWeekIndex") or "First")
+            if candidate is not None and candidate >= first:
+                yield candidate
             year, month = _add_months(year, month, interval)
     elif name in ("AbsoluteYearlyRecurrence", "RelativeYearlyRecurrence"):
         month_name = _text(pattern, "Month")
@@ -130,11 +131,11 @@ def _dates(pattern: etree._Element, first: dt.date) -> Iterator[dt.date]:
         while True:
             if name == "AbsoluteYearlyRecurrence":
                 day_of_month = int(_text(pattern, "DayOfMonth") or first.day)
-                day = dt.date(year, month, min(day_of_month, calendar.monthrange(year, month)[1]))
+                candidate = dt.date(year, month, min(day_of_month, calendar.monthrange(year, month)[1]))
             else:
-                day = _nth_weekday(year, month, _days(pattern), _text(pattern, "DayOfWeekIndex") or "First")
-            if day is not None and day >= first:
-                yield day
+                candidate = _nth_weekday(year, month, _days(pattern), _text(pattern, "DayOfWeekIndex") or "First")
+            if candidate is not None and candidate >= first:
+                yield candidate
             year += 1
     else:
         raise EwsError("ErrorInvalidRecurrence", f"The recurrence pattern {name} is not supported.")

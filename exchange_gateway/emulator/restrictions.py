@@ -163,11 +163,11 @@ def _compile(elem: etree._Element, folders: bool, zone) -> Predicate:
         operand = children[1] if len(children) > 1 else None
         if operand is None or local(operand.tag) != "FieldURIOrConstant":
             raise schema_error(f"The element '{name}' needs a FieldURIOrConstant.")
-        inner = _children(operand)
-        if len(inner) != 1:
+        operands = _children(operand)
+        if len(operands) != 1:
             raise schema_error("The element 'FieldURIOrConstant' must hold one constant or path.")
-        if local(inner[0].tag) == "Constant":
-            text = inner[0].get("Value")
+        if local(operands[0].tag) == "Constant":
+            text = operands[0].get("Value")
 
             def compare_constant(get: Getter) -> bool:
                 kind, values = get(path)
@@ -177,7 +177,7 @@ def _compile(elem: etree._Element, folders: bool, zone) -> Predicate:
                 return any(operator(_comparable(kind, value), constant) for value in values)
 
             return compare_constant
-        other = parse_path(inner[0], folders=folders)
+        other = parse_path(operands[0], folders=folders)
 
         def compare_paths(get: Getter) -> bool:
             kind, values = get(path)

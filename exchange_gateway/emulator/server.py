@@ -56,7 +56,7 @@ class EmulatorServer:
 
     @property
     def host(self) -> str:
-        return self._http.server_address[0]
+        return str(self._http.server_address[0])
 
     @property
     def port(self) -> int:

@@ -26,6 +26,13 @@ class Path:
     extended: ExtendedPath | None = None
 
     @property
+    def extended_path(self) -> ExtendedPath:
+        """The ExtendedPath of an extended path (kind "extended")."""
+        if self.extended is None:
+            raise ValueError(f"the {self.kind} path {self.uri!r} is not an extended property path")
+        return self.extended
+
+    @property
     def indexed_name(self) -> str | None:
         """EmailAddresses, PhysicalAddresses, ... for an indexed path."""
         if self.kind != "indexed":
@@ -43,7 +50,7 @@ class Path:
     def element(self) -> etree._Element:
         """The path as an element again (for MessageXml)."""
         if self.kind == "extended":
-            return self.extended.element()
+            return self.extended_path.element()
         if self.kind == "indexed":
             return etree.Element(t("IndexedFieldURI"), FieldURI=self.uri, FieldIndex=self.index or "")
         return etree.Element(t("FieldURI"), FieldURI=self.uri)
@@ -130,7 +137,9 @@ def parse_shape(elem: etree._Element | None, *, folders: bool = False) -> Shape:
                 if path.kind == "field":
                     shape.fields.add(path.uri)
                 elif path.kind == "indexed":
-                    shape.indexed.setdefault(path.indexed_name, set()).add((path.index, path.address_part))
+                    indexed_name, index = path.indexed_name, path.index
+                    assert indexed_name is not None and index is not None  # an indexed path has both
+                    shape.indexed.setdefault(indexed_name, set()).add((index, path.address_part))
                 else:
-                    shape.extended.append(path.extended)
+                    shape.extended.append(path.extended_path)
     return shape

@@ -19,8 +19,8 @@ _UNSEARCHABLE = ("xml", "timezone")
 def item_getter(item: Item, mailbox: Mailbox) -> Getter:
     def get(path: Path) -> tuple[str, list[Any]]:
         if path.kind == "extended":
-            value = item.extended.get(path.extended.key)
-            kind = "ext:" + path.extended.base_type
+            value = item.extended.get(path.extended_path.key)
+            kind = "ext:" + path.extended_path.base_type
             if value is None:
                 return kind, []
             return kind, [comparable(value.path.base_type, text) for text in value.values]
@@ -94,8 +94,8 @@ def _kind(kind: str) -> str:
 def folder_getter(folder: Folder, mailbox: Mailbox) -> Getter:
     def get(path: Path) -> tuple[str, list[Any]]:
         if path.kind == "extended":
-            value = folder.extended.get(path.extended.key)
-            kind = "ext:" + path.extended.base_type
+            value = folder.extended.get(path.extended_path.key)
+            kind = "ext:" + path.extended_path.base_type
             return kind, [] if value is None else [comparable(value.path.base_type, v) for v in value.values]
         uri = path.uri
         if uri == "folder:DisplayName":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Literal, TypeVar, overload
 
 from lxml import etree
 
@@ -22,6 +22,14 @@ class Page:
     total: int
     includes_last: bool
     offset_attributes: dict[str, str]
+
+
+@overload
+def _int_attr(elem: etree._Element, name: str, required: Literal[True], default: int | None = None) -> int: ...
+
+
+@overload
+def _int_attr(elem: etree._Element, name: str, required: bool, default: int | None = None) -> int | None: ...
 
 
 def _int_attr(elem: etree._Element, name: str, required: bool, default: int | None = None) -> int | None:

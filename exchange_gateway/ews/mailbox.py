@@ -290,10 +290,13 @@ class Mailbox:
 
 
 def _per_item(
-    items: Sequence[T], batch: Callable[[Sequence[T]], Iterable[object]], success: Callable[[object], ItemResult]
+    items: Sequence[T], batch: Callable[[Sequence[T]], Iterable[Any]], success: Callable[[Any], ItemResult]
 ) -> list[ItemResult]:
     """Run `batch` over all items; results per item. If the batch raises an item-level error as a
-    whole, try each item alone. Transport problems and throttling fail every item alike."""
+    whole, try each item alone. Transport problems and throttling fail every item alike.
+
+    `batch` answers with what exchangelib gives back per item (an item, an (id, changekey) pair or
+    True), or an exception; `success` turns one such answer into an ItemResult."""
     if not items:
         return []
     try:
