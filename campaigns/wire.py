@@ -164,9 +164,11 @@ def run_wire_campaign(home: Path, idle: int = 1000, pings: int = 20000) -> WireR
     try:
         service.wait_for("Listener started")
         report = WireReport()
-        trio.run(campaign, port, token, service.process.pid, idle, pings, report)
+        process = service.process
+        assert process is not None  # started above
+        trio.run(campaign, port, token, process.pid, idle, pings, report)
         time.sleep(0.5)
-        report.gateway_alive = service.process.poll() is None
+        report.gateway_alive = process.poll() is None
         return report
     finally:
         service.ensure_stopped()

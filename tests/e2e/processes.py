@@ -79,7 +79,7 @@ class Service:
             text = self.log_path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return []
-        return [m.groups() for line in text.splitlines() if (m := LOG_LINE.match(line))]
+        return [(m.group(1), m.group(2)) for line in text.splitlines() if (m := LOG_LINE.match(line))]
 
     def lines(self) -> list[str]:
         return [message for _, message in self.messages()]

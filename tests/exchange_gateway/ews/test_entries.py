@@ -61,7 +61,12 @@ def test_refs_changes_results():
     assert ItemRef.from_wire({"id": "AAA", "change_key": "CK"}) == ItemRef("AAA", "CK")
     with pytest.raises(GatewayError):
         ItemRef.from_wire({"id": ""})
-    assert Change("delete", "AAA", change_key="CK").to_wire() == {"type": "delete", "id": "AAA", "change_key": "CK", "item": None}
+    assert Change("delete", "AAA", change_key="CK").to_wire() == {
+        "type": "delete",
+        "id": "AAA",
+        "change_key": "CK",
+        "item": None,
+    }
     assert Change("unsupported", "B", item_type="DistributionList").to_wire()["item_type"] == "DistributionList"
     assert ItemResult(True, "AAA", "CK").to_wire() == {"ok": True, "id": "AAA", "change_key": "CK"}
     failed = ItemResult(False, "AAA", error=GatewayError("throttled", "busy", 2.5)).to_wire()
