@@ -23,7 +23,7 @@ import trio
 from ..operations import Operation
 from .connection import AccountCache, AccountSpec, ExchangeSettings
 from .convert import register_external_id
-from .entries import CalendarEntry, ContactEntry, ItemRef, ItemResult
+from .entries import CALENDAR_FIELDS, CONTACT_FIELDS, CalendarEntry, ContactEntry, ItemRef, ItemResult
 from .errors import AUTH_FAILED, BUSY, INVALID, THROTTLED, TIMEOUT, GatewayError, map_exception
 from .mailbox import CALENDAR, CONTACTS, KINDS, MAX_CHANGES, Mailbox
 
@@ -207,16 +207,24 @@ class ExchangeOperations:
 
     async def update(self, args: Mapping[str, Any]) -> Any:
         kind = _kind(args)
-        allowed = set(CalendarEntry.__dataclass_fields__ if kind == CALENDAR else ContactEntry.__dataclass_fields__)
+        allowed = set(CALENDAR_FIELDS if kind == CALENDAR else CONTACT_FIELDS)  # the writable ones
         updates = []
         for wire in _list(args, "items"):
             if not isinstance(wire, Mapping):
                 raise GatewayError(INVALID, "each update is a map with id, change_key, fields and item")
             fields = wire.get("fields")
-            if not isinstance(fields, list) or not fields or not set(fields) <= allowed - {"id", "change_key"}:
-                raise GatewayError(INVALID, "fields must name the entry's fields to write")
+            if not isinstance(fields, list) or not fields or not set(fields) <= allowed:
+                raise GatewayError(
+                    INVALID, f"fields must name the entry's fields to write: {', '.join(sorted(allowed))}"
+                )
             updates.append((ItemRef.from_wire(wire), _entry(kind, wire.get("item")), set(fields)))
-        return await self._run(args, lambda mailbox: [r.to_wire() for r in mailbox.update(kind, updates)])
+
+        def work(mailbox: Mailbox) -> list[Any]:  # each answer names its item, as get's and delete's do
+            return [
+                {**r.to_wire(), "id": r.id or ref.id} for r, (ref, _, _) in zip(mailbox.update(kind, updates), updates)
+            ]
+
+        return await self._run(args, work)
 
     async def delete(self, args: Mapping[str, Any]) -> Any:
         refs = [ItemRef.from_wire(wire) for wire in _list(args, "items")]

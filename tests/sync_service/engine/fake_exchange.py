@@ -1,10 +1,26 @@
 """An in-memory Exchange mailbox behind the ExchangeClient interface, for the engine's tests.
 
-It behaves as Exchange (through the gateway) does, and tests/contract holds it to that: every
-write gets a new change key and is reported by the change feed, the sync's own included; the feed
-gives ids and change keys, not items (the engine fetches with `get`); changes are collapsed per
-item as SyncFolderItems does, so that an item made and deleted between two reads is not reported
-at all. Items of kinds the sync does not handle (a contact group) are reported as `unsupported`.
+It behaves as Exchange (through the gateway) does, and tests/contract holds it to that:
+- every write gets a new change key and is reported by the change feed, the sync's own included;
+  the feed gives ids and change keys, not items (the engine fetches with `get`);
+- the feed works as SyncFolderItems does: a sync state is what the client has been told (each
+  item at the version it got), and the next read reports one change per item that differs now,
+  oldest first, at most `max_changes` (1 to 512) a page. So an item made and deleted between two
+  reads is not reported at all, made and changed is one create with the latest change key, and a
+  page tells items as they are now;
+- items of kinds the sync does not handle (a contact group, a message in a calendar) are reported
+  as `unsupported`, and `get` answers them so;
+- entries are checked and answered in the gateway's schema (exchange_gateway/ews/entries): `get`
+  gives every field there (`items` holds what each item has set), `last_modified` set on every
+  write; `kind` (calendar or contacts) is given or taken from the first entry; a request the gateway refuses (an entry
+  it cannot read, an update naming no writable field, a page size out of range) is refused as a
+  whole (`MailboxTrouble("invalid")`); the sync writes bodies as text (`body_html` False), a
+  formatted body a user writes reads as its text conversion; writing start, end or all_day writes
+  all of them and the time zone; a contact's display name is made from its names when empty;
+- a conflict (stale change key) or a missing item is answered per item; deleting what is already
+  gone is done, as the gateway answers it;
+- a folder that is not there (never ensured, or cleared from `folders`) is `not_found` for changes,
+  create and find_external. The fake is one folder: every item is in whichever folder is named.
 
 Any operation can fail before or after it takes effect: `before` leaves nothing done; `after`
 does the work and loses the answer (as a timeout does); `late` loses the answer and does the work
@@ -15,11 +31,31 @@ running in a thread the gateway abandoned, as can happen when the gateway is res
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
+from exchange_gateway.emulator.bodies import html_to_text
+from exchange_gateway.ews.convert import display_name
+from exchange_gateway.ews.entries import CALENDAR_FIELDS, CONTACT_FIELDS, CalendarEntry, ContactEntry
+from exchange_gateway.ews.errors import GatewayError
 from sync_service.engine.exchange_client import MailboxTrouble
+
+MAX_CHANGES = 512
+STATE_PREFIX = "fake-state:"
+WHEN_FIELDS = {"start", "end", "all_day"}  # written together, with the time zone, as the gateway does
+NAME_FIELDS = {"given_name", "surname", "display_name"}
+CALENDAR_ONLY = set(CALENDAR_FIELDS) - set(CONTACT_FIELDS)  # how an entry tells its kind
+CONTACT_ONLY = set(CONTACT_FIELDS) - set(CALENDAR_FIELDS)
+CALENDAR_DEFAULTS = CalendarEntry(subject="", start="", end="").to_wire()  # what the gateway answers for unset
+CONTACT_DEFAULTS = ContactEntry().to_wire()
+READ_ONLY = {"id", "change_key", "last_modified", "recurring", "body_html"}
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -33,46 +69,91 @@ class Failure:
 @dataclass
 class FakeExchange:
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
-    log: list[tuple[int, str, str]] = field(default_factory=list)  # (seq, id, kind)
+    log: list[tuple[int, str, str]] = field(default_factory=list)  # (change number, id, kind) of every write
     failures: list[Failure] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     folders: set[str] = field(default_factory=set)
+    kind: str | None = None  # calendar or contacts; None: as the first entry written looks
+    clock: Callable[[], str] = utc_now  # last_modified of a write
     _ids: Any = field(default_factory=lambda: itertools.count(1))
-    _late: list[tuple[str, list[Mapping[str, Any]]]] = field(default_factory=list)
+    _late: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+    _versions: dict[str, int] = field(default_factory=dict)  # item id → change number of its version
+    _tombstones: dict[str, int] = field(default_factory=dict)  # deleted item id → change number of that
 
     # -- the user, in Outlook ---------------------------------------------------------------------
 
+    def _kind_of(self, entry: Any) -> str:
+        """The mailbox's kind: as given, else as the first entry written looks."""
+        if self.kind is None:
+            names = set(entry) if isinstance(entry, Mapping) else set()
+            self.kind = "contacts" if names & CONTACT_ONLY and not names & CALENDAR_ONLY else "calendar"
+        return self.kind
+
+    def _base(self) -> dict[str, Any]:
+        if self.kind == "contacts":
+            return {**{name: "" for name in CONTACT_FIELDS}, "emails": [], "external_id": None}
+        return {"subject": "", "body": "", "body_html": False, "location": "", "all_day": False, "private": False,
+                "timezone": "UTC", "reminder_minutes": 15, "categories": [], "external_id": None,
+                "recurring": False}  # fmt: skip
+
+    @staticmethod
+    def _as_typed(changes: Mapping[str, Any]) -> dict[str, Any]:
+        """A body the user writes: `body_html=True` with markup reads as its text conversion, a body
+        without `body_html` is plain text."""
+        changes = dict(changes)
+        if "body" in changes:
+            if changes.get("body_html"):
+                changes["body"] = html_to_text(changes["body"]).replace("\r\n", "\n").rstrip()
+            changes.setdefault("body_html", False)
+        return changes
+
     def user_create(self, **entry: Any) -> str:
-        item_id = f"AAMk{next(self._ids):06d}"
-        base = {"subject": "", "body": "", "location": "", "all_day": False, "private": False, "timezone": "UTC",
-                "reminder_minutes": 15, "categories": [], "external_id": None, "recurring": False}  # fmt: skip
-        self.items[item_id] = {**base, **entry, "id": item_id, "change_key": f"ck{next(self._ids)}"}
-        self._logged(item_id, "create")
-        return item_id
+        self._kind_of(entry)
+        item = {**self._base(), **self._as_typed(entry)}
+        if self.kind == "contacts" and not item["display_name"]:
+            item["display_name"] = display_name(ContactEntry.from_wire(item))
+        return self._add(item)
 
     def user_create_group(self, name: str) -> str:
         """A contact group (or any item of a kind the sync does not handle)."""
-        item_id = f"AAMk{next(self._ids):06d}"
-        self.items[item_id] = {"id": item_id, "change_key": f"ck{next(self._ids)}", "item_type": "DistributionList",
-                               "display_name": name}  # fmt: skip
-        self._logged(item_id, "create")
-        return item_id
+        return self._add({"item_type": "DistributionList", "display_name": name})
+
+    def user_create_message(self, subject: str) -> str:
+        """A message lying in the calendar (a meeting request, say): not a calendar item."""
+        return self._add({"item_type": "Message", "subject": subject})
 
     def user_copy(self, item_id: str, **changes: Any) -> str:
         """Outlook's copy of an item: every property, our extended property included."""
-        original = {k: v for k, v in self.items[item_id].items() if k not in ("id", "change_key")}
-        return self.user_create(**{**original, **changes})
+        original = {k: v for k, v in self.items[item_id].items() if k not in ("id", "change_key", "last_modified")}
+        return self._add({**copy.deepcopy(original), **self._as_typed(changes)})
 
     def user_update(self, item_id: str, **changes: Any) -> None:
-        self.items[item_id].update(changes, change_key=f"ck{next(self._ids)}")
-        self._logged(item_id, "update")
+        self._write(item_id, self._as_typed(changes))
 
     def user_delete(self, item_id: str) -> None:
         del self.items[item_id]
-        self._logged(item_id, "delete")
+        self._versions.pop(item_id, None)
+        self._tombstones[item_id] = self._logged(item_id, "delete")
 
-    def _logged(self, item_id: str, kind: str) -> None:
-        self.log.append((len(self.log) + 1, item_id, kind))
+    # -- the mailbox's bookkeeping ----------------------------------------------------------------
+
+    def _add(self, item: dict[str, Any]) -> str:
+        item_id = f"AAMk{next(self._ids):06d}"
+        self.items[item_id] = {"last_modified": self.clock(), **item, "id": item_id, "change_key": self._new_key()}
+        self._versions[item_id] = self._logged(item_id, "create")
+        return item_id
+
+    def _write(self, item_id: str, changes: Mapping[str, Any]) -> None:
+        self.items[item_id].update({"last_modified": self.clock(), **changes, "change_key": self._new_key()})
+        self._versions[item_id] = self._logged(item_id, "update")
+
+    def _new_key(self) -> str:
+        return f"ck{next(self._ids)}"
+
+    def _logged(self, item_id: str, kind: str) -> int:
+        number = len(self.log) + 1
+        self.log.append((number, item_id, kind))
+        return number
 
     # -- failures ---------------------------------------------------------------------------------
 
@@ -92,59 +173,108 @@ class FakeExchange:
             failure.code, f"injected {failure.when} {failure.op}", 1.0 if failure.code == "throttled" else None
         )
 
+    # -- what the gateway checks before it asks Exchange ------------------------------------------
+
+    def _folder(self, folder: str) -> None:
+        if folder and folder not in self.folders:
+            raise MailboxTrouble("not_found", f"there is no {self.kind or 'calendar'} folder {folder!r}")
+
+    def _entry(self, wire: Any) -> dict[str, Any]:
+        """An entry as the gateway reads it (every field, defaults filled in), or the request refused."""
+        try:
+            if self._kind_of(wire) == "contacts":
+                contact = ContactEntry.from_wire(wire)
+                return {**contact.to_wire(), "display_name": display_name(contact)}
+            return {**CalendarEntry.from_wire(wire).to_wire(), "body_html": False}
+        except GatewayError as error:
+            raise MailboxTrouble("invalid", error.message) from None
+
+    def _written(self, wire: Any) -> dict[str, Any]:
+        """What a create stores of an entry: the properties it sets (Exchange does not store the
+        others; `_view` gives them their defaults), a contact's display name always."""
+        entry = self._entry(wire)
+        kept = {name: entry[name] for name in wire if name in entry and name not in READ_ONLY}
+        if self.kind == "contacts":
+            kept["display_name"] = entry["display_name"]
+        return kept
+
+    def _view(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        """An item as the gateway answers it: every field of its entry schema."""
+        defaults = CONTACT_DEFAULTS if self.kind == "contacts" else CALENDAR_DEFAULTS
+        return copy.deepcopy({**defaults, **item})
+
+    def _writable(self, wire: Any) -> set[str]:
+        return set(CONTACT_FIELDS if self._kind_of(wire) == "contacts" else CALENDAR_FIELDS)
+
     # -- the ExchangeClient interface ---------------------------------------------------------------
 
-    async def ensure_folder(self, name: str) -> None:
-        self.folders.add(name)
+    async def ensure_folder(self, name: str) -> bool:
+        if not name.strip():
+            raise MailboxTrouble("invalid", "name must not be empty")
+        made = name.strip() not in self.folders
+        self.folders.add(name.strip())
+        return made
+
+    def _known(self, sync_state: str | None) -> dict[str, int]:
+        """What a sync state says the client was told: item id → change number."""
+        if not sync_state:
+            return {}
+        if not sync_state.startswith(STATE_PREFIX):
+            raise MailboxTrouble("server_error", "ErrorInvalidSyncStateData: the sync state is not this mailbox's")
+        try:
+            pairs = [pair.split("=") for pair in sync_state[len(STATE_PREFIX) :].split(";") if pair]
+            return {item_id: int(number) for item_id, number in pairs}
+        except ValueError:
+            raise MailboxTrouble("server_error", "ErrorInvalidSyncStateData: the sync state is corrupt") from None
 
     async def changes(self, folder: str, sync_state: str | None, max_changes: int) -> Mapping[str, Any]:
         failure = self._failure("changes")
         if failure:
             raise self._trouble(failure)
-        if folder and folder not in self.folders:
-            raise MailboxTrouble("not_found", f"there is no calendar folder {folder!r}")
-        since = int(sync_state or 0)
-        last: dict[str, str] = {}
-        first_kind: dict[str, str] = {}
-        upto = since
-        for seq, item_id, kind in self.log:
-            if seq <= since:
-                continue
-            if item_id not in last and len(last) >= max_changes:
-                break
-            first_kind.setdefault(item_id, kind)
-            last[item_id] = kind
-            upto = seq
+        if isinstance(max_changes, bool) or not isinstance(max_changes, int) or not 1 <= max_changes <= MAX_CHANGES:
+            raise MailboxTrouble("invalid", f"max_changes must be 1 to {MAX_CHANGES}")
+        self._folder(folder)
+        known = self._known(sync_state)
+        now = {item_id: self._versions.get(item_id, 0) for item_id in self.items}  # a test may edit `items`
+        pending = [(number, item_id, "create" if item_id not in known else "update")
+                   for item_id, number in now.items() if known.get(item_id) != number]  # fmt: skip
+        pending += [(self._tombstones.get(item_id, 0), item_id, "delete") for item_id in known
+                    if item_id not in now]  # fmt: skip
+        pending.sort()
+        page, told = pending[:max_changes], dict(known)
         changes: list[dict[str, Any]] = []
-        for item_id, kind in last.items():
+        for number, item_id, kind in page:
             if kind == "delete":
-                if first_kind[item_id] != "create":  # made and gone again since the last read: nothing at all
-                    changes.append({"type": "delete", "id": item_id, "change_key": None, "item": None})
-            elif item_id in self.items:
-                item = self.items[item_id]
-                kind = "create" if first_kind[item_id] == "create" else "update"
-                if "item_type" in item:
-                    kind = "unsupported"
-                change = {"type": kind, "id": item_id, "change_key": item["change_key"], "item": None}
-                if "item_type" in item:
-                    change["item_type"] = item["item_type"]
-                changes.append(change)
-        complete = upto >= (self.log[-1][0] if self.log else 0)
-        return {"changes": changes, "sync_state": str(upto), "complete": complete}
+                del told[item_id]
+                changes.append({"type": "delete", "id": item_id, "change_key": None, "item": None})
+                continue
+            told[item_id] = number
+            item = self.items[item_id]
+            change = {"type": kind, "id": item_id, "change_key": item["change_key"], "item": None}
+            if "item_type" in item:
+                change.update(type="unsupported", item_type=item["item_type"])
+            changes.append(change)
+        state = STATE_PREFIX + ";".join(f"{item_id}={number}" for item_id, number in sorted(told.items()))
+        return {"changes": changes, "sync_state": state, "complete": len(pending) <= max_changes}
+
+    def _create_one(self, entry: dict[str, Any]) -> str:
+        return self._add(copy.deepcopy(entry))
 
     async def create(self, folder: str, entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         failure = self._failure("create")
         if failure and failure.when == "before":
             raise self._trouble(failure)
+        self._folder(folder)
+        written = [self._written(entry) for entry in entries]
         if failure and failure.when == "late":
-            self._late.append((folder, list(entries)))
+            self._late.append((folder, written))
             raise self._trouble(failure)
-        results = []
-        for entry in entries:
+        results: list[Mapping[str, Any]] = []
+        for entry in written:
             if failure and failure.when == "item":
                 results.append({"ok": False, "id": None, "error": {"code": failure.code, "message": "injected"}})
                 continue
-            item_id = self.user_create(**{k: v for k, v in entry.items() if k not in ("id", "change_key")})
+            item_id = self._create_one(entry)
             results.append({"ok": True, "id": item_id, "change_key": self.items[item_id]["change_key"]})
         if failure and failure.when == "after":
             raise self._trouble(failure)
@@ -154,15 +284,38 @@ class FakeExchange:
     def _finish_late_creates(self) -> None:
         for _, entries in self._late:
             for entry in entries:
-                self.user_create(**{k: v for k, v in entry.items() if k not in ("id", "change_key")})
+                self._create_one(entry)
         self._late.clear()
+
+    def _changes_of(self, fields: Sequence[str], entry: Mapping[str, Any]) -> dict[str, Any]:
+        """What an update writes into the item: the fields named, as the gateway writes them."""
+        names = set(fields)
+        if self.kind == "contacts":
+            changes = {name: copy.deepcopy(entry[name]) for name in names}
+            if names & NAME_FIELDS:
+                changes["display_name"] = entry["display_name"]
+            return changes
+        if names & WHEN_FIELDS:
+            names |= WHEN_FIELDS | {"timezone"}
+        else:
+            names.discard("timezone")  # written only with the times
+        changes = {name: copy.deepcopy(entry[name]) for name in names}
+        if "body" in names:
+            changes["body_html"] = False  # the gateway writes a text body
+        return changes
 
     async def update(self, items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         failure = self._failure("update")
         if failure and failure.when == "before":
             raise self._trouble(failure)
-        results = []
+        checked = []
         for update in items:
+            fields = update.get("fields")
+            if not isinstance(fields, list) or not fields or not set(fields) <= self._writable(update.get("item")):
+                raise MailboxTrouble("invalid", "fields must name the entry's fields to write")
+            checked.append((update, self._entry(update.get("item"))))
+        results: list[Mapping[str, Any]] = []
+        for update, entry in checked:
             current = self.items.get(update["id"])
             if failure and failure.when == "item":
                 results.append(
@@ -173,9 +326,7 @@ class FakeExchange:
             elif update.get("change_key") and update["change_key"] != current["change_key"]:
                 results.append({"ok": False, "id": update["id"], "error": {"code": "conflict", "message": "changed"}})
             else:
-                self.user_update(
-                    update["id"], **{f: update["item"][f] for f in update["fields"] if f in update["item"]}
-                )
+                self._write(update["id"], self._changes_of(update["fields"], entry))
                 results.append({"ok": True, "id": update["id"], "change_key": self.items[update["id"]]["change_key"]})
         if failure and failure.when == "after":
             raise self._trouble(failure)
@@ -185,15 +336,14 @@ class FakeExchange:
         failure = self._failure("delete")
         if failure and failure.when == "before":
             raise self._trouble(failure)
-        results = []
+        results: list[Mapping[str, Any]] = []
         for ref in refs:
             if failure and failure.when == "item":
                 results.append({"ok": False, "id": ref["id"], "error": {"code": failure.code, "message": "injected"}})
-            elif ref["id"] in self.items:
+                continue
+            if ref["id"] in self.items:
                 self.user_delete(ref["id"])
-                results.append({"ok": True, "id": ref["id"], "change_key": None})
-            else:
-                results.append({"ok": False, "id": ref["id"], "error": {"code": "not_found", "message": "gone"}})
+            results.append({"ok": True, "id": ref["id"], "change_key": None})  # already gone is done
         if failure and failure.when == "after":
             raise self._trouble(failure)
         return results
@@ -202,8 +352,9 @@ class FakeExchange:
         failure = self._failure("find_external")
         if failure:
             raise self._trouble(failure)
+        self._folder(folder)
         wanted = set(external_ids)
-        found = {item["external_id"]: dict(item) for item in self.items.values()
+        found = {item["external_id"]: self._view(item) for item in self.items.values()
                  if item.get("external_id") in wanted and "item_type" not in item}  # fmt: skip
         return found
 
@@ -215,4 +366,4 @@ class FakeExchange:
         other = {"code": "unsupported", "message": "the sync does not handle items of this kind"}
         return [{"ok": False, "id": i, "error": gone} if i not in self.items
                 else {"ok": False, "id": i, "error": other} if "item_type" in self.items[i]
-                else {"ok": True, "item": dict(self.items[i])} for i in ids]  # fmt: skip
+                else {"ok": True, "item": self._view(self.items[i])} for i in ids]  # fmt: skip
