@@ -7,23 +7,35 @@ from campaigns.crash import run_campaign
 
 pytestmark = pytest.mark.e2e
 
+NOTHING_WRONG = {"lost": 0, "duplicated": 0, "resurrected": 0, "stuck": 0, "unexpected": 0}
+
+
+def counts(report) -> dict[str, int]:
+    return {name: getattr(report, name) for name in NOTHING_WRONG}
+
 
 def test_crash_campaign_small(tmp_path):
     lines = []
-    report = run_campaign(tmp_path / "home", items=120, rounds=3, kills=6, seed=7, say=lines.append)
+    report = run_campaign(tmp_path / "home", items=120, rounds=3, kills=6, seed=7, say=lines.append,
+                          timeout_per_round=90)  # fmt: skip
     close_connections()
-    assert report.ok, "\n".join(lines + report.lines())
-    assert report.kills == 6 and report.converged
+    assert counts(report) == NOTHING_WRONG, "\n".join(lines + report.lines())
+    assert report.converged and report.ok, "\n".join(lines + report.lines())
+    assert report.kills == 6 and report.changes > 0
+    assert report.moves == 2 * 120  # every item edited once more on each side, and each edit arrived
 
 
 def test_fault_campaign_small(tmp_path):
     from campaigns.faults import run_fault_campaign
 
     lines = []
-    report, hits = run_fault_campaign(tmp_path / "home", items=80, rounds=2, seed=3, say=lines.append)
+    report, hits = run_fault_campaign(tmp_path / "home", items=80, rounds=2, seed=3, say=lines.append,
+                                      timeout_per_round=90)  # fmt: skip
     close_connections()
-    assert report.ok, "\n".join(lines + report.lines())
+    assert counts(report) == NOTHING_WRONG, "\n".join(lines + report.lines())
+    assert report.converged and report.ok, "\n".join(lines + report.lines())
     assert hits > 0
+    assert report.moves == 2 * 80
 
 
 def test_wire_abuse_campaign_small(tmp_path):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 import subprocess
 import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from exchangelib import (
     BASIC,
@@ -78,6 +79,7 @@ class World:
                                            "--mailbox", f"{MAILBOX}:{PASSWORD}"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
+        assert emulator.stdout is not None
         url = emulator.stdout.readline().strip()
         world = cls(home, url, f"127.0.0.1:{gateway_port}", emulator)
         world.start_gateway()
@@ -131,6 +133,40 @@ class World:
     def titles(self) -> list[str]:
         return sorted(a["title"] for a in self.json("appointment", "list"))
 
+    def stopped_items(self) -> list[dict[str, Any]]:
+        """The items the sync no longer tries (`sync-service items --stopped`)."""
+        return self.json("items", "--stopped")
+
+    # -- PC CADDIE's side, straight in its database (as PC CADDIE itself writes) ---------------
+
+    @property
+    def database(self) -> Path:
+        return self.home / "pccaddie.sqlite3"
+
+    def pccaddie_write(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> list[int]:
+        """SQL statements in one transaction, as PC CADDIE writes; each one's last row id."""
+        connection = sqlite3.connect(self.database, isolation_level=None, timeout=30)
+        try:
+            connection.execute("PRAGMA foreign_keys = ON")
+            connection.execute("BEGIN IMMEDIATE")
+            row_ids = [connection.execute(sql, parameters).lastrowid or 0 for sql, parameters in statements]
+            connection.execute("COMMIT")
+            return row_ids
+        finally:
+            connection.close()
+
+    def pccaddie_rows(self, table: str = "appointment") -> list[dict[str, Any]]:
+        """Every row of a PC CADDIE table, as stored."""
+        connection = sqlite3.connect(self.database, timeout=30)
+        connection.row_factory = sqlite3.Row
+        try:
+            return [dict(row) for row in connection.execute(f"SELECT * FROM {table}")]
+        finally:
+            connection.close()
+
+    def pccaddie_area_id(self, name: str = "Tee times") -> int:
+        return next(row["id"] for row in self.pccaddie_rows("timetable_area") if row["name"] == name)
+
     # -- Exchange's side, with plain exchangelib -----------------------------------------------
 
     def outlook(self) -> Account:
@@ -160,6 +196,16 @@ class World:
                                          headers={"Content-Type": "application/json"})  # fmt: skip
         with urllib.request.urlopen(request, timeout=10) as answer:
             return json.loads(answer.read() or b"null")
+
+    def exchange_calendar_index(self, folder: str = "Calendar") -> dict[str, str]:
+        """Item id → change key of every item in the mailbox's calendar, from the emulator's state
+        (cheap: which items changed, without reading them)."""
+        mailbox = next(m for m in self.control("/emulator/state", method="GET")["mailboxes"] if m["address"] == MAILBOX)
+        return {
+            item["id"]: item["changekey"]
+            for item in mailbox["items"]
+            if item["type"] == "CalendarItem" and item["folder"] == folder
+        }
 
     def exchange_item_count(self) -> int:
         state = self.control("/emulator/state", method="GET")
