@@ -1,24 +1,100 @@
-"""The state machine for contacts: members are edited in PC CADDIE and in Outlook at will, syncs
-fail before or after they take effect, and after every clean sync: each listed person has exactly
-one contact, names and addresses (sync) agree, phones (export) only ever flow to Exchange, e-mail
-(no) is never written by us, and no person is ever deleted by the sync."""
+"""The state machine for contacts: members are edited in PC CADDIE and in Outlook at will (Outlook
+also holds contacts of its own, copies and contact groups), syncs fail before or after their writes
+take effect, lose their answers, finish a create late or are killed part-way.
+
+The user's modes: names and address `sync`, phone `export`, e-mail `no`. Each cycle may only leave
+a contact's field group as it was or carry out what the group's decision asks for: names and
+address both ways (PC CADDIE winning a conflict), phones only ever to Exchange, e-mail never. A
+contact deleted in Outlook takes the person off the list (the person stays); a person deleted in
+PC CADDIE deletes the contact the sync made. Once the machine settles, each listed person has
+exactly one contact with those groups, nothing else in Exchange was touched, every link is there
+once and unstopped, and an edit made on either side to every contact still arrives."""
+
+from __future__ import annotations
 
 import itertools
 import os
+import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import trio
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from sync_service.admin.parameters import set_parameter
 from sync_service.admin.persons import PersonInput, add_person, update_person
-from sync_service.admin.subscriptions import add_contact
+from sync_service.admin.subscriptions import add_contact, remove_contact
+from sync_service.engine.contact_sync import ContactSync
+from sync_service.engine.database import DbRunner
 from sync_service.store.models import ContactLink, ContactSubscription, Person
 from tests.sync_service.engine.test_contact_sync import Contactsclub
+from tests.sync_service.engine.test_convergence import NEW, Mailbox, killed, resolve
 
-OPS = ["changes", "create", "update", "delete", "find_external", "get"]
+OPS = ["changes", "get", "find_external", "create", "update", "delete"]
+MODES = {"names": "sync", "address": "sync", "phone": "export", "email": "no"}
+EXPORTED = ("names", "address", "phone")  # what a create writes
+MAX_LISTED = 9  # fewer than the mass-unlisting guard's 10
+QUIET_CYCLES = 8
+
+Groups = dict[str, tuple[str, ...]]
+LOCAL_EDITS = ["first_name", "last_name", "street", "postal_code", "city", "country", "phone_mobile", "phone_home"]
+REMOTE_EDITS = ["given_name", "surname", "city", "street", "phone_mobile", "phone_business", "emails"]
+FAILURES = st.one_of(
+    st.tuples(st.sampled_from(["create", "update", "delete"]), st.sampled_from(["after", "after", "item", "before"])),
+    st.tuples(st.sampled_from(["changes", "get", "find_external"]), st.just("before")),
+    st.tuples(st.just("kill"), st.integers(-6, 5)),
+)
+THEN = ["edit", "edit", "delete", "copy", "nothing"]
+
+# Product bugs this machine found (reported; see the report). While one is open the rules stay
+# clear of it, so that the machine goes on exploring the rest; set it False once fixed.
+KNOWN_BUG_EDIT_BEFORE_LOST_CREATE_FOUND = True
+KNOWN_BUG_LATE_CREATE_TWIN = True
+KNOWN_BUG_DELETE_AFTER_UNSAVED_READ = True
+KNOWN_BUG_LOST_CREATE_UNKNOWN_DIGESTS = True
+KNOWN_BUG_OFF_THE_LIST_THEN_DELETED = True
+KNOWN_BUG_EDIT_AFTER_LOST_UPDATE = True
+
+
+def person_groups(p: Person) -> Groups:
+    return {
+        "names": (p.first_name, p.last_name),
+        "address": (p.street, p.postal_code, p.city, p.country),
+        "phone": (p.phone_home, p.phone_business, p.phone_mobile),
+        "email": tuple(e for e in (p.email1, p.email2, p.email3) if e),
+    }
+
+
+def contact_groups(c: dict[str, Any]) -> Groups:
+    return {
+        "names": (c.get("given_name", ""), c.get("surname", "")),
+        "address": tuple(c.get(f, "") for f in ("street", "postal_code", "city", "country")),
+        "phone": tuple(c.get(f, "") for f in ("phone_home", "phone_business", "phone_mobile")),
+        "email": tuple(e for e in c.get("emails") or () if e),
+    }
+
+
+@dataclass
+class Member:
+    """A person of the model and, once made, its Exchange contact."""
+
+    name: int
+    person_id: int
+    alive: bool = True
+    listed: bool = True
+    remote_id: str | None = None
+    agreed: dict[str, set[tuple[Any, Any]]] = field(default_factory=dict)  # per group; empty: not made yet
+    fresh: bool = False  # its contact was made by the last cycle
+    unconfirmed: bool = False  # its contact was made, the answer lost: the engine has not seen it yet
+    removed: bool = False  # taken off the list: its contact is the user's now
+    made_in: int | None = None  # the cycle that made its contact
+
+    def __repr__(self) -> str:
+        return f"Member(name={self.name}, person={self.person_id}, contact={self.remote_id}, listed={self.listed})"
 
 
 class ContactMachine(RuleBasedStateMachine):
@@ -26,97 +102,444 @@ class ContactMachine(RuleBasedStateMachine):
         super().__init__()
         self.folder = tempfile.TemporaryDirectory()
         self.club = Contactsclub(Path(self.folder.name))
+        self.connection = self.club.db.connection_context()  # one connection for the test's own reads and writes
+        self.connection.__enter__()
+        self.cached_links: list[ContactLink] | None = None  # only cycles change links
+        self.club.write(set_parameter, "SYNC_EXCH_ATTEMPTS", "1000")  # no contact stops: each failure is once
+        self.fake = self.club.exchange
+        self.fake.kind = "contacts"
+        self.mailbox = Mailbox(self.fake)
         self.numbers = itertools.count(1)
-        self.persons: set[int] = set()  # alive, as PC CADDIE knows them
-        self.local_phones: dict[int, str] = {}  # the phone each person was last given in PC CADDIE
+        self.members: list[Member] = []
+        self.others: dict[str, dict[str, Any]] = {}  # Exchange items the sync must leave alone, as they are
+        self.history: list[bool] = []  # per cycle so far: whether it failed
 
     def teardown(self):
-        self.club.db.close()
-        self.folder.cleanup()
+        try:
+            if sys.exc_info()[1] is None:  # a run that did not fail ends settled, everything still moving
+                self._settle(moves=True)
+        finally:
+            self.connection.__exit__(None, None, None)
+            self.club.db.close()
+            self.folder.cleanup()
 
-    def _people(self):
+    # -- reading both sides ---------------------------------------------------------------------
+
+    def _people(self) -> dict[int, Person]:
         with self.club.db.connection_context():
             return {p.id: p for p in Person.select()}
 
+    def _listed(self) -> set[int]:
+        with self.club.db.connection_context():
+            return {c.person_id for c in ContactSubscription.select()}
+
+    def _links(self) -> list[ContactLink]:
+        if self.cached_links is None:
+            self.cached_links = list(ContactLink.select())
+        return self.cached_links
+
+    def _snapshot(self) -> dict[int, tuple[Groups | None, Groups | None, bool]]:
+        people, listed = self._people(), self._listed()
+        snapshot = {}
+        for m in self.members:
+            person = people.get(m.person_id)
+            contact = self.fake.items.get(m.remote_id) if m.remote_id else None
+            snapshot[m.name] = (person_groups(person) if person else None,
+                                contact_groups(contact) if contact else None, m.person_id in listed)  # fmt: skip
+        return snapshot
+
+    def _follow_links(self) -> None:
+        """Each member's contact as its link says, or, for a create whose answer was lost, the
+        one contact carrying the link's external id."""
+        by_person = {link.person_id: link for link in self._links()}
+        claimed = {m.remote_id for m in self.members} | set(self.others)
+        for m in self.members:
+            link = by_person.get(m.person_id)
+            if link is None or m.removed:
+                continue
+            if link.exchange_id and link.exchange_id in self.fake.items and link.exchange_id != m.remote_id:
+                assert link.exchange_id not in claimed, f"{m} linked to a contact that is not its own"
+                m.remote_id, m.fresh = link.exchange_id, True
+            elif not link.exchange_id and (m.remote_id is None or m.remote_id not in self.fake.items):
+                carrying = [i for i, entry in self.fake.items.items()
+                            if entry.get("external_id") == link.external_id and i not in claimed]  # fmt: skip
+                if len(carrying) == 1:
+                    m.remote_id, m.fresh, m.unconfirmed = carrying[0], True, True
+            if link.exchange_id and link.exchange_id == m.remote_id:
+                m.unconfirmed = False
+
+    # -- cycles ---------------------------------------------------------------------------------
+
+    def _cycle(self, failing: bool):
+        before = self._snapshot()
+        for m in self.members:
+            m.fresh = False
+        self.mailbox.calls = 0
+
+        async def run():
+            return await ContactSync(DbRunner(self.club.db), self.club.vault, lambda account: self.mailbox).run(
+                self.club.user_id
+            )
+
+        self.cached_links = None
+        try:
+            outcome = trio.run(run)
+        except BaseException as error:  # noqa: BLE001 - only a kill may end a cycle so
+            if not killed(error):
+                raise
+            outcome = None
+        finally:
+            self.fake.failures.clear()
+            self.mailbox.kill_at = None
+            self.cached_links = None
+        self._follow_links()
+        after = self._snapshot()
+        for m in self.members:
+            self._step(m, before[m.name], after[m.name], failing)
+            if m.fresh:
+                m.made_in = len(self.history)
+        self.history.append(failing)
+        return outcome
+
+    def _unread(self, m: Member) -> bool:
+        """Whether only cycles that failed (and saved no Exchange sync state) read its new contact."""
+        since = self.history[m.made_in + 1 :] if m.made_in is not None else []
+        return bool(since) and all(since)
+
+    def _step(self, m: Member, before, after, failing: bool) -> None:
+        """What one cycle may have done to a member, and what is agreed from then on."""
+        (local, remote, listed), (local2, remote2, listed2) = before, after
+        assert local is None or local2 is not None, f"the sync deleted person {m}"
+        assert listed or not listed2, f"the sync put {m} on the list"
+        if listed and not listed2:
+            assert remote is None and m.agreed, f"{m} taken off the list, yet its contact is there: {remote}"
+            m.listed = False
+        if local2 is None:
+            m.alive = False
+        if remote is None and remote2 is not None:  # made by the sync
+            assert listed and not m.agreed and remote2["email"] == (), f"a contact made for {m}: {remote2}"
+            if not failing:  # (one whose answer was lost may be found later, made from an older version)
+                made = {g: local[g] for g in EXPORTED} if local else None
+                assert {g: remote2[g] for g in EXPORTED} == made, f"{m}'s contact made as {remote2}, not {made}"
+            m.agreed = {g: {(remote2[g], remote2[g])} if local2 and local2[g] == remote2[g] else {(NEW, NEW)}
+                        for g in EXPORTED}  # fmt: skip
+            return
+        if remote is not None and remote2 is None:
+            assert local is None, f"the sync deleted the contact of {m}, who is still there"
+            return
+        if local is None or local2 is None or remote is None or remote2 is None:
+            assert local2 == local, f"{m} changed while not synced: {local} → {local2}"
+            return
+        for group, mode in MODES.items():
+            was, now = (local[group], remote[group]), (local2[group], remote2[group])
+            if mode == "no":
+                assert now == was, f"{m}: {group} is never synced, yet went from {was} to {now}"
+                continue
+            if mode == "export":
+                pushed = {(local[group], local[group]) for al, _ in m.agreed[group] if local[group] != al}
+                assert now in {was} | pushed, f"{m}: {group} (export) went from {was} to {now}"
+                if now[0] == now[1]:
+                    m.agreed[group] = {(now[0], now[0])}
+                continue
+            ends = {(end, end) for end in (resolve(*was, agreed) for agreed in m.agreed[group])}
+            assert now in {was} | ends, f"{m}: {group} went from {was} to {now}, allowed: {ends}"
+            if now[0] == now[1]:
+                m.agreed[group] = {(now[0], now[0])}
+            elif failing:  # a conflict decided whose winner could not be written: the loser was accounted for
+                m.agreed[group] |= {(al, now[1]) for al, ar in m.agreed[group]
+                                    if al != NEW and now[0] != al and now[1] != ar}  # fmt: skip
+
+    def _quiet_cycle(self) -> bool:
+        outcome = self._cycle(failing=False)
+        assert outcome is not None and outcome.error is None and outcome.not_syncing is None, outcome
+        return not outcome.counts
+
+    def _settled(self) -> None:
+        for _ in range(QUIET_CYCLES):
+            if self._quiet_cycle():
+                break
+        else:
+            raise AssertionError(f"still writing after {QUIET_CYCLES} cycles without failures")
+        self._check()
+
+    def _check(self) -> None:
+        people, listed, links = self._people(), self._listed(), self._links()
+        synced = [m for m in self.members if m.alive and m.listed]
+        assert {p for p in people} == {m.person_id for m in self.members if m.alive}, "the sync never deletes a person"
+        assert listed == {m.person_id for m in synced}, "the list is the model's"
+        by_person = {link.person_id: link for link in links}
+        assert len(by_person) == len(links) == len(synced), f"one link per listed person: {len(links)}"
+        externals = set()
+        for m in synced:
+            link = by_person[m.person_id]
+            assert link.exchange_id == m.remote_id and m.remote_id in self.fake.items, f"{m}: linked to {link}"
+            assert not link.stopped and not link.pending_create, f"{m}: stopped or owed: {link.last_error}"
+            contact = self.fake.items[m.remote_id]
+            assert contact.get("external_id") == link.external_id and link.external_id not in externals
+            externals.add(link.external_id)
+            local, remote = person_groups(people[m.person_id]), contact_groups(contact)
+            for group in ("names", "address"):
+                assert local[group] == remote[group], f"{m}: {group} {local[group]} in PC CADDIE, {remote[group]}"
+            assert local["phone"] == remote["phone"] or all(al == local["phone"] for al, _ in m.agreed["phone"]), (
+                f"{m}: the phone {local['phone']} did not reach Exchange ({remote['phone']})"
+            )
+            assert local["email"] == (), "e-mail is never taken over"
+        expected = {m.remote_id for m in synced} | set(self.others)
+        assert set(self.fake.items) == expected, f"Exchange holds more: {set(self.fake.items) - expected}"
+        for item_id, entry in self.others.items():
+            assert self.fake.items[item_id] == entry, f"the sync touched {item_id}, which is not its own"
+
+    def _settle(self, moves: bool = False) -> None:
+        if getattr(self.fake, "_late", None):  # a quiet while: the creates the gateway gave up on have landed
+            self.fake._finish_late_creates()
+        self._settled()
+        if moves:
+            self._still_moves()
+
+    def _still_moves(self) -> None:
+        """An edit in PC CADDIE and one in Outlook to every listed person's contact arrive."""
+        synced = [m for m in self.members if m.alive and m.listed]
+        for m in synced:
+            n = next(self.numbers)
+            self.club.write(update_person, m.person_id, PersonInput(city=f"Moved {n}", phone_mobile=f"+49 9{n}"))
+        self._settled()
+        people = self._people()
+        for m in synced:
+            remote = contact_groups(self.fake.items[m.remote_id])
+            local = person_groups(people[m.person_id])
+            assert (remote["address"], remote["phone"]) == (local["address"], local["phone"]), "PC CADDIE's edit moves"
+        for m in synced:
+            n = next(self.numbers)
+            self.fake.user_update(m.remote_id, given_name=f"Back {n}", street=f"Way {n}")
+        self._settled()
+        people = self._people()
+        for m in synced:
+            remote = contact_groups(self.fake.items[m.remote_id])
+            local = person_groups(people[m.person_id])
+            assert (local["names"], local["address"]) == (remote["names"], remote["address"]), "Outlook's edit moves"
+
+    # -- PC CADDIE's side -----------------------------------------------------------------------
+
+    def _alive(self) -> list[Member]:
+        return [m for m in self.members if m.alive]
+
+    @precondition(lambda self: sum(m.listed for m in self._alive()) < MAX_LISTED)
     @rule()
     def add_member(self):
         n = next(self.numbers)
-        phone = f"+49 {n}"
-        person_id = self.club.write(lambda: add_person(PersonInput(first_name=f"M{n}", last_name="Member",
-                                                                   city="Köln", phone_mobile=phone)).id)  # fmt: skip
+        given = PersonInput(first_name=f"M{n}", last_name="Member", city="Köln", phone_mobile=f"+49 {n}")
+        person_id = self.club.write(lambda: add_person(given).id)
         self.club.write(add_contact, "anna", person_id)
-        self.persons.add(person_id)
-        self.local_phones[person_id] = phone
+        self.members.append(Member(n, person_id))
 
-    @precondition(lambda self: self.persons)
-    @rule(data=st.data(), what=st.sampled_from(["name", "city", "phone"]))
+    @precondition(lambda self: self._alive())
+    @rule(data=st.data(), what=st.sampled_from(LOCAL_EDITS))
     def edit_member(self, data, what):
-        person_id = data.draw(st.sampled_from(sorted(self.persons)))
-        n = next(self.numbers)
-        change = {"name": PersonInput(first_name=f"E{n}"), "city": PersonInput(city=f"City {n}"),
-                  "phone": PersonInput(phone_mobile=f"+49 {n}")}[what]  # fmt: skip
-        self.club.write(update_person, person_id, change)
-        if what == "phone":
-            self.local_phones[person_id] = f"+49 {n}"
+        self._edit_member(data.draw(st.sampled_from(self._alive())), what)
 
-    @precondition(lambda self: self.persons)
+    def _edit_member(self, m: Member, what: str) -> None:
+        self.club.write(update_person, m.person_id, PersonInput(**{what: f"{what} {next(self.numbers)}"}))
+
+    def _deletable_people(self) -> list[Member]:
+        if not KNOWN_BUG_OFF_THE_LIST_THEN_DELETED:
+            return self._alive()
+        linked = {link.person_id for link in self._links()}
+        return [m for m in self._alive() if not (m.removed and m.person_id in linked)]
+
+    @precondition(lambda self: self._deletable_people())
     @rule(data=st.data())
     def delete_member(self, data):
-        person_id = data.draw(st.sampled_from(sorted(self.persons)))
+        self._delete_member(data.draw(st.sampled_from(self._deletable_people())))
+
+    def _delete_member(self, m: Member) -> None:
         with self.club.db.connection_context(), self.club.db.atomic():
-            Person.delete().where(Person.id == person_id).execute()
-        self.persons.discard(person_id)
+            Person.delete().where(Person.id == m.person_id).execute()
+        m.alive = m.listed = False  # (off the list with it)
 
-    @precondition(lambda self: self.club.exchange.items)
-    @rule(data=st.data(), what=st.sampled_from(["name", "city", "phone", "email"]))
+    def _removable(self) -> list[Member]:
+        links = {link.person_id: link for link in self._links()}
+        return [m for m in self._alive() if m.listed and (m.person_id not in links
+                or (links[m.person_id].exchange_id == m.remote_id and m.remote_id in self.fake.items))]  # fmt: skip
+
+    @precondition(lambda self: self._removable())
+    @rule(data=st.data())
+    def remove_from_list(self, data):
+        """Off the list: its contact stays in Exchange, the sync's no more."""
+        m = data.draw(st.sampled_from(self._removable()))
+        self.club.write(remove_contact, "anna", m.person_id)
+        m.listed, m.removed = False, True
+        if m.remote_id in self.fake.items:
+            self.others[m.remote_id] = dict(self.fake.items[m.remote_id])
+        m.remote_id = None
+
+    # -- Outlook --------------------------------------------------------------------------------
+
+    def _contacts(self) -> list[Member]:
+        return [m for m in self.members if m.remote_id in self.fake.items]
+
+    def _editable(self) -> list[Member]:
+        unknown = set()
+        if KNOWN_BUG_LOST_CREATE_UNKNOWN_DIGESTS:  # what its lost create wrote is not known to the link yet
+            unknown = {link.person_id for link in self._links()
+                       if "" in (link.names_digest, link.address_digest, link.phone_digest)}  # fmt: skip
+        if KNOWN_BUG_EDIT_AFTER_LOST_UPDATE:  # an update sent whose answer was lost
+            unknown |= {link.person_id for link in self._links() if getattr(link, "sent", None)}
+        return [m for m in self._contacts() if not (KNOWN_BUG_EDIT_BEFORE_LOST_CREATE_FOUND and m.unconfirmed)
+                and m.person_id not in unknown]  # fmt: skip
+
+    @precondition(lambda self: self._editable())
+    @rule(data=st.data(), what=st.sampled_from(REMOTE_EDITS))
     def edit_in_outlook(self, data, what):
-        item_id = data.draw(st.sampled_from(sorted(self.club.exchange.items)))
-        n = next(self.numbers)
-        change = {"name": {"given_name": f"O{n}"}, "city": {"city": f"Outlook {n}"},
-                  "phone": {"phone_mobile": f"+1 {n}"}, "email": {"emails": [f"o{n}@example.com"]}}[what]  # fmt: skip
-        self.club.exchange.user_update(item_id, **change)
+        self._edit_in_outlook(data.draw(st.sampled_from(self._editable())), what)
 
-    @precondition(lambda self: self.club.exchange.items)
+    def _edit_in_outlook(self, m: Member, what: str) -> None:
+        n = next(self.numbers)
+        value: Any = [f"o{n}@example.com"] if what == "emails" else f"Outlook {what} {n}"
+        self.fake.user_update(m.remote_id, **{what: value})
+
+    def _deleted_in_outlook(self, m: Member) -> None:
+        self.fake.user_delete(m.remote_id)
+        if m.unconfirmed:  # the engine never saw it (and Exchange tells nothing): it is made again
+            m.remote_id, m.agreed, m.unconfirmed = None, {}, False
+
+    def _deletable(self) -> list[Member]:
+        return [m for m in self._contacts() if not (KNOWN_BUG_DELETE_AFTER_UNSAVED_READ and self._unread(m))]
+
+    @precondition(lambda self: self._deletable())
     @rule(data=st.data())
     def delete_in_outlook(self, data):
-        item_id = data.draw(st.sampled_from(sorted(self.club.exchange.items)))
-        self.club.exchange.user_delete(item_id)
+        self._deleted_in_outlook(data.draw(st.sampled_from(self._deletable())))
+
+    def _fresh(self) -> list[Member]:
+        return [m for m in self._deletable() if m.fresh]
+
+    @precondition(lambda self: self._fresh())
+    @rule(data=st.data())
+    def delete_in_outlook_just_made(self, data):
+        """Deleted right after the sync made it: Exchange's next feed tells nothing."""
+        self._deleted_in_outlook(data.draw(st.sampled_from(self._fresh())))
+
+    @rule()
+    def outlook_contact(self):
+        """A contact of the user's own, not on the list: never touched."""
+        n = next(self.numbers)
+        item_id = self.fake.user_create(given_name=f"Own {n}", surname="Contact", city="Bonn")
+        self.others[item_id] = dict(self.fake.items[item_id])
+
+    @precondition(lambda self: self._editable())
+    @rule(data=st.data())
+    def outlook_copy(self, data):
+        """A copy made in Outlook (with our external id): not on the list, never touched."""
+        self._copy(data.draw(st.sampled_from(self._editable())))
+
+    def _copy(self, m: Member) -> None:
+        copy_id = self.fake.user_copy(m.remote_id, given_name=f"Copy {next(self.numbers)}")
+        self.others[copy_id] = dict(self.fake.items[copy_id])
+
+    @rule()
+    def outlook_group(self):
+        """A contact group: the sync does not handle it, never fails for it, never touches it."""
+        item_id = self.fake.user_create_group(f"Group {next(self.numbers)}")
+        self.others[item_id] = dict(self.fake.items[item_id])
+
+    @precondition(lambda self: self.others)
+    @rule(data=st.data())
+    def outlook_other_deleted(self, data):
+        item_id = data.draw(st.sampled_from(sorted(self.others)))
+        self.fake.user_delete(item_id)
+        del self.others[item_id]
+
+    # -- syncing --------------------------------------------------------------------------------
 
     @rule(op=st.sampled_from(OPS), when=st.sampled_from(["before", "after", "item"]))
     def sync_that_fails(self, op, when):
-        self.club.exchange.failures.clear()
-        self.club.exchange.fail(op, when=when)
-        trio.run(self.club.sync)
-        self.club.exchange.failures.clear()
+        self._failing_cycle(op, when)
+
+    def _failing_cycle(self, op: str, when: str | int) -> None:
+        """`op` failing `when`; or, with op "kill" and `when` the n-th call, the service killed then
+        (n >= 0: after that call's work, n < 0: before call -n-1)."""
+        if op == "kill":
+            assert isinstance(when, int)
+            self.mailbox.kill_at = (when, "after") if when >= 0 else (-when - 1, "before")
+        else:
+            self.fake.fail(op, when=str(when))
+        self._cycle(failing=True)
+
+    def _both(self) -> list[Member]:
+        return [m for m in self._contacts() if m.alive and m.listed]
+
+    @precondition(lambda self: self._both())
+    @rule(data=st.data(), first=st.sampled_from(["local", "remote"]), failure=FAILURES, then=st.sampled_from(THEN),
+          what=st.sampled_from(LOCAL_EDITS), what2=st.sampled_from(REMOTE_EDITS))  # fmt: skip
+    def race(self, data, first, failure, then, what, what2):
+        """A contact changed on one side, a cycle that fails part-way, and the contact changed on
+        the other side (or deleted, or copied) before the next cycle."""
+        m = data.draw(st.sampled_from(self._both()))
+        if first == "local":
+            self._edit_member(m, what)
+        elif m in self._editable():
+            self._edit_in_outlook(m, what2)
+        self._failing_cycle(*failure)
+        if first == "remote" and m.alive:
+            if then == "delete" and m in self._deletable_people():
+                self._delete_member(m)
+            elif then == "edit":
+                self._edit_member(m, what)
+        elif then == "delete" and m in self._deletable():
+            self._deleted_in_outlook(m)
+        elif then == "edit" and m in self._editable():
+            self._edit_in_outlook(m, what2)
+        elif then == "copy" and m in self._editable():
+            self._copy(m)
+
+    @rule(op=st.sampled_from(["create", "update", "delete"]))
+    def sync_answer_lost(self, op):
+        """The work done in Exchange, the answer lost (a timeout)."""
+        self.fake.fail(op, when="after")
+        self._cycle(failing=True)
+
+    @precondition(lambda self: not KNOWN_BUG_LATE_CREATE_TWIN)
+    @rule()
+    def sync_create_late(self):
+        """The gateway gave up on a create that still runs: it lands after the next create."""
+        self._failing_cycle("create", "late")
+
+    @precondition(lambda self: getattr(self.fake, "_late", None))
+    @rule()
+    def late_create_lands(self):
+        """The create the gateway gave up on reaches Exchange now, before anything else is sent."""
+        self.fake._finish_late_creates()
+
+    @rule(call=st.integers(0, 5), when=st.sampled_from(["before", "after"]))
+    def sync_killed(self, call, when):
+        """The service dies at a call to Exchange (before it, or after its work was done)."""
+        self._failing_cycle("kill", call if when == "after" else -call - 1)
 
     @rule()
     def sync_clean(self):
-        self.club.exchange.failures.clear()
-        outcome = trio.run(self.club.sync)
+        outcome = self._cycle(failing=False)
         assert outcome.error is None and outcome.not_syncing is None, outcome
-        people = self._people()
-        assert set(people) == self.persons, "the sync never deletes a person"
-        with self.club.db.connection_context():
-            listed = {c.person_id for c in ContactSubscription.select()}
-            links = {link.person_id: link for link in ContactLink.select()}
-        assert set(links) == listed, "one link per listed person"
-        exchange_ids = [link.exchange_id for link in links.values()]
-        assert len(set(exchange_ids)) == len(exchange_ids) and all(i in self.club.exchange.items for i in exchange_ids)
-        for person_id, link in links.items():
-            contact, person = self.club.exchange.items[link.exchange_id], people[person_id]
-            assert (contact["given_name"], contact["surname"]) == (person.first_name, person.last_name)
-            assert contact.get("city", "") == person.city
-            assert person.phone_mobile == self.local_phones[person_id], "phones only flow to Exchange"
-            assert person.email1 == "", "e-mail is never taken over"
-        again = trio.run(self.club.sync)
-        assert again.counts == {}, again.counts
+
+    @rule(moves=st.booleans())
+    def settle(self, moves):
+        self._settle(moves)
+
+    @invariant()
+    def one_link_per_person(self):
+        links = self._links()
+        assert len({link.person_id for link in links}) == len(links)
+        exchange_ids = [link.exchange_id for link in links if link.exchange_id]
+        assert len(set(exchange_ids)) == len(exchange_ids), "one contact per link"
 
 
+# deeper: SYNC_MACHINE_EXAMPLES=1000 HYPOTHESIS_PROFILE=explore \
+#   pytest tests/sync_service/engine/test_contact_convergence.py
 ContactMachine.TestCase.settings = settings(
-    max_examples=int(os.environ.get("SYNC_MACHINE_EXAMPLES", "30")),
-    stateful_step_count=20,
+    max_examples=int(os.environ.get("SYNC_MACHINE_EXAMPLES", "40")),
+    stateful_step_count=int(os.environ.get("SYNC_MACHINE_STEPS", "25")),
     derandomize=os.environ.get("HYPOTHESIS_PROFILE", "deterministic") == "deterministic",
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
+    phases=tuple(Phase) if os.environ.get("SYNC_MACHINE_SHRINK", "1") == "1" else (Phase.generate,),
 )
 test_contact_sync_converges = ContactMachine.TestCase
