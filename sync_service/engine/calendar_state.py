@@ -263,17 +263,18 @@ def load_context(
     )
 
 
-def resolve_pending(context: SubscriptionContext, found: Mapping[str, Mapping[str, Any]]) -> int:
-    """Creates whose outcome was unknown: those Exchange has are linked now; the others stay
-    pending and are sent again. Returns how many were found."""
-    resolved = 0
+def resolve_pending(context: SubscriptionContext, found: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Creates whose outcome was unknown: those Exchange has are linked now, to be read in full
+    by this cycle (a user may have changed one since it was made: its change key is not taken as
+    agreed); the others stay pending and are sent again. Returns the Exchange ids found."""
+    resolved = []
     for link_id, external_id in context.pending:
         entry = found.get(external_id)
         if entry is not None:
             AppointmentLink.update(
-                exchange_id=entry["id"], change_key=entry.get("change_key"), pending_create=False, updated=now()
+                exchange_id=entry["id"], change_key=None, pending_create=False, verify=True, updated=now()
             ).where(AppointmentLink.id == link_id).execute()
-            resolved += 1
+            resolved.append(str(entry["id"]))
     return resolved
 
 
@@ -341,6 +342,7 @@ class Observed:
     observations: tuple[Observation, ...]
     linked_items: int
     journal_seq: int  # the journal position these observations cover
+    unlabelled: tuple[tuple[int, Version], ...] = ()  # (link id, Exchange copy): a user's copy not relabelled yet
 
 
 def nothing_happened(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, Any]]) -> bool:
@@ -361,6 +363,7 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
     by_remote = {row.exchange_id: row.id for row in rows if row.exchange_id}
     by_external = {row.external_id: row for row in rows}
     pairings: dict[object, _Pairing] = {}
+    unlabelled: list[tuple[int, Version]] = []
     strangers = {
         c["item"].get("external_id")
         for c in remote_changes
@@ -393,6 +396,8 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
                 pairings.pop(("remote", change["id"]), None)
                 continue  # another area's item on the same calendar
         if link_id is not None:
+            if version is not None and item and item.get("external_id") not in (None, rows_by_id[link_id].external_id):
+                unlabelled.append((link_id, version))  # an adopted copy whose relabelling did not happen
             sent = parse_agreed(rows_by_id[link_id].sent)
             if sent is not None and version is not None and version.digest == sent.digest:
                 links[link_id] = _landed(rows_by_id[link_id], sent)  # an update whose answer was lost landed
@@ -452,7 +457,7 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
         else:
             AppointmentLink.delete().where(AppointmentLink.id == row.id).execute()
     observations = tuple(Observation(p.link, p.local, p.remote, p.copy_of) for p in pairings.values())
-    return Observed(observations, len(rows), latest)
+    return Observed(observations, len(rows), latest, tuple(unlabelled))
 
 
 def add_auto_contacts(context: SubscriptionContext, journal_seq: int) -> int:
@@ -528,13 +533,17 @@ def prepare_exchange_creates(
 def record_exchange_results(
     context: SubscriptionContext,
     outcomes: Sequence[tuple[int, str, Mapping[str, Any] | None, AppointmentContent | None, str | None]],
+    held: Sequence[AppointmentContent | None] = (),
 ) -> list[tuple[str, bool]]:
-    """(link id, action, result or None, content written, change key sent) per item. Returns
-    (error, stopped now) per failure. The change key sent is kept even when the write failed: the
-    Exchange version it names was accounted for by this cycle's decision (and a newer one will
-    come with the next changes)."""
+    """(link id, action, result or None, content written, change key sent) per item; `held`:
+    per item, what the decision saw Exchange hold, if it saw it. Returns (error, stopped now) per
+    failure. The change key sent is kept even when the write failed: the Exchange version it names
+    was accounted for by this cycle's decision (and a newer one will come with the next changes);
+    what that version holds is then what the next write is compared with, so that it writes every
+    field in which the winner differs."""
     errors = []
-    for link_id, action, result, content, sent_change_key in outcomes:
+    for index, (link_id, action, result, content, sent_change_key) in enumerate(outcomes):
+        held_content = held[index] if index < len(held) else None
         row = AppointmentLink.get_or_none(AppointmentLink.id == link_id)
         if row is None:
             continue
@@ -565,6 +574,8 @@ def record_exchange_results(
                 continue
             if sent_change_key:
                 row.change_key = sent_change_key
+                if held_content is not None and code != "conflict":
+                    row.agreed = agreed_json(held_content)
             if code == "busy":  # an earlier create of it is still running in the gateway: not a failure
                 row.updated = now()
                 row.save()
@@ -602,12 +613,15 @@ def record_sending(link_contents: Sequence[tuple[int, AppointmentContent]]) -> N
 
 
 def record_labels(results: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
-    """The change keys of users' copies that now carry their own link's external id."""
+    """The change keys of users' copies that now carry their own link's external id. A copy is
+    verified (read again) until a read after its label was written saw it: a label that failed or
+    was never sent is noticed there and written then."""
     for link_id, result in results:
-        if result.get("ok") and result.get("change_key"):
-            AppointmentLink.update(change_key=result["change_key"], updated=now()).where(
-                AppointmentLink.id == link_id
-            ).execute()
+        if result.get("ok"):
+            values: dict[str, Any] = {"updated": now()}
+            if result.get("change_key"):
+                values["change_key"] = result["change_key"]
+            AppointmentLink.update(**values).where(AppointmentLink.id == link_id).execute()
 
 
 def apply_local(context: SubscriptionContext, action: str, link: Link | None, source: Version | None) -> int | None:
@@ -623,7 +637,7 @@ def apply_local(context: SubscriptionContext, action: str, link: Link | None, so
                 subscription=context.subscription_id, appointment_id=appointment.id, exchange_id=source.key,
                 change_key=source.change_key, digest=source.digest, origin=Side.EXCHANGE.value,
                 external_id=new_external_id(context.subscription_id), title=source.title, updated=now(),
-                agreed=agreed_json(source.content),
+                agreed=agreed_json(source.content), verify=True,  # until a saved sync state covers it
             )  # fmt: skip
             return row.id if action == "adopt" else None
         AppointmentLink.update(appointment_id=appointment.id, digest=source.digest, change_key=source.change_key,
@@ -656,7 +670,7 @@ def pair(context: SubscriptionContext, local: Version, remote: Version) -> None:
         subscription=context.subscription_id, appointment_id=int(local.key), exchange_id=remote.key,
         change_key=remote.change_key, digest=local.digest, origin=Side.PCCADDIE.value,
         external_id=new_external_id(context.subscription_id), title=local.title, updated=now(),
-        agreed=agreed_json(local.content),
+        agreed=agreed_json(local.content), verify=True,  # until a saved sync state covers it
     )  # fmt: skip
 
 
@@ -698,15 +712,21 @@ def finish(
     statistics: Mapping[str, Mapping[str, int]],
     report: Sequence[tuple[str, str, str, str, str]],
     error: str | None,
+    verified: Sequence[str] = (),
 ) -> None:
+    """Record the cycle: its positions, statistics and report. `verified`: Exchange ids of links
+    to verify that the cycle saw, given only when `sync_state` covers them (until it is saved, a
+    user's deletion of one would be told by no later read: they stay verified till then)."""
     same_position = sync_state in (None, context.sync_state) and journal_seq in (None, context.journal_seq)
     unchanged = same_position and context.initial_done and not statistics_any(statistics) and not report
-    unchanged = unchanged and error is None
+    unchanged = unchanged and error is None and not verified
     if unchanged:
         return  # an idle cycle writes nothing (no commit, no fsync)
     state = SubscriptionState.get_or_none(SubscriptionState.subscription == context.subscription_id)
     if state is None or CalendarSubscription.get_or_none(CalendarSubscription.id == context.subscription_id) is None:
         return  # removed (`calendar remove`, or its user) while the cycle ran: nothing left to record
+    if verified:
+        clear_verified(link_ids_of(context, verified))
     if sync_state is not None:
         state.sync_state = sync_state
     if journal_seq is not None:

@@ -87,8 +87,10 @@ class CalendarSync:
             outcome.error, outcome.retry_after = f"{trouble.code}: {trouble.message}", trouble.retry_after
             await self.db.run(state.finish, context, started, None, None, run.statistics, run.report, outcome.error)
             return outcome
-        if sync_state is not None or journal_seq is not None or run.report:
-            await self.db.run(state.finish, context, started, sync_state, journal_seq, run.statistics, run.report, None)
+        verified = run.verified if sync_state is not None else ()  # safe once the state covering them is saved
+        if sync_state is not None or journal_seq is not None or run.report or verified:
+            await self.db.run(state.finish, context, started, sync_state, journal_seq, run.statistics, run.report, None,
+                              verified)  # fmt: skip
         return outcome
 
 
@@ -101,6 +103,8 @@ class _Run:
         self.report: list[tuple[str, str, str, str, str]] = []
         self.unfinished_local = False  # a PC CADDIE change has not reached Exchange yet
         self.unfinished_remote = False  # something the feed told has not been dealt with: read it again
+        self.verified: tuple[str, ...] = ()  # Exchange ids of links to verify that this cycle saw
+        self.unsure: set[str] = set()  # Exchange ids whose update met a newer version: verified again
 
     def _count(self, direction: str, what: str, n: int = 1) -> None:
         self.statistics[direction][what] += n
@@ -115,7 +119,8 @@ class _Run:
                     self.context = context = dataclasses.replace(context, sync_state=None)
             if context.pending:
                 found = await client.find_external(context.folder, [external for _, external in context.pending])
-                await self.db.run(state.resolve_pending, context, found)
+                resolved = await self.db.run(state.resolve_pending, context, found)
+                self.context = context = dataclasses.replace(context, verify=(*context.verify, *resolved))
             changes, sync_state = await self._remote_changes()
         except MailboxTrouble as trouble:
             if trouble.code != "not_found" or not context.folder:
@@ -134,8 +139,9 @@ class _Run:
         for item_id, item_type in feed.unsupported:
             self._count(TO_PCCADDIE, "skipped")
             self.report.append(("skip", Side.EXCHANGE.value, item_id, "", f"unsupported: {item_type}"))
-        verified = [item_id for item_id in context.verify if item_id in feed.seen]
         observed = await self.db.run(state.observe, context, list(feed.changes))
+        relabel = {copy.key for _, copy in observed.unlabelled}
+        seen = [i for i in context.verify if i in feed.seen and i not in relabel]
         added = await self.db.run(state.add_auto_contacts, context, observed.journal_seq)
         if added:
             self.report.append(
@@ -148,12 +154,13 @@ class _Run:
             logger.warning(f"{context.label}: paused: {plan.paused}")
             self.outcome.not_syncing = f"paused: {plan.paused}"
             return None, None
-        adopted = await self.db.run(self._apply_local_plan, plan, verified)
+        adopted = await self.db.run(self._apply_local_plan, plan)
         await self._exchange_creates([a for a in plan.of(Create) if a.side is Side.EXCHANGE])
         await self._exchange_updates([a for a in plan.of(Update) if a.side is Side.EXCHANGE])
         await self._exchange_deletes([a for a in plan.of(Delete) if a.side is Side.EXCHANGE])
         await self._drop_twins(plan.of(DropTwin))
-        await self._label_copies(adopted)
+        await self._label_copies([*adopted, *observed.unlabelled])
+        self.verified = tuple(i for i in seen if i not in self.unsure)
         journal_seq = None if self.unfinished_local else observed.journal_seq
         return (None if self.unfinished_remote else sync_state), journal_seq
 
@@ -194,12 +201,10 @@ class _Run:
             self.report.append(("conflict", conflict.winner.other.value, conflict.link.local_key or "",
                                 conflict.loser.title, f"{conflict.winner.value} won"))  # fmt: skip
 
-    def _apply_local_plan(self, plan: Plan, verified: Sequence[str]) -> list[tuple[int, Version]]:
+    def _apply_local_plan(self, plan: Plan) -> list[tuple[int, Version]]:
         """In the database thread: everything the plan writes into PC CADDIE, and link bookkeeping.
         Returns (new link id, Exchange copy) of the users' copies imported, to label them as such."""
         context = self.context
-        if verified:
-            state.clear_verified(state.link_ids_of(context, verified))
         if context.due:
             state.clear_due(context)
         state.defer(context, [s for s in plan.skipped if s.reason == "outside-window"])
@@ -280,7 +285,8 @@ class _Run:
                               "item": entry})  # fmt: skip
             results = await self.client.update(items)
             sent = [u.link.change_key for u in chunk]
-            await self._record("update", [u.link.id for u in chunk], results, [u.source for u in chunk], sent_keys=sent)
+            await self._record("update", [u.link.id for u in chunk], results, [u.source for u in chunk], sent_keys=sent,
+                               held=[u.remote_content for u in chunk])  # fmt: skip
 
     async def _drop_twins(self, twins: Sequence[DropTwin]) -> None:
         """Our own second copies of linked items: deleted in Exchange (nothing links them)."""
@@ -320,11 +326,12 @@ class _Run:
 
     async def _record(self, action: str, link_ids: list[int], results: Sequence[Mapping[str, Any]],
                       sources: Sequence[Version | None], links: Sequence[Link] | None = None,
-                      sent_keys: Sequence[str | None] | None = None) -> None:  # fmt: skip
+                      sent_keys: Sequence[str | None] | None = None,
+                      held: Sequence[AppointmentContent | None] = ()) -> None:  # fmt: skip
         keys = sent_keys or [None] * len(link_ids)
         outcomes = [(link_id, action, result, source.content if source else None, key)
                     for link_id, result, source, key in zip(link_ids, results, sources, keys)]  # fmt: skip
-        failures = await self.db.run(state.record_exchange_results, self.context, outcomes)
+        failures = await self.db.run(state.record_exchange_results, self.context, outcomes, held)
         for index, (result, source) in enumerate(zip(results, sources)):
             item = source.key if source else (links[index].local_key if links else "") or ""
             title = source.title if source else ""
@@ -334,6 +341,8 @@ class _Run:
             else:
                 self._count(TO_EXCHANGE, "failed")
                 error = result.get("error", {})
+                if action == "update" and error.get("code") == "conflict" and result.get("id"):
+                    self.unsure.add(str(result["id"]))
                 self.report.append(
                     ("fail", Side.EXCHANGE.value, item, title, f"{error.get('code')}: {error.get('message')}")
                 )

@@ -250,9 +250,8 @@ def _mass_deletion(actions: list[Action], linked_items: int, threshold: int) -> 
     if not linked_items:
         return None
     for side in Side:
+        # a twin the sync made itself holds nothing of a user's: dropping it is no deletion
         deletions = sum(1 for a in actions if isinstance(a, Delete) and a.side is side)
-        if side is Side.EXCHANGE:
-            deletions += sum(1 for a in actions if isinstance(a, DropTwin))
         if (deletions > threshold and deletions * 2 > linked_items) or (
             linked_items >= 10 and deletions >= linked_items
         ):

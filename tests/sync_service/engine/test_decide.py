@@ -270,3 +270,15 @@ def test_an_item_beyond_the_window_is_skipped_with_its_start():
     local = Version(key="L9", content="x", digest="x", title="Far", start=far)
     plan = decide([Observation(None, local=local)], Options(window=(T0, T0 + dt.timedelta(days=400))), 0)
     assert [(s.reason, s.start) for s in plan.skipped] == [("outside-window", far)]
+
+
+def test_dropping_our_own_twins_is_no_mass_deletion():
+    from sync_service.engine.plan import DropTwin
+
+    twins = [
+        Observation(None, remote=Version(key=f"T{i}", content=AGREED, digest=AGREED, title="Round", start=T0),
+                    copy_of=link(resent=True))
+        for i in range(12)
+    ]  # fmt: skip
+    plan = decide(twins, Options(), 12)
+    assert plan.paused is None and all(isinstance(a, DropTwin) for a in plan.actions) and len(plan.actions) == 12

@@ -22,6 +22,18 @@ async def test_an_item_deleted_in_outlook_right_after_the_sync_made_it_is_delete
     assert club.local() == {} and club.links() == []
 
 
+async def test_an_outlook_deletion_after_a_cycle_that_ended_in_trouble_is_not_lost(club):
+    club.add("Greenkeeping")
+    made = club.exchange.user_create(subject="Lesson with Pro", start=utc(2, 14), end=utc(2, 15))
+    club.exchange.fail("create", when="before")  # imported, then the cycle ends: its read is not saved
+    outcome = await club.sync()
+    assert outcome.error is not None and outcome.counts == {"created-to-pccaddie": 1}
+    club.exchange.user_delete(made)  # made and deleted after the saved read: Exchange will tell nothing
+    outcome = await club.sync()
+    assert outcome.counts == {"deleted-to-pccaddie": 1, "created-to-exchange": 1}
+    assert club.titles() == {"Greenkeeping"} and club.remote_titles() == {"Greenkeeping"}
+
+
 async def test_an_update_whose_answer_was_lost_does_not_leave_the_item_stuck(club):
     local_id = club.add("Seniors")
     await club.sync()
@@ -60,6 +72,32 @@ async def test_a_conflict_answer_makes_the_next_cycle_read_the_item(club):
     assert remote(club, "Ladies (PC CADDIE)")["location"] == ""
 
 
+async def test_a_conflict_winner_that_could_not_be_written_is_written_whole_later(club):
+    local_id = club.add("Ladies")
+    await club.sync()
+    await club.sync()  # the create verified
+    item_id = remote(club, "Ladies")["id"]
+    club.exchange.user_update(item_id, location="Barn")
+    club.update(local_id, title="Ladies (PC CADDIE)")
+    club.exchange.fail("update", when="item")  # the winner's write refused this once
+    outcome = await club.sync()
+    assert outcome.counts == {"conflicts-to-exchange": 1, "failed-to-exchange": 1}
+    assert (await club.sync()).counts == {"updated-to-exchange": 1}
+    item = club.exchange.items[item_id]
+    assert (item["subject"], item["location"]) == ("Ladies (PC CADDIE)", "")  # PC CADDIE's version, whole
+
+
+async def test_an_outlook_edit_of_an_item_whose_create_answer_was_lost_arrives(club):
+    club.add("Captains")
+    club.exchange.fail("create", when="after")  # made in Exchange, the answer lost
+    assert (await club.sync()).error is not None
+    club.exchange.user_update(remote(club, "Captains")["id"], location="Terrace")  # seen in Outlook, edited
+    outcome = await club.sync()
+    assert outcome.counts == {"updated-to-pccaddie": 1}
+    (appointment,) = club.local().values()
+    assert appointment.location == "Terrace" and len(club.exchange.items) == 1
+
+
 async def test_a_create_that_finished_late_leaves_no_twin(club):
     club.add("Captain's day")
     club.exchange.fail("create", when="late")  # the gateway gave up; the create still runs
@@ -89,6 +127,23 @@ async def test_a_copy_made_in_outlook_becomes_a_new_appointment(club):
     assert (await club.sync()).counts == {"updated-to-pccaddie": 1}
     assert club.titles() == {"Junior training", "Junior training (week 2)"}
     assert remote(club, "Junior training")["id"] == original["id"]
+
+
+async def test_a_copy_whose_relabelling_failed_is_relabelled_later(club):
+    club.add("Junior training")
+    await club.sync()
+    original = remote(club, "Junior training")
+    copy_id = club.exchange.user_copy(original["id"], subject="Junior training (copy)")
+    club.exchange.fail("update", when="item")  # the copy's new external id is refused this time
+    assert (await club.sync()).counts["created-to-pccaddie"] == 1
+    assert club.exchange.items[copy_id]["external_id"] == original["external_id"]
+    await club.sync()  # nothing changed in Exchange: the copy is read again all the same
+    copy = club.exchange.items[copy_id]
+    (copy_link,) = [link for link in club.links() if link.exchange_id == copy_id]
+    assert copy["external_id"] == copy_link.external_id != original["external_id"]
+    assert copy_link.change_key == copy["change_key"]
+    assert (await club.sync()).counts == {}
+    assert not [link for link in club.links() if link.verify]  # labelled and seen so: no more reads of it
 
 
 async def test_items_of_other_kinds_are_skipped_and_counted(club):
