@@ -172,14 +172,14 @@ def killed(error: BaseException) -> bool:
 
 # Product bugs this machine found (reported; see the module's end). While one is open the rules
 # stay clear of it, so that the machine goes on exploring the rest; set it False once fixed.
-KNOWN_BUG_EDIT_BEFORE_LOST_CREATE_FOUND = True
-KNOWN_BUG_DELETE_AFTER_UNSAVED_READ = True
+KNOWN_BUG_EDIT_BEFORE_LOST_CREATE_FOUND = False
+KNOWN_BUG_DELETE_AFTER_UNSAVED_READ = False
 KNOWN_BUG_LATE_CREATE_CHANGED_MEANWHILE = True
-KNOWN_BUG_COPY_NOT_LABELLED = True
-KNOWN_BUG_CONFLICT_WINNER_WRITTEN_PARTLY = True
+KNOWN_BUG_COPY_NOT_LABELLED = False
+KNOWN_BUG_CONFLICT_WINNER_WRITTEN_PARTLY = False
 KNOWN_BUG_EDIT_AFTER_LOST_UPDATE = True
 KNOWN_BUG_TWIN_ADOPTED_AFTER_CHANGE = True
-KNOWN_BUG_TWINS_COUNTED_AS_DELETIONS = True
+KNOWN_BUG_TWINS_COUNTED_AS_DELETIONS = False
 
 drafts = st.fixed_dictionaries(
     {
