@@ -778,6 +778,14 @@ def clear_verified(link_ids: Sequence[int]) -> None:
         AppointmentLink.update(verify=False).where(AppointmentLink.id.in_(chunk)).execute()
 
 
+def linked_exchange_ids(context: SubscriptionContext) -> list[str]:
+    """The Exchange ids of this subscription's links."""
+    rows: Any = AppointmentLink.select(AppointmentLink.exchange_id).where(
+        (AppointmentLink.subscription == context.subscription_id) & AppointmentLink.exchange_id.is_null(False)
+    )
+    return [str(exchange_id) for (exchange_id,) in rows.tuples()]
+
+
 def link_ids_of(context: SubscriptionContext, exchange_ids: Sequence[str]) -> list[int]:
     ids = list(exchange_ids)
     found: list[int] = []

@@ -121,7 +121,8 @@ class _Run:
                 found = await client.find_external(context.folder, [external for _, external in context.pending])
                 resolved = await self.db.run(state.resolve_pending, context, found)
                 self.context = context = dataclasses.replace(context, verify=(*context.verify, *resolved))
-            changes, sync_state = await self._remote_changes()
+            changes, sync_state = await self._read_changes()
+            context = self.context  # read afresh, it verifies more
         except MailboxTrouble as trouble:
             if trouble.code != "not_found" or not context.folder:
                 raise
@@ -176,6 +177,31 @@ class _Run:
             return remote_feed.complete(changes, known, looked_up, fetched)
         except remote_feed.FetchError as failure:
             raise MailboxTrouble(failure.code, f"an item could not be read: {failure.message}") from None
+
+    async def _read_changes(self) -> tuple[list[Mapping[str, Any]], str | None]:
+        """The Exchange changes since the saved sync state. When Exchange no longer knows that state
+        (expired, or the account now names another mailbox or server), the calendar is read afresh
+        from no state: every item comes as new and is matched to its link by id (none is fetched
+        again at a change key the engine holds, none is made twice), and each link the full read
+        did not list is looked up, so that what was deleted meanwhile is found and nothing else."""
+        try:
+            return await self._remote_changes()
+        except MailboxTrouble as trouble:
+            if trouble.code != "sync_state_invalid" or self.context.sync_state is None:
+                raise
+            why = trouble.message
+        context = self.context
+        logger.warning(f"{context.label}: Exchange no longer knows this calendar's sync state ({why}); "
+                       "it is read afresh")  # fmt: skip
+        self.report.append(("restart", Side.EXCHANGE.value, context.folder, "", "read afresh: sync state not known"))
+        self.context = context = dataclasses.replace(context, sync_state=None)
+        self.first_page = None
+        changes, sync_state = await self._remote_changes()
+        listed = {change["id"] for change in changes}
+        linked = await self.db.run(state.linked_exchange_ids, context)
+        unlisted = tuple(i for i in linked if i not in listed and i not in context.verify)
+        self.context = dataclasses.replace(context, verify=(*context.verify, *unlisted))
+        return changes, sync_state
 
     async def _remote_changes(self) -> tuple[list[Mapping[str, Any]], str | None]:
         changes: list[Mapping[str, Any]] = []

@@ -34,6 +34,27 @@ async def test_an_outlook_deletion_after_a_cycle_that_ended_in_trouble_is_not_lo
     assert club.titles() == {"Greenkeeping"} and club.remote_titles() == {"Greenkeeping"}
 
 
+async def test_a_sync_state_exchange_no_longer_knows_means_a_fresh_read_that_duplicates_nothing(club):
+    from sync_service.store.models import SubscriptionState
+
+    kept, gone = club.add("Kept"), club.add("Gone in Outlook")
+    club.exchange.user_create(subject="Made in Outlook", start=utc(2, 14), end=utc(2, 15))
+    await club.sync()
+    await club.sync()
+    club.exchange.user_delete(remote(club, "Gone in Outlook")["id"])
+    club.exchange.user_create(subject="Made since", start=utc(3, 14), end=utc(3, 15))
+    club.update(kept, location="Range")
+    with club.db.connection_context():
+        SubscriptionState.update(sync_state="expired-by-exchange").execute()
+    outcome = await club.sync()
+    assert outcome.error is None
+    assert outcome.counts == {"deleted-to-pccaddie": 1, "created-to-pccaddie": 1, "updated-to-exchange": 1}
+    assert club.titles() == club.remote_titles() == {"Kept", "Made in Outlook", "Made since"}
+    assert len(club.exchange.items) == 3 and len(club.links()) == 3
+    assert remote(club, "Kept")["location"] == "Range" and gone not in club.local()
+    assert (await club.sync()).counts == {}
+
+
 async def test_an_update_whose_answer_was_lost_does_not_leave_the_item_stuck(club):
     local_id = club.add("Seniors")
     await club.sync()
