@@ -3,6 +3,7 @@ recording each confirmed result. Runs in the database thread (see database.DbRun
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import uuid
@@ -398,6 +399,7 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
         if link_id is not None:
             if version is not None and item and item.get("external_id") not in (None, rows_by_id[link_id].external_id):
                 unlabelled.append((link_id, version))  # an adopted copy whose relabelling did not happen
+                version = dataclasses.replace(version, change_key=None)  # its key is held once it is labelled
             sent = parse_agreed(rows_by_id[link_id].sent)
             if sent is not None and version is not None and version.digest == sent.digest:
                 links[link_id] = _landed(rows_by_id[link_id], sent)  # an update whose answer was lost landed
@@ -613,9 +615,9 @@ def record_sending(link_contents: Sequence[tuple[int, AppointmentContent]]) -> N
 
 
 def record_labels(results: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
-    """The change keys of users' copies that now carry their own link's external id. A copy is
-    verified (read again) until a read after its label was written saw it: a label that failed or
-    was never sent is noticed there and written then."""
+    """The change keys of users' copies that now carry their own link's external id. Until then
+    the link holds no change key, so that every read fetches the copy: a label that failed or was
+    never sent (the service killed before it) is noticed there and written then."""
     for link_id, result in results:
         if result.get("ok"):
             values: dict[str, Any] = {"updated": now()}
@@ -633,9 +635,11 @@ def apply_local(context: SubscriptionContext, action: str, link: Link | None, so
             area=context.area_id, created=now(), modified=now(), **to_local_values(source.content, context.zone)
         )
         if link is None:
+            # a user's copy is read in full until its label is written (record_labels): no change key held
             row = AppointmentLink.create(
                 subscription=context.subscription_id, appointment_id=appointment.id, exchange_id=source.key,
-                change_key=source.change_key, digest=source.digest, origin=Side.EXCHANGE.value,
+                change_key=source.change_key if action == "create" else None, digest=source.digest,
+                origin=Side.EXCHANGE.value,
                 external_id=new_external_id(context.subscription_id), title=source.title, updated=now(),
                 agreed=agreed_json(source.content), verify=True,  # until a saved sync state covers it
             )  # fmt: skip

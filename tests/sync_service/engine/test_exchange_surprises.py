@@ -167,6 +167,24 @@ async def test_a_copy_whose_relabelling_failed_is_relabelled_later(club):
     assert not [link for link in club.links() if link.verify]  # labelled and seen so: no more reads of it
 
 
+async def test_a_copy_adopted_by_a_cycle_that_ended_before_labelling_it_is_labelled_later(club):
+    local_id = club.add("Junior training")
+    await club.sync()
+    original = remote(club, "Junior training")
+    copy_id = club.exchange.user_copy(original["id"], subject="Junior training (copy)")
+    club.update(local_id, title="Junior training (moved)")
+    club.exchange.fail("update", when="before")  # the cycle ends before the copy's label is written
+    outcome = await club.sync()
+    assert outcome.error is not None and outcome.counts == {"created-to-pccaddie": 1}
+    club.exchange.user_delete(original["id"])
+    await club.sync()
+    await club.sync()
+    copy = club.exchange.items[copy_id]
+    (copy_link,) = [link for link in club.links() if link.exchange_id == copy_id]
+    assert copy["external_id"] == copy_link.external_id != original["external_id"]
+    assert club.titles() == club.remote_titles() == {"Junior training (moved)", "Junior training (copy)"}
+
+
 async def test_items_of_other_kinds_are_skipped_and_counted(club):
     club.exchange.user_create_group("Board members")
     club.exchange.user_create(subject="Meeting", start=utc(2, 8), end=utc(2, 9))
