@@ -1,5 +1,11 @@
 """The gateway's listener: accepts clients, checks their token, serves their requests.
 
+Before a client has shown the token it gets little: its first frame may be a few KiB at most
+(refused at the length prefix, before any body is waited for), and connections beyond
+`max_clients` (counted from accept, handshake or not) are refused at once. Frame bodies over
+64 KiB are decoded in `decode_threads` worker threads shared by all connections, never on the
+event loop.
+
 Stopping is graceful: stop accepting, let requests in flight finish within a bound, close.
 """
 
@@ -14,7 +20,7 @@ from loguru import logger
 from protocol.addresses import Address
 from protocol.errors import ProtocolError
 from protocol.framed_stream import ConnectionClosed, FramedStream
-from protocol.framing import DEFAULT_MAX_FRAME_SIZE
+from protocol.framing import DEFAULT_MAX_FRAME_SIZE, HANDSHAKE_MAX_FRAME_SIZE, encode_frame
 from protocol.handshake import ServerHandshake
 from protocol.handshake_io import server_handshake
 from protocol.messages import Refuse
@@ -32,6 +38,8 @@ class GatewaySettings:
     handshake_timeout: float = 10.0
     shutdown_grace: float = 10.0
     peer: PeerSettings = field(default_factory=PeerSettings)
+    max_clients: int = 64
+    decode_threads: int = 2
 
 
 def _client_ip(stream: trio.abc.Stream) -> str:
@@ -48,6 +56,7 @@ class Gateway:
         self._stop = trio.Event()
         self._sessions: set[RpcPeer] = set()
         self.total_clients = 0
+        self.decode_limiter = trio.CapacityLimiter(settings.decode_threads)  # large decodes, all connections
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -100,6 +109,9 @@ class Gateway:
 
     async def _handle(self, stream: trio.SocketStream) -> None:
         ip = _client_ip(stream)
+        if self.total_clients >= self.settings.max_clients:
+            await self._refuse_over_cap(stream, ip)
+            return
         self.total_clients += 1
         logger.info(f"Client connected: Client IP: {ip} - Total clients: {self.total_clients}")
         reason = "closed"
@@ -110,8 +122,22 @@ class Gateway:
             await trio.aclose_forcefully(stream)
             logger.info(f"Client disconnected: Client IP: {ip} - Total clients: {self.total_clients} - {reason}")
 
+    async def _refuse_over_cap(self, stream: trio.SocketStream, ip: str) -> None:
+        """Too many clients: say so in one frame (not waiting for a slow reader), then close."""
+        logger.warning(
+            f"Client refused: Client IP: {ip} - too many clients ({self.total_clients} connected; "
+            f"[gateway] max_clients = {self.settings.max_clients})"
+        )
+        with trio.move_on_after(1):
+            try:
+                await stream.send_all(encode_frame(Refuse("too many clients").to_wire()))
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                pass
+        await trio.aclose_forcefully(stream)
+
     async def _session(self, stream: trio.SocketStream, ip: str) -> str:
-        framed = FramedStream(stream, self.settings.max_frame_size)
+        framed = FramedStream(stream, self.settings.max_frame_size, first_frame_limit=HANDSHAKE_MAX_FRAME_SIZE,
+                              decode_limiter=self.decode_limiter)  # fmt: skip
         handshake = ServerHandshake(self.settings.token, self.settings.version)
         try:
             answer = await server_handshake(framed, handshake, self.settings.handshake_timeout)

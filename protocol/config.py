@@ -29,6 +29,7 @@ class GatewayConfig:
     shutdown_grace_seconds: float = 10.0
     heartbeat_interval_seconds: float = 15.0
     heartbeat_max_missed: int = 3
+    max_clients: int = 64
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,9 @@ shutdown_grace_seconds = 10.0
 # The gateway pings each client this often; a client that misses this many answers is dropped.
 heartbeat_interval_seconds = 15.0
 heartbeat_max_missed = 3
+# Connections at once (with the token or still without); more are refused at once and logged.
+# The sync service needs one, each command that asks the gateway (account check, sync-now) one more.
+max_clients = 64
 
 [exchange]
 # How the gateway talks to Exchange (EWS). One HTTP request waits at most request_timeout_seconds;

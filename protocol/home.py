@@ -138,6 +138,9 @@ def check_private(path: Path) -> None:
         )
 
 
+MAX_TOKEN_LENGTH = 1024  # a connect frame with it stays well within framing.HANDSHAKE_MAX_FRAME_SIZE
+
+
 def ensure_token(home: Home) -> str:
     """The gateway token, created private (see create_exclusively) by whichever service asks first."""
     create_exclusively(home.token_file, (secrets.token_urlsafe(32) + "\n").encode())
@@ -154,4 +157,9 @@ def read_token(home: Home) -> str:
         raise HomeError(f"cannot read {home.token_file}: {exc}") from None
     if not token:
         raise HomeError(f"{home.token_file} is empty; delete it and restart both services")
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise HomeError(
+            f"{home.token_file} holds a token longer than {MAX_TOKEN_LENGTH} characters (the connect frame must "
+            "stay within the gateway's few KiB before the token is checked); delete it and restart both services"
+        )
     return token

@@ -10,6 +10,7 @@ from ..store.models import ExchangeAccount
 from ..vault import PasswordVault
 from . import AdminError
 from .lookups import user_by_login
+from .mailbox_blocks import clear_block
 
 MAILBOX = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MASK = "********"
@@ -54,6 +55,7 @@ def set_account(
         conflict_target=[ExchangeAccount.user],
         update={getattr(ExchangeAccount, name): value for name, value in values.items()},
     ).execute()
+    clear_block(user.id)  # a mailbox left alone after a refused login is tried again (issue 13, defect 7)
 
 
 def show_account(login: str) -> AccountView:

@@ -14,7 +14,9 @@ from protocol.logsetup import configure_logging
 
 from ..admin import AdminError
 from ..admin.accounts import account_for_gateway, set_account, show_account
-from ..gateway_calls import call_gateway, with_gateway
+from ..admin.lookups import user_by_login
+from ..admin.mailbox_blocks import clear_block, record_block
+from ..gateway_calls import GatewayCallFailed, call_gateway, with_gateway
 from ..service import SERVICE_NAME
 from ..vault import PasswordVault
 from .context import Club, club_command, emit_json, json_option
@@ -83,15 +85,29 @@ def account_show(club: Club, login: str, as_json: bool) -> None:
 @click.option("--gateway", type=AddressType(), default=None, help="The Exchange gateway (default: the config file's).")
 @club_command(transaction=False)
 def account_check(club: Club, login: str, gateway: Address | None) -> None:
-    """Log in to LOGIN's Exchange mailbox through the gateway and report the server's version."""
+    """Log in to LOGIN's Exchange mailbox through the gateway and report the server's version.
+
+    When Exchange accepts the login, a mailbox the sync left alone after a refused login is
+    synchronised again from the next cycle; when it refuses it, the sync leaves it alone."""
     with club.db.atomic():
         wire = account_for_gateway(login, PasswordVault.for_home(club.home))
+        user_id = user_by_login(login).id
     configure_logging(club.home, SERVICE_NAME, club.config.logs, stderr=None)
-    result = call_gateway(club.home, with_gateway(club.config, gateway), "exchange.check", {"account": wire})
+    try:
+        result = call_gateway(club.home, with_gateway(club.config, gateway), "exchange.check", {"account": wire})
+    except GatewayCallFailed as failure:
+        if failure.code == "auth_failed":
+            with club.db.atomic():
+                record_block(user_id, failure.code, str(failure))
+        raise
+    with club.db.atomic():
+        lifted = clear_block(user_id)
     version = result.get("server_version") or "unknown version"
     click.echo(
         f"{login}: OK, mailbox {result.get('mailbox')} on Exchange {version} (calendar: {result.get('calendar')})"
     )
+    if lifted:
+        click.echo(f"{login}: the login works again: the sync takes this mailbox up again with its next cycle")
 
 
 COMMANDS = [account]

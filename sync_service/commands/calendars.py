@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ..admin.lookups import user_by_login
+from ..admin.mailbox_blocks import block_of
 from ..admin.subscriptions import (
     CalendarOptions,
     add_calendar,
@@ -69,7 +71,10 @@ def calendar_add(
 @json_option
 @club_command
 def calendar_list(club: Club, login: str, as_json: bool) -> None:
-    """The areas LOGIN syncs, with their options."""
+    """The areas LOGIN syncs, with their options, and whether the sync leaves the mailbox alone
+    because Exchange refused its login."""
+    block = block_of(user_by_login(login).id)
+    refused = block.describe() if block is not None else None
     rows = [
         {
             "area": area_name,
@@ -82,6 +87,7 @@ def calendar_list(club: Club, login: str, as_json: bool) -> None:
             "paused": s.paused_reason,
             "shares_calendar_with": [m.area.name for m in mates if m.id != s.id],
             "import_area": import_area_of(s, mates),
+            "mailbox_blocked": refused,
         }
         for s, area_name in list_calendars(login)
         for mates in [calendar_mates(s)]
@@ -101,11 +107,13 @@ def calendar_list(club: Club, login: str, as_json: bool) -> None:
                     + (["import area"] if r["shares_calendar_with"] and r["import_area"] else [])
                 )
                 or "-",
-                f"paused: {r['paused']}" if r["paused"] else "active",
+                f"paused: {r['paused']}" if r["paused"] else "login refused" if refused else "active",
             )
             for r in rows
         ],
     )
+    if refused:
+        click.echo(f"{login}: {refused}")
 
 
 @calendar.command("import-area")

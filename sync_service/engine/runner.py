@@ -1,7 +1,10 @@
 """Every subscription's sync in one cycle: a few at once, each mailbox's trouble its own.
 
 Nothing happens while the special parameter SYNC_EXCH is not 1. A mailbox that is throttled is
-left alone until the time the server asked for has passed; the others go on.
+left alone until the time the server asked for has passed; the others go on. A mailbox whose
+password Exchange refused is left alone until its account is set again or checked (issue 13,
+defect 7): each cycle a user's subscriptions pass `mailbox_health.MailboxGate`, so that a wrong
+password costs one failed login, not one per calendar per cycle.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import peewee as pw
 import trio
 from loguru import logger
 
+from ..admin.mailbox_blocks import Block, blocked_mailboxes, record_block
 from ..admin.parameters import module_enabled
 from ..store import journal
 from ..store.models import SyncReportLine
@@ -26,6 +30,7 @@ from .calendar_sync import CalendarSync, EngineSettings, SubscriptionOutcome
 from .contact_sync import ContactSync
 from .database import DbRunner
 from .exchange_client import ExchangeClient
+from .mailbox_health import AUTH_FAILED, MailboxGate, Verdict, auth_refusal, verdict
 
 PRUNE_EVERY = 3600.0  # seconds between prunings of old reports and of the change journal
 JOURNAL_PRUNE_PAUSE = 0.05  # seconds between two batches of journal pruning: PC CADDIE's writers get their turn
@@ -77,6 +82,8 @@ class CycleEngine:
         self._throttled_until: dict[str, float] = {}
         self._mailbox_of: dict[int, str] = {}
         self._quiet_reasons: dict[int, str] = {}  # why a calendar is not syncing, as last logged
+        self._blocks_logged: dict[int, Block] = {}  # mailboxes left alone (wrong password), as logged
+        self._known_blocks: dict[int, Block] = {}  # as read at the start of this cycle
         self._last_prune = float("-inf")
 
     async def run(
@@ -101,7 +108,10 @@ class CycleEngine:
         contexts = await self.db.run(state.load_contexts, subscriptions, self.settings.zone, self.settings.vault,
                                      self.settings.window_days)  # fmt: skip
         summary.subscriptions, summary.contact_lists = len(subscriptions), len(contact_users)
-        first_pages = await self._prefetch(contexts, changes_many) if changes_many else {}
+        blocks = await self.db.read(blocked_mailboxes)
+        self._note_lifted(blocks)
+        gate = MailboxGate(blocked=blocks)
+        first_pages = await self._prefetch(contexts, changes_many, gate, blocks) if changes_many else {}
         calendars = CalendarSync(self.db, self.settings, lambda account: client_for(account, "calendar"))
         contacts = ContactSync(self.db, self.settings.vault, lambda account: client_for(account, "contacts"))
         limiter = trio.CapacityLimiter(self.parallel)
@@ -112,24 +122,39 @@ class CycleEngine:
                 summary.not_syncing.append(f"{mailbox}: throttled")
                 return
             what = f"{'calendar' if key > 0 else 'contacts'} {abs(key)}"
-            async with limiter:
-                try:
-                    outcome = await run()
-                except (pw.PeeweeException, pw.DoesNotExist) as exc:  # locked too long, disk full, removed meanwhile
-                    summary.errors.append(f"{key}: database: {exc}")
-                    logger.error(
-                        f"Synchronisation of {what} stopped by the database: {exc}; nothing of it was "
-                        "half-applied, it is tried again next cycle"
-                    )
-                    return
-                except Exception as exc:  # one calendar's failure never ends the others' (nor the service)
-                    summary.errors.append(f"{key}: {type(exc).__name__}: {exc}")
-                    logger.opt(exception=exc).error(
-                        f"Synchronisation of {what} failed: {type(exc).__name__}: {exc}; "
-                        "what it had confirmed is recorded, the rest is tried again next cycle"
-                    )
-                    return
-            self._note(outcome, summary)
+            context = contexts.get(key) if key > 0 else None
+            user_id = -key if key < 0 else (context.user_id if isinstance(context, state.SubscriptionContext) else None)
+            ticket = await gate.enter(user_id) if user_id is not None else None
+            if ticket is not None and not ticket.go:
+                self._skip_blocked(ticket.user_id, context.label if context is not None else None, summary)
+                return
+            reached = Verdict.UNDECIDED
+            try:
+                async with limiter:
+                    try:
+                        outcome = await run()
+                    except (pw.PeeweeException, pw.DoesNotExist) as exc:  # locked too long, disk full, removed
+                        summary.errors.append(f"{key}: database: {exc}")
+                        logger.error(
+                            f"Synchronisation of {what} stopped by the database: {exc}; nothing of it was "
+                            "half-applied, it is tried again next cycle"
+                        )
+                        return
+                    except Exception as exc:  # one calendar's failure never ends the others' (nor the service)
+                        summary.errors.append(f"{key}: {type(exc).__name__}: {exc}")
+                        logger.opt(exception=exc).error(
+                            f"Synchronisation of {what} failed: {type(exc).__name__}: {exc}; "
+                            "what it had confirmed is recorded, the rest is tried again next cycle"
+                        )
+                        return
+                self._note(outcome, summary)
+                reached = verdict(outcome)
+                refusal = auth_refusal(outcome)
+                if refusal is not None and user_id is not None:
+                    await self._block(user_id, refusal, outcome.label)
+            finally:
+                if ticket is not None:
+                    gate.leave(ticket, reached)
 
         async with trio.open_nursery() as nursery:
             for subscription_id in subscriptions:
@@ -148,25 +173,81 @@ class CycleEngine:
         return summary
 
     async def _prefetch(
-        self, contexts: Mapping[int, Any], changes_many: Callable[..., Awaitable[Any]]
+        self,
+        contexts: Mapping[int, Any],
+        changes_many: Callable[..., Awaitable[Any]],
+        gate: MailboxGate,
+        blocks: Mapping[int, Block],
     ) -> dict[int, Any]:
-        """Every ready calendar's first page of Exchange changes, in one request; a calendar whose
-        page failed simply asks again itself (and meets the same error there)."""
+        """Every ready calendar's first page of Exchange changes, in two requests: first one
+        calendar of each user (one login per mailbox), then the others of the users whose login
+        Exchange accepted. A calendar whose page failed simply asks again itself (and meets the
+        same error there); a login refused blocks that mailbox."""
         ready = [
             (sid, c) for sid, c in contexts.items()
-            if isinstance(c, state.SubscriptionContext) and c.initial_done
+            if isinstance(c, state.SubscriptionContext) and c.initial_done and c.user_id not in blocks
             and self._throttled_until.get(c.account["mailbox"], 0) <= self.clock()
         ]  # fmt: skip
-        if not ready:
-            return {}
-        requests = [{"account": dict(c.account), "kind": "calendar", "folder": c.folder, "sync_state": c.sync_state,
-                     "max_changes": 512, "with_items": False} for _, c in ready]  # fmt: skip
+        probe_of: dict[int, int] = {}  # user id → the subscription that logs in first
+        for sid, c in ready:
+            probe_of.setdefault(c.user_id, sid)
+        pages: dict[int, Any] = {}
+        for probing in (True, False):
+            group = [
+                (sid, c) for sid, c in ready
+                if (probe_of[c.user_id] == sid) == probing
+                and gate.state(c.user_id) is not Verdict.BLOCKED
+                and (probing or gate.state(c.user_id) is Verdict.OPEN)
+            ]  # fmt: skip
+            if not group:
+                continue
+            requests = [{"account": dict(c.account), "kind": "calendar", "folder": c.folder,
+                         "sync_state": c.sync_state, "max_changes": 512, "with_items": False}
+                        for _, c in group]  # fmt: skip
+            try:
+                answers = await changes_many(requests)
+            except Exception as exc:  # the gateway is away or old: each calendar asks for itself
+                logger.debug(f"Prefetching the calendars' changes failed: {exc}")
+                return pages
+            for (sid, c), answer in zip(group, answers):
+                if answer.get("ok"):
+                    pages[sid] = answer["result"]
+                    gate.set(c.user_id, Verdict.OPEN)
+                elif (answer.get("error") or {}).get("code") == AUTH_FAILED:
+                    message = str(answer["error"].get("message", ""))
+                    logger.warning(f"{c.label} ({c.account['mailbox']}): {AUTH_FAILED}: {message}")
+                    await self._block(c.user_id, message, c.label)
+                    gate.set(c.user_id, Verdict.BLOCKED)
+        return pages
+
+    async def _block(self, user_id: int, reason: str, label: str) -> None:
+        """Exchange refused the login: record it (a restart does not try again) and say so once."""
         try:
-            answers = await changes_many(requests)
-        except Exception as exc:  # the gateway is away or old: each calendar asks for itself
-            logger.debug(f"Prefetching the calendars' changes failed: {exc}")
-            return {}
-        return {sid: answer["result"] for (sid, _), answer in zip(ready, answers) if answer.get("ok")}
+            block = await self.db.run(record_block, user_id, AUTH_FAILED, reason)
+        except pw.PeeweeException as exc:  # left alone for this cycle still; recorded when it meets the refusal again
+            logger.error(f"{label}: the refused login could not be recorded: {exc}")
+            return
+        if block is None:
+            return
+        self._blocks_logged[user_id] = block
+        logger.warning(f"{label.split('/')[0]}: mailbox {block.mailbox} not synchronised: {block.describe()}")
+
+    def _skip_blocked(self, user_id: int, label: str | None, summary: CycleSummary) -> None:
+        block = self._blocks_logged.get(user_id) or self._known_blocks.get(user_id)
+        what = label or (f"{block.login}/contacts" if block is not None else f"user {user_id}")
+        summary.not_syncing.append(
+            f"{what}: Exchange refused the login; left alone until the account is set or checked"
+        )
+        if block is not None and user_id not in self._blocks_logged:  # blocked before this process started
+            self._blocks_logged[user_id] = block
+            logger.warning(f"{block.login}: mailbox {block.mailbox} not synchronised: {block.describe()}")
+
+    def _note_lifted(self, blocks: Mapping[int, Block]) -> None:
+        """Blocks lifted since the last cycle (`account set` or `account check`): said once."""
+        self._known_blocks = dict(blocks)
+        for user_id in [u for u in self._blocks_logged if u not in blocks]:
+            block = self._blocks_logged.pop(user_id)
+            logger.info(f"{block.login}: mailbox {block.mailbox}: the account was set again or checked; synchronising")
 
     def _note(self, outcome: SubscriptionOutcome, summary: CycleSummary) -> None:
         summary.counts.update(outcome.counts)

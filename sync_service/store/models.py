@@ -346,6 +346,8 @@ class ContactLink(BaseModel):
     verify = pw.BooleanField(default=False)
     creates_sent = pw.IntegerField(default=0)
     sent = pw.TextField(null=True)  # JSON of the field groups an update sent, not answered yet
+    agreed = pw.TextField(null=True)  # JSON: per field group, the values last agreed (issue 14)
+    creates = pw.TextField(null=True)  # JSON: the field groups each create of it sent (issue 14)
 
     class Meta:
         table_name = "contact_link"
@@ -360,9 +362,24 @@ class ContactSyncState(BaseModel):
     last_cycle = pw.DateTimeField(null=True)
     last_error = pw.TextField(null=True)
     policy = pw.CharField(default="pccaddie-wins")  # who wins when both sides changed a field group
+    modes = pw.TextField(null=True)  # JSON: the field groups' modes the last saved cycle synced with (issue 14)
 
     class Meta:
         table_name = "contact_sync_state"
+
+
+class MailboxBlock(BaseModel):
+    """A mailbox Exchange refused the password of (issue 13, defect 7): no call is made for it while
+    `credentials` (a digest of the account as it was refused) still matches the account."""
+
+    user = pw.ForeignKeyField(User, primary_key=True, on_delete="CASCADE")
+    credentials = pw.TextField()
+    code = pw.CharField()
+    reason = pw.TextField()
+    since = pw.DateTimeField()
+
+    class Meta:
+        table_name = "mailbox_block"
 
 
 ALL_MODELS: list[type[BaseModel]] = [
@@ -390,4 +407,5 @@ ALL_MODELS: list[type[BaseModel]] = [
     SyncReportLine,
     ContactLink,
     ContactSyncState,
+    MailboxBlock,
 ]

@@ -373,7 +373,27 @@ SHARED_CALENDARS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (CLUB_DATA, SYNC_SETTINGS, CHANGE_JOURNAL, SYNC_STATE, SHARED_CALENDARS)
+SESSION3 = Migration(
+    6,
+    "session 3",
+    (
+        # issue 14 (contacts): each field group's values as last agreed (the three-way base), the
+        # groups each create of a link sent (a late twin is told by them), the modes last synced
+        "ALTER TABLE contact_link ADD COLUMN agreed TEXT",
+        "ALTER TABLE contact_link ADD COLUMN creates TEXT",
+        "ALTER TABLE contact_sync_state ADD COLUMN modes TEXT",
+        # issue 13, defect 7: a mailbox Exchange refused the password of is left alone until its
+        # account is set again (the credentials digest then differs) or `account check` succeeds
+        """CREATE TABLE mailbox_block (
+            user_id INTEGER NOT NULL PRIMARY KEY REFERENCES pcc_user (id) ON DELETE CASCADE,
+            credentials TEXT NOT NULL,
+            code VARCHAR(32) NOT NULL,
+            reason TEXT NOT NULL,
+            since DATETIME NOT NULL)""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (CLUB_DATA, SYNC_SETTINGS, CHANGE_JOURNAL, SYNC_STATE, SHARED_CALENDARS, SESSION3)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

@@ -10,7 +10,7 @@ from exchange_gateway.operations import OperationTable
 from exchange_gateway.server import Gateway, GatewaySettings
 from protocol.addresses import Address
 from protocol.framed_stream import FramedStream
-from protocol.framing import FrameDecoder, encode_frame
+from protocol.framing import HANDSHAKE_MAX_FRAME_SIZE, FrameDecoder, encode_frame
 from protocol.handshake import ClientHandshake, HandshakeRefused
 from protocol.handshake_io import client_handshake
 from protocol.messages import Refuse, message_from_wire
@@ -225,3 +225,87 @@ async def test_graceful_stop_is_bounded():
                 gateway.request_stop()
             assert trio.current_time() - started < 5
             assert "lost" in outcome
+
+
+# -- before the token is checked (issue 13, defect 9) --------------------------------------------
+
+
+async def test_a_first_frame_over_a_few_kib_is_refused_before_its_body():
+    with captured_log() as log:
+        async with running_gateway(handshake_timeout=30) as (gateway, address):
+            stream = await trio.open_tcp_stream(address.host, address.port)
+            await stream.send_all(struct.pack(">I", HANDSHAKE_MAX_FRAME_SIZE + 1))  # the body never comes
+            assert await read_until_closed(stream) == b""
+    assert any(f"first frame length {HANDSHAKE_MAX_FRAME_SIZE + 1} exceeds" in line for line in log)
+
+
+async def test_a_connect_padded_to_the_first_frame_limit_is_still_confirmed():
+    async with running_gateway() as (gateway, address):
+        stream = await trio.open_tcp_stream(address.host, address.port)
+        connect = {"op": "connect", "protocol": 1, "client": "", "token": TOKEN}
+        connect["client"] = "c" * 1000  # a str16 header: the length below is then exact
+        connect["client"] = "c" * (1000 + HANDSHAKE_MAX_FRAME_SIZE - len(encode_frame(connect)) + 4)
+        frame = encode_frame(connect)
+        assert len(frame) == HANDSHAKE_MAX_FRAME_SIZE + 4
+        await stream.send_all(frame)
+        decoder = FrameDecoder()
+        with trio.fail_after(5):
+            while (answer := decoder.next_frame()) is None:
+                decoder.feed(await stream.receive_some())
+        assert answer["op"] == "confirm"
+        await stream.aclose()
+
+
+async def test_connections_over_the_cap_are_refused_with_a_log_line():
+    with captured_log() as log:
+        async with running_gateway(max_clients=2) as (gateway, address):
+            async with client(address) as first:
+                waiting = await trio.open_tcp_stream(address.host, address.port)  # no handshake yet: counts
+                with trio.fail_after(5):
+                    while gateway.total_clients < 2:
+                        await trio.sleep(0.01)
+                extra = await trio.open_tcp_stream(address.host, address.port)
+                assert frames_in(await read_until_closed(extra)) == [Refuse("too many clients")]
+                assert gateway.total_clients == 2
+                assert await first.request("ping") == "pong"  # those within the cap are served
+                await waiting.aclose()
+                with trio.fail_after(5):
+                    while gateway.total_clients > 1:
+                        await trio.sleep(0.01)
+                async with client(address) as again:  # a place came free
+                    assert await again.request("ping") == "pong"
+    assert "Client refused: Client IP: 127.0.0.1 - too many clients (2 connected; [gateway] max_clients = 2)" in log
+    assert [line for line in log if line.startswith("Client connected")] == [
+        f"Client connected: Client IP: 127.0.0.1 - Total clients: {n}" for n in (1, 2, 2)
+    ]
+
+
+async def test_a_large_request_is_decoded_off_the_event_loop_while_others_are_served():
+    async def echo(args):
+        return len(args["blob"])
+
+    settings = GatewaySettings(listen=Address("127.0.0.1", 0), token=TOKEN, version="test",
+                               peer=PeerSettings(heartbeat=None), decode_threads=1)  # fmt: skip
+    gateway = Gateway(settings, OperationTable({"echo": echo}))
+    async with trio.open_nursery() as nursery:
+        address = await nursery.start(gateway.serve)
+        holder = object()
+        await gateway.decode_limiter.acquire_on_behalf_of(holder)  # every worker thread busy
+        async with client(address) as sender, client(address) as other:
+            answer = {}
+
+            async def send_big():
+                answer["big"] = await sender.request("echo", {"blob": b"x" * 1_000_000})
+
+            nursery.start_soon(send_big)
+            with trio.fail_after(5):
+                while gateway.decode_limiter.statistics().tasks_waiting == 0:
+                    await trio.sleep(0.01)
+            assert await other.request("ping") == "pong"  # the loop is free while the big one waits
+            assert "big" not in answer
+            gateway.decode_limiter.release_on_behalf_of(holder)
+            with trio.fail_after(5):
+                while "big" not in answer:
+                    await trio.sleep(0.01)
+            assert answer["big"] == 1_000_000
+        gateway.request_stop()

@@ -1,3 +1,4 @@
+import dataclasses
 import struct
 
 import msgpack
@@ -6,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from protocol.errors import ProtocolError
-from protocol.framing import FrameDecoder, decode_body, encode_frame
+from protocol.framing import DEFAULT_MAX_FRAME_SIZE, DecodeLimits, FrameDecoder, decode_body, encode_frame
 
 scalars = (
     st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats(allow_nan=False) | st.text() | st.binary()
@@ -172,3 +173,88 @@ def test_many_small_frames_in_one_big_chunk():
     messages = [{"op": "ping", "id": i} for i in range(20000)]
     stream = b"".join(encode_frame(m) for m in messages)
     assert decode_all(FrameDecoder(), [stream]) == messages
+
+
+# -- the first frame's limit (issue 13, defect 9): before the token is checked, a few KiB ------
+
+
+def test_a_first_frame_over_its_limit_is_refused_at_its_header():
+    decoder = FrameDecoder(max_frame_size=DEFAULT_MAX_FRAME_SIZE, first_frame_limit=4096)
+    decoder.feed(struct.pack(">I", 4097))  # no body follows: nothing is waited for, nothing buffered
+    with pytest.raises(ProtocolError, match="first frame length 4097 exceeds the maximum of 4096 bytes"):
+        decoder.next_frame()
+    assert decoder.buffered == 0
+
+
+def test_after_the_first_frame_the_full_maximum_applies():
+    decoder = FrameDecoder(max_frame_size=DEFAULT_MAX_FRAME_SIZE, first_frame_limit=64)
+    big = {"op": "x", "blob": b"b" * 100_000}
+    decoder.feed(encode_frame({"op": "connect"}) + encode_frame(big))
+    assert decoder.next_frame() == {"op": "connect"}
+    assert decoder.next_frame() == big
+
+
+def test_the_first_frame_limit_cannot_exceed_the_maximum():
+    with pytest.raises(ValueError, match="first_frame_limit"):
+        FrameDecoder(max_frame_size=1000, first_frame_limit=1001)
+
+
+@given(maps, st.integers(1, 600), st.lists(maps, max_size=3), st.lists(st.integers(0, 10**6), max_size=20))
+def test_first_frame_limit_decides_by_the_first_length_only(first, limit, later, cuts):
+    frames = [encode_frame(first)] + [encode_frame(m) for m in later]
+    decoder = FrameDecoder(first_frame_limit=limit)
+    if len(frames[0]) - 4 <= limit:
+        assert decode_all(decoder, split(b"".join(frames), cuts)) == [first, *later]
+    else:
+        with pytest.raises(ProtocolError, match="first frame"):
+            decode_all(decoder, split(b"".join(frames), cuts))
+
+
+# -- msgpack's length limits on every decode, sized from the frame's length ---------------------
+
+
+@given(st.integers(1, DEFAULT_MAX_FRAME_SIZE))
+def test_limits_follow_from_the_frame_length(length):
+    limits = DecodeLimits.for_body(length)
+    # an element takes at least one byte, a map entry two; our wire has no extension types
+    assert limits.max_str_len == limits.max_bin_len == limits.max_array_len == length
+    assert limits.max_map_len == length // 2
+    assert limits.max_ext_len == 0
+
+
+@pytest.mark.parametrize(
+    "value, limit",
+    [
+        ({"k": "x" * 10}, {"max_str_len": 9}),
+        ({"k": b"x" * 10}, {"max_bin_len": 9}),
+        ({"k": [1] * 10}, {"max_array_len": 9}),
+        ({"k": {str(i): i for i in range(10)}}, {"max_map_len": 9}),
+    ],
+)
+def test_decode_honours_each_length_limit(value, limit):
+    body = msgpack.packb(value, use_bin_type=True)
+    generous = DecodeLimits.for_body(len(body))
+    assert decode_body(body, generous) == value
+    with pytest.raises(ProtocolError, match="exceeds max_"):
+        decode_body(body, dataclasses.replace(generous, **limit))
+
+
+@pytest.mark.parametrize(
+    "header, reason",
+    [
+        (b"\xdd\xff\xff\xff\xff", "exceeds max_array_len"),  # an array of 2**32 - 1 elements
+        (b"\xdf\xff\xff\xff\xff", "exceeds max_map_len"),  # a map of 2**32 - 1 entries
+        (b"\xdb\xff\xff\xff\xff", "not valid msgpack"),  # a str of 4 GiB
+        (b"\xc6\xff\xff\xff\xff", "not valid msgpack"),  # a bin of 4 GiB
+    ],
+)
+def test_a_length_the_frame_cannot_hold_is_refused_before_anything_is_allocated(header, reason):
+    body = b"\x81\xa1k" + header + b"\x00" * 16
+    with pytest.raises(ProtocolError, match=reason):
+        decode_body(body)
+
+
+@given(maps)
+def test_the_limits_never_refuse_a_message_the_encoder_made(message):
+    frame = encode_frame(message)
+    assert decode_body(frame[4:]) == message

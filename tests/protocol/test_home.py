@@ -6,6 +6,7 @@ import pytest
 
 from protocol.home import (
     HOME_ENVIRONMENT_VARIABLE,
+    MAX_TOKEN_LENGTH,
     Home,
     HomeError,
     create_exclusively,
@@ -75,6 +76,16 @@ def test_missing_or_empty_token_is_a_clear_error(tmp_path):
     home.token_file.chmod(0o600)
     with pytest.raises(HomeError, match="is empty"):
         read_token(home)
+
+
+def test_a_token_too_long_for_the_first_frame_is_a_clear_error(tmp_path):
+    home = Home(tmp_path).prepare()
+    home.token_file.write_text("t" * (MAX_TOKEN_LENGTH + 1) + "\n")
+    home.token_file.chmod(0o600)
+    with pytest.raises(HomeError, match=f"longer than {MAX_TOKEN_LENGTH} characters"):
+        read_token(home)
+    home.token_file.write_text("t" * MAX_TOKEN_LENGTH + "\n")
+    assert read_token(home) == "t" * MAX_TOKEN_LENGTH
 
 
 def test_a_token_readable_by_others_is_refused(tmp_path):

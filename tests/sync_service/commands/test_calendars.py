@@ -12,6 +12,7 @@ MAIN = {
     "paused": None,
     "shares_calendar_with": [],
     "import_area": True,
+    "mailbox_blocked": None,  # issue 13, defect 7: set while the sync leaves the mailbox alone
 }
 
 
@@ -42,6 +43,7 @@ def test_add_with_a_folder_and_every_option(club):
             "paused": None,
             "shares_calendar_with": [],
             "import_area": True,
+            "mailbox_blocked": None,
         },
         {"area": "Tee", **MAIN, "read_only": True},
     ]
