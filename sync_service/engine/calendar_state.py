@@ -289,7 +289,44 @@ def _as_link(row: AppointmentLink) -> Link:
         change_key=row.change_key,
         stopped=row.stopped,
         resent=row.creates_sent > 1,
+        created_as=tuple(_created_as(row)),
     )
+
+
+def _created_as(row: AppointmentLink) -> list[str]:
+    try:
+        digests = json.loads(row.creates) if row.creates else []
+    except ValueError:
+        return []
+    return [str(d) for d in digests] if isinstance(digests, list) else []
+
+
+TOMBSTONE_DAYS = 1  # how long a removed link whose create may still land is kept
+
+
+def is_tombstone(row: AppointmentLink) -> bool:
+    return row.appointment_id is None and row.exchange_id is None and not row.pending_create
+
+
+def forget(row: AppointmentLink) -> None:
+    """Remove a link. One whose create may still land in Exchange (it was sent and not confirmed,
+    or sent more than once) stays a day as a tombstone: should that create land, the item it makes
+    is known as ours and deleted, not imported as a stranger's."""
+    if row.creates_sent > 1 or (row.pending_create and row.creates_sent >= 1 and row.exchange_id is None):
+        row.appointment_id, row.exchange_id, row.change_key, row.pending_create = None, None, None, False
+        row.attempts, row.stopped, row.last_error, row.verify, row.sent = 0, False, None, False, None
+        row.updated = now()
+        row.save()
+    else:
+        row.delete_instance()
+
+
+def _bury_expired(context: SubscriptionContext) -> None:
+    AppointmentLink.delete().where(
+        (AppointmentLink.subscription == context.subscription_id) & AppointmentLink.appointment_id.is_null()
+        & AppointmentLink.exchange_id.is_null() & ~AppointmentLink.pending_create
+        & (AppointmentLink.updated < now() - dt.timedelta(days=TOMBSTONE_DAYS))
+    ).execute()  # fmt: skip
 
 
 def known_items(context: SubscriptionContext, exchange_ids: Sequence[str]) -> dict[str, Known]:
@@ -356,6 +393,7 @@ def nothing_happened(context: SubscriptionContext, remote_changes: Sequence[Mapp
 def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, Any]]) -> Observed:
     if nothing_happened(context, remote_changes):
         return Observed((), 0, context.journal_seq)
+    _bury_expired(context)
     rows = list(AppointmentLink.select().where(AppointmentLink.subscription == context.subscription_id))
     links = {row.id: _as_link(row) for row in rows}
     rows_by_id = {row.id: row for row in rows}
@@ -379,15 +417,20 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
         if link_id is None and item:
             holder = by_external.get(item.get("external_id"))
             if holder is not None and holder.exchange_id is None:  # the create whose answer was lost: it landed
+                tombstone = is_tombstone(holder)
                 holder.exchange_id, holder.change_key, holder.pending_create = (
                     change["id"],
                     item.get("change_key"),
                     False,
                 )
+                if tombstone and version is not None and version.digest in _created_as(holder):
+                    holder.digest = version.digest  # as sent: no change of a user's
                 holder.updated = now()
                 holder.save()
                 links[holder.id], by_remote[change["id"]] = _as_link(holder), holder.id
                 link_id = holder.id
+                if tombstone:  # landed after its appointment (or Exchange copy) was gone: to be deleted
+                    pairings.setdefault(holder.id, _Pairing(links[holder.id])).local = None
             elif holder is not None:  # a second item with the id of a linked one: a twin or a user's copy
                 pairings[("remote", change["id"])] = _Pairing(None, remote=version, copy_of=links[holder.id])
                 continue
@@ -457,9 +500,10 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
         if appointment is not None and appointment.area_id == context.area_id:
             pairings[("local", row.appointment_id)] = _Pairing(None, local=local_version(appointment, context.zone))
         else:
-            AppointmentLink.delete().where(AppointmentLink.id == row.id).execute()
+            forget(row)
     observations = tuple(Observation(p.link, p.local, p.remote, p.copy_of) for p in pairings.values())
-    return Observed(observations, len(rows), latest, tuple(unlabelled))
+    linked = sum(1 for row in rows if not is_tombstone(row))
+    return Observed(observations, linked, latest, tuple(unlabelled))
 
 
 def add_auto_contacts(context: SubscriptionContext, journal_seq: int) -> int:
@@ -519,11 +563,13 @@ def prepare_exchange_creates(
                 subscription=context.subscription_id, appointment_id=int(source.key), exchange_id=None,
                 change_key=None, digest=source.digest, origin=Side.PCCADDIE.value,
                 external_id=new_external_id(context.subscription_id), pending_create=True, title=source.title,
-                updated=now(), creates_sent=1,
+                updated=now(), creates_sent=1, creates=json.dumps([source.digest]),
             )  # fmt: skip
         else:
             row = AppointmentLink.get_by_id(link.id)
-            row.creates_sent = row.creates_sent + 1 if row.pending_create else 1  # sent again: its outcome was unknown
+            again = row.pending_create and row.creates_sent >= 1  # sent again: its outcome was unknown
+            row.creates_sent = row.creates_sent + 1 if again else 1
+            row.creates = json.dumps([*(_created_as(row) if again else []), source.digest][-20:])
             row.exchange_id, row.change_key, row.digest, row.pending_create = None, None, source.digest, True
             row.appointment_id, row.title, row.updated = int(source.key), source.title, now()
             row.save()
@@ -551,7 +597,7 @@ def record_exchange_results(
             continue
         if result is not None and result.get("ok"):
             if action == "delete":
-                row.delete_instance()
+                forget(row)
                 continue
             row.exchange_id = result.get("id") or row.exchange_id
             row.change_key = result.get("change_key") or row.change_key
@@ -567,7 +613,7 @@ def record_exchange_results(
             error = (result or {}).get("error", {})
             code, message = error.get("code", "unknown"), error.get("message", "no answer")
             if action == "delete" and code == "not_found":
-                row.delete_instance()
+                forget(row)
                 continue
             if action == "update" and code == "not_found":  # deleted in Exchange meanwhile: made again next cycle
                 row.exchange_id, row.change_key, row.updated = None, None, now()
@@ -665,7 +711,7 @@ def apply_local(context: SubscriptionContext, action: str, link: Link | None, so
         assert link is not None
         if link.local_key is not None:
             Appointment.delete().where(Appointment.id == int(link.local_key)).execute()
-        AppointmentLink.delete().where(AppointmentLink.id == link.id).execute()
+        unlink(link)
     return None
 
 
@@ -693,7 +739,9 @@ def relink(link: Link, digest: str, change_key: str | None, forget_remote: bool,
 
 
 def unlink(link: Link) -> None:
-    AppointmentLink.delete().where(AppointmentLink.id == link.id).execute()
+    row = AppointmentLink.get_or_none(AppointmentLink.id == link.id)
+    if row is not None:
+        forget(row)
 
 
 def record_conflict(context: SubscriptionContext, link: Link, winner: Side, loser: Version) -> None:

@@ -14,7 +14,7 @@ digest last agreed says who changed:
 (On a conflict the policy's winner is written over the other side; the losing version is kept.)
 
 An Exchange item that carries the external id of an item already linked to another one is either
-our own twin (its create was sent again after a lost answer, and it holds exactly what was sent):
+our own twin (its create was sent again after a lost answer, and it holds exactly what one of them sent):
 deleted; or a copy a user made in Outlook: imported as a new appointment under an id of its own.
 Exactly one Exchange item belongs to each link.
 
@@ -105,7 +105,7 @@ def _copy(observation: Observation, original: Link, options: Options, actions: l
     remote = observation.remote
     if not isinstance(remote, Version):
         return
-    if original.resent and remote.digest == original.digest:
+    if original.resent and remote.digest in (original.digest, *original.created_as):
         actions.append(DropTwin(remote))
         return
     reason = _import_refusal(remote, options) or ("outside-window" if _outside(remote, options) else None)

@@ -65,6 +65,7 @@ class Link:
     change_key: str | None = None
     stopped: bool = False
     resent: bool = False  # its create was sent more than once (an answer was lost): a twin may exist
+    created_as: tuple[str, ...] = ()  # the digests its creates sent (a twin holds one of them)
 
 
 @dataclass(frozen=True)

@@ -248,6 +248,7 @@ class AppointmentLink(BaseModel):
     creates_sent = pw.IntegerField(default=0)  # how often a create was sent (more than once: a twin may exist)
     agreed = pw.TextField(null=True)  # JSON of the content as last agreed (only changed fields are written)
     sent = pw.TextField(null=True)  # JSON of the content of an update sent and not answered yet
+    creates = pw.TextField(null=True)  # JSON list of the digests each create sent (a late twin holds one)
 
     class Meta:
         table_name = "appointment_link"

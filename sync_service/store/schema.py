@@ -382,6 +382,8 @@ SESSION3 = Migration(
         "ALTER TABLE contact_link ADD COLUMN agreed TEXT",
         "ALTER TABLE contact_link ADD COLUMN creates TEXT",
         "ALTER TABLE contact_sync_state ADD COLUMN modes TEXT",
+        # issue 12 (calendars): the digests each create of a link sent (a late twin is told by them)
+        "ALTER TABLE appointment_link ADD COLUMN creates TEXT",
         # issue 13, defect 7: a mailbox Exchange refused the password of is left alone until its
         # account is set again (the credentials digest then differs) or `account check` succeeds
         """CREATE TABLE mailbox_block (

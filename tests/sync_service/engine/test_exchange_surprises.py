@@ -133,6 +133,44 @@ async def test_a_create_that_finished_late_leaves_no_twin(club):
     assert (await club.sync()).counts == {}
 
 
+async def test_a_late_create_of_an_older_version_is_our_twin_too(club):
+    local_id = club.add("Captain's day")
+    club.exchange.fail("create", when="late")  # the gateway gave up; the create still runs
+    await club.sync()
+    club.update(local_id, location="Terrace")  # changed meanwhile: the create sent again holds more
+    await club.sync()  # the lookup finds nothing yet: sent again, and the first one lands too
+    assert len(club.exchange.items) == 2
+    assert (await club.sync()).counts == {"deleted-to-exchange": 1}  # the older version: ours, not a user's copy
+    (item,) = club.exchange.items.values()
+    assert item["location"] == "Terrace" and len(club.local()) == 1
+
+
+async def test_a_late_create_of_an_appointment_deleted_meanwhile_is_deleted_when_it_lands(club):
+    local_id = club.add("Captain's day")
+    club.exchange.fail("create", when="late")
+    await club.sync()
+    club.delete(local_id)
+    await club.sync()  # not found, and nothing to send again
+    club.exchange._finish_late_creates()  # it lands now
+    assert len(club.exchange.items) == 1
+    assert (await club.sync()).counts == {"deleted-to-exchange": 1}
+    assert club.exchange.items == {} and club.local() == {} and club.links() == []
+
+
+async def test_a_late_twin_of_an_item_deleted_in_outlook_is_not_imported(club):
+    club.add("Captain's day")
+    club.exchange.fail("create", when="late")
+    await club.sync()
+    club.exchange._late, late = [], club.exchange._late  # held back longer this time
+    await club.sync()  # sent again: made
+    club.exchange.user_delete(remote(club, "Captain's day")["id"])
+    assert (await club.sync()).counts == {"deleted-to-pccaddie": 1}
+    club.exchange._late = late
+    club.exchange._finish_late_creates()  # the first create lands after all
+    assert (await club.sync()).counts == {"deleted-to-exchange": 1}  # ours: gone again, not imported
+    assert club.exchange.items == {} and club.local() == {}
+
+
 async def test_a_copy_made_in_outlook_becomes_a_new_appointment(club):
     local_id = club.add("Junior training")
     await club.sync()
