@@ -264,19 +264,35 @@ def load_context(
     )
 
 
-def resolve_pending(context: SubscriptionContext, found: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def resolve_pending(context: SubscriptionContext, found: Mapping[str, Any]) -> list[str]:
     """Creates whose outcome was unknown: those Exchange has are linked now, to be read in full
     by this cycle (a user may have changed one since it was made: its change key is not taken as
-    agreed); the others stay pending and are sent again. Returns the Exchange ids found."""
+    agreed); the others stay pending and are sent again. `found`: per external id, every item
+    carrying it; of several (a user copied ours in Outlook, or a create landed twice), ours is one
+    holding what a create of the link sent; the others come as copies or twins. Returns the
+    Exchange ids found."""
     resolved = []
     for link_id, external_id in context.pending:
-        entry = found.get(external_id)
+        entry = _ours(found.get(external_id), link_id)
         if entry is not None:
             AppointmentLink.update(
                 exchange_id=entry["id"], change_key=None, pending_create=False, verify=True, updated=now()
             ).where(AppointmentLink.id == link_id).execute()
             resolved.append(str(entry["id"]))
     return resolved
+
+
+def _ours(matches: Any, link_id: int) -> Mapping[str, Any] | None:
+    if isinstance(matches, Mapping):  # one item per external id
+        return matches
+    if not matches:
+        return None
+    row = AppointmentLink.get_or_none(AppointmentLink.id == link_id)
+    sent = set(_created_as(row)) if row is not None else set()
+    for entry in matches:
+        if remote_version(entry).digest in sent:
+            return entry
+    return matches[0]
 
 
 def _as_link(row: AppointmentLink) -> Link:

@@ -118,7 +118,8 @@ class _Run:
                     await self.db.run(state.start_afresh, context.subscription_id)
                     self.context = context = dataclasses.replace(context, sync_state=None)
             if context.pending:
-                found = await client.find_external(context.folder, [external for _, external in context.pending])
+                pending = [external for _, external in context.pending]
+                found = await client.find_external(context.folder, pending, all_matches=True)
                 resolved = await self.db.run(state.resolve_pending, context, found)
                 self.context = context = dataclasses.replace(context, verify=(*context.verify, *resolved))
             changes, sync_state = await self._read_changes()

@@ -11,7 +11,11 @@ from typing import Any, Mapping, Protocol, Sequence
 
 from protocol.rpc import ConnectionLost, RemoteError, RequestTimeout, RpcPeer
 
-MAILBOX_CODES = {"auth_failed", "unreachable", "throttled", "timeout", "server_error", "busy"}
+# Request-level codes that concern the mailbox, not an item: the cycle of that mailbox ends, no
+# attempt is counted. mailbox_full: over its quota (reads work, writes wait); sync_state_invalid:
+# Exchange no longer knows the sync state (the folder is read afresh from no state).
+MAILBOX_CODES = {"auth_failed", "unreachable", "throttled", "timeout", "server_error", "busy", "mailbox_full",
+                 "sync_state_invalid"}  # fmt: skip
 
 
 class MailboxTrouble(Exception):
@@ -33,7 +37,9 @@ class ExchangeClient(Protocol):
 
     async def delete(self, refs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]: ...
 
-    async def find_external(self, folder: str, external_ids: Sequence[str]) -> Mapping[str, Any]: ...
+    async def find_external(
+        self, folder: str, external_ids: Sequence[str], all_matches: bool = False
+    ) -> Mapping[str, Any]: ...  # external id → its item (with all_matches: every item carrying it, a list)
 
     async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]: ...
 
@@ -80,8 +86,11 @@ class GatewayExchangeClient:
     async def delete(self, refs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         return await self._ask("exchange.delete", items=list(refs))
 
-    async def find_external(self, folder: str, external_ids: Sequence[str]) -> Mapping[str, Any]:
-        return await self._ask("exchange.find_external", folder=folder, external_ids=list(external_ids))
+    async def find_external(
+        self, folder: str, external_ids: Sequence[str], all_matches: bool = False
+    ) -> Mapping[str, Any]:
+        return await self._ask("exchange.find_external", folder=folder, external_ids=list(external_ids),
+                               all_matches=all_matches)  # fmt: skip
 
     async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]:
         return await self._ask("exchange.get", ids=list(ids))

@@ -171,6 +171,19 @@ async def test_a_late_twin_of_an_item_deleted_in_outlook_is_not_imported(club):
     assert club.exchange.items == {} and club.local() == {}
 
 
+async def test_a_copy_made_before_a_lost_create_is_found_is_the_users(club):
+    local_id = club.add("Captains")
+    club.exchange.fail("create", when="after")  # made in Exchange, the answer lost
+    await club.sync()
+    ours = remote(club, "Captains")["id"]
+    copy_id = club.exchange.user_copy(ours, subject="Captains (copy)")
+    club.exchange.items = dict(reversed(list(club.exchange.items.items())))  # the copy found first
+    assert (await club.sync()).counts == {"created-to-pccaddie": 1}
+    by_remote = {link.exchange_id: link.appointment_id for link in club.links()}
+    assert by_remote[ours] == local_id and by_remote[copy_id] != local_id
+    assert club.titles() == club.remote_titles() == {"Captains", "Captains (copy)"}
+
+
 async def test_a_copy_made_in_outlook_becomes_a_new_appointment(club):
     local_id = club.add("Junior training")
     await club.sync()
