@@ -1,10 +1,16 @@
 """Exchange fault campaign: the same two-way traffic and oracle as the crash campaign, but instead
-of kills the stand-in Exchange misbehaves at random while the sync runs: throttling with back-off
-hints, HTTP 500 and 503, slow answers, dropped connections (before or after doing the work), and
-once the mailbox's password changed mid-sync and set anew by the technician. After each round the
-faults stop and everything must converge; after the last, a few quiet cycles and every surviving
-item edited once more on each side, each edit arriving. Both sides are compared in full (see
-campaigns/crash.py): zero lost, duplicated, resurrected, stuck or unexpected, else it exits 1.
+of kills the stand-in Exchange misbehaves at random while the sync runs, as real Exchange does
+(issue 13): throttling with back-off hints (a SOAP fault or a response message), HTTP 500, HTTP 503
+with and without Retry-After, slow answers, dropped and reset connections (before or after doing
+the work), a full mailbox refusing every write, a store that is unavailable or being moved, a
+batch carried out and then answered with ErrorTimeoutExpired (after some of its messages, or all)
+or with a SOAP fault, an invalid sync state; and once the mailbox's password changed mid-sync and
+set anew by the technician. After each round the faults stop and everything must converge; after
+the last, a few quiet cycles and every surviving item edited once more on each side, each edit
+arriving. Both sides are compared in full (see campaigns/crash.py): zero lost, duplicated,
+resurrected, stuck (which counts the items the sync stopped trying, and a calendar stalled for
+good never converges) or unexpected, else it exits 1. The logins Exchange refused are counted too
+(a wrong password tried again and again would lock the user's Windows account).
 (That the gateway honours a back-off is checked by tests/exchange_gateway/ews/test_operations.py;
 the emulator's log gives no send times to check it here.)
 
@@ -32,9 +38,19 @@ FAULTS: list[dict[str, Any]] = [
     {"kind": "server_busy", "back_off_ms": 800, "style": "message"},
     {"kind": "http_500"},
     {"kind": "http_503", "retry_after": 1},
+    {"kind": "http_503"},
     {"kind": "delay", "seconds": 1.5},
     {"kind": "drop"},
     {"kind": "drop", "process": True},
+    {"kind": "drop", "process": True, "reset": True},
+    # Exchange's own failures of a mailbox (issue 13)
+    {"kind": "quota_exceeded"},
+    {"kind": "error_message", "code": "ErrorMailboxStoreUnavailable"},
+    {"kind": "error_message", "code": "ErrorMailboxMoveInProgress", "operations": ["CreateItem", "UpdateItem"]},
+    {"kind": "timeout_after_work", "keep": 1, "operations": ["CreateItem", "UpdateItem", "DeleteItem"]},
+    {"kind": "timeout_after_work", "operations": ["CreateItem", "UpdateItem", "DeleteItem"]},
+    {"kind": "fault_after_work", "operations": ["CreateItem", "UpdateItem", "DeleteItem"]},
+    {"kind": "invalid_sync_state"},
 ]
 
 
@@ -43,13 +59,16 @@ class FaultCampaign(Campaign):
         super().__init__(*args, **kwargs)
         self.fault_seconds = fault_seconds
         self.faults_hit = 0
+        self.kinds_hit: dict[str, int] = {}
 
     def disturb(self, round_number: int) -> str:
-        """Three kinds of fault for a few seconds, hitting a quarter of the requests; in the middle
+        """Four kinds of fault for a few seconds, hitting a quarter of the requests; in the middle
         round the mailbox's password changes too, and the technician sets it anew."""
-        rules = self.random.sample(FAULTS, k=3)
+        rules = self.random.sample(FAULTS, k=4)
         for rule in rules:
             self.world.control("/emulator/faults", {**rule, "fraction": 0.25})
+        if round_number > 1:  # (in the first round the first sync has not agreed yet)
+            self.report.changes += self.writes_under_faults(f"f{round_number}")
         if round_number == max(1, self.rounds // 2):
             self.world.control("/emulator/password", {"mailbox": "anna@club.example", "password": "new-secret"})
             self.world.password = "new-secret"  # (the campaign's own Outlook client)
@@ -59,8 +78,27 @@ class FaultCampaign(Campaign):
         time.sleep(self.fault_seconds)
         state = self.world.control("/emulator/faults", method="GET")
         self.faults_hit += sum(rule.get("hits", 0) for rule in state)
+        for rule in state:
+            self.kinds_hit[rule["kind"]] = self.kinds_hit.get(rule["kind"], 0) + rule.get("hits", 0)
         self.world.control("/emulator/faults", method="DELETE")
         return f"{', '.join(r['kind'] for r in rules)} ({self.faults_hit} faults so far)"
+
+    def writes_under_faults(self, label: str) -> int:
+        """PC CADDIE edits, deletes and new appointments made while the faults are on, so that the
+        sync's writes to Exchange meet them (the campaign's own Outlook client would meet them too,
+        so Exchange is left alone until the faults stop)."""
+        oracle = self.oracle
+        alive = sorted(t.key for t in oracle.ledger.alive() if t.row_id is not None)  # (those PC CADDIE holds)
+        self.random.shuffle(alive)
+        share = max(1, len(alive) // 10)
+        edits = {key: oracle.edited(key, label)[0] for key in alive[:share]}
+        deletes = alive[share : share + max(1, share // 2)]
+        with oracle.lock.acquire(timeout=120):
+            oracle.edit_in_pccaddie(edits)
+            oracle.delete_in_pccaddie(deletes)
+        new = len(deletes)  # as many new as deleted: the same size (the moves at the end count the items)
+        oracle.create_in_pccaddie(new)
+        return len(edits) + len(deletes) + new
 
 
 def run_fault_campaign(home: Path, items: int, rounds: int, seed: int = 1, say: Callable[[str], None] = print,
@@ -68,7 +106,11 @@ def run_fault_campaign(home: Path, items: int, rounds: int, seed: int = 1, say: 
     with external_id_visible():
         campaign = FaultCampaign(home, items, rounds, 0, seed, say)
         try:
-            return campaign.run(timeout_per_round), campaign.faults_hit
+            report = campaign.run(timeout_per_round)
+            refused = campaign.world.control("/emulator/state", method="GET")["requests"]["statuses"].get("401", 0)
+            say(f"faults hit by kind: {', '.join(f'{k} {v}' for k, v in sorted(campaign.kinds_hit.items()))}")
+            say(f"logins Exchange refused: {refused}")
+            return report, campaign.faults_hit
         finally:
             campaign.stop()
 
@@ -80,7 +122,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fault-campaign-") as folder:
-        report, hits = run_fault_campaign(Path(folder) / "home", options.items, options.rounds, options.seed)
+        report, hits = run_fault_campaign(Path(folder) / "home", options.items, options.rounds, options.seed,
+                                          say=lambda line: print(line, flush=True))  # fmt: skip
     for line in report.lines():
         print(line)
     print(f"faults injected and hit: {hits}")

@@ -65,6 +65,7 @@ def run(home_value: str | None, listen: Address | None, allow_remote: bool | Non
         max_frame_size=gateway_config.max_frame_bytes,
         handshake_timeout=gateway_config.handshake_timeout_seconds,
         shutdown_grace=gateway_config.shutdown_grace_seconds,
+        max_clients=gateway_config.max_clients,  # issue 13, defect 9
         peer=replace(
             PeerSettings(),
             heartbeat=Heartbeat(gateway_config.heartbeat_interval_seconds, gateway_config.heartbeat_max_missed),
@@ -81,7 +82,10 @@ def run(home_value: str | None, listen: Address | None, allow_remote: bool | Non
     operations = ExchangeOperations(
         exchange_settings,
         ExchangeLimits(
-            exchange.max_parallel_calls, exchange.max_parallel_per_mailbox, exchange.operation_deadline_seconds
+            exchange.max_parallel_calls,
+            exchange.max_parallel_per_mailbox,
+            exchange.operation_deadline_seconds,
+            reply_bytes=gateway_config.max_frame_bytes * 3 // 4,
         ),
     )
     trio.run(_serve_until_signal, home, Gateway(settings, OperationTable(operations.table())))

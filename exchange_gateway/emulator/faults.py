@@ -1,5 +1,14 @@
 """Fault injection: rules a test switches on to make the emulator misbehave like a real server.
 
+The kinds: server_busy (ErrorServerBusy with BackOffMilliseconds, as a SOAP fault or a response
+message), http_500, http_503 (with Retry-After), delay, drop (the connection, optionally after
+the work), unauthorized, and Exchange's own failures of a mailbox: error_message (every response
+message fails with `code`, nothing done: ErrorMailboxStoreUnavailable, ErrorMailboxMoveInProgress,
+…), quota_exceeded (ErrorQuotaExceeded on the writes), invalid_sync_state
+(ErrorInvalidSyncStateData on SyncFolderItems), timeout_after_work (the request carried out, then
+its messages after the first `keep` answered ErrorTimeoutExpired) and fault_after_work (carried
+out, then a SOAP fault `code`).
+
 A rule has a kind, applies to the next `count` requests or to a `fraction` of requests (drawn from
 a seeded random generator, so runs repeat), optionally only for some operations or mailboxes.
 The first active rule that matches a request decides what happens to it.
@@ -11,7 +20,20 @@ import random
 import threading
 from dataclasses import asdict, dataclass, field
 
-FAULT_KINDS = ("server_busy", "http_500", "http_503", "delay", "drop", "unauthorized")
+FAULT_KINDS = ("server_busy", "http_500", "http_503", "delay", "drop", "unauthorized", "error_message",
+               "quota_exceeded", "invalid_sync_state", "timeout_after_work", "fault_after_work")  # fmt: skip
+# Where a kind applies unless the rule names its operations: a full mailbox refuses what would
+# store more (reads and deletes still work); an invalid sync state is one a sync is given.
+DEFAULT_OPERATIONS = {
+    "quota_exceeded": ("CreateItem", "UpdateItem", "CopyItem", "MoveItem", "CreateFolder"),
+    "invalid_sync_state": ("SyncFolderItems",),
+}
+# The ResponseCode each kind answers with (error_message and fault_after_work: the rule's `code`).
+KIND_CODES = {
+    "quota_exceeded": "ErrorQuotaExceeded",
+    "invalid_sync_state": "ErrorInvalidSyncStateData",
+    "timeout_after_work": "ErrorTimeoutExpired",
+}
 
 
 class FaultError(ValueError):
@@ -27,11 +49,12 @@ class FaultRule:
     mailboxes: tuple[str, ...] | None = None  # only requests of these users (None: all)
     back_off_ms: int = 30000  # server_busy: BackOffMilliseconds
     style: str = "fault"  # server_busy: "fault" (SOAP fault, HTTP 500) or "message" (an error response message)
-    code: str = "ErrorInternalServerError"  # http_500: the ResponseCode of the fault
+    code: str = "ErrorInternalServerError"  # http_500, fault_after_work, error_message: the ResponseCode
     retry_after: int | None = None  # http_503: a Retry-After header (seconds)
     seconds: float = 1.0  # delay: how long
     process: bool = False  # drop: carry out the operation before the connection is dropped
     reset: bool = False  # drop: send a TCP reset instead of closing normally
+    keep: int = 0  # timeout_after_work: how many leading response messages keep their real answer
     id: int = 0
     hits: int = 0
 
@@ -112,6 +135,12 @@ def validate(rule: FaultRule) -> None:
         raise FaultError("style must be 'fault' or 'message'")
     if rule.seconds < 0 or rule.back_off_ms < 0:
         raise FaultError("seconds and back_off_ms must not be negative")
+    if not isinstance(rule.keep, int) or isinstance(rule.keep, bool) or rule.keep < 0:
+        raise FaultError("keep must be a whole number, 0 or more")
+    if not isinstance(rule.code, str) or not rule.code.startswith("Error"):
+        raise FaultError("code must be an EWS ResponseCode such as ErrorMailboxStoreUnavailable")
+    if rule.operations is None and rule.kind in DEFAULT_OPERATIONS:
+        rule.operations = DEFAULT_OPERATIONS[rule.kind]
     if rule.operations is not None:
         rule.operations = tuple(rule.operations)
     if rule.mailboxes is not None:
@@ -135,6 +164,7 @@ def rule_from_json(data: object) -> FaultRule:
         "seconds",
         "process",
         "reset",
+        "keep",
     }
     unknown = set(data) - allowed
     if unknown:

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 from loguru import logger
 
-from . import dispatcher, soap
+from . import dispatcher, fault_answers, soap
 from .errors import EwsError, SoapFault
-from .faults import FaultError, FaultRule, rule_from_json
+from .faults import KIND_CODES, FaultError, FaultRule, rule_from_json
 
 if TYPE_CHECKING:
     from .server import EmulatorServer
@@ -221,6 +221,17 @@ class EwsRequestHandler(BaseHTTPRequestHandler):
             if rule.process:
                 dispatcher.handle(self.emulator.store, mailbox, request)
             self._drop(rule.reset)
+        elif rule.kind in ("error_message", "quota_exceeded", "invalid_sync_state"):
+            error = EwsError(KIND_CODES.get(rule.kind, rule.code))
+            self._send_xml(200, fault_answers.every_message_fails(request, error))
+        elif rule.kind == "timeout_after_work":
+            status, response = dispatcher.handle(self.emulator.store, mailbox, request)
+            if status == 200:
+                response = fault_answers.messages_replaced(response, EwsError(KIND_CODES[rule.kind]), rule.keep)
+            self._send_xml(status, response)
+        elif rule.kind == "fault_after_work":
+            dispatcher.handle(self.emulator.store, mailbox, request)
+            self._send_xml(500, soap.fault(SoapFault(rule.code)))
         return True
 
     def _drop(self, reset: bool) -> None:
@@ -284,6 +295,8 @@ class EwsRequestHandler(BaseHTTPRequestHandler):
             self._send_json(400, {"error": str(exc).strip("'\"")})
 
     def _add_fault(self, data: object) -> dict:
+        if isinstance(data, dict) and data.get("kind") == "folder_change":
+            return self.emulator.change_folder_from_json(data)
         if isinstance(data, dict) and data.get("kind") == "password_change":
             if not {"mailbox", "password"} <= set(data):
                 raise FaultError("a password_change needs mailbox and password")

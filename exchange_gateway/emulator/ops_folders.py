@@ -126,15 +126,7 @@ def delete_folder(ctx: Context) -> etree._Element:
 
 
 def _move_folder(ctx: Context, folder: Folder, target: Folder) -> None:
-    mailbox = ctx.mailbox
-    assert folder.parent is not None  # only the root folder has none, and it is distinguished
-    old_parent = mailbox.folders[folder.parent]
-    old_parent.children.remove(folder.serial)
-    mailbox.touch_folder(old_parent)
-    folder.parent = target.serial
-    target.children.append(folder.serial)
-    mailbox.touch_folder(target)
-    mailbox.touch_folder(folder)
+    ctx.mailbox.move_folder(folder, target)
 
 
 def empty_folder(ctx: Context) -> etree._Element:

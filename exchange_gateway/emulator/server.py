@@ -40,6 +40,7 @@ class EmulatorServer:
         self.faults = FaultPlan(seed=fault_seed)
         self.stopping = threading.Event()
         self._requests: collections.Counter[str] = collections.Counter()
+        self._statuses: collections.Counter[int] = collections.Counter()  # HTTP status of each answer
         self._log: collections.deque[dict[str, Any]] = collections.deque(maxlen=200)
         self._log_lock = threading.Lock()
         pairs = mailboxes.items() if isinstance(mailboxes, dict) else mailboxes
@@ -135,6 +136,52 @@ class EmulatorServer:
                 return None
             return mailbox
 
+    # the folder list changing under a client -----------------------------------------------------
+
+    FOLDER_ACTIONS = ("delete", "trash", "rename")
+
+    def change_folder(
+        self, address: str, folder: str, action: str, new_name: str | None = None, parent: str = "calendar"
+    ) -> dict[str, Any]:
+        """What a user does to a sub-folder in Outlook: delete it for good, move it to Deleted
+        Items ("trash"), or rename it to `new_name`. `folder` is matched as Exchange matches
+        names (without regard to case) among the sub-folders of the distinguished `parent`."""
+        if action not in self.FOLDER_ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(self.FOLDER_ACTIONS)}")
+        if action == "rename" and not (new_name or "").strip():
+            raise ValueError("a rename needs a new name")
+        with self.store.lock:
+            mailbox = self.store.mailbox(address)
+            if mailbox is None:
+                raise KeyError(f"no mailbox {address}")
+            top = mailbox.distinguished.get(parent)
+            if top is None:
+                raise ValueError(f"no distinguished folder {parent!r}")
+            wanted = folder.strip().casefold()
+            found = [f for f in mailbox.children(top) if f.display_name.casefold() == wanted]
+            if not found:
+                raise KeyError(f"no folder {folder!r} in {parent} of {address}")
+            target = found[0]
+            if action == "delete":
+                mailbox.remove_folder(target)
+            elif action == "trash":
+                mailbox.move_folder(target, mailbox.distinguished["deleteditems"])
+            else:
+                target.display_name = str(new_name).strip()
+                mailbox.touch_folder(target)
+        logger.info(f"Emulator: folder {folder!r} of {address}: {action}")
+        return {"kind": "folder_change", "mailbox": address, "folder": folder, "action": action,
+                "applied": time.time()}  # fmt: skip
+
+    def change_folder_from_json(self, data: dict[str, Any]) -> dict[str, Any]:
+        if not {"mailbox", "folder", "action"} <= set(data):
+            raise ValueError("a folder_change needs mailbox, folder and action (and name for a rename)")
+        unknown = set(data) - {"kind", "mailbox", "folder", "action", "name", "parent"}
+        if unknown:
+            raise ValueError(f"unknown keys: {', '.join(sorted(unknown))}")
+        return self.change_folder(str(data["mailbox"]), str(data["folder"]), str(data["action"]),
+                                  data.get("name"), str(data.get("parent", "calendar")))  # fmt: skip
+
     # faults -------------------------------------------------------------------------------------
 
     def add_fault(self, kind: str, **options: Any) -> FaultRule:
@@ -149,6 +196,8 @@ class EmulatorServer:
     def record(self, operation: str | None, mailbox: str | None, status: int | None, fault: str | None) -> None:
         with self._log_lock:
             self._requests[operation or "-"] += 1
+            if status is not None:
+                self._statuses[status] += 1
             self._log.append(
                 {"time": time.time(), "operation": operation, "mailbox": mailbox, "status": status, "fault": fault}
             )
@@ -190,5 +239,6 @@ class EmulatorServer:
                     {"address": mailbox.address, "last_change": mailbox.last_change, "folders": folders, "items": items}
                 )
         with self._log_lock:
-            requests = {"counts": dict(self._requests), "recent": list(self._log)[-50:]}
+            requests = {"counts": dict(self._requests), "statuses": {str(k): v for k, v in self._statuses.items()},
+                        "recent": list(self._log)[-50:]}  # fmt: skip
         return {"url": self.url, "mailboxes": mailboxes, "faults": self.faults.describe(), "requests": requests}

@@ -195,6 +195,16 @@ class Mailbox:
             self.touch_folder(parent)
         self.folder_tombstones[folder.serial] = (folder.parent or 0, self.next_change())
 
+    def move_folder(self, folder: Folder, target: Folder) -> None:
+        assert folder.parent is not None  # only the root folder has none, and it is distinguished
+        old_parent = self.folders[folder.parent]
+        old_parent.children.remove(folder.serial)
+        self.touch_folder(old_parent)
+        folder.parent = target.serial
+        target.children.append(folder.serial)
+        self.touch_folder(target)
+        self.touch_folder(folder)
+
     # items --------------------------------------------------------------------------------------
 
     def add_item(self, folder: Folder, element: str, props: dict[str, Any], extended: dict) -> Item:

@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 import requests.adapters
 from exchangelib import BASIC, DELEGATE, NTLM, Account, Configuration, Credentials, FailFast
 from exchangelib.protocol import BaseProtocol
+from exchangelib.util import _get_retry_after
 
-from .errors import INVALID, GatewayError
+from .errors import INVALID, GatewayError, ServiceUnavailable
 
 AUTH_TYPES = {"basic": BASIC, "ntlm": NTLM}
 
@@ -99,6 +100,18 @@ def configure_exchangelib(settings: ExchangeSettings) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+class GatewayFailFast(FailFast):
+    """FailFast, except that an HTTP 503 keeps its Retry-After: exchangelib's own FailFast turns it
+    into ErrorInternalServerTransientError and then into "server busy, wait 10 s", a wait nobody
+    asked for."""
+
+    def raise_response_errors(self, response: Any) -> None:
+        if response.status_code == 503:
+            retry_after = _get_retry_after(response)
+            raise ServiceUnavailable(f"HTTP 503 from {response.url}", float(retry_after) if retry_after else None)
+        super().raise_response_errors(response)
+
+
 class AccountCache:
     def __init__(self, settings: ExchangeSettings) -> None:
         self.settings = settings
@@ -114,7 +127,7 @@ class AccountCache:
                     service_endpoint=spec.ews_url,
                     credentials=Credentials(spec.username, spec.password),
                     auth_type=AUTH_TYPES[spec.auth],
-                    retry_policy=FailFast(),
+                    retry_policy=GatewayFailFast(),
                     max_connections=self.settings.connections_per_endpoint,
                 )
                 account = Account(

@@ -12,6 +12,7 @@ import zoneinfo
 import isodate
 import lxml.html
 from exchangelib import CalendarItem, Contact, EWSDate, EWSDateTime, EWSTimeZone, ExtendedProperty
+from exchangelib.errors import UnknownTimeZone
 from exchangelib.fields import InvalidField
 from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAddress
 from exchangelib.properties import Body, HTMLBody
@@ -19,6 +20,7 @@ from lxml import etree
 
 from .entries import MAX_EMAILS, CalendarEntry, ContactEntry, format_utc, parse_date, parse_utc
 from .errors import INVALID, GatewayError
+from .limits import MAX_TEXT, shorten
 
 PROPERTY_SET_ID = "6f0c8a52-3d1e-4b7a-9c55-2e8d41f7b3a9"  # ours: the PC CADDIE Exchange sync
 EXTERNAL_ID_FIELD = "pccaddie_sync_id"
@@ -47,7 +49,7 @@ def register_external_id() -> None:
 def _zone(name: str) -> EWSTimeZone:
     try:
         return EWSTimeZone(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, KeyError) as exc:
+    except (zoneinfo.ZoneInfoNotFoundError, UnknownTimeZone, ValueError, KeyError) as exc:
         raise GatewayError(INVALID, f"unknown time zone {name!r}: {exc}") from None
 
 
@@ -58,9 +60,27 @@ def _instant(moment: dt.datetime, zone: EWSTimeZone) -> EWSDateTime:
     return EWSDateTime.from_datetime(moment.replace(tzinfo=None)).replace(tzinfo=UTC_ZONE).astimezone(zone)
 
 
-def calendar_values(entry: CalendarEntry) -> dict[str, object]:
-    """exchangelib field values for an entry."""
+def starts_at(entry: CalendarEntry) -> dt.datetime:
+    """The entry's start as a UTC instant (an all-day entry's: midnight of its first day in its zone)."""
+    if not entry.all_day:
+        return parse_utc(entry.start, "start")
+    first = parse_date(entry.start, "start")
+    local = dt.datetime.combine(first, dt.time(0, 0), tzinfo=zoneinfo.ZoneInfo(_zone(entry.timezone).key))
+    return local.astimezone(dt.timezone.utc)
+
+
+def wants_reminder(entry: CalendarEntry, now: dt.datetime | None) -> bool:
+    """A reminder goes only on an appointment still to come (`now` None: whenever one is asked for):
+    one of the past would open in Outlook as overdue."""
+    if entry.reminder_minutes is None:
+        return False
+    return now is None or starts_at(entry) > now
+
+
+def calendar_values(entry: CalendarEntry, now: dt.datetime | None = None) -> dict[str, object]:
+    """exchangelib field values for an entry; `now` decides whether it gets its reminder."""
     zone = _zone(entry.timezone)
+    remind = wants_reminder(entry, now)
     if entry.all_day:
         start: object = EWSDate.from_date(parse_date(entry.start, "start"))
         end: object = EWSDate.from_date(parse_date(entry.end, "end"))
@@ -77,16 +97,16 @@ def calendar_values(entry: CalendarEntry) -> dict[str, object]:
         "_start_timezone": zone,
         "_end_timezone": zone,
         "sensitivity": "Private" if entry.private else "Normal",
-        "reminder_is_set": entry.reminder_minutes is not None,
-        "reminder_minutes_before_start": entry.reminder_minutes or 0,
+        "reminder_is_set": remind,
+        "reminder_minutes_before_start": (entry.reminder_minutes or 0) if remind else 0,
         "categories": list(entry.categories) or None,
         "legacy_free_busy_status": "Busy",
         EXTERNAL_ID_FIELD: entry.external_id,
     }
 
 
-def calendar_item(entry: CalendarEntry, **kwargs: object) -> CalendarItem:
-    return CalendarItem(**kwargs, **calendar_values(entry))
+def calendar_item(entry: CalendarEntry, now: dt.datetime | None = None, **kwargs: object) -> CalendarItem:
+    return CalendarItem(**kwargs, **calendar_values(entry, now))
 
 
 def _zone_name(zone: object) -> str:
@@ -182,6 +202,36 @@ CALENDAR_UPDATE_FIELDS = {
     "categories": ["categories"],
     "external_id": [EXTERNAL_ID_FIELD],
 }
+TIME_FIELDS = ("start", "end", "is_all_day")
+REMINDER_FIELDS = tuple(CALENDAR_UPDATE_FIELDS["reminder_minutes"])
+
+
+def calendar_update_fields(fields: set[str]) -> list[str]:
+    """The exchangelib fields an update of the entry `fields` writes. Start, end and all-day go
+    together; the reminder is written only when the time changes (a user who dismissed it keeps it
+    dismissed), and then as wants_reminder decides."""
+    names: list[str] = []
+    for field in sorted(fields):
+        names += CALENDAR_UPDATE_FIELDS[field]
+    timed = any(name in TIME_FIELDS for name in names)
+    if timed:
+        names += [*TIME_FIELDS, *REMINDER_FIELDS]
+    else:
+        names = [name for name in names if name not in REMINDER_FIELDS]
+    return list(dict.fromkeys(names))
+
+
+# What the gateway reads of an item: the fields calendar_entry and contact_entry use, no more
+# (never MimeContent, whose conversion costs the server dearly).
+CALENDAR_READ_FIELDS = ("subject", "body", "text_body", "is_all_day", "start", "end", "duration", "location",
+                        "_start_timezone", "sensitivity", "reminder_is_set", "reminder_minutes_before_start",
+                        "categories", "type", "is_recurring", "last_modified_time", EXTERNAL_ID_FIELD)  # fmt: skip
+CONTACT_READ_FIELDS = ("given_name", "surname", "display_name", "file_as", "physical_addresses", "phone_numbers",
+                       "email_addresses", "last_modified_time", EXTERNAL_ID_FIELD)  # fmt: skip
+
+
+def file_as(entry: ContactEntry) -> str:
+    return ", ".join(p for p in (entry.surname, entry.given_name) if p)
 
 
 def display_name(entry: ContactEntry) -> str:
@@ -196,22 +246,31 @@ def apply_contact(contact: Contact, entry: ContactEntry, fields: set[str]) -> li
     """Write `fields` of `entry` into `contact`, keeping the labels we do not manage (e.g. a business
     address); returns the exchangelib field names changed."""
     changed: list[str] = []
+    was = ContactEntry(given_name=contact.given_name or "", surname=contact.surname or "")
     for name in ("given_name", "surname"):
         if name in fields:
             setattr(contact, name, getattr(entry, name) or None)
             changed.append(name)
     if fields & {"given_name", "surname", "display_name"}:
-        contact.display_name = display_name(entry)
-        contact.file_as = ", ".join(p for p in (entry.surname, entry.given_name) if p) or contact.display_name
-        changed += ["display_name", "file_as"]
+        # a display name or File-as of the user's own ("Dr. Max Muster") is kept; one made from
+        # the names follows them (issue 14)
+        if entry.display_name and "display_name" in fields or contact.display_name in (None, "", display_name(was)):
+            contact.display_name = shorten(display_name(entry), MAX_TEXT)
+            changed.append("display_name")
+        if contact.file_as in (None, "", file_as(was), display_name(was)):
+            contact.file_as = shorten(file_as(entry), MAX_TEXT) or contact.display_name
+            changed.append("file_as")
     if fields & {"street", "postal_code", "city", "country"}:
         others = [a for a in contact.physical_addresses or [] if a.label != ADDRESS_LABEL]
-        if any((entry.street, entry.postal_code, entry.city, entry.country)):
+        home = next((a for a in contact.physical_addresses or [] if a.label == ADDRESS_LABEL), None)
+        state = home.state if home is not None else None  # not ours: kept (issue 14)
+        if any((entry.street, entry.postal_code, entry.city, entry.country)) or state:
             others.append(
                 PhysicalAddress(
                     label=ADDRESS_LABEL,
                     street=entry.street or None,
                     city=entry.city or None,
+                    state=state,
                     zipcode=entry.postal_code or None,
                     country=entry.country or None,
                 )

@@ -215,15 +215,18 @@ class Change:
 
 @dataclass(frozen=True)
 class ItemResult:
-    """The outcome for one item of a batch, in the batch's order."""
+    """The outcome for one item of a batch, in the batch's order. `shortened` (on the wire only
+    when not empty) names the entry fields written shortened to fit Exchange's limits."""
 
     ok: bool
     id: str | None = None
     change_key: str | None = None
     error: GatewayError | None = field(default=None, compare=False)
+    shortened: tuple[str, ...] = ()  # the entry fields cut to Exchange's limits (limits.py)
 
     def to_wire(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"shortened": list(self.shortened)} if self.shortened else {}
         if self.ok:
-            return {"ok": True, "id": self.id, "change_key": self.change_key}
+            return {"ok": True, "id": self.id, "change_key": self.change_key, **extra}
         assert self.error is not None
-        return {"ok": False, "id": self.id, "error": self.error.to_wire()}
+        return {"ok": False, "id": self.id, "error": self.error.to_wire(), **extra}

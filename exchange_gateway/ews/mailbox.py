@@ -1,46 +1,72 @@
 """The blocking work on one mailbox with exchangelib: run it in a worker thread.
 
-Batch operations answer per item, in input order: one bad item never fails the others. When
-exchangelib raises for a whole chunk instead of answering per item (it does so for some errors,
-e.g. ErrorIrresolvableConflict), the chunk is retried item by item to tell who failed.
+Batch operations answer per item, in input order, from Exchange's own response messages (one per
+item; services.py): one bad item never fails the others, and nothing is ever sent twice. When the
+response does not account for every item, or a failure of the request as a whole (a SOAP fault,
+the network, a timeout) leaves the outcome unknown, the whole request fails with that code:
+whatever Exchange did is found later (a create by its external id, an update by the version it
+made), never repeated blindly. The failures of the mailbox or the server (a full mailbox, a
+store being moved, a busy server: errors.MAILBOX_WIDE) fail the whole request too, even when
+they come in the message of one item, so that no item is blamed for them.
+
+Before an item is built, its text fields are shortened to Exchange's limits (limits.py), and an
+item exchangelib still refuses to build fails alone (`invalid`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
+import msgpack
 from exchangelib import Account, CalendarItem, Contact, ItemId, Q
-from exchangelib.errors import ErrorServerBusy, ResponseMessageError
+from exchangelib.errors import ErrorFolderExists, ErrorFolderNotFound
 from exchangelib.folders import Calendar, Contacts, Folder
-from exchangelib.items import NEVER_OVERWRITE
-from exchangelib.services import SyncFolderItems
+from exchangelib.items import HARD_DELETE, NEVER_OVERWRITE, SAVE_ONLY, SEND_TO_NONE
+from exchangelib.properties import FieldPath
 from exchangelib.services.common import EWSService
+from loguru import logger
 
-from . import convert
+from . import convert, limits
 from .entries import CalendarEntry, Change, ContactEntry, ItemRef, ItemResult
-from .errors import INVALID, NOT_FOUND, UNSUPPORTED, GatewayError, map_exception
-
-
-class _SyncFolderItems(SyncFolderItems):
-    """exchangelib's SyncFolderItems reads the SyncState of a response before looking whether it
-    is an error (ErrorServerBusy, say) and then fails on the missing element; look first."""
-
-    def _get_element_container(self, message: Any, name: Any = None) -> Any:
-        if message.get("ResponseClass") != "Success":
-            return EWSService._get_element_container(self, message, name)
-        return super()._get_element_container(message, name)
-
+from .errors import BUSY, INVALID, NOT_FOUND, SERVER_ERROR, UNSUPPORTED, GatewayError, is_mailbox_wide, map_exception
+from .folders import FolderDirectory
+from .services import CreateItems, DeleteItems, GetItems, SyncItems, UpdateItems
 
 CALENDAR, CONTACTS = "calendar", "contacts"
 KINDS = (CALENDAR, CONTACTS)
 MAX_CHANGES = 512
 FETCH_CHUNK = 250
+WRITE_CHUNK = 100  # items per EWS request
 T = TypeVar("T")
+Entry = CalendarEntry | ContactEntry
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def wire_size(value: object) -> int:
+    """Bytes `value` takes in a reply frame."""
+    return len(msgpack.packb(value, use_bin_type=True))
+
+
+def _read_fields(item_class: Any, names: Iterable[str], version: Any) -> set[FieldPath]:
+    """The fields to ask for, of those the server's version has (TextBody came with Exchange 2013)."""
+    fields = [item_class.get_field_by_fieldname(name) for name in names]
+    return {FieldPath(field=field) for field in fields if field.supports_version(version)}
 
 
 class Mailbox:
-    def __init__(self, account: Account) -> None:
+    def __init__(
+        self,
+        account: Account,
+        folders: FolderDirectory | None = None,
+        now: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
         self.account = account
+        self.folders = folders or FolderDirectory()
+        self.now = now
 
     # -- folders -------------------------------------------------------------------------------
 
@@ -52,36 +78,40 @@ class Mailbox:
         raise GatewayError(INVALID, f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
 
     def folder(self, kind: str, name: str = "") -> Folder:
-        """The main calendar (contacts folder), or its sub-folder `name`."""
+        """The main calendar (contacts folder), or its sub-folder `name` (any case)."""
         main = self._main_folder(kind)
         if not name:
             return main
-        for child in main.children:
-            if child.name == name:
-                return child
-        raise GatewayError(NOT_FOUND, f"there is no {kind} folder {name!r} in {self.account.primary_smtp_address}")
+        return self.folders.find(self.account, kind, main, name)
 
     def ensure_folder(self, kind: str, name: str) -> tuple[Folder, bool]:
-        """The sub-folder `name`, made if it is not there. Looked up afresh: exchangelib keeps the
-        folder tree it read once, and a user may have deleted the folder since."""
-        self.account.root.clear_cache()
+        """The sub-folder `name`, made if it is not there. The list is read afresh first: a user
+        may have made, deleted or moved the folder since."""
+        main = self._main_folder(kind)
         try:
-            return self.folder(kind, name), False
+            return self.folders.find(self.account, kind, main, name, fresh=True), False
         except GatewayError as exc:
             if exc.code != NOT_FOUND:
                 raise
-        main = self._main_folder(kind)
         folder_class = Calendar if kind == CALENDAR else Contacts
         folder = folder_class(parent=main, name=name)
-        folder.save()
+        try:
+            folder.save()
+        except ErrorFolderExists:  # made meanwhile (or under another case of the name)
+            return self.folders.find(self.account, kind, main, name, fresh=True), False
+        self.folders.forget(self.account, kind)
         return folder, True
 
     def list_folders(self, kind: str) -> list[dict[str, object]]:
-        self.account.root.clear_cache()
         main = self._main_folder(kind)
         folders = [{"name": "", "display_name": main.name, "id": main.id, "main": True}]
-        folders += [{"name": c.name, "display_name": c.name, "id": c.id, "main": False} for c in main.children]
+        children = self.folders.children(self.account, kind, main)
+        folders += [{"name": c.name, "display_name": c.name, "id": c.id, "main": False} for c in children]
         return folders
+
+    def _folder_gone(self, kind: str, exc: BaseException) -> None:
+        if isinstance(exc, ErrorFolderNotFound):
+            self.folders.forget(self.account, kind)
 
     def check(self) -> dict[str, object]:
         version = self.account.version
@@ -103,20 +133,34 @@ class Mailbox:
             return convert.contact_entry(item)
         raise GatewayError(UNSUPPORTED, f"the sync does not handle items of the kind {type(item).__name__}")
 
-    def fetch(self, ids: Sequence[str]) -> list[CalendarEntry | ContactEntry | GatewayError]:
-        """Full items by id, in order; a missing one (or one of a kind the sync does not handle)
-        gives its error in its place."""
-        results: list[CalendarEntry | ContactEntry | GatewayError] = []
+    def _get_items(self, ids: Sequence[str]) -> list[object]:
+        """exchangelib items (or the exception in an item's place) by id, in order, with only the
+        fields the sync reads (of both kinds: an id may be of either, and Exchange leaves out
+        what an item does not have)."""
+        version = self.account.version
+        fields = _read_fields(CalendarItem, convert.CALENDAR_READ_FIELDS, version)
+        fields |= _read_fields(Contact, convert.CONTACT_READ_FIELDS, version)
+        outcomes: list[object] = []
         for start in range(0, len(ids), FETCH_CHUNK):
             chunk = [ItemId(id=i) for i in ids[start : start + FETCH_CHUNK]]
-            for item in self.account.fetch(ids=chunk, chunk_size=FETCH_CHUNK):
-                if isinstance(item, Exception):
-                    results.append(map_exception(item))
-                else:
-                    try:
-                        results.append(self._entry(item))
-                    except GatewayError as exc:
-                        results.append(exc)
+            service = GetItems(account=self.account, chunk_size=len(chunk))
+            outcomes += _accounted(chunk, service.call(items=chunk, additional_fields=fields, shape="IdOnly"))
+        return outcomes
+
+    def fetch(self, ids: Sequence[str]) -> list[CalendarEntry | ContactEntry | GatewayError]:
+        """Full items by id, in order; a missing one (or one of a kind the sync does not handle,
+        or one exchangelib cannot read) gives its error in its place."""
+        results: list[CalendarEntry | ContactEntry | GatewayError] = []
+        for item_id, item in zip(ids, self._get_items(ids)):
+            if isinstance(item, Exception):
+                results.append(_unreadable(item_id, item))
+                continue
+            try:
+                results.append(self._entry(item))
+            except GatewayError as exc:
+                results.append(exc)
+            except (ValueError, TypeError, AttributeError, KeyError) as exc:
+                results.append(_unreadable(item_id, exc))
         return results
 
     def changes(
@@ -125,9 +169,10 @@ class Mailbox:
         """One page of changes since `sync_state` (None: everything there is), every write
         reported, the gateway's own included. Each change carries the item's id and change key,
         and with `with_items` the full item (else the caller fetches what it does not know yet).
-        An item of a kind the sync does not handle (a contact group, say) comes as `unsupported`."""
+        An item of a kind the sync does not handle (a contact group, say) comes as `unsupported`;
+        a change of an item's read flag only is no change to the sync."""
         folder = self.folder(kind, folder_name)
-        service = _SyncFolderItems(account=self.account)
+        service = SyncItems(account=self.account)
         raw = list(
             service.call(
                 folder=folder,
@@ -141,6 +186,7 @@ class Mailbox:
         )
         for element in raw:
             if isinstance(element, Exception):
+                self._folder_gone(kind, element)
                 raise element
         handled = CalendarItem if kind == CALENDAR else Contact
         reported = [(change, item) for change, item in raw if change in ("create", "update", "delete")]
@@ -184,11 +230,14 @@ class Mailbox:
             query = Q(**{convert.EXTERNAL_ID_FIELD: chunk[0]})
             for value in chunk[1:]:
                 query |= Q(**{convert.EXTERNAL_ID_FIELD: value})
-            for item in folder.filter(query):
-                try:
-                    entry = self._entry(item)
-                except GatewayError:
-                    continue  # an item of another kind carrying our id: not ours to sync
+            try:
+                ids = [item_id for item_id, _ in folder.filter(query).values_list("id", "changekey")]
+            except ErrorFolderNotFound as exc:
+                self._folder_gone(kind, exc)
+                raise
+            for entry in self.fetch(ids):
+                if isinstance(entry, GatewayError):
+                    continue  # gone since, or an item of another kind carrying our id: not ours to sync
                 if entry.external_id in chunk:
                     found.setdefault(entry.external_id, []).append(entry.to_wire())
         return found
@@ -198,7 +247,7 @@ class Mailbox:
         if not needle:
             raise GatewayError(INVALID, "give a name or an e-mail address to search for")
         matches = []
-        for item in self.account.contacts.all():
+        for item in self.account.contacts.all().only(*convert.CONTACT_READ_FIELDS):
             if not isinstance(item, Contact):
                 continue
             entry = convert.contact_entry(item)
@@ -211,76 +260,146 @@ class Mailbox:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def create(self, kind: str, folder_name: str, entries: Sequence[CalendarEntry | ContactEntry]) -> list[ItemResult]:
-        folder = self.folder(kind, folder_name)
+    def _write(
+        self,
+        service_class: type[EWSService],
+        prepared: Sequence[tuple[object, tuple[str, ...]] | ItemResult],
+        success: Callable[[Any], ItemResult],
+        **options: Any,
+    ) -> list[ItemResult]:
+        """Send the prepared items (an ItemResult in the list: that item already failed), a
+        request per WRITE_CHUNK; the results in order, each with what was shortened."""
+        results: list[ItemResult | None] = [p if isinstance(p, ItemResult) else None for p in prepared]
+        pending = [(index, p) for index, p in enumerate(prepared) if not isinstance(p, ItemResult)]
+        for start in range(0, len(pending), WRITE_CHUNK):
+            chunk = pending[start : start + WRITE_CHUNK]
+            payload = [built for _, (built, _) in chunk]
+            service = service_class(account=self.account, chunk_size=len(payload))
+            outcomes = _accounted(payload, service.call(items=payload, **options))
+            gone = next((o for o in outcomes if isinstance(o, ErrorFolderNotFound)), None)
+            if gone is not None:
+                raise gone  # the folder is gone (a user deleted it), not these items
+            wide = next((o for o in outcomes if isinstance(o, Exception) and is_mailbox_wide(o)), None)
+            if wide is not None:
+                raise map_exception(wide)  # the mailbox's failure or the server's, not these items'
+            for (index, (_, shortened)), outcome in zip(chunk, outcomes):
+                if isinstance(outcome, Exception):
+                    results[index] = ItemResult(False, error=map_exception(outcome), shortened=shortened)
+                else:
+                    results[index] = _with_shortened(success(outcome), shortened)
+        return [r for r in results if r is not None]
 
-        def build(entry: CalendarEntry | ContactEntry) -> CalendarItem | Contact:
+    def create(self, kind: str, folder_name: str, entries: Sequence[Entry]) -> list[ItemResult]:
+        folder = self.folder(kind, folder_name)
+        now = self.now()
+
+        def build(entry: Entry) -> CalendarItem | Contact:
             if kind == CALENDAR:
                 assert isinstance(entry, CalendarEntry)
-                return convert.calendar_item(entry, account=self.account, folder=folder)
+                return convert.calendar_item(entry, now, account=self.account, folder=folder)
             assert isinstance(entry, ContactEntry)
             return convert.new_contact(entry, account=self.account, folder=folder)
 
-        def batch(chunk: Sequence[CalendarEntry | ContactEntry]) -> list[object]:
-            return self.account.bulk_create(folder=folder, items=[build(e) for e in chunk])
+        def validated(item: CalendarItem | Contact) -> CalendarItem | Contact:
+            item.clean(version=self.account.version)
+            return item
 
-        return _per_item(entries, batch, lambda result: ItemResult(True, result.id, result.changekey))
+        prepared = [_prepare(entry, lambda fitted: validated(build(fitted))) for entry in entries]
+        try:
+            return self._write(
+                CreateItems,
+                prepared,
+                _created,
+                folder=folder,
+                message_disposition=SAVE_ONLY,
+                send_meeting_invitations=SEND_TO_NONE,
+            )
+        except ErrorFolderNotFound as exc:
+            self._folder_gone(kind, exc)
+            raise
 
-    def update(
-        self, kind: str, updates: Sequence[tuple[ItemRef, CalendarEntry | ContactEntry, set[str]]]
-    ) -> list[ItemResult]:
+    def update(self, kind: str, updates: Sequence[tuple[ItemRef, Entry, set[str]]]) -> list[ItemResult]:
         """Write the named fields of each entry; a change key that is no longer current is a
-        conflict (NeverOverwrite), answered per item."""
+        conflict (NeverOverwrite), answered for that item only."""
         return self._update_calendar(updates) if kind == CALENDAR else self._update_contacts(updates)
 
-    def _update_calendar(
-        self, updates: Sequence[tuple[ItemRef, CalendarEntry | ContactEntry, set[str]]]
-    ) -> list[ItemResult]:
-        def build(update: tuple[ItemRef, CalendarEntry | ContactEntry, set[str]]) -> tuple[CalendarItem, list[str]]:
+    def _changes(self, item: CalendarItem | Contact, names: list[str]) -> tuple[CalendarItem | Contact, list[str]]:
+        """(item, field names) as UpdateItem takes them, each written value checked first."""
+        for name in names:
+            field = item.get_field_by_fieldname(name)
+            field.clean(getattr(item, name), version=self.account.version)
+        return item, names
+
+    def _update_calendar(self, updates: Sequence[tuple[ItemRef, Entry, set[str]]]) -> list[ItemResult]:
+        now = self.now()
+
+        def prepare(update: tuple[ItemRef, Entry, set[str]]) -> tuple[object, tuple[str, ...]] | ItemResult:
             ref, entry, fields = update
-            assert isinstance(entry, CalendarEntry)
-            item = convert.calendar_item(entry, account=self.account, id=ref.id, changekey=ref.change_key)
-            names: list[str] = []
-            for field in sorted(fields):
-                names += convert.CALENDAR_UPDATE_FIELDS[field]
-            if "start" in names or "end" in names or "is_all_day" in names:
-                names = list(dict.fromkeys(names + ["start", "end", "is_all_day"]))
-            return item, names
 
-        def batch(chunk: Sequence[tuple[ItemRef, CalendarEntry | ContactEntry, set[str]]]) -> list[object]:
-            return self.account.bulk_update(items=[build(u) for u in chunk], conflict_resolution=NEVER_OVERWRITE)
+            def build(fitted: Entry) -> tuple[CalendarItem | Contact, list[str]]:
+                assert isinstance(fitted, CalendarEntry)
+                item = convert.calendar_item(fitted, now, account=self.account, id=ref.id, changekey=ref.change_key)
+                return self._changes(item, convert.calendar_update_fields(fields))
 
-        return _per_item(updates, batch, lambda result: ItemResult(True, result[0], result[1]))
+            return _prepare(entry, build, fields)
 
-    def _update_contacts(
-        self, updates: Sequence[tuple[ItemRef, CalendarEntry | ContactEntry, set[str]]]
-    ) -> list[ItemResult]:
-        current = self.account.fetch(ids=[ItemId(id=ref.id) for ref, _, _ in updates])
-        results: list[ItemResult | None] = [None] * len(updates)
-        pending: list[tuple[int, Contact, list[str]]] = []
-        for index, ((ref, entry, fields), contact) in enumerate(zip(updates, current)):
+        return self._write(
+            UpdateItems,
+            [prepare(u) for u in updates],
+            lambda result: ItemResult(True, result[0], result[1]),
+            conflict_resolution=NEVER_OVERWRITE,
+            message_disposition=SAVE_ONLY,
+            send_meeting_invitations_or_cancellations=SEND_TO_NONE,
+            suppress_read_receipts=True,
+        )
+
+    def _update_contacts(self, updates: Sequence[tuple[ItemRef, Entry, set[str]]]) -> list[ItemResult]:
+        current = self._get_items([ref.id for ref, _, _ in updates])
+        wide = next((c for c in current if isinstance(c, Exception) and is_mailbox_wide(c)), None)
+        if wide is not None:
+            raise map_exception(wide)
+        prepared: list[tuple[object, tuple[str, ...]] | ItemResult] = []
+        for (ref, entry, fields), contact in zip(updates, current):
             if isinstance(contact, Exception):
-                results[index] = ItemResult(False, ref.id, error=map_exception(contact))
+                prepared.append(ItemResult(False, ref.id, error=map_exception(contact)))
                 continue
-            assert isinstance(entry, ContactEntry)
-            if ref.change_key:
-                contact.changekey = ref.change_key  # the conflict check is against what the caller saw
-            pending.append((index, contact, convert.apply_contact(contact, entry, fields)))
+            if not isinstance(contact, Contact):
+                prepared.append(ItemResult(False, ref.id, error=GatewayError(INVALID, "the item is not a contact")))
+                continue
 
-        def batch(chunk: Sequence[tuple[int, Contact, list[str]]]) -> list[object]:
-            return self.account.bulk_update(
-                items=[(c, names) for _, c, names in chunk], conflict_resolution=NEVER_OVERWRITE
-            )
+            def build(
+                fitted: Entry, contact: Contact = contact, ref: ItemRef = ref, fields: set[str] = fields
+            ) -> tuple[Contact, list[str]]:
+                assert isinstance(fitted, ContactEntry)
+                if ref.change_key:
+                    contact.changekey = ref.change_key  # the conflict check is against what the caller saw
+                names = convert.apply_contact(contact, fitted, fields)
+                item, checked = self._changes(contact, names)
+                assert isinstance(item, Contact)
+                return item, checked
 
-        for (index, _, _), result in zip(pending, _per_item(pending, batch, lambda r: ItemResult(True, r[0], r[1]))):
-            results[index] = result
-        return [r for r in results if r is not None]
+            prepared.append(_prepare(entry, build, fields))
+        return self._write(
+            UpdateItems,
+            prepared,
+            lambda result: ItemResult(True, result[0], result[1]),
+            conflict_resolution=NEVER_OVERWRITE,
+            message_disposition=SAVE_ONLY,
+            send_meeting_invitations_or_cancellations=SEND_TO_NONE,
+            suppress_read_receipts=True,
+        )
 
     def delete(self, refs: Sequence[ItemRef]) -> list[ItemResult]:
-        def batch(chunk: Sequence[ItemRef]) -> list[object]:
-            return self.account.bulk_delete(ids=[(ref.id, ref.change_key) for ref in chunk])
-
-        results = _per_item(refs, batch, lambda result: ItemResult(True))
+        prepared: list[tuple[object, tuple[str, ...]] | ItemResult] = [((ref.id, ref.change_key), ()) for ref in refs]
+        results = self._write(
+            DeleteItems,
+            prepared,
+            lambda result: ItemResult(True),
+            delete_type=HARD_DELETE,
+            send_meeting_cancellations=SEND_TO_NONE,
+            affected_task_occurrences="AllOccurrences",
+            suppress_read_receipts=True,
+        )
         return [
             ItemResult(True, ref.id)
             if (r.ok or (r.error is not None and r.error.code == NOT_FOUND))
@@ -289,28 +408,56 @@ class Mailbox:
         ]  # deleting what is already gone is done, not failed
 
 
-def _per_item(
-    items: Sequence[T], batch: Callable[[Sequence[T]], Iterable[Any]], success: Callable[[Any], ItemResult]
-) -> list[ItemResult]:
-    """Run `batch` over all items; results per item. If the batch raises an item-level error as a
-    whole, try each item alone. Transport problems and throttling fail every item alike.
-
-    `batch` answers with what exchangelib gives back per item (an item, an (id, changekey) pair or
-    True), or an exception; `success` turns one such answer into an ItemResult."""
-    if not items:
-        return []
+def _prepare(
+    entry: Entry, build: Callable[[Entry], object], fields: set[str] | None = None
+) -> tuple[object, tuple[str, ...]] | ItemResult:
+    """The item built from the entry shortened to Exchange's limits, with the names of the fields
+    shortened (of those written); an entry exchangelib refuses fails alone."""
+    fitted, shortened = limits.fit(entry)
+    if fields is not None:
+        shortened = tuple(name for name in shortened if name in fields)
     try:
-        outcomes = list(batch(items))
-    except ErrorServerBusy:
-        raise
-    except ResponseMessageError as exc:
-        if len(items) == 1:
-            return [ItemResult(False, error=map_exception(exc))]
-        return [result for item in items for result in _per_item([item], batch, success)]
-    results = []
-    for outcome in outcomes:
-        if isinstance(outcome, Exception):
-            results.append(ItemResult(False, error=map_exception(outcome)))
-        else:
-            results.append(success(outcome))
-    return results
+        return build(fitted), shortened
+    except GatewayError as exc:
+        return ItemResult(False, entry.id, error=exc, shortened=shortened)
+    except (ValueError, TypeError) as exc:
+        return ItemResult(False, entry.id, error=map_exception(exc), shortened=shortened)
+
+
+def _created(result: Any) -> ItemResult:
+    if isinstance(result, bool) or not getattr(result, "id", None):  # made, but Exchange did not say as what
+        raise GatewayError(SERVER_ERROR, "Exchange answered a create without the new item's id; it is looked up")
+    return ItemResult(True, result.id, result.changekey)
+
+
+def _with_shortened(result: ItemResult, shortened: tuple[str, ...]) -> ItemResult:
+    if not shortened:
+        return result
+    return ItemResult(result.ok, result.id, result.change_key, result.error, shortened)
+
+
+def _accounted(sent: Sequence[object], answers: Iterable[object]) -> list[object]:
+    """Exchange's answers, one per item sent; if their number is not that of the items, which
+    answer belongs to which item is not known, nor what became of the others."""
+    outcomes = list(answers)
+    if len(outcomes) != len(sent):
+        raise GatewayError(
+            SERVER_ERROR,
+            f"Exchange answered {len(outcomes)} of the {len(sent)} items of a request; what became of them is not "
+            "known, so nothing is sent again before it has been looked up",
+        )
+    return outcomes
+
+
+def _unreadable(item_id: str, exc: BaseException) -> GatewayError:
+    """An item that could not be fetched: absent (not_found), or skipped as unsupported when
+    exchangelib cannot read it (so that one odd item never stalls its calendar)."""
+    if is_mailbox_wide(exc):
+        raise map_exception(exc)
+    error = map_exception(exc)
+    if error.code in (NOT_FOUND, UNSUPPORTED, BUSY):
+        return error
+    if isinstance(exc, (ValueError, TypeError, AttributeError, KeyError)):
+        logger.warning(f"Exchange item {item_id} cannot be read ({type(exc).__name__}: {exc}); it is skipped")
+        return GatewayError(UNSUPPORTED, f"the item cannot be read: {type(exc).__name__}: {exc}")
+    return error

@@ -25,7 +25,8 @@ from .connection import AccountCache, AccountSpec, ExchangeSettings
 from .convert import register_external_id
 from .entries import CALENDAR_FIELDS, CONTACT_FIELDS, CalendarEntry, ContactEntry, ItemRef, ItemResult
 from .errors import AUTH_FAILED, BUSY, INVALID, THROTTLED, TIMEOUT, GatewayError, map_exception
-from .mailbox import CALENDAR, CONTACTS, KINDS, MAX_CHANGES, Mailbox
+from .folders import DEFAULT_MAX_AGE, FolderDirectory
+from .mailbox import CALENDAR, CONTACTS, KINDS, MAX_CHANGES, Mailbox, wire_size
 
 T = TypeVar("T")
 MAX_BATCH = 500
@@ -36,6 +37,8 @@ class ExchangeLimits:
     overall: int = 16
     per_mailbox: int = 4
     deadline: float = 90.0
+    reply_bytes: int = 12 * 1024 * 1024  # a reply's budget, under the frame limit (16 MiB by default)
+    folder_max_age: float = DEFAULT_MAX_AGE  # seconds a mailbox's list of sub-folders is trusted
 
 
 def _kind(args: Mapping[str, Any]) -> str:
@@ -76,6 +79,7 @@ class ExchangeOperations:
         self._per_mailbox: dict[str, trio.CapacityLimiter] = {}
         self._backoff_until: dict[str, float] = {}  # mailbox → trio time until which Exchange asked us to wait
         self._in_flight = InFlight()
+        self._folders = FolderDirectory(limits.folder_max_age)
 
     def table(self) -> dict[str, Operation]:
         operations: dict[str, Callable[[Mapping[str, Any]], Awaitable[Any]]] = {
@@ -118,7 +122,7 @@ class ExchangeOperations:
 
     def _call(self, spec: AccountSpec, work: Callable[[Mailbox], T], flight: Callable[[], None]) -> T:
         try:
-            return work(Mailbox(self.accounts.get(spec)))
+            return work(Mailbox(self.accounts.get(spec), self._folders))
         except Exception as exc:  # every failure leaves as a stable code
             error = map_exception(exc)
             if error.code == AUTH_FAILED:
@@ -178,15 +182,28 @@ class ExchangeOperations:
         return results
 
     async def get(self, args: Mapping[str, Any]) -> Any:
+        """Items by id, each answer in its place. The reply stays within the reply budget: an item
+        past it answers `busy` (ask for it again, in a later request), never the whole reply."""
         ids = [_text({"id": i}, "id") for i in _list(args, "ids")]
+        budget = self.limits.reply_bytes
 
         def work(mailbox: Mailbox) -> list[Any]:
-            return [
-                {"ok": False, "id": i, "error": r.to_wire()}
-                if isinstance(r, GatewayError)
-                else {"ok": True, "item": r.to_wire()}
-                for i, r in zip(ids, mailbox.fetch(ids))
-            ]
+            answers: list[Any] = []
+            used = 64
+            for i, r in zip(ids, mailbox.fetch(ids)):
+                answer = (
+                    {"ok": False, "id": i, "error": r.to_wire()}
+                    if isinstance(r, GatewayError)
+                    else {"ok": True, "item": r.to_wire()}
+                )
+                size = wire_size(answer)
+                if used + size > budget:
+                    deferred = GatewayError(BUSY, "the reply would exceed the frame limit; ask for this item again")
+                    answer = {"ok": False, "id": i, "error": deferred.to_wire()}
+                    size = wire_size(answer)
+                used += size
+                answers.append(answer)
+            return answers
 
         return await self._run(args, work)
 

@@ -311,7 +311,7 @@ async def test_changes_made_between_pages_are_not_lost(mailbox: Mailbox):
 async def test_a_sync_state_that_is_not_the_mailboxs_is_mailbox_trouble(mailbox: Mailbox):
     with pytest.raises(MailboxTrouble) as trouble:
         await mailbox.client.changes(MAIN, "not a sync state", 10)
-    assert trouble.value.code == "server_error"  # ErrorInvalidSyncStateData, as the gateway maps it today
+    assert trouble.value.code == "sync_state_invalid"  # ErrorInvalidSyncStateData: read afresh from no state
 
 
 @pytest.mark.parametrize("max_changes", [0, 513])
@@ -324,11 +324,7 @@ async def test_max_changes_is_one_to_512(mailbox: Mailbox, max_changes: int):
 # -- writes, per item -------------------------------------------------------------------------------
 
 
-async def test_an_update_with_a_stale_change_key_is_a_conflict_and_the_others_succeed(
-    mailbox: Mailbox, request: pytest.FixtureRequest
-):
-    known_gateway_bug(mailbox, request, "exchangelib raises ErrorIrresolvableConflict for the whole batch after "
-                      "Exchange wrote the other items; sent again one by one, those are conflicts too")  # fmt: skip
+async def test_an_update_with_a_stale_change_key_is_a_conflict_and_the_others_succeed(mailbox: Mailbox):
     client = mailbox.client
     first, second, third = await create(client, entry(1), entry(2), entry(3))
     await mailbox.outlook.update(second["id"], subject="Changed in Outlook")

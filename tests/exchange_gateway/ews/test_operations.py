@@ -3,6 +3,7 @@ real exchangelib, worker threads under trio (so the real clock, with short bound
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 
 import pytest
@@ -16,7 +17,8 @@ from exchange_gateway.ews.operations import ExchangeLimits, ExchangeOperations
 
 ANNA = ("anna@club.example", "anna-secret")
 BOB = ("bob@club.example", "bob-secret")
-ROUND = {"subject": "Monthly medal", "start": "2026-06-01T07:30:00Z", "end": "2026-06-01T12:00:00Z",
+YEAR = dt.date.today().year + 1  # an appointment still to come (it gets its reminder)
+ROUND = {"subject": "Monthly medal", "start": f"{YEAR}-06-01T07:30:00Z", "end": f"{YEAR}-06-01T12:00:00Z",
          "timezone": "Europe/Berlin", "location": "Tee 1", "body": "Shotgun", "reminder_minutes": 15,
          "external_id": "pccaddie:1:abc"}  # fmt: skip
 MAX = {"given_name": "Max", "surname": "Muster", "street": "Am Golfplatz 1", "postal_code": "50667",
@@ -67,8 +69,8 @@ async def test_calendar_round_trip(emulator, ops):
         assert item[name] == ROUND[name], name
     assert item["body"] == "Shotgun" and item["private"] is False and item["all_day"] is False
 
-    edit = {**ROUND, "subject": "Monthly medal (moved)", "start": "2026-06-02T07:30:00Z", "end": "2026-06-02T12:00:00Z",
-            "private": True, "reminder_minutes": None}  # fmt: skip
+    edit = {**ROUND, "subject": "Monthly medal (moved)", "start": f"{YEAR}-06-02T07:30:00Z",
+            "end": f"{YEAR}-06-02T12:00:00Z", "private": True, "reminder_minutes": None}  # fmt: skip
     (updated,) = await ops.update(
         {
             "account": acct,
@@ -79,7 +81,7 @@ async def test_calendar_round_trip(emulator, ops):
     assert updated["ok"] and updated["change_key"] != created["change_key"]
     (got,) = await ops.get({"account": acct, "ids": [created["id"]]})
     assert got["item"]["subject"] == "Monthly medal (moved)" and got["item"]["private"] is True
-    assert got["item"]["reminder_minutes"] is None and got["item"]["start"] == "2026-06-02T07:30:00Z"
+    assert got["item"]["reminder_minutes"] is None and got["item"]["start"] == f"{YEAR}-06-02T07:30:00Z"
 
     stale = await ops.update(
         {

@@ -1,0 +1,65 @@
+"""Exchange's limits on the text fields the sync writes, and entries shortened to fit them.
+
+Exchange stores a subject, a location, a contact's names, address parts and phone numbers in at
+most 255 characters (counted as .NET does, in UTF-16 code units), and a category name likewise;
+exchangelib refuses a longer subject or name before the request is even sent (ValueError). An
+entry is shortened to fit before it is built; the original text stays in PC CADDIE, and the
+item's result names the fields that were shortened. Bodies have no such limit (only the item's
+size, which Exchange checks itself).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .entries import CalendarEntry, ContactEntry
+
+MAX_TEXT = 255
+CALENDAR_LIMITS = {"subject": MAX_TEXT, "location": MAX_TEXT}
+CONTACT_TEXTS = ("given_name", "surname", "display_name", "street", "postal_code", "city", "country", "phone_home",
+                 "phone_business", "phone_mobile")  # fmt: skip
+CONTACT_LIMITS = dict.fromkeys(CONTACT_TEXTS, MAX_TEXT)
+MAX_CATEGORY = MAX_TEXT
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-16 code units, never inside a character, trailing
+    blanks dropped."""
+    if utf16_length(text) <= limit:
+        return text
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return text[:index].rstrip()
+    return text
+
+
+def fit_calendar(entry: CalendarEntry) -> tuple[CalendarEntry, tuple[str, ...]]:
+    """The entry within Exchange's limits, and the names of the fields shortened."""
+    changes: dict[str, object] = {}
+    for name, limit in CALENDAR_LIMITS.items():
+        value = getattr(entry, name)
+        if utf16_length(value) > limit:
+            changes[name] = shorten(value, limit)
+    categories = tuple(shorten(c, MAX_CATEGORY) for c in entry.categories)
+    if categories != entry.categories:
+        changes["categories"] = tuple(dict.fromkeys(categories))
+    return (dataclasses.replace(entry, **changes) if changes else entry), tuple(changes)  # type: ignore[arg-type]
+
+
+def fit_contact(entry: ContactEntry) -> tuple[ContactEntry, tuple[str, ...]]:
+    changes: dict[str, object] = {}
+    for name, limit in CONTACT_LIMITS.items():
+        value = getattr(entry, name)
+        if utf16_length(value) > limit:
+            changes[name] = shorten(value, limit)
+    return (dataclasses.replace(entry, **changes) if changes else entry), tuple(changes)  # type: ignore[arg-type]
+
+
+def fit(entry: CalendarEntry | ContactEntry) -> tuple[CalendarEntry | ContactEntry, tuple[str, ...]]:
+    return fit_calendar(entry) if isinstance(entry, CalendarEntry) else fit_contact(entry)
