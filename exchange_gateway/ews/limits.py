@@ -12,31 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 
+from protocol.text_limits import MAX_TEXT, shorten, utf16_length
+
 from .entries import CalendarEntry, ContactEntry
 
-MAX_TEXT = 255
+__all__ = ["MAX_TEXT", "fit", "fit_calendar", "fit_contact", "shorten", "utf16_length"]
 CALENDAR_LIMITS = {"subject": MAX_TEXT, "location": MAX_TEXT}
 CONTACT_TEXTS = ("given_name", "surname", "display_name", "street", "postal_code", "city", "country", "phone_home",
                  "phone_business", "phone_mobile")  # fmt: skip
 CONTACT_LIMITS = dict.fromkeys(CONTACT_TEXTS, MAX_TEXT)
 MAX_CATEGORY = MAX_TEXT
-
-
-def utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def shorten(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` UTF-16 code units, never inside a character, trailing
-    blanks dropped."""
-    if utf16_length(text) <= limit:
-        return text
-    units = 0
-    for index, char in enumerate(text):
-        units += 2 if ord(char) > 0xFFFF else 1
-        if units > limit:
-            return text[:index].rstrip()
-    return text
 
 
 def fit_calendar(entry: CalendarEntry) -> tuple[CalendarEntry, tuple[str, ...]]:

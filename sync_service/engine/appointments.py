@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
+from protocol.text_limits import shorten
+
 from ..store.models import Appointment
 from .model import Version
 
@@ -31,7 +33,10 @@ class AppointmentContent:
 
     @property
     def digest(self) -> str:
-        canonical = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        """Of the content as Exchange can hold it: a title or location over Exchange's limit is
+        shortened on the way out (the whole text stays in PC CADDIE), and reads back the same."""
+        fields = {**asdict(self), "title": shorten(self.title), "location": shorten(self.location)}
+        canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
     @property

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
+from protocol.text_limits import shorten
+
 from ..admin.accounts import account_for_gateway
 from ..admin.parameters import max_attempts
 from ..admin.users import subject_for
@@ -713,6 +715,11 @@ def apply_local(context: SubscriptionContext, action: str, link: Link | None, so
     elif action == "update":
         assert source is not None and link is not None
         values = to_local_values(source.content, context.zone)
+        current = Appointment.get_or_none(Appointment.id == int(link.local_key or 0))
+        for name in ("title", "location"):  # a text Exchange holds shortened stays whole in PC CADDIE
+            whole = getattr(current, name) if current is not None else None
+            if whole is not None and whole != values[name] and shorten(whole) == values[name]:
+                values[name] = whole
         Appointment.update(modified=now(), **values).where(Appointment.id == int(link.local_key or 0)).execute()
         AppointmentLink.update(
             digest=source.digest,

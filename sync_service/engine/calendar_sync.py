@@ -364,7 +364,9 @@ class _Run:
             title = source.title if source else ""
             if result.get("ok") or (action == "delete" and result.get("error", {}).get("code") == "not_found"):
                 self._count(TO_EXCHANGE, f"{action}d")
-                self.report.append((action, Side.EXCHANGE.value, item, title, ""))
+                shortened = result.get("shortened") or ()
+                detail = f"shortened to Exchange's limits: {', '.join(map(str, shortened))}" if shortened else ""
+                self.report.append((action, Side.EXCHANGE.value, item, title, detail))
             else:
                 self._count(TO_EXCHANGE, "failed")
                 error = result.get("error", {})

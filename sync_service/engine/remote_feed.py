@@ -110,11 +110,24 @@ class _Getter(Protocol):
     async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]: ...
 
 
+def _busy(answer: Mapping[str, Any]) -> bool:
+    return not answer.get("ok") and (answer.get("error") or {}).get("code") == "busy"
+
+
 async def fetch(client: _Getter, ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
-    """Full items by id, in chunks the gateway takes; each answer by its id."""
+    """Full items by id, in chunks the gateway takes; each answer by its id. The gateway keeps
+    each reply within the frame limit: the items past it answer `busy` and are asked for again
+    in the next request (only a request of which not one item could be answered ends there)."""
     answers: dict[str, Mapping[str, Any]] = {}
-    for start in range(0, len(ids), FETCH_CHUNK):
-        chunk = list(ids[start : start + FETCH_CHUNK])
+    queue = list(dict.fromkeys(ids))
+    while queue:
+        chunk, queue = queue[:FETCH_CHUNK], queue[FETCH_CHUNK:]
+        later = []
         for item_id, answer in zip(chunk, await client.get(chunk)):
+            if _busy(answer):
+                later.append(item_id)
             answers[item_id] = answer
+        if len(later) == len(chunk):
+            break  # not one answered: the busy answers stand (the cycle ends as mailbox trouble)
+        queue = later + queue
     return answers

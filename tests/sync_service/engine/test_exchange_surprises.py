@@ -301,3 +301,18 @@ async def test_the_second_of_two_equal_wall_times_stays_the_second(club):
     club.update(appointment.id, start=f"{night}T02:30+02:00", end=f"{night}T02:45+02:00")  # the first one
     await club.sync()
     assert remote(club, "Night round (greenkeeper)")["start"] == f"{night}T00:30:00Z"
+
+
+async def test_a_title_over_exchanges_limit_is_shortened_there_and_stays_whole_here(club):
+    long_title = "Clubmeisterschaft " + "sehr lang " * 40
+    local_id = club.add(long_title)
+    outcome = await club.sync()
+    assert outcome.counts == {"created-to-exchange": 1}
+    (item,) = club.exchange.items.values()
+    assert len(item["subject"]) <= 255 and long_title.startswith(item["subject"])
+    assert (await club.sync()).counts == {}  # the shortened title read back is no change
+    club.exchange.user_update(item["id"], location="Terrace")
+    assert (await club.sync()).counts == {"updated-to-pccaddie": 1}
+    appointment = club.local()[local_id]
+    assert appointment.title == long_title.rstrip() and appointment.location == "Terrace"
+    assert (await club.sync()).counts == {}

@@ -2,6 +2,7 @@
 
 import pytest
 
+from sync_service.engine import remote_feed
 from sync_service.engine.remote_feed import FetchError, Known, complete, to_fetch
 
 FEED = [
@@ -37,3 +38,31 @@ def test_a_fetch_that_fails_otherwise_fails_the_feed():
     fetched = {"C": {"ok": False, "id": "C", "error": {"code": "server_error", "message": "boom"}}}
     with pytest.raises(FetchError):
         complete(FEED[2:3], {}, [], fetched)
+
+
+class _Budgeted:
+    """A gateway whose replies hold at most `budget` items: the rest answer busy."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget, self.requests = budget, []
+
+    async def get(self, ids):
+        self.requests.append(list(ids))
+        return [{"ok": True, "item": {"id": i}} if n < self.budget
+                else {"ok": False, "id": i, "error": {"code": "busy", "message": "reply full"}}
+                for n, i in enumerate(ids)]  # fmt: skip
+
+
+async def test_items_past_a_full_reply_are_asked_for_again():
+    gateway = _Budgeted(2)
+    answers = await remote_feed.fetch(gateway, ["a", "b", "c", "d", "e"])
+    assert all(answers[i]["ok"] for i in "abcde")
+    assert gateway.requests == [["a", "b", "c", "d", "e"], ["c", "d", "e"], ["e"]]
+
+
+async def test_a_reply_of_which_nothing_fits_ends_the_fetch():
+    gateway = _Budgeted(0)
+    answers = await remote_feed.fetch(gateway, ["a", "b"])
+    assert len(gateway.requests) == 1 and all(answers[i]["error"]["code"] == "busy" for i in "ab")
+    with pytest.raises(remote_feed.FetchError):
+        remote_feed.complete([{"type": "create", "id": "a", "change_key": "k"}], {}, [], answers)
