@@ -24,6 +24,7 @@ from .limits import MAX_TEXT, shorten
 
 PROPERTY_SET_ID = "6f0c8a52-3d1e-4b7a-9c55-2e8d41f7b3a9"  # ours: the PC CADDIE Exchange sync
 EXTERNAL_ID_FIELD = "pccaddie_sync_id"
+WRITTEN_FIELD = "pccaddie_sync_written"
 PRIVATE_SENSITIVITIES = {"Private", "Confidential"}
 RECURRING_TYPES = {"RecurringMaster", "Occurrence", "Exception"}
 PHONE_LABELS = {"phone_home": "HomePhone", "phone_business": "BusinessPhone", "phone_mobile": "MobilePhone"}
@@ -37,13 +38,23 @@ class SyncExternalId(ExtendedProperty):
     property_type = "String"
 
 
+class SyncWritten(ExtendedProperty):
+    """The digest of the content the sync last wrote onto a calendar item."""
+
+    property_set_id = PROPERTY_SET_ID
+    property_name = "PcCaddieSyncWritten"
+    property_type = "String"
+
+
 def register_external_id() -> None:
-    """Teach exchangelib our extended property (once per process; it keeps it per item class)."""
-    for item_class in (CalendarItem, Contact):
+    """Teach exchangelib our extended properties (once per process; it keeps them per item class)."""
+    for item_class, name, prop in ((CalendarItem, EXTERNAL_ID_FIELD, SyncExternalId),
+                                   (Contact, EXTERNAL_ID_FIELD, SyncExternalId),
+                                   (CalendarItem, WRITTEN_FIELD, SyncWritten)):  # fmt: skip
         try:
-            item_class.get_field_by_fieldname(EXTERNAL_ID_FIELD)
+            item_class.get_field_by_fieldname(name)
         except InvalidField:
-            item_class.register(EXTERNAL_ID_FIELD, SyncExternalId)
+            item_class.register(name, prop)
 
 
 def _zone(name: str) -> EWSTimeZone:
@@ -102,6 +113,7 @@ def calendar_values(entry: CalendarEntry, now: dt.datetime | None = None) -> dic
         "categories": list(entry.categories) or None,
         "legacy_free_busy_status": "Busy",
         EXTERNAL_ID_FIELD: entry.external_id,
+        WRITTEN_FIELD: entry.written,
     }
 
 
@@ -182,6 +194,7 @@ def calendar_entry(item: CalendarItem) -> CalendarEntry:
         reminder_minutes=item.reminder_minutes_before_start if item.reminder_is_set else None,
         categories=tuple(item.categories or ()),
         external_id=getattr(item, EXTERNAL_ID_FIELD, None),
+        written=getattr(item, WRITTEN_FIELD, None),
         id=item.id,
         change_key=item.changekey,
         recurring=(item.type in RECURRING_TYPES) or bool(item.is_recurring),
@@ -201,6 +214,7 @@ CALENDAR_UPDATE_FIELDS = {
     "reminder_minutes": ["reminder_is_set", "reminder_minutes_before_start"],
     "categories": ["categories"],
     "external_id": [EXTERNAL_ID_FIELD],
+    "written": [WRITTEN_FIELD],
 }
 TIME_FIELDS = ("start", "end", "is_all_day")
 REMINDER_FIELDS = tuple(CALENDAR_UPDATE_FIELDS["reminder_minutes"])
@@ -225,7 +239,8 @@ def calendar_update_fields(fields: set[str]) -> list[str]:
 # (never MimeContent, whose conversion costs the server dearly).
 CALENDAR_READ_FIELDS = ("subject", "body", "text_body", "is_all_day", "start", "end", "duration", "location",
                         "_start_timezone", "sensitivity", "reminder_is_set", "reminder_minutes_before_start",
-                        "categories", "type", "is_recurring", "last_modified_time", EXTERNAL_ID_FIELD)  # fmt: skip
+                        "categories", "type", "is_recurring", "last_modified_time", EXTERNAL_ID_FIELD,
+                        WRITTEN_FIELD)  # fmt: skip
 CONTACT_READ_FIELDS = ("given_name", "surname", "display_name", "file_as", "physical_addresses", "phone_numbers",
                        "email_addresses", "last_modified_time", EXTERNAL_ID_FIELD)  # fmt: skip
 

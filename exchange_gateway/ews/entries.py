@@ -3,6 +3,9 @@
 Calendar entry:
     id, change_key      Exchange's, None for an entry not yet created
     external_id         the sync service's id for it, stored in our own extended property
+    written             the sync service's mark of the content it last wrote onto the item (its
+                        digest), in a second property of ours: an edit in Outlook leaves it, so a
+                        write whose answer was lost is still told apart from a user's change
     subject, body, location
     body_html           Exchange's body is formatted (HTML; `body` is then its text conversion), so
                         writing `body` back would replace the formatting with plain text. Optional
@@ -82,6 +85,7 @@ class CalendarEntry:
     reminder_minutes: int | None = None
     categories: tuple[str, ...] = ()
     external_id: str | None = None
+    written: str | None = None
     id: str | None = None
     change_key: str | None = None
     recurring: bool = False
@@ -120,6 +124,7 @@ class CalendarEntry:
             reminder_minutes=reminder,
             categories=tuple(categories),
             external_id=_typed(wire, "external_id", str, None, what),
+            written=_typed(wire, "written", str, None, what),
             id=_typed(wire, "id", str, None, what),
             change_key=_typed(wire, "change_key", str, None, what),
         )
@@ -131,7 +136,7 @@ class CalendarEntry:
 
 
 CALENDAR_FIELDS = ("subject", "body", "location", "start", "end", "all_day", "timezone", "private",
-                   "reminder_minutes", "categories", "external_id")  # fmt: skip
+                   "reminder_minutes", "categories", "external_id", "written")  # fmt: skip
 
 
 @dataclass(frozen=True)

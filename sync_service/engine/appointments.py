@@ -100,20 +100,21 @@ ENTRY_FIELDS_OF = {
     "private": ("private",),
 }
 ALL_UPDATE_FIELDS = ("subject", "body", "location", "start", "end", "all_day", "timezone", "private",
-                     "reminder_minutes", "external_id")  # fmt: skip
+                     "reminder_minutes", "external_id", "written")  # fmt: skip
 
 
 def fields_to_write(agreed: AppointmentContent | None, content: AppointmentContent) -> list[str]:
     """The entry fields an update must write: those whose content changed since it was last
     agreed (so that what PC CADDIE did not change stays as it is in Exchange: a note's formatting,
-    the user's reminder); every field when the agreed content is not known."""
+    the user's reminder); every field when the agreed content is not known. The mark of what was
+    written always goes with them."""
     if agreed is None:
         return list(ALL_UPDATE_FIELDS)
     changed: dict[str, None] = {}
     for name, entry_fields in ENTRY_FIELDS_OF.items():
         if getattr(agreed, name) != getattr(content, name):
             changed.update(dict.fromkeys(entry_fields))
-    return list(changed) or ["subject"]
+    return [*(list(changed) or ["subject"]), "written"]
 
 
 def to_entry(
@@ -124,7 +125,8 @@ def to_entry(
     area_name: str | None = None,
 ) -> dict[str, Any]:
     """The gateway's calendar entry; an exported item carries its area's name as a category, so
-    that staff see where it comes from (and can file a new item into an area the same way)."""
+    that staff see where it comes from (and can file a new item into an area the same way), and
+    the mark of the content written (its digest), which an edit in Outlook leaves as it is."""
     return {
         "subject": content.title,
         "start": content.start,
@@ -137,6 +139,7 @@ def to_entry(
         "reminder_minutes": reminder_minutes,
         "categories": [area_name] if area_name else [],
         "external_id": external_id,
+        "written": content.digest,
     }
 
 

@@ -16,7 +16,8 @@ from tests.contract.mailboxes import Mailbox
 
 MAIN = ""  # the main calendar (contacts folder)
 ENTRY_KEYS = {"id", "change_key", "subject", "start", "end", "all_day", "body", "body_html", "location", "timezone",
-              "private", "reminder_minutes", "categories", "external_id", "recurring", "last_modified"}  # fmt: skip
+              "private", "reminder_minutes", "categories", "external_id", "written", "recurring",
+              "last_modified"}  # fmt: skip
 CONTACT_KEYS = {"id", "change_key", "given_name", "surname", "display_name", "street", "postal_code", "city",
                 "country", "phone_home", "phone_business", "phone_mobile", "emails", "external_id",
                 "last_modified"}  # fmt: skip
@@ -29,7 +30,7 @@ def entry(n: int = 1, **overrides: Any) -> dict[str, Any]:
     return {"subject": f"Lesson {n}", "start": f"2026-06-{n:02d}T07:30:00Z", "end": f"2026-06-{n:02d}T08:30:00Z",
             "all_day": False, "body": f"Bring clubs ({n})", "location": "Driving range", "timezone": "Europe/Berlin",
             "private": False, "reminder_minutes": 15, "categories": ["Lessons"], "external_id": f"pccaddie:1:{n}",
-            **overrides}  # fmt: skip
+            "written": f"digest-{n}", **overrides}  # fmt: skip
 
 
 def user_entry(n: int = 1, **overrides: Any) -> dict[str, Any]:
@@ -111,6 +112,20 @@ def by_id(changes: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
 
 
 # -- change keys ------------------------------------------------------------------------------------
+
+
+async def test_the_mark_of_what_was_written_survives_an_outlook_edit(mailbox: Mailbox):
+    client = mailbox.client
+    (made,) = await create(client, entry())
+    assert (await get_one(client, made["id"]))["written"] == "digest-1"
+    await update(client, made, ["subject", "written"], entry(subject="Lesson (moved)", written="digest-2"))
+    await mailbox.outlook.update(made["id"], location="Putting green", subject="Lesson (Outlook)")
+    item = await get_one(client, made["id"])
+    assert (item["written"], item["subject"]) == ("digest-2", "Lesson (Outlook)")
+    await update(client, item, ["location"], entry(written="digest-3"))
+    assert (await get_one(client, made["id"]))["written"] == "digest-2"  # written only when named
+    theirs = await mailbox.outlook.create(**user_entry())
+    assert (await get_one(client, theirs))["written"] is None
 
 
 async def test_every_write_gets_a_new_change_key(mailbox: Mailbox):

@@ -72,6 +72,20 @@ async def test_an_update_whose_answer_was_lost_does_not_leave_the_item_stuck(clu
     assert (await club.sync()).counts == {"updated-to-pccaddie": 1}
 
 
+async def test_an_outlook_edit_after_an_update_whose_answer_was_lost_is_no_conflict(club):
+    local_id = club.add("Seniors")
+    await club.sync()
+    club.update(local_id, title="Seniors (1)")
+    club.exchange.fail("update", when="after")  # done in Exchange, the answer lost
+    await club.sync()
+    club.exchange.user_update(remote(club, "Seniors (1)")["id"], subject="Seniors (Outlook)", location="Barn")
+    outcome = await club.sync()
+    assert outcome.counts == {"updated-to-pccaddie": 1}  # the Outlook edit came after ours: it wins, no conflict
+    appointment = club.local()[local_id]
+    assert (appointment.title, appointment.location) == ("Seniors (Outlook)", "Barn")
+    assert (await club.sync()).counts == {}
+
+
 async def test_a_conflict_answer_makes_the_next_cycle_read_the_item(club):
     local_id = club.add("Ladies")
     await club.sync()
@@ -270,10 +284,10 @@ async def test_an_update_writes_only_what_pc_caddie_changed(club):
     club.exchange.update = spy
     club.update(local_id, title="Pro-Am (sold out)")
     await club.sync()
-    assert [u["fields"] for u in sent] == [["subject"]]  # the note, its formatting, the reminder: untouched
+    assert [u["fields"] for u in sent] == [["subject", "written"]]  # the note, its formatting, the reminder: untouched
     club.update(local_id, start=utc(5, 7).replace("Z", "+00:00"), end=utc(5, 8).replace("Z", "+00:00"))
     await club.sync()
-    assert set(sent[1]["fields"]) == {"start", "end", "all_day", "timezone"}
+    assert set(sent[1]["fields"]) == {"start", "end", "all_day", "timezone", "written"}
     assert set(ALL_UPDATE_FIELDS) >= set(sent[1]["fields"])
 
 
