@@ -520,6 +520,7 @@ class Oracle:
         self.drafts = Drafts(rng)
         self.lock = filelock.FileLock(str(world.home / "sync-cycle.lock"))
         self.made_last_round: list[str] = []
+        self.changed_last_round: set[str] = set()  # changed (or made) by the last round, on either side
 
     # -- creates ------------------------------------------------------------------------------------
 
@@ -636,6 +637,7 @@ class Oracle:
         self.create_in_pccaddie(new // 2)
         self.create_in_exchange(new - new // 2)
         self.made_last_round = list(self.ledger.items)[known:]
+        self.changed_last_round = set(local) | set(remote) | set(self.made_last_round)
         return len(local) + len(remote) + 2 * new
 
     def move_everything(self, timeout: float) -> int | None:

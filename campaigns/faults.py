@@ -88,7 +88,10 @@ class FaultCampaign(Campaign):
         sync's writes to Exchange meet them (the campaign's own Outlook client would meet them too,
         so Exchange is left alone until the faults stop)."""
         oracle = self.oracle
-        alive = sorted(t.key for t in oracle.ledger.alive() if t.row_id is not None)  # (those PC CADDIE holds)
+        # (those PC CADDIE holds, and not changed by this round already: a PC CADDIE delete of an
+        # item whose Outlook edit the sync has not read yet is a conflict the edit wins, by design)
+        alive = sorted(t.key for t in oracle.ledger.alive()
+                       if t.row_id is not None and t.key not in oracle.changed_last_round)  # fmt: skip
         self.random.shuffle(alive)
         share = max(1, len(alive) // 10)
         edits = {key: oracle.edited(key, label)[0] for key in alive[:share]}
