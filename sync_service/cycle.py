@@ -1,4 +1,5 @@
-"""One sync cycle: `Sync started` … `Sync ended`. For now its body checks the gateway answers."""
+"""One sync cycle: `Sync started` … `Sync ended`, under the cycle lock, with the gateway link up:
+every subscription's sync through the engine's runner (engine/runner.py), the log line of counts."""
 
 from __future__ import annotations
 
