@@ -41,8 +41,11 @@ def test_fault_campaign_small(tmp_path):
 def test_wire_abuse_campaign_small(tmp_path):
     from campaigns.wire import run_wire_campaign
 
-    report = run_wire_campaign(tmp_path / "home", idle=300, pings=3000)
+    report = run_wire_campaign(tmp_path / "home", idle=300, pings=3000, attack=4)
     assert report.ok, report.lines()
+    # issue 13, defect 9: 4 x 16 MiB of empty arrays before the token cost well under 100 MB (it was 1.4 GB)
+    assert report.attack_closed == 4 and report.legit_lost == 0, report.lines()
+    assert report.attack_rss_peak_kib < report.attack_rss_before_kib + 100_000, report.lines()
     assert report.half_frames_closed == 100 and report.huge_prefix_closed == 100
     assert report.pings == 3000
     assert report.rss_end_kib < report.rss_start_kib + 50_000, report.lines()  # bounded: no growth per connection kept
