@@ -384,3 +384,25 @@ def test_removing_a_calendar_while_a_cycle_runs_does_not_stop_the_service(world)
     assert sorted(world.titles()) == ["Anna's first", "Anna's second", "Lesson Bob"]
     bob_items = [i.subject for i in mailbox(world, BOB, BOB_PASSWORD).calendar.all()]
     assert bob_items in ([], ["Lesson Bob"]), bob_items  # the create in flight landed or not, but once at most
+
+
+def test_a_sync_state_exchange_no_longer_knows_is_read_afresh(world):
+    """ErrorInvalidSyncStateData (an expired state): the calendar is read afresh, nothing made twice,
+    and only what was really deleted meanwhile is deleted."""
+    world.set_up("anna", "Tee times")
+    world.add("Kept", 3, 9)
+    world.add("Deleted in Outlook", 3, 11)
+    world.outlook_add("Made in Outlook", 2, 8)
+    world.sync_now()
+    world.sync_now()
+    outlook_by_subject(world)["Deleted in Outlook"].delete()
+    world.outlook_add("Made since", 2, 10)
+    # the cycle's first read (all calendars' first pages at once) and the calendar's own read again
+    world.control("/emulator/faults", {"kind": "invalid_sync_state", "count": 2})
+    world.sync_now()
+    assert sorted(by_title(world)) == ["Kept", "Made in Outlook", "Made since"]
+    assert sorted(outlook_by_subject(world)) == ["Kept", "Made in Outlook", "Made since"]
+    lines = world.json("report", "anna", "--cycles", "1")
+    assert [line["detail"] for line in lines if line["action"] == "restart"] == ["read afresh: sync state not known"]
+    world.sync_now()
+    assert sorted(by_title(world)) == ["Kept", "Made in Outlook", "Made since"]
