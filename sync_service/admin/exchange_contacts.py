@@ -1,17 +1,19 @@
 """`contact add LOGIN --exchange ID-OR-EMAIL`: an existing Exchange contact joins the user's
-contact sync, matched to a PC CADDIE person by e-mail, then by name, or made a new person."""
+contact sync, matched to a PC CADDIE person (the same e-mail address and name, never a guess), or
+to the person chosen, or to a new person."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 import peewee as pw
 
-from ..permissions import may_sync_contacts
+from ..permissions import FieldGroup, FieldMode, field_mode, may_sync_contacts
 from ..store.models import ContactSubscription, Person
 from . import AdminError
-from .lookups import user_by_login
+from .lookups import person_by_id, user_by_login
 from .persons import MAX_EMAILS
 from .subscriptions import _now
 from .timetable import utc_now
@@ -21,7 +23,7 @@ from .users import subject_for
 @dataclass(frozen=True)
 class Matched:
     person: Person
-    how: str  # e-mail | name | new
+    how: str  # e-mail | chosen | new
 
 
 def choose_contact(wanted: str, candidates: list[Mapping[str, Any]]) -> Mapping[str, Any]:
@@ -40,40 +42,96 @@ def choose_contact(wanted: str, candidates: list[Mapping[str, Any]]) -> Mapping[
     return candidates[0]
 
 
-def _names(contact: Mapping[str, Any]) -> tuple[str, str]:
-    first, last = contact.get("given_name", "").strip(), contact.get("surname", "").strip()
-    if not first and not last:
-        parts = (contact.get("display_name") or "").strip().rsplit(" ", 1)
-        first, last = (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0])
-    return first, last or "(unknown)"
+def name_key(text: str) -> str:
+    """A name as +ADD compares it: Unicode form, case and spaces do not count, nor umlaut spellings
+    (Müller, Mueller and MÜLLER are one name)."""
+    folded = " ".join(unicodedata.normalize("NFKC", text or "").casefold().split())
+    for umlaut, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        folded = folded.replace(umlaut, spelled)
+    return folded
 
 
-def match_person(contact: Mapping[str, Any]) -> Matched:
-    emails = [e.casefold() for e in contact.get("emails", []) if e]
+def contact_names(contact: Mapping[str, Any]) -> tuple[str, str]:
+    """First and last name of an Exchange contact: its given name and surname, else its display
+    name ("Max Muster", or "Muster, Max" as Outlook files it)."""
+    first = " ".join(str(contact.get("given_name") or "").split())
+    last = " ".join(str(contact.get("surname") or "").split())
+    if first or last:
+        return first, last
+    shown = " ".join(str(contact.get("display_name") or "").split())
+    if "," in shown:
+        surname, _, given = shown.partition(",")
+        return given.strip(), surname.strip()
+    parts = shown.rsplit(" ", 1)
+    return (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0])
+
+
+def _same_name(person: Person, first: str, last: str) -> bool:
+    return (name_key(person.first_name), name_key(person.last_name)) == (name_key(first), name_key(last))
+
+
+def _describe(person: Person) -> str:
+    emails = ", ".join(e for e in (person.email1, person.email2, person.email3) if e)
+    return f"person {person.id} {person.first_name} {person.last_name}" + (f" <{emails}>" if emails else "")
+
+
+def candidates_for(contact: Mapping[str, Any]) -> tuple[list[Person], list[Person]]:
+    """(persons sharing an e-mail address with the contact, persons of the same name)."""
+    emails = sorted({str(e).strip().casefold() for e in contact.get("emails") or [] if str(e).strip()})
+    by_email: list[Person] = []
     if emails:
-        same_email = (
-            pw.fn.LOWER(Person.email1).in_(emails)
-            | pw.fn.LOWER(Person.email2).in_(emails)
-            | pw.fn.LOWER(Person.email3).in_(emails)
-        )
-        person = Person.select().where(same_email).order_by(Person.id).first()
-        if person is not None:
-            return Matched(person, "e-mail")
-    first, last = _names(contact)
-    for person in Person.select().where(Person.last_name == last):
-        if person.first_name.casefold() == first.casefold():
-            return Matched(person, "name")
+        same_email = (pw.fn.LOWER(pw.fn.TRIM(Person.email1)).in_(emails)
+                      | pw.fn.LOWER(pw.fn.TRIM(Person.email2)).in_(emails)
+                      | pw.fn.LOWER(pw.fn.TRIM(Person.email3)).in_(emails))  # fmt: skip
+        by_email = list(Person.select().where(same_email).order_by(Person.id))
+    first, last = contact_names(contact)
+    by_name = [p for p in Person.select().order_by(Person.id) if _same_name(p, first, last)] if last or first else []
+    return by_email, by_name
+
+
+def match_person(contact: Mapping[str, Any], modes: Mapping[str, FieldMode] | None = None) -> Matched:
+    """The one PC CADDIE person an Exchange contact is: the person with one of its e-mail
+    addresses and its name. Never a guess: several candidates, or an e-mail address whose owner's
+    name differs, are refused with the candidates listed; with none at all a new person is made
+    (its names, and what the modes let come from Exchange)."""
+    by_email, by_name = candidates_for(contact)
+    first, last = contact_names(contact)
+    both = [p for p in by_email if _same_name(p, first, last)]
+    if len(both) == 1 and len(by_name) == 1:
+        return Matched(both[0], "e-mail")
+    candidates = {p.id: p for p in [*by_email, *by_name]}
+    if candidates:
+        shown = f"{first} {last}".strip() or str(contact.get("display_name") or "?")
+        if both:
+            why = "several persons have its e-mail address and name"
+        elif by_email:
+            why = "its e-mail address belongs to a person of another name"
+        else:
+            why = "several persons of that name" if len(by_name) > 1 else "the same name, no e-mail address to tell"
+        listing = "; ".join(_describe(p) for p in list(candidates.values())[:10])
+        raise AdminError(f"the Exchange contact {shown!r} is not matched to a person ({why}): {listing}. "
+                         "Choose one with --person ID, or make a new person with --new")  # fmt: skip
+    return Matched(new_person(contact, modes), "new")
+
+
+def new_person(contact: Mapping[str, Any], modes: Mapping[str, FieldMode] | None = None) -> Person:
+    """A person made from an Exchange contact: its names, and the groups whose mode lets Exchange's
+    values come in (`sync`; without modes, all)."""
+    first, last = contact_names(contact)
+
+    def comes_in(group: FieldGroup) -> bool:
+        return modes is None or modes.get(group.value) is FieldMode.SYNC
+
+    values: dict[str, Any] = {"first_name": first, "last_name": last}
+    if comes_in(FieldGroup.ADDRESS):
+        values.update({f: str(contact.get(f) or "") for f in ("street", "postal_code", "city", "country")})
+    if comes_in(FieldGroup.PHONE):
+        values.update({f: str(contact.get(f) or "") for f in ("phone_home", "phone_business", "phone_mobile")})
+    if comes_in(FieldGroup.EMAIL):
+        mails = [str(e) for e in contact.get("emails") or [] if e][:MAX_EMAILS] + [""] * MAX_EMAILS
+        values.update(email1=mails[0], email2=mails[1], email3=mails[2])
     now = utc_now()
-    mails = list(contact.get("emails", []))[:MAX_EMAILS] + [""] * MAX_EMAILS
-    person = Person.create(
-        first_name=first or "-", last_name=last,
-        street=contact.get("street", ""), postal_code=contact.get("postal_code", ""),
-        city=contact.get("city", ""), country=contact.get("country", ""),
-        phone_home=contact.get("phone_home", ""), phone_business=contact.get("phone_business", ""),
-        phone_mobile=contact.get("phone_mobile", ""),
-        email1=mails[0], email2=mails[1], email3=mails[2], created=now, modified=now,
-    )  # fmt: skip
-    return Matched(person, "new")
+    return Person.create(created=now, modified=now, **values)
 
 
 def check_may_add(login: str) -> None:
@@ -81,7 +139,10 @@ def check_may_add(login: str) -> None:
         raise AdminError(f"{login} may not sync contacts (see `sync-service user permissions --contacts`)")
 
 
-def add_exchange_contact(login: str, contact: Mapping[str, Any]) -> Matched:
+def add_exchange_contact(login: str, contact: Mapping[str, Any], person_id: int | None = None,
+                         new: bool = False) -> Matched:  # fmt: skip
+    """Put an Exchange contact on LOGIN's list: matched to a person (see match_person), or to the
+    person chosen (`person_id`), or to a new person (`new`)."""
     user = user_by_login(login)
     check_may_add(login)
     taken = ContactSubscription.get_or_none(
@@ -89,7 +150,15 @@ def add_exchange_contact(login: str, contact: Mapping[str, Any]) -> Matched:
     )
     if taken is not None:
         raise AdminError(f"that Exchange contact is on {login}'s contact list already (person {taken.person_id})")
-    matched = match_person(contact)
+    modes = {g.value: field_mode(subject_for(user), g) for g in FieldGroup}
+    if person_id is not None and new:
+        raise AdminError("give --person ID or --new, not both")
+    if person_id is not None:
+        matched = Matched(person_by_id(person_id), "chosen")
+    elif new:
+        matched = Matched(new_person(contact, modes), "new")
+    else:
+        matched = match_person(contact, modes)
     if ContactSubscription.get_or_none(user=user, person=matched.person) is not None:
         raise AdminError(f"person {matched.person.id} is on {login}'s contact list already")
     ContactSubscription.create(

@@ -171,6 +171,11 @@ def remove_contact(login: str, person_id: int, delete_in_exchange: bool = False)
     if not deleted:
         raise AdminError(f"person {person_id} is not on {login}'s contact list")
     if not delete_in_exchange:
+        # the contact is the user's from now on (as one picked with +ADD), so that deleting the
+        # person before the next cycle unlinks it and does not take the contact with it (issue 14)
+        ContactLink.update(origin="exchange").where(
+            (ContactLink.user == user) & (ContactLink.person_id == person_id)
+        ).execute()
         return False
     marked = (
         ContactLink.update(delete_in_exchange=True)

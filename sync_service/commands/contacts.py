@@ -9,7 +9,9 @@ from protocol.cli_support import AddressType
 from protocol.logsetup import configure_logging
 
 from ..admin.accounts import account_for_gateway
-from ..admin.exchange_contacts import add_exchange_contact, check_may_add, choose_contact
+from ..admin.exchange_contacts import add_exchange_contact, check_may_add, choose_contact, contact_names
+from ..admin.lookups import person_by_id, user_by_login
+from ..admin.mailbox_blocks import block_of
 from ..admin.subscriptions import add_contact, contact_policy, list_contacts, remove_contact, set_contact_policy
 from ..gateway_calls import call_gateway, with_gateway
 from ..service import SERVICE_NAME
@@ -24,29 +26,40 @@ def contact() -> None:
 
 @contact.command("add")
 @click.argument("login")
-@click.option("--person", "person_id", type=int, metavar="ID", help="A PC CADDIE person.")
+@click.option(
+    "--person", "person_id", type=int, metavar="ID", help="A PC CADDIE person (with --exchange: the one meant)."
+)
 @click.option(
     "--exchange",
     "exchange",
     metavar="ID-OR-EMAIL",
     help="A contact that exists in LOGIN's Exchange contacts (+ADD): its id or e-mail address.",
 )
+@click.option("--new", "new", is_flag=True, help="With --exchange: make a new person of it, whoever else matches.")
 @click.option("--gateway", type=AddressType(), default=None, help="The Exchange gateway (default: the config file's).")
 @club_command(transaction=False)
-def contact_add(club: Club, login: str, person_id: int | None, exchange: str | None, gateway: Address | None) -> None:
+def contact_add(club: Club, login: str, person_id: int | None, exchange: str | None, new: bool,
+                gateway: Address | None) -> None:  # fmt: skip
     """Put a person on LOGIN's contact sync list: a PC CADDIE person, or an Exchange contact
-    (matched to a person by e-mail, then by name, or added as a new person)."""
-    if (person_id is None) == (exchange is None):
+    (matched to the person with its e-mail address and name, never a guess: when several persons or
+    none of that name could be meant, choose with --person ID or make a new person with --new)."""
+    if person_id is None and exchange is None:
         raise click.UsageError("give exactly one of --person ID or --exchange ID-OR-EMAIL")
-    if person_id is not None:
+    if new and exchange is None:
+        raise click.UsageError("--new goes with --exchange ID-OR-EMAIL")
+    if new and person_id is not None:
+        raise click.UsageError("give --person ID or --new, not both")
+    if exchange is None:
+        assert person_id is not None
         with club.db.atomic():
             add_contact(login, person_id)
         click.echo(f"person {person_id} added to {login}'s contacts")
         return
-    assert exchange is not None  # exactly one of the two is given, checked above
     wanted = exchange.strip()
     with club.db.atomic():
         check_may_add(login)
+        if person_id is not None:
+            person_by_id(person_id)  # an unknown person is refused before Exchange is asked
         wire = account_for_gateway(login, PasswordVault.for_home(club.home))
     configure_logging(club.home, SERVICE_NAME, club.config.logs, stderr=None)
     config = with_gateway(club.config, gateway)
@@ -57,10 +70,13 @@ def contact_add(club: Club, login: str, person_id: int | None, exchange: str | N
         candidates = [a["item"] for a in answers if a.get("ok") and "given_name" in a["item"]]
     chosen = choose_contact(wanted, candidates)
     with club.db.atomic():
-        matched = add_exchange_contact(login, chosen)
-    name = chosen.get("display_name") or f"{matched.person.first_name} {matched.person.last_name}"
-    how = {"e-mail": "matched by e-mail", "name": "matched by name", "new": "a new person"}[matched.how]
-    click.echo(f"Exchange contact {name!r} added to {login}'s contacts as person {matched.person.id} ({how})")
+        matched = add_exchange_contact(login, chosen, person_id=person_id, new=new)
+    name = chosen.get("display_name") or " ".join(p for p in contact_names(chosen) if p)
+    how = {"e-mail": "matched by e-mail", "chosen": "as chosen", "new": "a new person"}[matched.how]
+    person = matched.person
+    emails = ", ".join(e for e in (person.email1, person.email2, person.email3) if e)
+    click.echo(f"Exchange contact {name!r} added to {login}'s contacts as person {person.id} ({how}): "
+               f"{person.first_name} {person.last_name}" + (f" <{emails}>" if emails else ""))  # fmt: skip
 
 
 @contact.command("list")
@@ -69,9 +85,12 @@ def contact_add(club: Club, login: str, person_id: int | None, exchange: str | N
 @club_command
 def contact_list(club: Club, login: str, as_json: bool) -> None:
     """LOGIN's contact sync list."""
+    block = block_of(user_by_login(login).id)  # issue 13, defect 7: the mailbox left alone after a refused login
+    refused = block.describe() if block is not None else None
     rows = [
         {"person": p.id, "name": f"{p.first_name} {p.last_name}", "source": s.source,
-         "state": _state(link), "exchange_id": link.exchange_id if link else None}
+         "state": _state(link), "exchange_id": link.exchange_id if link else None,
+         **({"mailbox_blocked": refused} if refused else {})}
         for s, p, link in list_contacts(login)
     ]  # fmt: skip
     if as_json:
@@ -79,6 +98,8 @@ def contact_list(club: Club, login: str, as_json: bool) -> None:
     else:
         emit_table(["PERSON", "NAME", "ADDED BY", "STATE"], [(r["person"], r["name"], r["source"], r["state"])
                                                              for r in rows])  # fmt: skip
+        if refused:
+            click.echo(f"{login}: {refused}")
 
 
 @contact.command("remove")

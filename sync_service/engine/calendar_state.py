@@ -462,7 +462,8 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
                 unlabelled.append((link_id, version))  # an adopted copy whose relabelling did not happen
                 version = dataclasses.replace(version, change_key=None)  # its key is held once it is labelled
             sent = parse_agreed(rows_by_id[link_id].sent)
-            if sent is not None and version is not None and sent.digest in (version.digest, item.get("written")):
+            written = item.get("written") if item else None
+            if sent is not None and version is not None and sent.digest in (version.digest, written):
                 # an update whose answer was lost landed (and a user may have edited the item since)
                 links[link_id] = _landed(rows_by_id[link_id], sent)
             pairings.setdefault(link_id, _Pairing(links[link_id])).remote = version

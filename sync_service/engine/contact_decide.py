@@ -1,16 +1,19 @@
 """The decision for one contact, as a pure function, built on the appointment decision.
 
-Each field group of a linked contact is decided by `decide` on its own, with its own agreed
-digest: `sync` both ways with the conflict policy, `export` as read only (Exchange's edits of that
-group are ignored and overwritten by the next PC CADDIE change), `no` never touched. Names always
-travel both ways. Around that, what is particular to contacts:
+Each field group of a linked contact is merged field by field against what both sides last agreed
+on (see contact_merge): `sync` both ways with the conflict policy, `export` as read only
+(Exchange's edits of that group are ignored and overwritten by the next PC CADDIE change), `no`
+never touched. Names always travel both ways. A group with no agreed base (a contact picked with
++ADD, a group that was `no` until now, a link from before bases were recorded and whose digest
+neither side matches) is merged without one: nothing is blanked. Around that:
 
 - a person on the user's list with no link is made in Exchange (only its names and exported
-  groups); an Exchange contact picked with +ADD is linked, filling what either side lacks;
+  groups); an Exchange contact picked with +ADD is linked, merging both sides;
 - a contact deleted in Exchange leaves the user's list; the PC CADDIE person is never deleted;
 - a person deleted in PC CADDIE deletes the contact the sync made for it (one picked with +ADD is
   left to its owner);
-- a person taken off the list stops syncing; its contact stays unless removal asked otherwise.
+- a person taken off the list stops syncing; its contact stays unless removal asked otherwise
+  (asked, it goes even when the person was deleted too).
 """
 
 from __future__ import annotations
@@ -20,12 +23,12 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from ..permissions import FieldMode
-from .contacts import GROUPS, NAMES, Groups, digest, is_empty
-from .decide import decide
-from .model import UNCHANGED, Link, Observation, Options, Policy, Side, Unchanged, Version
-from .plan import Relink, Update
+from .contact_merge import merge_group
+from .contacts import GROUPS, NAMES, Groups, digest, normal
+from .model import UNCHANGED, Policy, Side, Unchanged
 
 UNKNOWN = ""  # the digest of a group never agreed on
+Values = tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class ContactLinkState:
     digests: Mapping[str, str]
     stopped: bool = False
     delete_in_exchange: bool = False
+    agreed: Mapping[str, Values] = field(default_factory=dict)  # per group, the values last agreed (if recorded)
 
 
 @dataclass(frozen=True)
@@ -57,92 +61,133 @@ class ContactObservation:
 @dataclass(frozen=True)
 class ContactDecision:
     action: str  # none | create | adopt | update | delete-remote | unlist | unlink | skip
-    to_exchange: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    to_pccaddie: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    digests: Mapping[str, str] = field(default_factory=dict)  # the groups' new agreed digests
-    conflicts: tuple[tuple[str, Side, tuple[str, ...]], ...] = ()  # (group, winner, losing values)
+    to_exchange: Mapping[str, Values] = field(default_factory=dict)
+    to_pccaddie: Mapping[str, Values] = field(default_factory=dict)
+    agreed: Mapping[str, Values] = field(default_factory=dict)  # the groups' new agreed values
+    conflicts: tuple[tuple[str, Side, Values], ...] = ()  # (group, winner, losing values)
     change_key: str | None = None
+
+    @property
+    def digests(self) -> dict[str, str]:
+        return {group: digest(values) for group, values in self.agreed.items()}
 
 
 def _active(group: str, modes: Mapping[str, FieldMode]) -> bool:
     return group == NAMES or modes.get(group, FieldMode.NO) is not FieldMode.NO
 
 
+def _mode(group: str, modes: Mapping[str, FieldMode]) -> FieldMode:
+    return FieldMode.SYNC if group == NAMES else modes[group]
+
+
+def winner(observation: ContactObservation, policy: Policy) -> Side:
+    """Who wins a field both sides changed differently."""
+    local, remote = observation.local_modified, observation.remote_modified
+    if policy is Policy.EXCHANGE_WINS:
+        return Side.EXCHANGE
+    if policy is Policy.NEWEST_WINS and remote is not None and (local is None or remote > local):
+        return Side.EXCHANGE
+    return Side.PCCADDIE
+
+
 def decide_contact(observation: ContactObservation, modes: Mapping[str, FieldMode],
                    policy: Policy = Policy.PCCADDIE_WINS) -> ContactDecision:  # fmt: skip
     link, local, remote = observation.link, observation.local, observation.remote
     if link is None:
-        return _new(observation, modes)
+        return _new(observation, modes, policy)
     if link.stopped:
         return ContactDecision("skip")
+    if not observation.on_list and link.delete_in_exchange and link.exchange_id:
+        return ContactDecision("delete-remote")
     if local is None:  # the person was deleted in PC CADDIE
         return ContactDecision("delete-remote" if link.origin is Side.PCCADDIE and link.exchange_id else "unlink")
     if not observation.on_list:
-        return ContactDecision("delete-remote" if link.delete_in_exchange and link.exchange_id else "unlink")
+        return ContactDecision("unlink")
     if remote is None:
         return ContactDecision("unlist")
     if link.exchange_id is None:  # its create is still owed
-        assert isinstance(local, dict) or local is UNCHANGED
         return ContactDecision("skip")
-    to_exchange: dict[str, tuple[str, ...]] = {}
-    to_pccaddie: dict[str, tuple[str, ...]] = {}
-    digests: dict[str, str] = {}
-    conflicts: list[tuple[str, Side, tuple[str, ...]]] = []
+    to_exchange: dict[str, Values] = {}
+    to_pccaddie: dict[str, Values] = {}
+    agreed: dict[str, Values] = {}
+    conflicts: list[tuple[str, Side, Values]] = []
+    wins = winner(observation, policy)
     for group in GROUPS:
         if not _active(group, modes):
             continue
-        mode = FieldMode.SYNC if group == NAMES else modes[group]
-        agreed = Link(link.id, str(link.person_id), link.exchange_id, link.digests.get(group, UNKNOWN), link.origin,
-                      link.change_key)  # fmt: skip
-        local_version = _version(group, local, str(link.person_id), modified=observation.local_modified)
-        remote_version = _version(group, remote, link.exchange_id, observation.remote_change_key,
-                                  observation.remote_modified)  # fmt: skip
-        plan = decide([Observation(agreed, local_version, remote_version)],
-                      Options(read_only=mode is FieldMode.EXPORT, policy=policy), linked_items=0)  # fmt: skip
-        for action in plan.actions:
-            if isinstance(action, Update) and action.side is Side.EXCHANGE:
-                to_exchange[group], digests[group] = action.source.content, action.source.digest
-            elif isinstance(action, Update):
-                to_pccaddie[group], digests[group] = action.source.content, action.source.digest
-            elif isinstance(action, Relink) and action.digest != agreed.digest:
-                digests[group] = action.digest
-        conflicts += [(group, c.winner, c.loser.content) for c in plan.conflicts]
-    if not (to_exchange or to_pccaddie or digests):
+        base = _base(link, group, local, remote)
+        mine = local[group] if isinstance(local, dict) else base
+        theirs = remote[group] if isinstance(remote, dict) else base
+        if base is None and link.digests.get(group, UNKNOWN) != UNKNOWN and (mine is None) != (theirs is None):
+            # only the digest was kept, and the side not read is as agreed: the other side changed it
+            changed = normal(group, mine if mine is not None else theirs or ())
+            if _mode(group, modes) is FieldMode.EXPORT and isinstance(remote, dict):
+                continue  # Exchange's edit of an export group: ignored
+            if isinstance(local, dict):
+                to_exchange[group] = changed
+            else:
+                to_pccaddie[group] = changed
+            agreed[group] = changed
+            continue
+        if mine is None or theirs is None:
+            continue  # a side not read, with nothing agreed to stand for it: looked at when read
+        merged = merge_group(_mode(group, modes), base, mine, theirs, wins)
+        ends_local, ends_remote, ends_base = normal(group, merged.local), normal(group, merged.remote), normal(
+            group, merged.base)  # fmt: skip
+        if ends_local != normal(group, mine):
+            to_pccaddie[group] = ends_local
+        if ends_remote != normal(group, theirs):
+            to_exchange[group] = ends_remote
+        if base is None or ends_base != normal(group, base) or link.digests.get(group) != digest(ends_base):
+            agreed[group] = ends_base
+        if merged.conflict is not None:
+            conflicts.append((group, merged.conflict[0], normal(group, merged.conflict[1])))
+    if not (to_exchange or to_pccaddie or agreed):
         return ContactDecision("none", change_key=observation.remote_change_key)
-    return ContactDecision("update", to_exchange, to_pccaddie, digests, tuple(conflicts), observation.remote_change_key)
+    return ContactDecision("update", to_exchange, to_pccaddie, agreed, tuple(conflicts), observation.remote_change_key)
 
 
-def _version(group: str, groups: Groups | Unchanged | None, key: str | None, change_key: str | None = None,
-             modified: dt.datetime | None = None):  # fmt: skip
-    if not isinstance(groups, dict):
-        return UNCHANGED
-    values = groups[group]
-    return Version(key=key or "?", content=values, digest=digest(values), change_key=change_key, modified=modified)
+def _base(link: ContactLinkState, group: str, local: Groups | Unchanged | None,
+          remote: Groups | Unchanged | None) -> Values | None:  # fmt: skip
+    """What both sides last agreed on for the group: recorded, else (a link from before values
+    were recorded) the side whose values match the agreed digest."""
+    if group in link.agreed:
+        return tuple(link.agreed[group])
+    known = link.digests.get(group, UNKNOWN)
+    if known == UNKNOWN:
+        return None
+    for side in (local, remote):
+        if isinstance(side, dict) and digest(side[group]) == known:
+            return side[group]
+    return None
 
 
-def _new(observation: ContactObservation, modes: Mapping[str, FieldMode]) -> ContactDecision:
+def _new(observation: ContactObservation, modes: Mapping[str, FieldMode], policy: Policy) -> ContactDecision:
     local, remote = observation.local, observation.remote
     if observation.source == "exchange":
         if not isinstance(remote, dict) or not isinstance(local, dict):
             return ContactDecision("none")
-        to_exchange, to_pccaddie, digests = {}, {}, {}
+        to_exchange: dict[str, Values] = {}
+        to_pccaddie: dict[str, Values] = {}
+        agreed: dict[str, Values] = {}
+        conflicts: list[tuple[str, Side, Values]] = []
+        wins = winner(observation, policy)
         for group in GROUPS:
             if not _active(group, modes):
                 continue
-            mode = FieldMode.SYNC if group == NAMES else modes[group]
-            mine, theirs = local[group], remote[group]
-            final = mine
-            if mine != theirs:
-                if is_empty(mine) and mode is FieldMode.SYNC:
-                    final = theirs
-                    to_pccaddie[group] = theirs
-                else:
-                    to_exchange[group] = mine
-            digests[group] = digest(final)
-        return ContactDecision("adopt", to_exchange, to_pccaddie, digests, change_key=observation.remote_change_key)
+            merged = merge_group(_mode(group, modes), None, local[group], remote[group], wins)
+            if normal(group, merged.local) != normal(group, local[group]):
+                to_pccaddie[group] = normal(group, merged.local)
+            if normal(group, merged.remote) != normal(group, remote[group]):
+                to_exchange[group] = normal(group, merged.remote)
+            agreed[group] = normal(group, merged.base)
+            if merged.conflict is not None:
+                conflicts.append((group, merged.conflict[0], normal(group, merged.conflict[1])))
+        return ContactDecision("adopt", to_exchange, to_pccaddie, agreed, tuple(conflicts),
+                               observation.remote_change_key)  # fmt: skip
     if isinstance(local, dict) and observation.on_list:
         exported = {g: local[g] for g in GROUPS if _active(g, modes)}
-        return ContactDecision("create", to_exchange=exported, digests={g: digest(v) for g, v in exported.items()})
+        return ContactDecision("create", to_exchange=exported, agreed=exported)
     return ContactDecision("none")
 
 

@@ -32,6 +32,8 @@ from .contacts import GROUPS, NAMES, Groups, digest, entry_groups, entry_values,
 from .model import UNCHANGED, Policy, Side
 from .remote_feed import Known
 
+Values = tuple[str, ...]
+LATE_CREATES = dt.timedelta(days=1)  # how long a create sent again is watched for a twin landing late
 CONTACTS_PAUSE = "the user may not sync contacts (password management, tab SYNC)"
 
 
@@ -49,6 +51,8 @@ class ContactContext:
     to_adopt: tuple[str, ...] = ()  # Exchange ids picked with +ADD and not linked yet
     verify: tuple[str, ...] = ()  # Exchange ids of links to look up: unsure what Exchange holds
     policy: Policy = Policy.PCCADDIE_WINS
+    refresh: bool = False  # the modes changed since the last saved cycle: every linked contact is looked at
+    resent: tuple[int, ...] = ()  # links whose create was sent more than once: a late twin may turn up
 
     @property
     def label(self) -> str:
@@ -83,7 +87,12 @@ def load_contact_context(user_id: int, vault: PasswordVault) -> ContactContext |
     except VaultError as exc:
         return NotSyncing(0, label, str(exc))
     modes = {NAMES: FieldMode.SYNC, **{g.value: field_mode(subject, g) for g in FieldGroup}}
-    links = list(ContactLink.select().where(ContactLink.user == user))
+    every = list(ContactLink.select().where(ContactLink.user == user))
+    expired = [link.id for link in every if is_tombstone(link) and not _may_land_late(link, now())]
+    if expired:
+        ContactLink.delete().where(ContactLink.id.in_(expired)).execute()
+    links = [link for link in every if not is_tombstone(link)]
+    buried = [link for link in every if is_tombstone(link) and link.id not in expired]
     linked_exchange = {link.exchange_id for link in links if link.exchange_id}
     to_adopt = tuple(
         entry.exchange_id
@@ -93,6 +102,7 @@ def load_contact_context(user_id: int, vault: PasswordVault) -> ContactContext |
         if entry.exchange_id and entry.exchange_id not in linked_exchange
         and not any(link.person_id == entry.person_id for link in links)
     )  # fmt: skip
+    refresh = state.initial_done and _loads(state.modes) != modes_json(modes)
     return ContactContext(
         user_id=user.id,
         login=user.login,
@@ -104,9 +114,90 @@ def load_contact_context(user_id: int, vault: PasswordVault) -> ContactContext |
         max_attempts=max_attempts(),
         pending=tuple((link.id, link.external_id) for link in links if link.pending_create and not link.stopped),
         to_adopt=to_adopt,
-        verify=tuple(link.exchange_id for link in links if link.verify and link.exchange_id),
+        verify=tuple(link.exchange_id for link in links if (link.verify or refresh) and link.exchange_id),
         policy=Policy(state.policy),
+        refresh=refresh,
+        resent=tuple(link.id for link in [*links, *buried] if _may_land_late(link, now())),
     )
+
+
+def modes_json(modes: Mapping[str, FieldMode]) -> dict[str, str]:
+    return {group: FieldMode(mode).value for group, mode in sorted(modes.items())}
+
+
+def _loads(text: str | None) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def agreed_of(link: ContactLink) -> dict[str, tuple[str, ...]]:
+    """The values last agreed per group, as recorded (groups never agreed are absent)."""
+    recorded = _loads(link.agreed)
+    if not isinstance(recorded, dict):
+        return {}
+    return {g: tuple(str(v) for v in values) for g, values in recorded.items()
+            if g in GROUPS and isinstance(values, list)}  # fmt: skip
+
+
+def _record_agreed(link: ContactLink, agreed: Mapping[str, tuple[str, ...]]) -> None:
+    """Set the link's agreed values (and digests) for these groups; the caller saves."""
+    if not agreed:
+        return
+    merged = {**agreed_of(link), **{g: tuple(v) for g, v in agreed.items()}}
+    link.agreed = json.dumps({g: list(v) for g, v in merged.items()}, ensure_ascii=False)
+    for group, values in agreed.items():
+        setattr(link, f"{group}_digest", digest(tuple(values)))
+
+
+def _sent_groups(text: str | None) -> dict[str, tuple[str, ...]]:
+    recorded = _loads(text)
+    if not isinstance(recorded, dict):
+        return {}
+    return {g: tuple(str(v) for v in values) for g, values in recorded.items() if isinstance(values, list)}
+
+
+def _creates_of(link: ContactLink) -> list[dict[str, tuple[str, ...]]]:
+    """The groups each create of the link sent, oldest first."""
+    recorded = _loads(link.creates)
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("sent"), list):
+        return []
+    return [{g: tuple(str(v) for v in values) for g, values in sent.items() if isinstance(values, list)}
+            for sent in recorded["sent"] if isinstance(sent, dict)]  # fmt: skip
+
+
+TOMBSTONE = "tombstone: a create of it may still land"
+
+
+def is_tombstone(link: ContactLink) -> bool:
+    return bool(link.stopped) and link.last_error == TOMBSTONE
+
+
+def _bury(row: ContactLink) -> None:
+    """A link that goes while a create of it may still land stays a while as a tombstone, so that
+    the contact such a create makes is deleted, not left behind (the contact it linked, if any, is
+    the user's now and never taken for that); else it is deleted."""
+    if row.pending_create or _may_land_late(row, now()):
+        creates_sent = max(row.creates_sent, 2)
+        ContactLink.update(person_id=None, exchange_id=row.exchange_id, pending_create=False, stopped=True,
+                           last_error=TOMBSTONE, creates_sent=creates_sent, updated=now()).where(
+            ContactLink.id == row.id).execute()  # fmt: skip
+    else:
+        ContactLink.delete().where(ContactLink.id == row.id).execute()
+
+
+def _may_land_late(link: ContactLink, at: dt.datetime) -> bool:
+    """Whether a create of the link sent more than once may still land (a create the gateway gave
+    up on ends within its operation deadline; a day is far beyond it)."""
+    if link.creates_sent <= 1 or (link.pending_create and not is_tombstone(link)):
+        return False
+    recorded = _loads(link.creates)
+    last = recorded.get("last") if isinstance(recorded, dict) else None
+    try:
+        return at - dt.datetime.fromisoformat(str(last)) < LATE_CREATES
+    except ValueError:
+        return False
 
 
 def known_items(context: ContactContext, exchange_ids: Sequence[str]) -> dict[str, Known]:
@@ -129,11 +220,29 @@ def clear_verified(context: ContactContext, exchange_ids: Sequence[str]) -> None
 
 
 def resolve_pending(context: ContactContext, found: Mapping[str, Mapping[str, Any]]) -> None:
+    """Creates whose answer was lost and that Exchange has: linked, as agreed on what the last
+    create sent. The contact may have been edited since it was made, so its change key is not
+    taken as seen: it is read and compared (looked up if the feed does not mention it)."""
     for link_id, external_id in context.pending:
         entry = found.get(external_id)
-        if entry is not None:
-            ContactLink.update(exchange_id=entry["id"], change_key=entry.get("change_key"), pending_create=False,
-                               updated=now()).where(ContactLink.id == link_id).execute()  # fmt: skip
+        row = ContactLink.get_or_none(ContactLink.id == link_id)
+        if entry is not None and row is not None:
+            _create_landed(row, entry["id"], entry)
+
+
+def _create_landed(row: ContactLink, exchange_id: str, item: Mapping[str, Any] | None = None) -> None:
+    """Link a create that landed, agreed on the create it is (of those sent, the one most like it)."""
+    creates = _creates_of(row)
+    row.exchange_id, row.change_key, row.pending_create, row.verify = exchange_id, None, False, True
+    if creates:
+        groups = entry_groups(item) if item is not None else {}
+
+        def alike(sent: Mapping[str, tuple[str, ...]]) -> int:
+            return sum(a == b for g, v in sent.items() for a, b in zip(v, groups.get(g, ())))
+
+        _record_agreed(row, max(reversed(creates), key=alike))
+    row.updated = now()
+    row.save()
 
 
 def _utc(text: str | None) -> dt.datetime | None:
@@ -154,14 +263,22 @@ def record_sending(link_groups: Sequence[tuple[int, Mapping[str, tuple[str, ...]
 
 
 def _landed(link: ContactLink, remote: Groups) -> None:
-    """The groups of an update whose answer was lost that Exchange now holds: agreed."""
-    try:
-        sent = {g: tuple(v) for g, v in json.loads(link.sent or "{}").items()}
-    except (TypeError, ValueError):
-        sent = {}
+    """An update whose answer was lost, and Exchange's contact read since: if it shows the update
+    (a field it changed holds the value it sent; one update writes its groups at once), what it
+    sent is agreed. Otherwise (or when only a field the user changed again could tell) the
+    agreed values stay, and what differs is merged as usual."""
+    sent, agreed = _sent_groups(link.sent), agreed_of(link)
+    landed = bool(sent) and all(remote.get(g) == v for g, v in sent.items())
     for group, values in sent.items():
-        if remote.get(group) == values:
-            setattr(link, f"{group}_digest", digest(values))
+        base, now_there = agreed.get(group), remote.get(group, ())
+        if base is None:
+            continue
+        width = max(len(values), len(base), len(now_there))
+        padded = [tuple(v) + ("",) * (width - len(v)) for v in (values, base, now_there)]
+        if any(s != b and r == s for s, b, r in zip(*padded)):
+            landed = True
+    if landed:
+        _record_agreed(link, sent)
     link.sent = None
     link.save()
 
@@ -170,7 +287,7 @@ def _state(link: ContactLink) -> ContactLinkState:
     return ContactLinkState(
         id=link.id, person_id=link.person_id, exchange_id=link.exchange_id, change_key=link.change_key,
         origin=Side(link.origin), digests={g: getattr(link, f"{g}_digest") for g in GROUPS}, stopped=link.stopped,
-        delete_in_exchange=link.delete_in_exchange,
+        delete_in_exchange=link.delete_in_exchange, agreed=agreed_of(link),
     )  # fmt: skip
 
 
@@ -179,23 +296,74 @@ class ContactsObserved:
     observations: tuple[ContactObservation, ...]
     linked: int
     journal_seq: int
+    twins: tuple[str, ...] = ()  # Exchange contacts a create sent again made a second time: to delete
+
+
+def _twin(link: ContactLink, item: Mapping[str, Any]) -> bool:
+    """Whether an Exchange contact carrying this link's external id, and not the linked one, is
+    what one of its creates sent (a create that landed late, after it was sent again); a copy a
+    user made in Outlook differs from them, and is left alone."""
+    return link.creates_sent > 1 and _matches_a_create(link, item)
+
+
+def _matches_a_create(link: ContactLink, item: Mapping[str, Any]) -> bool:
+    groups = entry_groups(item)
+    return any(all(groups.get(g) == tuple(v) for g, v in sent.items()) for sent in _creates_of(link) if sent)
+
+
+def _choose_landed(context: ContactContext, links: Sequence[ContactLink], remote_changes: Sequence[Mapping[str, Any]],
+                   by_remote: dict[str, ContactLink]) -> None:  # fmt: skip
+    """A create whose answer was lost, sent more than once, may have landed more than once, and
+    the lookup by external id answers one of them. Of those the feed reports, the one a user
+    edited since (if one alone was) is the contact; else the one linked; the others are twins."""
+    pending = {link_id for link_id, _ in context.pending}
+    for link in links:
+        if link.id not in pending:
+            continue
+        carriers = [(c["id"], c["item"]) for c in remote_changes if c.get("item") and c["type"] != "delete"
+                    and c["item"].get("external_id") == link.external_id
+                    and by_remote.get(c["id"]) in (None, link)]  # fmt: skip
+        if len(carriers) < 2 and (not carriers or link.exchange_id == carriers[0][0]):
+            continue
+        edited = [item_id for item_id, item in carriers if not _matches_a_create(link, item)]
+        ids = [item_id for item_id, _ in carriers]
+        chosen = edited[0] if len(edited) == 1 else str(link.exchange_id) if link.exchange_id in ids else ids[0]
+        if chosen != link.exchange_id:
+            by_remote.pop(link.exchange_id or "", None)
+            link.creates_sent = max(link.creates_sent, 2)  # the one linked before is a twin
+            _create_landed(link, chosen, dict(carriers)[chosen])
+            by_remote[chosen] = link
 
 
 def observe_contacts(context: ContactContext, remote_changes: Sequence[Mapping[str, Any]],
                      adopted: Mapping[str, Mapping[str, Any]]) -> ContactsObserved:  # fmt: skip
-    links = list(ContactLink.select().where(ContactLink.user == context.user_id))
+    every = list(ContactLink.select().where(ContactLink.user == context.user_id))
+    links = [link for link in every if not is_tombstone(link)]
     listed = {
         row.person_id: row for row in ContactSubscription.select().where(ContactSubscription.user == context.user_id)
     }
     by_remote = {link.exchange_id: link for link in links if link.exchange_id}
     by_person = {link.person_id: link for link in links if link.person_id is not None}
+    by_external = {link.external_id: link for link in every}
     remote: dict[int, tuple[Groups | None, str | None]] = {}
     remote_modified: dict[int, dt.datetime | None] = {}
+    twins: list[str] = []
+    _choose_landed(context, links, remote_changes, by_remote)
     for change in remote_changes:
         link = by_remote.get(change["id"])
+        item = change.get("item")
+        if link is None and item:
+            holder = by_external.get(item.get("external_id") or "")
+            if holder is not None and holder.exchange_id is None and holder.pending_create:
+                _create_landed(holder, change["id"], item)  # the create whose answer was lost: it landed
+                by_remote[change["id"]] = link = holder
+            elif holder is not None and change["id"] != holder.exchange_id and _twin(holder, item):
+                twins.append(change["id"])
+                continue
+            elif holder is not None and is_tombstone(holder):
+                continue  # the contact a buried link had: the user's
         if link is None:
             continue  # a contact not on the user's list: never touched
-        item = change.get("item")
         remote[link.id] = (entry_groups(item) if change["type"] != "delete" and item else None,
                            (item or {}).get("change_key"))  # fmt: skip
         remote_modified[link.id] = _utc((item or {}).get("last_modified"))
@@ -204,13 +372,15 @@ def observe_contacts(context: ContactContext, remote_changes: Sequence[Mapping[s
             _landed(link, landed)
 
     latest = journal.latest_seq()
-    if context.initial_done:
+    if context.initial_done and not context.refresh:
         changed_people: set[int] = set()
         seq = context.journal_seq
         while page := journal.changes_since(seq, limit=5000):
             changed_people |= {c.person_id for c in page if c.table == "person" and c.person_id is not None}
             seq = page[-1].seq
         latest = max(latest, seq)
+        # a contact read is merged with the person as it is (and the base, if only digests were kept)
+        changed_people |= {link.person_id for link in links if link.id in remote and link.person_id is not None}
     else:
         changed_people = set(listed) | {link.person_id for link in links if link.person_id is not None}
     wanted = sorted(changed_people | set(listed))
@@ -220,7 +390,7 @@ def observe_contacts(context: ContactContext, remote_changes: Sequence[Mapping[s
     observations: list[ContactObservation] = []
     for link in links:
         person = people.get(link.person_id) if link.person_id is not None else None
-        if link.person_id in changed_people or not context.initial_done:
+        if link.person_id in changed_people:
             local: Any = person_groups(person) if person is not None else None  # None: deleted
         else:
             local = UNCHANGED
@@ -232,7 +402,7 @@ def observe_contacts(context: ContactContext, remote_changes: Sequence[Mapping[s
                 and Person.get_or_none(Person.id == link.person_id) is None
                 or (link.person_id not in listed)
             ):
-                ContactLink.delete().where(ContactLink.id == link.id).execute()  # nothing to make any more
+                _bury(link)  # nothing to make any more
             elif not link.stopped:
                 person = person or Person.get_by_id(link.person_id)
                 observations.append(ContactObservation(None, person_groups(person), UNCHANGED, on_list=True,
@@ -251,11 +421,13 @@ def observe_contacts(context: ContactContext, remote_changes: Sequence[Mapping[s
                 continue  # not found in Exchange (any more): nothing to link yet
             observations.append(ContactObservation(None, person_groups(people[person_id]), entry_groups(item),
                                                    source="exchange", remote_change_key=item.get("change_key"),
-                                                   person_id=person_id, exchange_id=entry.exchange_id))  # fmt: skip
+                                                   person_id=person_id, exchange_id=entry.exchange_id,
+                                                   local_modified=_modified(people[person_id]),
+                                                   remote_modified=_utc(item.get("last_modified"))))  # fmt: skip
         else:
             observations.append(ContactObservation(None, person_groups(people[person_id]), UNCHANGED,
                                                    source=entry.source, person_id=person_id))  # fmt: skip
-    return ContactsObserved(tuple(observations), len(links), latest)
+    return ContactsObserved(tuple(observations), len(links), latest, tuple(twins))
 
 
 # -- recording -----------------------------------------------------------------------------------
@@ -265,47 +437,104 @@ def _digest_columns(digests: Mapping[str, str]) -> dict[str, str]:
     return {f"{group}_digest": value for group, value in digests.items()}
 
 
-def apply_local(context: ContactContext, observation: ContactObservation, decision: ContactDecision) -> None:
-    """Everything a decision writes into PC CADDIE (and the link), in the database thread."""
+def apply_local(context: ContactContext, observation: ContactObservation, decision: ContactDecision) -> list[str]:
+    """Everything a decision writes into PC CADDIE (and the link), in the database thread.
+    Returns the groups in which the person had changed since it was read (another mailbox's
+    cycle, a user) and that change won: Exchange gets it with the next cycle."""
     link = observation.link
     if decision.action in ("unlink", "unlist"):
         assert link is not None
-        ContactLink.delete().where(ContactLink.id == link.id).execute()
+        row = ContactLink.get_or_none(ContactLink.id == link.id)
+        if row is not None:
+            _bury(row)
         if decision.action == "unlist" and link.person_id is not None:  # deleted in Exchange: off the list
             ContactSubscription.delete().where((ContactSubscription.user == context.user_id)
                                                & (ContactSubscription.person == link.person_id)).execute()  # fmt: skip
-        return
+        return []
     person_id = observation.person_id if link is None else link.person_id
+    conflicts = list(decision.conflicts)
+    kept: list[str] = []
     if decision.to_pccaddie and person_id is not None:
-        values: dict[str, Any] = {}
-        for group, group_values in decision.to_pccaddie.items():
-            values.update(person_values(group, group_values))
-        Person.update(modified=now(), **values).where(Person.id == person_id).execute()
+        person = Person.get_or_none(Person.id == person_id)
+        if person is not None:
+            read = observation.local if isinstance(observation.local, dict) else None
+            values, lost = _fields_to_write(context, person, read, decision)
+            for group, loser in lost:
+                conflicts.append((group, Side.PCCADDIE, loser))
+                kept.append(group)
+            if values:
+                Person.update(modified=now(), **values).where(Person.id == person_id).execute()
+    pending_exchange = set(decision.to_exchange)
     if decision.action == "adopt":
-        ContactLink.create(user=context.user_id, person_id=person_id, exchange_id=observation.exchange_id,
-                           change_key=decision.change_key, origin=Side.EXCHANGE.value,
-                           external_id=f"pccaddie-contact:{context.user_id}:{uuid.uuid4().hex}", updated=now(),
-                           **_digest_columns(decision.digests))  # fmt: skip
+        made = ContactLink(user=context.user_id, person_id=person_id, exchange_id=observation.exchange_id,
+                          change_key=decision.change_key, origin=Side.EXCHANGE.value, updated=now(),
+                          external_id=f"pccaddie-contact:{context.user_id}:{uuid.uuid4().hex}")  # fmt: skip
+        _record_agreed(made, {g: v for g, v in decision.agreed.items() if g not in pending_exchange})
+        made.save()
     elif decision.action in ("update", "none") and link is not None:
-        pending_exchange = set(decision.to_exchange)
-        columns: dict[str, Any] = _digest_columns(
-            {g: d for g, d in decision.digests.items() if g not in pending_exchange}
-        )
-        if decision.change_key:  # the Exchange version this decision accounted for
-            columns["change_key"] = decision.change_key
-        if columns:
-            ContactLink.update(updated=now(), **columns).where(ContactLink.id == link.id).execute()
-    for group, winner, lost_values in decision.conflicts:
-        lost: dict[str, Any] = {"side": winner.other.value, "title": f"{group} of person {person_id}",
-                                "start": "", "end": "", group: list(lost_values)}  # fmt: skip
-        SyncConflict.create(user=context.user_id, kind="contacts", subscription=None, appointment_id=person_id,
-                            exchange_id=link.exchange_id if link else None, winner=winner.value,
-                            loser_content=json.dumps(lost, ensure_ascii=False), created=now())  # fmt: skip
+        row = ContactLink.get_or_none(ContactLink.id == link.id)
+        if row is not None:
+            agreed = {g: v for g, v in decision.agreed.items() if g not in pending_exchange}
+            _record_agreed(row, agreed)
+            if decision.change_key:  # the Exchange version this decision accounted for
+                row.change_key = decision.change_key
+            if agreed or decision.change_key:
+                row.updated = now()
+                row.save()
+    for group, winner, lost_values in conflicts:
+        record_conflict(context, person_id, link.exchange_id if link else observation.exchange_id, group, winner,
+                        lost_values)  # fmt: skip
+    return kept
+
+
+def _fields_to_write(context: ContactContext, person: Person, read: Groups | None,
+                     decision: ContactDecision) -> tuple[dict[str, Any], list[tuple[str, Values]]]:  # fmt: skip
+    """The person's columns to write, field by field against the person as it is now: a field the
+    decision leaves as it was read is not written; one changed since it was read (by another
+    mailbox's cycle or a user) meets this mailbox's value as a conflict, PC CADDIE's current value
+    winning unless the policy is exchange-wins. Returns (columns, [(group, losing values)])."""
+    now_groups = person_groups(person)
+    columns: dict[str, Any] = {}
+    lost: list[tuple[str, tuple[str, ...]]] = []
+    for group, values in decision.to_pccaddie.items():
+        current = now_groups[group]
+        was = read[group] if read is not None else current
+        if group == "email" or current == was:
+            if current != was and context.policy is not Policy.EXCHANGE_WINS:
+                lost.append((group, values))
+                continue
+            columns.update(person_values(group, values))
+            continue
+        width = max(len(values), len(current), len(was))
+        new, cur, old = (tuple(v) + ("",) * (width - len(v)) for v in (values, current, was))
+        final, clash = [], False
+        for mine, theirs, before in zip(new, cur, old):
+            if theirs == before or theirs == mine or context.policy is Policy.EXCHANGE_WINS:
+                final.append(mine)
+            else:
+                final.append(theirs)
+                clash = clash or mine != before
+        if clash:
+            lost.append((group, values))
+        columns.update(person_values(group, tuple(final)))
+    return columns, lost
+
+
+def record_conflict(context: ContactContext, person_id: int | None, exchange_id: str | None, group: str,
+                    winner: Side, lost_values: tuple[str, ...]) -> None:  # fmt: skip
+    lost: dict[str, Any] = {"side": winner.other.value, "title": f"{group} of person {person_id}",
+                            "start": "", "end": "", group: list(lost_values)}  # fmt: skip
+    SyncConflict.create(user=context.user_id, kind="contacts", subscription=None, appointment_id=person_id,
+                        exchange_id=exchange_id, winner=winner.value,
+                        loser_content=json.dumps(lost, ensure_ascii=False), created=now())  # fmt: skip
 
 
 def prepare_creates(
     context: ContactContext, items: Sequence[tuple[ContactObservation, ContactDecision]]
 ) -> list[tuple[int, dict[str, Any]]]:
+    """Record each create (its external id, what it sends) before it is sent: one whose answer is
+    lost is found by that id, and agreed on what it sent; one sent again and landing late too is
+    told from a user's copy by what it sent."""
     prepared = []
     for observation, decision in items:
         row = ContactLink.get_or_none(
@@ -317,6 +546,11 @@ def prepare_creates(
                                      pending_create=True, updated=now())  # fmt: skip
         for column, value in _digest_columns({g: UNKNOWN for g in GROUPS}).items():
             setattr(row, column, value)
+        row.agreed = None
+        row.creates_sent = row.creates_sent + 1 if row.pending_create else 1
+        sent = [*([{g: list(v) for g, v in c.items()} for c in _creates_of(row)] if row.creates_sent > 1 else []),
+                {g: list(v) for g, v in decision.to_exchange.items()}]  # fmt: skip
+        row.creates = json.dumps({"last": now().isoformat(), "sent": sent[-5:]}, ensure_ascii=False)
         row.pending_create, row.updated = True, now()
         row.save()
         entry: dict[str, Any] = {"external_id": row.external_id}
@@ -327,11 +561,12 @@ def prepare_creates(
 
 
 def record_results(
-    context: ContactContext, outcomes: Sequence[tuple[int, str, Mapping[str, Any], Mapping[str, str]]]
+    context: ContactContext,
+    outcomes: Sequence[tuple[int, str, Mapping[str, Any], Mapping[str, tuple[str, ...]]]],
 ) -> list[tuple[str, bool]]:
-    """(link id, action, result, digests to record on success) per item; (error, stopped) per failure."""
+    """(link id, action, result, groups agreed on success) per item; (error, stopped) per failure."""
     failures = []
-    for link_id, action, result, digests in outcomes:
+    for link_id, action, result, agreed in outcomes:
         row = ContactLink.get_or_none(ContactLink.id == link_id)
         if row is None:
             continue
@@ -339,15 +574,15 @@ def record_results(
         row.sent = None  # answered (done or not): nothing of it is unknown any more
         if result.get("ok") or (action == "delete" and error.get("code") == "not_found"):
             if action == "delete":
-                row.delete_instance()
+                row.exchange_id = None  # gone from Exchange
+                _bury(row)
                 continue
             row.exchange_id = result.get("id") or row.exchange_id
             row.change_key = result.get("change_key") or row.change_key
             row.pending_create, row.attempts, row.last_error = False, 0, None
             if action == "create":
                 row.verify = True  # a user may delete it before the next read, and Exchange then tells nothing
-            for column, value in _digest_columns(digests).items():
-                setattr(row, column, value)
+            _record_agreed(row, agreed)
         elif error.get("code") == "busy":  # an earlier create of it is still running in the gateway
             failures.append((f"{action} in Exchange: busy", False))
         else:
@@ -364,10 +599,15 @@ def record_results(
 
 def finish(context: ContactContext, cycle_started: dt.datetime, sync_state: str | None, journal_seq: int | None,
            statistics: Mapping[str, Mapping[str, int]], report: Sequence[tuple[str, str, str, str, str]],
-           error: str | None, paused: str | None = None) -> None:  # fmt: skip
+           error: str | None, paused: str | None = None, verified: Sequence[str] = ()) -> None:  # fmt: skip
+    """Record the cycle. Only a cycle whose Exchange position is saved has told what it read: the
+    links it verified are sure from then on, and its modes are the ones synced."""
     state = ContactSyncState.get_by_id(context.user_id)
     if sync_state is not None:
         state.sync_state = sync_state
+        clear_verified(context, verified)
+    if sync_state is not None and journal_seq is not None:
+        state.modes = json.dumps(modes_json(context.modes))
     if journal_seq is not None:
         state.journal_seq, state.initial_done = journal_seq, True
     state.last_cycle, state.last_error = cycle_started, error

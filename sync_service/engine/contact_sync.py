@@ -44,7 +44,7 @@ class ContactSync:
             outcome.not_syncing = f"paused: {paused}"
             logger.warning(f"{context.label}: paused: {paused}")
         await self.db.run(state.finish, context, started, sync_state, journal_seq, run.statistics, run.report, None,
-                          paused)  # fmt: skip
+                          paused, run.verified)  # fmt: skip
         return outcome
 
 
@@ -55,6 +55,8 @@ class _ContactRun:
         self.statistics: dict[str, Counter[str]] = {TO_EXCHANGE: Counter(), TO_PCCADDIE: Counter()}
         self.report: list[tuple[str, str, str, str, str]] = []
         self.unfinished = False
+        self.twin_left = False
+        self.verified: list[str] = []  # links the feed or a lookup told about: sure once the cycle is saved
 
     def _count(self, direction: str, what: str) -> None:
         self.statistics[direction][what] += 1
@@ -82,9 +84,7 @@ class _ContactRun:
         for item_id, item_type in feed.unsupported:
             self._count(TO_PCCADDIE, "skipped")
             self.report.append(("skip", Side.EXCHANGE.value, item_id, "", f"unsupported: {item_type}"))
-        verified = [item_id for item_id in context.verify if item_id in feed.seen]
-        if verified:
-            await self.db.run(state.clear_verified, context, verified)
+        self.verified = [item_id for item_id in context.verify if item_id in feed.seen]
         observed = await self.db.run(state.observe_contacts, context, list(feed.changes), adopted)
         decisions = [(o, decide_contact(o, context.modes, context.policy)) for o in observed.observations]
         paused = mass_unlisting([d for _, d in decisions], observed.linked)
@@ -94,7 +94,8 @@ class _ContactRun:
         await self._creates([(o, d) for o, d in decisions if d.action == "create"])
         await self._updates([(o, d) for o, d in decisions if d.action in ("update", "adopt") and d.to_exchange])
         await self._deletes([(o, d) for o, d in decisions if d.action == "delete-remote"])
-        return sync_state, (None if self.unfinished else observed.journal_seq), None
+        await self._drop_twins(observed.twins)
+        return (None if self.twin_left else sync_state), (None if self.unfinished else observed.journal_seq), None
 
     async def _complete(self, changes: Sequence[Mapping[str, Any]]) -> remote_feed.Feed:
         """The feed's changes with full items, for the contacts this user's list links (no other
@@ -102,7 +103,10 @@ class _ContactRun:
         context = self.context
         ids = [c["id"] for c in changes if c["type"] in ("create", "update")]
         known = await self.db.run(state.known_items, context, ids) if ids else {}
-        wanted = remote_feed.to_fetch(changes, known, context.verify, unknown=False)
+        # no other contact of the mailbox is read, but while a create may have landed twice (sent
+        # again after its answer was lost), new contacts are read to tell its twin
+        unknown = bool(context.pending or context.resent)
+        wanted = remote_feed.to_fetch(changes, known, context.verify, unknown=unknown)
         fetched = await remote_feed.fetch(self.client, wanted) if wanted else {}
         try:
             return remote_feed.complete(changes, known, context.verify, fetched)
@@ -115,8 +119,12 @@ class _ContactRun:
                 decision.action == "none" and not decision.change_key
             ):
                 continue
-            state.apply_local(self.context, observation, decision)
+            kept = state.apply_local(self.context, observation, decision)
             person = observation.person_id or (observation.link.person_id if observation.link else None)
+            for group in kept:
+                self._count(TO_PCCADDIE, "conflicts")
+                self.report.append(("conflict", Side.EXCHANGE.value, str(person), group,
+                                    "changed in PC CADDIE meanwhile: pccaddie won"))  # fmt: skip
             if decision.to_pccaddie:
                 self._count(TO_PCCADDIE, "updated")
                 self.report.append(("update", Side.PCCADDIE.value, str(person), ", ".join(decision.to_pccaddie), ""))
@@ -132,7 +140,7 @@ class _ContactRun:
             chunk = items[start : start + BATCH]
             prepared = await self.db.run(state.prepare_creates, self.context, chunk)
             results = await self.client.create("", [entry for _, entry in prepared])
-            outcomes = [(link_id, "create", result, dict(decision.digests))
+            outcomes = [(link_id, "create", result, dict(decision.agreed))
                         for (link_id, _), result, (_, decision) in zip(prepared, results, chunk)]  # fmt: skip
             await self._record(outcomes, [o.person_id for o, _ in chunk])
 
@@ -159,7 +167,7 @@ class _ContactRun:
             sending = [(link_id, dict(decision.to_exchange)) for link_id, (_, decision) in zip(link_ids, chunk)]
             await self.db.run(state.record_sending, [(link_id, groups) for link_id, groups in sending if link_id])
             results = await self.client.update(requests)
-            outcomes = [(link_id, "update", result, dict(decision.digests))
+            outcomes = [(link_id, "update", result, dict(decision.agreed))
                         for link_id, result, (_, decision) in zip(link_ids, results, chunk)
                         if link_id is not None]  # fmt: skip
             await self._record(outcomes, [(o.link.person_id if o.link else o.person_id) for o, _ in chunk])
@@ -169,12 +177,23 @@ class _ContactRun:
             chunk = items[start : start + BATCH]
             links = [o.link for o, _ in chunk if o.link is not None]
             results = await self.client.delete([{"id": link.exchange_id, "change_key": None} for link in links])
-            outcomes: list[tuple[int, str, Mapping[str, Any], Mapping[str, str]]] = [
+            outcomes: list[tuple[int, str, Mapping[str, Any], Mapping[str, tuple[str, ...]]]] = [
                 (link.id, "delete", result, {}) for link, result in zip(links, results)
             ]
             await self._record(outcomes, [link.person_id for link in links])
 
-    async def _record(self, outcomes: Sequence[tuple[int, str, Mapping[str, Any], Mapping[str, str]]],
+    async def _drop_twins(self, twins: Sequence[str]) -> None:
+        """Second contacts of a create sent again (the first landed late): deleted."""
+        for start in range(0, len(twins), BATCH):
+            chunk = list(twins[start : start + BATCH])
+            for item_id, result in zip(chunk, await self.client.delete([{"id": i, "change_key": None} for i in chunk])):
+                done = result.get("ok") or (result.get("error") or {}).get("code") == "not_found"
+                self._count(TO_EXCHANGE, "deleted" if done else "failed")
+                self.report.append(("delete", Side.EXCHANGE.value, item_id, "", "a create's twin" if done else
+                                    f"a create's twin: {(result.get('error') or {}).get('code')}"))  # fmt: skip
+                self.twin_left = self.twin_left or not done  # read again next cycle: the feed tells it again
+
+    async def _record(self, outcomes: Sequence[tuple[int, str, Mapping[str, Any], Mapping[str, tuple[str, ...]]]],
                       persons: Sequence[int | None]) -> None:  # fmt: skip
         failures = await self.db.run(state.record_results, self.context, outcomes)
         for (_, action, result, _), person in zip(outcomes, persons):

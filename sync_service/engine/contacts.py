@@ -14,7 +14,7 @@ from ..store.models import Person
 NAMES = "names"
 GROUPS = (NAMES, FieldGroup.ADDRESS.value, FieldGroup.PHONE.value, FieldGroup.EMAIL.value)
 ENTRY_FIELDS = {
-    NAMES: ("given_name", "surname", "display_name"),
+    NAMES: ("given_name", "surname"),  # the display name and File-as: the gateway's (a user's own are kept)
     "address": ("street", "postal_code", "city", "country"),
     "phone": ("phone_home", "phone_business", "phone_mobile"),
     "email": ("emails",),
@@ -53,6 +53,13 @@ def entry_groups(entry: Mapping[str, Any]) -> Groups:
     }
 
 
+def normal(group: str, values: tuple[str, ...]) -> tuple[str, ...]:
+    """A group's values as compared and stored: e-mail addresses without gaps, others as they are."""
+    if group == "email":
+        return tuple(v for v in values if v)
+    return tuple(values)
+
+
 def is_empty(values: tuple[str, ...]) -> bool:
     return not any(values)
 
@@ -61,7 +68,7 @@ def entry_values(group: str, values: tuple[str, ...]) -> dict[str, Any]:
     """The gateway entry's fields for one group."""
     if group == NAMES:
         first, last = values
-        return {"given_name": first, "surname": last, "display_name": " ".join(p for p in (first, last) if p)}
+        return {"given_name": first, "surname": last}
     if group == "email":
         return {"emails": list(values)[:3]}
     return dict(zip(ENTRY_FIELDS[group], values))
@@ -72,9 +79,6 @@ def person_values(group: str, values: tuple[str, ...]) -> dict[str, str]:
     if group == "email":
         padded = list(values)[:3] + [""] * 3
         return {"email1": padded[0], "email2": padded[1], "email3": padded[2]}
-    if group == NAMES:
-        first, last = values
-        return {"first_name": first or "-", "last_name": last or "(unknown)"}
     return dict(zip(PERSON_FIELDS[group], values))
 
 

@@ -105,3 +105,43 @@ def test_auto_sync_contacts_from_a_booking(world):
     world.sync_now()  # …and the next cycle exports her
     assert [c["person"] for c in world.json("contact", "list", "anna")] == [int(pupil)]
     assert "Birdie" in contacts(world)
+
+
+def test_plus_add_never_guesses_and_merges_without_losing_what_outlook_holds(world):
+    """Issue 14, from outside: a family address shared by two members, a State and a display name
+    of the user's own, Outlook numbers PC CADDIE lacks."""
+    account = world.outlook()
+    Contact(account=account, folder=account.contacts, given_name="Erika", surname="Muster",
+            display_name="Dr. Erika Muster", file_as="Muster (Golf)",
+            email_addresses=[EmailAddress(label="EmailAddress1", email="familie@muster.de")],
+            phone_numbers=[PhoneNumber(label="MobilePhone", phone_number="0171 5"),
+                           PhoneNumber(label="BusinessPhone", phone_number="0221 7")],
+            physical_addresses=[PhysicalAddress(label="Home", street="Lindenweg 2", city="Köln",
+                                                state="NRW")]).save()  # fmt: skip
+    world.caddie("person", "add", "--first-name", "Max", "--last-name", "Muster", "--email", "familie@muster.de")
+    erika = world.caddie("person", "add", "--first-name", "Erika", "--last-name", "Muster",
+                         "--email", "familie@muster.de").stdout.strip()  # fmt: skip
+    world.caddie("person", "add", "--first-name", "Erika", "--last-name", "Muster")  # a namesake, no e-mail
+    refused = world.caddie("contact", "add", "anna", "--exchange", "familie@muster.de", "--gateway", world.gateway,
+                           ok=False)  # fmt: skip
+    assert (
+        refused.returncode == 1 and "--person ID" in refused.stderr and f"person {erika} Erika Muster" in refused.stderr
+    )
+    assert world.json("contact", "list", "anna") == []
+    added = world.caddie("contact", "add", "anna", "--exchange", "familie@muster.de", "--person", erika,
+                         "--gateway", world.gateway)  # fmt: skip
+    assert f"as person {erika} (as chosen): Erika Muster <familie@muster.de>" in added.stdout
+    world.sync_now()
+    world.sync_now()
+    erika_contact = contacts(world)["Muster"]
+    assert (erika_contact.display_name, erika_contact.file_as) == ("Dr. Erika Muster", "Muster (Golf)")
+    assert {(p.label, p.phone_number) for p in erika_contact.phone_numbers} == {("MobilePhone", "0171 5"),
+                                                                             ("BusinessPhone", "0221 7")}  # fmt: skip
+    (listed,) = [p for p in world.json("person", "list") if p["id"] == int(erika)]
+    assert (listed["street"], listed["city"]) == ("Lindenweg 2", "Köln")  # address: sync, only Outlook had it
+    assert listed["phone_mobile"] == ""  # phone: export, nothing comes in; nor is Outlook's wiped
+
+    world.caddie("person", "update", erika, "--city", "Bonn")
+    world.sync_now()
+    (home,) = [a for a in contacts(world)["Muster"].physical_addresses if a.label == "Home"]
+    assert (home.street, home.city, home.state) == ("Lindenweg 2", "Bonn", "NRW")  # the State is kept

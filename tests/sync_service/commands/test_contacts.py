@@ -108,11 +108,26 @@ def test_add_by_exchange_needs_the_users_exchange_account(people):
     assert people.count("contact_subscription") == 0
 
 
-@pytest.mark.parametrize("args", [[], ["--person", "1", "--exchange", "a@b.c"]])
-def test_add_needs_exactly_one_source(people, args):
-    result = people("contact", "add", "alice", *args)
+def test_add_needs_a_source(people):
+    result = people("contact", "add", "alice")
     assert result.exit_code == 2
     assert "exactly one of --person ID or --exchange" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--person", "1", "--new"], "--new goes with --exchange"),
+     (["--exchange", "a@b.c", "--person", "1", "--new"], "give --person ID or --new, not both")],
+)  # fmt: skip
+def test_new_goes_with_an_exchange_contact_only(people, args, message):
+    result = people("contact", "add", "alice", *args)
+    assert result.exit_code == 2 and message in result.stderr
+    assert people.count("contact_subscription") == 0
+
+
+def test_choosing_a_person_for_an_exchange_contact_checks_the_person_first(people):
+    result = people("contact", "add", "alice", "--exchange", "a@b.c", "--person", "99")
+    assert result.exit_code == 1 and "99" in result.stderr.strip().splitlines()[-1]
 
 
 def test_remove_with_delete_in_exchange_marks_the_contact(people):

@@ -41,6 +41,7 @@ from exchange_gateway.emulator.bodies import html_to_text
 from exchange_gateway.ews.convert import display_name
 from exchange_gateway.ews.entries import CALENDAR_FIELDS, CONTACT_FIELDS, CalendarEntry, ContactEntry
 from exchange_gateway.ews.errors import GatewayError
+from exchange_gateway.ews.limits import fit
 from sync_service.engine.exchange_client import MailboxTrouble
 
 MAX_CHANGES = 512
@@ -185,7 +186,8 @@ class FakeExchange:
             if self._kind_of(wire) == "contacts":
                 contact = ContactEntry.from_wire(wire)
                 return {**contact.to_wire(), "display_name": display_name(contact)}
-            return {**CalendarEntry.from_wire(wire).to_wire(), "body_html": False}
+            fitted, _ = fit(CalendarEntry.from_wire(wire))  # within Exchange's limits, as the gateway writes it
+            return {**fitted.to_wire(), "body_html": False}
         except GatewayError as error:
             raise MailboxTrouble("invalid", error.message) from None
 
@@ -220,12 +222,12 @@ class FakeExchange:
         if not sync_state:
             return {}
         if not sync_state.startswith(STATE_PREFIX):
-            raise MailboxTrouble("server_error", "ErrorInvalidSyncStateData: the sync state is not this mailbox's")
+            raise MailboxTrouble("sync_state_invalid", "ErrorInvalidSyncStateData: not this mailbox's sync state")
         try:
             pairs = [pair.split("=") for pair in sync_state[len(STATE_PREFIX) :].split(";") if pair]
             return {item_id: int(number) for item_id, number in pairs}
         except ValueError:
-            raise MailboxTrouble("server_error", "ErrorInvalidSyncStateData: the sync state is corrupt") from None
+            raise MailboxTrouble("sync_state_invalid", "ErrorInvalidSyncStateData: the sync state is corrupt") from None
 
     async def changes(self, folder: str, sync_state: str | None, max_changes: int) -> Mapping[str, Any]:
         failure = self._failure("changes")
@@ -287,13 +289,23 @@ class FakeExchange:
                 self._create_one(entry)
         self._late.clear()
 
-    def _changes_of(self, fields: Sequence[str], entry: Mapping[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    def _display_after(item: Mapping[str, Any], changes: Mapping[str, Any]) -> str:
+        """As the gateway writes names: a display name made from them follows them, one of the
+        user's own ("Dr. Max Muster") is kept."""
+        before = display_name(ContactEntry(given_name=item.get("given_name", ""), surname=item.get("surname", "")))
+        if item.get("display_name") not in ("", before):
+            return str(item["display_name"])
+        names = {n: changes.get(n, item.get(n, "")) for n in ("given_name", "surname")}
+        return display_name(ContactEntry(**names))
+
+    def _changes_of(self, item_id: str, fields: Sequence[str], entry: Mapping[str, Any]) -> dict[str, Any]:
         """What an update writes into the item: the fields named, as the gateway writes them."""
         names = set(fields)
         if self.kind == "contacts":
             changes = {name: copy.deepcopy(entry[name]) for name in names}
-            if names & NAME_FIELDS:
-                changes["display_name"] = entry["display_name"]
+            if names & NAME_FIELDS and not changes.get("display_name"):
+                changes["display_name"] = self._display_after(self.items[item_id], changes)
             return changes
         if names & WHEN_FIELDS:
             names |= WHEN_FIELDS | {"timezone"}
@@ -326,7 +338,7 @@ class FakeExchange:
             elif update.get("change_key") and update["change_key"] != current["change_key"]:
                 results.append({"ok": False, "id": update["id"], "error": {"code": "conflict", "message": "changed"}})
             else:
-                self._write(update["id"], self._changes_of(update["fields"], entry))
+                self._write(update["id"], self._changes_of(update["id"], update["fields"], entry))
                 results.append({"ok": True, "id": update["id"], "change_key": self.items[update["id"]]["change_key"]})
         if failure and failure.when == "after":
             raise self._trouble(failure)
@@ -348,15 +360,19 @@ class FakeExchange:
             raise self._trouble(failure)
         return results
 
-    async def find_external(self, folder: str, external_ids: Sequence[str]) -> Mapping[str, Any]:
+    async def find_external(
+        self, folder: str, external_ids: Sequence[str], all_matches: bool = False
+    ) -> Mapping[str, Any]:
         failure = self._failure("find_external")
         if failure:
             raise self._trouble(failure)
         self._folder(folder)
         wanted = set(external_ids)
-        found = {item["external_id"]: self._view(item) for item in self.items.values()
-                 if item.get("external_id") in wanted and "item_type" not in item}  # fmt: skip
-        return found
+        found: dict[str, list[dict[str, Any]]] = {}
+        for item in self.items.values():  # in the order they were made, as Exchange's FindItem sorts them here
+            if item.get("external_id") in wanted and "item_type" not in item:
+                found.setdefault(item["external_id"], []).append(self._view(item))
+        return found if all_matches else {external_id: entries[0] for external_id, entries in found.items()}
 
     async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]:
         failure = self._failure("get")

@@ -99,3 +99,57 @@ def test_mass_unlisting_guard():
     assert mass_unlisting([ContactDecision("unlist")] * 10, 10)
     assert mass_unlisting([ContactDecision("unlist")] * 3, 3) is None
     assert mass_unlisting([ContactDecision("delete-remote")] * 30, 40)
+
+
+# -- field by field against a recorded base (issue 14) ---------------------------------------------
+
+from sync_service.engine.contact_merge import merge_group  # noqa: E402
+
+
+def agreed_link(**kw):
+    return ContactLinkState(1, 7, "AAA", "ck", Side.PCCADDIE, {g: digest(v) for g, v in AGREED.items()},
+                            agreed=dict(AGREED), **kw)  # fmt: skip
+
+
+def test_edits_of_different_fields_of_one_group_are_both_kept():
+    local = with_group("phone", ("1", "2", "9"))  # the office changed the mobile
+    remote = with_group("phone", ("8", "2", "3"))  # Outlook the home phone
+    decision = decide_contact(ContactObservation(agreed_link(), local, remote), ALL_SYNC)
+    assert decision.to_exchange == {"phone": ("8", "2", "9")} and decision.to_pccaddie == {"phone": ("8", "2", "9")}
+    assert decision.conflicts == () and decision.agreed == {"phone": ("8", "2", "9")}
+
+
+@pytest.mark.parametrize("policy", list(Policy))
+def test_a_field_changed_on_both_sides_follows_the_policy_and_keeps_the_loser(policy):
+    local, remote = with_group("phone", ("1", "2", "9")), with_group("phone", ("1", "5", "7"))
+    decision = decide_contact(ContactObservation(agreed_link(), local, remote), ALL_SYNC, policy)
+    mobile = "7" if policy is Policy.EXCHANGE_WINS else "9"  # newest-wins, no times known: PC CADDIE's
+    assert decision.agreed["phone"] == ("1", "5", mobile)
+    ((group, winner, lost),) = decision.conflicts
+    assert group == "phone" and lost == (remote if winner is Side.PCCADDIE else local)["phone"]
+
+
+def test_without_a_base_nothing_is_blanked():
+    merged = merge_group(FieldMode.SYNC, None, ("Weg 1", "", "Köln", ""), ("", "50667", "Bonn", "DE"))
+    assert merged.local == merged.remote == ("Weg 1", "50667", "Köln", "DE")
+    assert merged.conflict == (Side.PCCADDIE, ("", "50667", "Bonn", "DE"))
+    exported = merge_group(FieldMode.EXPORT, None, ("", "", ""), ("0221", "", "0171"))
+    assert exported.remote == ("0221", "", "0171") and exported.local == ("", "", "") and exported.conflict is None
+
+
+def test_export_writes_the_whole_group_and_keeps_an_overwritten_outlook_edit():
+    merged = merge_group(FieldMode.EXPORT, ("1", "2", "3"), ("1", "2", "4"), ("9", "2", "3"))
+    assert merged.remote == merged.local == ("1", "2", "4") and merged.conflict == (Side.PCCADDIE, ("9", "2", "3"))
+    ignored = merge_group(FieldMode.EXPORT, ("1", "2", "3"), ("1", "2", "3"), ("9", "2", "3"))
+    assert ignored.remote == ("9", "2", "3") and ignored.base == ("1", "2", "3")
+
+
+def test_a_group_with_no_base_is_merged_not_overwritten_when_it_becomes_active():
+    link = ContactLinkState(1, 7, "AAA", "ck", Side.PCCADDIE, {NAMES: digest(AGREED[NAMES])},
+                            agreed={NAMES: AGREED[NAMES]})  # fmt: skip
+    local = with_group("address", ("Weg 1", "50667", "Köln", "DE"))
+    remote = {**with_group("address", ("", "", "", "")), NAMES: ("Maximilian", "Muster")}
+    decision = decide_contact(ContactObservation(link, local, remote), {**ALL_SYNC, "phone": FieldMode.NO,
+                                                                        "email": FieldMode.NO})  # fmt: skip
+    assert decision.to_exchange == {"address": ("Weg 1", "50667", "Köln", "DE")}
+    assert decision.to_pccaddie == {NAMES: ("Maximilian", "Muster")} and decision.conflicts == ()
