@@ -42,6 +42,52 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def make_club(
+    db, vault: PasswordVault, url: str, mailboxes: list[tuple[str, str]], calendars_per_user: int
+) -> list[str]:
+    """A user with all permissions per mailbox, with its account at `url`, and
+    `calendars_per_user` areas each; returns the areas' names."""
+    areas = []
+    with db.atomic():
+        set_parameter("SYNC_EXCH", "1")
+        for n, (address, password) in enumerate(mailboxes):
+            login = f"user{n:02d}"
+            add_user(login)
+            set_user_permissions(login, PermissionChange(appointments=Appointments.ALL))
+            set_account(login, url, address, None, password, vault)
+            for c in range(calendars_per_user):
+                area = f"Area {n:02d}-{c}"
+                add_area(area)
+                add_calendar(login, area, CalendarOptions(folder_name=f"Calendar {c}" if c else ""))
+                areas.append(area)
+    return areas
+
+
+def insert_appointments(database: Path, areas: list[str], total: int, in_window: int, seed: int = 1) -> None:
+    """`total` appointments over the areas, by raw SQL; `in_window` of them in the coming weeks,
+    the rest in the years before (a club's history: outside the sync window)."""
+    rng = random.Random(seed)
+    connection = sqlite3.connect(database, isolation_level=None)
+    ids = dict(connection.execute("SELECT name, id FROM timetable_area"))
+    today = dt.datetime.combine(dt.date.today(), dt.time())
+    rows = []
+    for n in range(total):
+        area = ids[areas[n % len(areas)]]
+        if n < in_window:
+            start = today + dt.timedelta(days=1 + n % 60, hours=7 + n % 11)
+        else:
+            start = today - dt.timedelta(days=60 + rng.randrange(3650), hours=-8)
+        stamp = "2026-01-01 00:00:00"
+        end = start + dt.timedelta(minutes=50)
+        rows.append((area, f"Booking {n}", start.isoformat(" "), end.isoformat(" "), stamp, stamp))
+    connection.execute("BEGIN")
+    connection.executemany(
+        'INSERT INTO appointment (area_id, title, start, "end", created, modified) VALUES (?, ?, ?, ?, ?, ?)', rows
+    )
+    connection.execute("COMMIT")
+    connection.close()
+
+
 class Stage:
     """The stand-in Exchange with `mailboxes` mailboxes, and a gateway, in a fresh home."""
 
@@ -64,45 +110,12 @@ class Stage:
 
     def club(self, users: int, calendars_per_user: int) -> list[str]:
         """Users with all permissions, their accounts, and `calendars_per_user` areas each."""
-        areas = []
-        with self.db.atomic():
-            set_parameter("SYNC_EXCH", "1")
-            for n in range(users):
-                login = f"user{n:02d}"
-                add_user(login)
-                set_user_permissions(login, PermissionChange(appointments=Appointments.ALL))
-                address, password = self.mailboxes[n]
-                set_account(login, self.url, address, None, password, self.vault)
-                for c in range(calendars_per_user):
-                    area = f"Area {n:02d}-{c}"
-                    add_area(area)
-                    add_calendar(login, area, CalendarOptions(folder_name=f"Calendar {c}" if c else ""))
-                    areas.append(area)
-        return areas
+        return make_club(self.db, self.vault, self.url, self.mailboxes[:users], calendars_per_user)
 
     def appointments(self, areas: list[str], total: int, in_window: int, seed: int = 1) -> None:
         """`total` appointments over the areas; `in_window` of them in the coming weeks, the rest in
         the years before (a club's history: outside the sync window)."""
-        rng = random.Random(seed)
-        connection = sqlite3.connect(self.home / DATABASE_FILE, isolation_level=None)
-        ids = dict(connection.execute("SELECT name, id FROM timetable_area"))
-        today = dt.datetime.combine(dt.date.today(), dt.time())
-        rows = []
-        for n in range(total):
-            area = ids[areas[n % len(areas)]]
-            if n < in_window:
-                start = today + dt.timedelta(days=1 + n % 60, hours=7 + n % 11)
-            else:
-                start = today - dt.timedelta(days=60 + rng.randrange(3650), hours=-8)
-            stamp = "2026-01-01 00:00:00"
-            rows.append((area, f"Booking {n}", start.isoformat(" "), (start + dt.timedelta(minutes=50)).isoformat(" "),
-                         stamp, stamp))  # fmt: skip
-        connection.execute("BEGIN")
-        connection.executemany(
-            'INSERT INTO appointment (area_id, title, start, "end", created, modified) VALUES (?, ?, ?, ?, ?, ?)', rows
-        )
-        connection.execute("COMMIT")
-        connection.close()
+        insert_appointments(self.home / DATABASE_FILE, areas, total, in_window, seed)
 
     def engine(self, parallel: int = 4) -> CycleEngine:
         settings = EngineSettings(BERLIN, self.vault)
