@@ -219,15 +219,39 @@ def clear_verified(context: ContactContext, exchange_ids: Sequence[str]) -> None
         ).execute()
 
 
-def resolve_pending(context: ContactContext, found: Mapping[str, Mapping[str, Any]]) -> None:
+def resolve_pending(context: ContactContext, found: Mapping[str, Any]) -> None:
     """Creates whose answer was lost and that Exchange has: linked, as agreed on what the last
     create sent. The contact may have been edited since it was made, so its change key is not
-    taken as seen: it is read and compared (looked up if the feed does not mention it)."""
+    taken as seen: it is read and compared (looked up if the feed does not mention it). `found`:
+    per external id, one contact or every contact carrying it; of several (the user copied ours in
+    Outlook before it was found), ours is the one most like what a create sent."""
     for link_id, external_id in context.pending:
-        entry = found.get(external_id)
         row = ContactLink.get_or_none(ContactLink.id == link_id)
+        entry = _ours(found.get(external_id), row)
         if entry is not None and row is not None:
             _create_landed(row, entry["id"], entry)
+
+
+def _alike(sent: Mapping[str, Sequence[str]], item: Mapping[str, Any]) -> int:
+    groups = entry_groups(item)
+    return sum(a == b for g, v in sent.items() for a, b in zip(v, groups.get(g, ())))
+
+
+def _ours(matches: Any, row: ContactLink | None) -> Mapping[str, Any] | None:
+    if isinstance(matches, Mapping) or not matches:
+        return matches or None
+    creates = _creates_of(row) if row is not None else []
+    if not creates:
+        return matches[0]
+    return max(matches, key=lambda item: max(_alike(sent, item) for sent in creates))
+
+
+def linked_exchange_ids(context: ContactContext) -> list[str]:
+    """The Exchange ids of this user's contact links."""
+    rows: Any = ContactLink.select(ContactLink.exchange_id).where(
+        (ContactLink.user == context.user_id) & ContactLink.exchange_id.is_null(False)
+    )
+    return [str(exchange_id) for (exchange_id,) in rows.tuples()]
 
 
 def _create_landed(row: ContactLink, exchange_id: str, item: Mapping[str, Any] | None = None) -> None:
@@ -235,12 +259,7 @@ def _create_landed(row: ContactLink, exchange_id: str, item: Mapping[str, Any] |
     creates = _creates_of(row)
     row.exchange_id, row.change_key, row.pending_create, row.verify = exchange_id, None, False, True
     if creates:
-        groups = entry_groups(item) if item is not None else {}
-
-        def alike(sent: Mapping[str, tuple[str, ...]]) -> int:
-            return sum(a == b for g, v in sent.items() for a, b in zip(v, groups.get(g, ())))
-
-        _record_agreed(row, max(reversed(creates), key=alike))
+        _record_agreed(row, max(reversed(creates), key=lambda sent: _alike(sent, item) if item is not None else 0))
     row.updated = now()
     row.save()
 

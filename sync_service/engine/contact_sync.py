@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from typing import Any, Callable, Mapping, Sequence
 
@@ -65,21 +66,16 @@ class _ContactRun:
     async def sync(self) -> tuple[str | None, int | None, str | None]:
         context, client = self.context, self.client
         if context.pending:
-            found = await client.find_external("", [external for _, external in context.pending])
+            pending = [external for _, external in context.pending]
+            found = await client.find_external("", pending, all_matches=True)
             await self.db.run(state.resolve_pending, context, found)
         adopted: dict[str, Mapping[str, Any]] = {}
         if context.to_adopt:
             for answer in await client.get(list(context.to_adopt)):
                 if answer.get("ok"):
                     adopted[answer["item"]["id"]] = answer["item"]
-        changes, sync_state = [], context.sync_state
-        while True:
-            page = await client.changes("", sync_state, PAGE)
-            changes += page["changes"]
-            done = page["complete"] or page["sync_state"] == sync_state
-            sync_state = page["sync_state"]
-            if done:
-                break
+        changes, sync_state = await self._read_changes()
+        context = self.context  # read afresh, it verifies more
         feed = await self._complete(changes)
         for item_id, item_type in feed.unsupported:
             self._count(TO_PCCADDIE, "skipped")
@@ -96,6 +92,36 @@ class _ContactRun:
         await self._deletes([(o, d) for o, d in decisions if d.action == "delete-remote"])
         await self._drop_twins(observed.twins)
         return (None if self.twin_left else sync_state), (None if self.unfinished else observed.journal_seq), None
+
+    async def _read_changes(self) -> tuple[list[Mapping[str, Any]], str | None]:
+        """The contact changes since the saved sync state; from no state when Exchange no longer
+        knows it (as a calendar's: matched by id, the links the fresh read did not list looked up)."""
+        try:
+            return await self._remote_changes(self.context.sync_state)
+        except MailboxTrouble as trouble:
+            if trouble.code != "sync_state_invalid" or self.context.sync_state is None:
+                raise
+            why = trouble.message
+        context = self.context
+        logger.warning(f"{context.label}: Exchange no longer knows the contacts' sync state ({why}); "
+                       "they are read afresh")  # fmt: skip
+        self.report.append(("restart", Side.EXCHANGE.value, "", "", "read afresh: sync state not known"))
+        changes, sync_state = await self._remote_changes(None)
+        listed = {change["id"] for change in changes}
+        linked = await self.db.run(state.linked_exchange_ids, context)
+        unlisted = tuple(i for i in linked if i not in listed and i not in context.verify)
+        self.context = dataclasses.replace(context, sync_state=None, verify=(*context.verify, *unlisted))
+        return changes, sync_state
+
+    async def _remote_changes(self, sync_state: str | None) -> tuple[list[Mapping[str, Any]], str | None]:
+        changes: list[Mapping[str, Any]] = []
+        while True:
+            page = await self.client.changes("", sync_state, PAGE)
+            changes += page["changes"]
+            done = page["complete"] or page["sync_state"] == sync_state
+            sync_state = page["sync_state"]
+            if done:
+                return changes, sync_state
 
     async def _complete(self, changes: Sequence[Mapping[str, Any]]) -> remote_feed.Feed:
         """The feed's changes with full items, for the contacts this user's list links (no other
@@ -200,7 +226,9 @@ class _ContactRun:
             error = result.get("error") or {}
             if result.get("ok") or (action == "delete" and error.get("code") == "not_found"):
                 self._count(TO_EXCHANGE, f"{action}d")
-                self.report.append((action, Side.EXCHANGE.value, str(person), "", ""))
+                shortened = result.get("shortened") or ()
+                detail = f"shortened to Exchange's limits: {', '.join(map(str, shortened))}" if shortened else ""
+                self.report.append((action, Side.EXCHANGE.value, str(person), "", detail))
             else:
                 self._count(TO_EXCHANGE, "failed")
                 self.report.append(("fail", Side.EXCHANGE.value, str(person), "",

@@ -52,13 +52,6 @@ FAILURES = st.one_of(
 )
 THEN = ["edit", "edit", "delete", "copy", "nothing"]
 
-# Product bugs this machine found (reported; see the report). While one is open the rules stay
-# clear of it, so that the machine goes on exploring the rest; set it False once fixed.
-# A copy made in Outlook of a contact whose create lost its answer, before the sync found it: the
-# lookup by external id answers one item per id, and may answer the copy (needs the gateway's
-# all_matches in the engine's client).
-KNOWN_BUG_COPY_BEFORE_LOST_CREATE_FOUND = True
-
 
 def resolve(local: tuple[str, ...], remote: tuple[str, ...], agreed: tuple[Any, Any]) -> tuple[str, ...]:
     """What both sides of a `sync` group end with: field by field, a field changed on one side
@@ -393,7 +386,7 @@ class ContactMachine(RuleBasedStateMachine):
         return self._contacts()
 
     def _copyable(self) -> list[Member]:
-        return [m for m in self._contacts() if not (KNOWN_BUG_COPY_BEFORE_LOST_CREATE_FOUND and m.unconfirmed)]
+        return self._contacts()
 
     @precondition(lambda self: self._editable())
     @rule(data=st.data(), what=st.sampled_from(REMOTE_EDITS))
