@@ -81,8 +81,9 @@ def test_retries_stop_and_reset(world):
     world.add("Will fail")
     world.control(
         "/emulator/faults",
-        {"kind": "http_500", "code": "ErrorInvalidRequest", "count": 1000, "operations": ["CreateItem"]},
-    )  # Exchange refuses this item, every time
+        {"kind": "error_message", "code": "ErrorCorruptData", "count": 1000, "operations": ["CreateItem"]},
+    )  # Exchange refuses this item, every time, in its response message (a fault of the whole request would
+    # be the mailbox's trouble: no attempt counted)
     for attempt in (1, 2):
         world.sync_now(ok=False)
         (item,) = world.json("items")
