@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from protocol.text_limits import shorten
+
 from ..admin.accounts import account_for_gateway
 from ..admin.parameters import max_attempts
 from ..admin.users import subject_for
@@ -28,7 +30,17 @@ from ..store.models import (
 from ..vault import PasswordVault, VaultError
 from .calendar_state import NotSyncing, now
 from .contact_decide import UNKNOWN, ContactDecision, ContactLinkState, ContactObservation
-from .contacts import GROUPS, NAMES, Groups, digest, entry_groups, entry_values, person_groups, person_values
+from .contacts import (
+    GROUPS,
+    NAMES,
+    Groups,
+    digest,
+    entry_groups,
+    entry_values,
+    overlong,
+    person_groups,
+    person_values,
+)
 from .model import UNCHANGED, Policy, Side
 from .remote_feed import Known
 
@@ -536,7 +548,20 @@ def _fields_to_write(context: ContactContext, person: Person, read: Groups | Non
         if clash:
             lost.append((group, values))
         columns.update(person_values(group, tuple(final)))
+    for column, value in list(columns.items()):  # a text Exchange holds shortened stays whole here
+        whole = str(getattr(person, column, "") or "").strip()
+        if whole != value and shorten(whole) == value:
+            del columns[column]
     return columns, lost
+
+
+def overlong_fields(person_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Of these persons, those with a text over Exchange's limit: the columns shortened there."""
+    found: dict[int, list[str]] = {}
+    for person in Person.select().where(Person.id.in_(list(person_ids))):
+        if columns := overlong(person):
+            found[person.id] = columns
+    return found
 
 
 def record_conflict(context: ContactContext, person_id: int | None, exchange_id: str | None, group: str,

@@ -222,11 +222,15 @@ class _ContactRun:
     async def _record(self, outcomes: Sequence[tuple[int, str, Mapping[str, Any], Mapping[str, tuple[str, ...]]]],
                       persons: Sequence[int | None]) -> None:  # fmt: skip
         failures = await self.db.run(state.record_results, self.context, outcomes)
+        written = [
+            p for (_, action, result, _), p in zip(outcomes, persons) if p and action != "delete" and result.get("ok")
+        ]
+        overlong = await self.db.run(state.overlong_fields, written) if written else {}
         for (_, action, result, _), person in zip(outcomes, persons):
             error = result.get("error") or {}
             if result.get("ok") or (action == "delete" and error.get("code") == "not_found"):
                 self._count(TO_EXCHANGE, f"{action}d")
-                shortened = result.get("shortened") or ()
+                shortened = result.get("shortened") or (overlong.get(person or 0, ()) if action != "delete" else ())
                 detail = f"shortened to Exchange's limits: {', '.join(map(str, shortened))}" if shortened else ""
                 self.report.append((action, Side.EXCHANGE.value, str(person), "", detail))
             else:

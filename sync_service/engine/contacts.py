@@ -8,6 +8,8 @@ import hashlib
 import json
 from typing import Any, Mapping
 
+from protocol.text_limits import shorten, utf16_length
+
 from ..permissions import FieldGroup, FieldMode
 from ..store.models import Person
 
@@ -35,11 +37,17 @@ def _clean(value: Any) -> str:
     return str(value or "").strip()
 
 
+def _held(value: Any) -> str:
+    """A person's text as Exchange can hold it (a name, an address part or a number over Exchange's
+    limit is shortened there; the whole text stays in PC CADDIE and is compared as Exchange holds it)."""
+    return shorten(_clean(value))
+
+
 def person_groups(person: Person) -> Groups:
     return {
-        NAMES: (_clean(person.first_name), _clean(person.last_name)),
-        "address": tuple(_clean(getattr(person, f)) for f in PERSON_FIELDS["address"]),
-        "phone": tuple(_clean(getattr(person, f)) for f in PERSON_FIELDS["phone"]),
+        NAMES: (_held(person.first_name), _held(person.last_name)),
+        "address": tuple(_held(getattr(person, f)) for f in PERSON_FIELDS["address"]),
+        "phone": tuple(_held(getattr(person, f)) for f in PERSON_FIELDS["phone"]),
         "email": tuple(e for e in (_clean(person.email1), _clean(person.email2), _clean(person.email3)) if e),
     }
 
@@ -72,6 +80,12 @@ def entry_values(group: str, values: tuple[str, ...]) -> dict[str, Any]:
     if group == "email":
         return {"emails": list(values)[:3]}
     return dict(zip(ENTRY_FIELDS[group], values))
+
+
+def overlong(person: Person) -> list[str]:
+    """The person's columns whose text is over Exchange's limit (shortened there)."""
+    columns = [*PERSON_FIELDS[NAMES], *PERSON_FIELDS["address"], *PERSON_FIELDS["phone"]]
+    return [c for c in columns if utf16_length(_clean(getattr(person, c))) != utf16_length(_held(getattr(person, c)))]
 
 
 def person_values(group: str, values: tuple[str, ...]) -> dict[str, str]:

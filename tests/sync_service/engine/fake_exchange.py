@@ -184,7 +184,8 @@ class FakeExchange:
         """An entry as the gateway reads it (every field, defaults filled in), or the request refused."""
         try:
             if self._kind_of(wire) == "contacts":
-                contact = ContactEntry.from_wire(wire)
+                contact, _ = fit(ContactEntry.from_wire(wire))  # within Exchange's limits, as the gateway writes it
+                assert isinstance(contact, ContactEntry)
                 return {**contact.to_wire(), "display_name": display_name(contact)}
             fitted, _ = fit(CalendarEntry.from_wire(wire))  # within Exchange's limits, as the gateway writes it
             return {**fitted.to_wire(), "body_html": False}

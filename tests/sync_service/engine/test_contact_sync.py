@@ -460,3 +460,22 @@ async def test_the_field_a_lost_update_changed_changed_again_in_outlook_is_a_con
     assert club.person(person_id).city == club.only_contact()["city"] == "Aachen"
     (conflict,) = _conflicts(club)
     assert conflict.winner == "pccaddie" and "Bonn" in conflict.loser_content
+
+
+async def test_a_street_over_exchanges_limit_is_shortened_there_and_stays_whole_here(club):
+    from sync_service.store.models import SyncReportLine
+
+    street = "Am Golfplatz " + "und noch ein Stück weiter " * 12
+    person_id = add_listed(club, PersonInput(first_name="Max", last_name="Muster", street=street, city="Köln"))
+    assert (await club.sync()).counts == {"created-to-exchange": 1}
+    contact = club.only_contact()
+    assert len(contact["street"]) <= 255 and street.startswith(contact["street"])
+    with club.db.connection_context():
+        (line,) = SyncReportLine.select().where(SyncReportLine.action == "create")
+    assert line.detail == "shortened to Exchange's limits: street"
+    assert (await club.sync()).counts == {}  # the shortened street read back is no change
+    club.exchange.user_update(contact["id"], city="Bonn")  # the same field group edited in Outlook
+    assert (await club.sync()).counts == {"updated-to-pccaddie": 1}
+    person = club.person(person_id)
+    assert (person.street, person.city) == (street.strip(), "Bonn")
+    assert (await club.sync()).counts == {}
