@@ -57,8 +57,13 @@ ZONE = EWSTimeZone("Europe/Berlin")
 
 def outlook(stage: Stage) -> Account:
     address, password = stage.mailboxes[0]
-    config = Configuration(service_endpoint=stage.url, credentials=Credentials(address, password), auth_type=BASIC,
-                           retry_policy=FailFast(), max_connections=4)  # fmt: skip
+    config = Configuration(
+        service_endpoint=stage.url,
+        credentials=Credentials(address, password),
+        auth_type=BASIC,
+        retry_policy=FailFast(),
+        max_connections=4,
+    )
     return Account(address, config=config, autodiscover=False, access_type=DELEGATE)
 
 

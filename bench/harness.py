@@ -99,8 +99,9 @@ class Stage:
         arguments = ["emulator", "--listen", f"127.0.0.1:{port}"]
         for address, password in self.mailboxes:
             arguments += ["--mailbox", f"{address}:{password}"]
-        self.emulator = subprocess.Popen(command("exchange-gateway") + arguments, stdout=subprocess.PIPE,
-                                         stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+        self.emulator = subprocess.Popen(
+            command("exchange-gateway") + arguments, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
         self.url = self.emulator.stdout.readline().strip()
         self.gateway_address = Address("127.0.0.1", free_port())
         self.gateway = Service("exchange-gateway", home, "run", "--listen", str(self.gateway_address)).start()
@@ -160,9 +161,10 @@ class Connected:
         from sync_service.engine.exchange_client import GatewayExchangeClient
         from sync_service.gateway_link import GatewayLink, LinkSettings
 
-        link = GatewayLink(LinkSettings(self.stage.gateway_address,
-                                        peer=PeerSettings(heartbeat=None, request_timeout=600)),
-                           token=lambda: ensure_token(Home(self.stage.home)))  # fmt: skip
+        link = GatewayLink(
+            LinkSettings(self.stage.gateway_address, peer=PeerSettings(heartbeat=None, request_timeout=600)),
+            token=lambda: ensure_token(Home(self.stage.home)),
+        )
         self._nursery_manager = trio.open_nursery()
         nursery = await self._nursery_manager.__aenter__()
         self._nursery = nursery

@@ -61,10 +61,14 @@ def main() -> None:
     logger.remove()
     small, large = run(options.small, options.cycles), run(options.large, options.cycles)
     print(f"{'idle cycle, 20 users x 3 calendars':<40}{options.small:>12,}{options.large:>12,}   ratio large/small")
-    print(f"{'sync service CPU per cycle':<40}{small['cpu_ms']:>10.1f}ms{large['cpu_ms']:>10.1f}ms   "
-          f"{large['cpu_ms'] / small['cpu_ms']:.2f}")  # fmt: skip
-    print(f"{'wall time per cycle':<40}{small['wall_ms']:>10.1f}ms{large['wall_ms']:>10.1f}ms   "
-          f"{large['wall_ms'] / small['wall_ms']:.2f}")  # fmt: skip
+    print(
+        f"{'sync service CPU per cycle':<40}{small['cpu_ms']:>10.1f}ms{large['cpu_ms']:>10.1f}ms   "
+        f"{large['cpu_ms'] / small['cpu_ms']:.2f}"
+    )
+    print(
+        f"{'wall time per cycle':<40}{small['wall_ms']:>10.1f}ms{large['wall_ms']:>10.1f}ms   "
+        f"{large['wall_ms'] / small['wall_ms']:.2f}"
+    )
     print(f"{'first sync (300 appointments, 60 calendars)':<40}{small['first_s']:>11.1f}s{large['first_s']:>11.1f}s")
 
 

@@ -35,8 +35,9 @@ from tests.e2e.processes import Service  # noqa: E402
 
 def outlook(stage: Stage) -> Account:
     address, password = stage.mailboxes[0]
-    config = Configuration(service_endpoint=stage.url, credentials=Credentials(address, password), auth_type=BASIC,
-                           retry_policy=FailFast())  # fmt: skip
+    config = Configuration(
+        service_endpoint=stage.url, credentials=Credentials(address, password), auth_type=BASIC, retry_policy=FailFast()
+    )
     return Account(address, config=config, autodiscover=False, access_type=DELEGATE)
 
 
@@ -74,8 +75,9 @@ async def incremental(stage: Stage, samples: int) -> dict[str, float]:
 
 def latency(stage: Stage, interval: float, samples: int) -> list[float]:
     """A running sync service; each sample: a PC CADDIE change, then poll Exchange until it shows."""
-    service = Service("sync-service", stage.home, "run", "--gateway", str(stage.gateway_address),
-                      "--interval", str(interval)).start()  # fmt: skip
+    service = Service(
+        "sync-service", stage.home, "run", "--gateway", str(stage.gateway_address), "--interval", str(interval)
+    ).start()
     account = outlook(stage)
     measured = []
     try:
@@ -118,8 +120,10 @@ def main() -> None:
     print(f"propagation PC CADDIE -> visible in Exchange, running service, {options.interval:g} s interval:")
     print(f"  p50 {p50:.2f} s, p95 {p95:.2f} s (journal looked at every second, then one cycle)")
     cycle_s = cycle["exchange"] / 1000
-    print(f"propagation Exchange -> PC CADDIE: the next cycle, p50 ≈ {options.interval / 2 + cycle_s:.1f} s, "
-          f"at most {options.interval + cycle_s:.1f} s (EWS is polled)")  # fmt: skip
+    print(
+        f"propagation Exchange -> PC CADDIE: the next cycle, p50 ≈ {options.interval / 2 + cycle_s:.1f} s, "
+        f"at most {options.interval + cycle_s:.1f} s (EWS is polled)"
+    )
 
 
 if __name__ == "__main__":

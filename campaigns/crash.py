@@ -65,10 +65,24 @@ NO_TITLE = "(no title)"
 PCCADDIE, EXCHANGE = "PC CADDIE", "Exchange"
 PRIVATE_SENSITIVITIES = ("Private", "Confidential")
 FIELD_GROUPS = ("title", "when", "location", "text", "private")
-OUTLOOK_FIELDS = {"title": ["subject"], "when": ["start", "end", "is_all_day"], "location": ["location"],
-                  "text": ["body"], "private": ["sensitivity"]}  # fmt: skip
-READ_FIELDS = ("subject", "start", "end", "is_all_day", "location", "body", "sensitivity", "pccaddie_sync_id",
-               "changekey")  # fmt: skip
+OUTLOOK_FIELDS = {
+    "title": ["subject"],
+    "when": ["start", "end", "is_all_day"],
+    "location": ["location"],
+    "text": ["body"],
+    "private": ["sensitivity"],
+}
+READ_FIELDS = (
+    "subject",
+    "start",
+    "end",
+    "is_all_day",
+    "location",
+    "body",
+    "sensitivity",
+    "pccaddie_sync_id",
+    "changekey",
+)
 PROBLEM_LINES = 30  # detail lines kept in a report
 LOCK_WAIT_SECONDS = 10.0  # how long one look at the sides waits for the cycle lock
 LOCK_GAP_SECONDS = 0.15  # the lock left free between looks: a cycle that is due takes it (it tries every 0.1 s)
@@ -142,8 +156,15 @@ class Draft:
             start, end = first.isoformat(), max((self.end - DAY).date(), first).isoformat()
         else:
             start, end = instant(self.start), instant(max(self.end, self.start))
-        return Content(clean(self.title) or NO_TITLE, start, end, self.all_day, clean(self.location),
-                       clean(self.text), self.private)  # fmt: skip
+        return Content(
+            clean(self.title) or NO_TITLE,
+            start,
+            end,
+            self.all_day,
+            clean(self.location),
+            clean(self.text),
+            self.private,
+        )
 
     @classmethod
     def of(cls, content: Content) -> Draft:
@@ -157,8 +178,15 @@ class Draft:
 
     def row(self) -> tuple[Any, ...]:
         """title, start, end, all_day, location, text, private: PC CADDIE's columns."""
-        return (self.title, self.start.isoformat(" "), self.end.isoformat(" "), int(self.all_day), self.location,
-                self.text, int(self.private))  # fmt: skip
+        return (
+            self.title,
+            self.start.isoformat(" "),
+            self.end.isoformat(" "),
+            int(self.all_day),
+            self.location,
+            self.text,
+            int(self.private),
+        )
 
     def outlook_values(self) -> dict[str, Any]:
         """exchangelib's fields, as Outlook writes them (all-day: exchangelib's last day is inclusive)."""
@@ -168,16 +196,23 @@ class Draft:
         else:
             start = EWSDateTime.from_datetime(self.start).replace(tzinfo=BERLIN)
             end = EWSDateTime.from_datetime(self.end).replace(tzinfo=BERLIN)
-        return {"subject": self.title, "start": start, "end": end, "is_all_day": self.all_day,
-                "location": self.location or None, "body": Body(self.text) if self.text else None,
-                "sensitivity": "Private" if self.private else "Normal"}  # fmt: skip
+        return {
+            "subject": self.title,
+            "start": start,
+            "end": end,
+            "is_all_day": self.all_day,
+            "location": self.location or None,
+            "body": Body(self.text) if self.text else None,
+            "sensitivity": "Private" if self.private else "Normal",
+        }
 
 
 def content_of_row(row: dict[str, Any]) -> Content:
     """A PC CADDIE appointment row's content."""
     start, end = dt.datetime.fromisoformat(str(row["start"])), dt.datetime.fromisoformat(str(row["end"]))
-    draft = Draft(row["title"], start, end, bool(row["all_day"]), row["location"] or "", row["text"] or "",
-                  bool(row["private"]))  # fmt: skip
+    draft = Draft(
+        row["title"], start, end, bool(row["all_day"]), row["location"] or "", row["text"] or "", bool(row["private"])
+    )
     return draft.content
 
 
@@ -189,8 +224,15 @@ def content_of_item(item: CalendarItem) -> Content:
         start, end = first.isoformat(), max(as_date(item.end), first).isoformat()
     else:
         start, end = instant(item.start), instant(item.end)
-    return Content(clean(item.subject) or NO_TITLE, start, end, all_day, clean(item.location),
-                   clean(str(item.body) if item.body else ""), item.sensitivity in PRIVATE_SENSITIVITIES)  # fmt: skip
+    return Content(
+        clean(item.subject) or NO_TITLE,
+        start,
+        end,
+        all_day,
+        clean(item.location),
+        clean(str(item.body) if item.body else ""),
+        item.sensitivity in PRIVATE_SENSITIVITIES,
+    )
 
 
 def clock_changes(years: Iterable[int]) -> set[dt.date]:
@@ -203,11 +245,26 @@ def clock_changes(years: Iterable[int]) -> set[dt.date]:
     return days
 
 
-WORDS = ("Vierer", "Übungsrunde Damen", "Platzreife-Kurs", "Clubmeisterschaft", "Greenkeeping – Loch 7",
-         "Pro-Am & Sponsoren", "Jugendtraining <U18>", "Senioren-Cup")  # fmt: skip
+WORDS = (
+    "Vierer",
+    "Übungsrunde Damen",
+    "Platzreife-Kurs",
+    "Clubmeisterschaft",
+    "Greenkeeping – Loch 7",
+    "Pro-Am & Sponsoren",
+    "Jugendtraining <U18>",
+    "Senioren-Cup",
+)
 LOCATIONS = ("", "Loch 1", "Clubhaus – Terrasse", "Driving Range", "Putting Green  ", "Tee 10 & Halfway-Haus")
-TEXTS = ("", "Startzeit bestätigt", "Zwei Zeilen\nzweite Zeile", "Leerzeichen am Ende   \n\n",
-         "Windows-Zeilen\r\nzweite Zeile", "Gebühr 30 € & Cart <2 Spieler>", "  eingerückt\n\tTab")  # fmt: skip
+TEXTS = (
+    "",
+    "Startzeit bestätigt",
+    "Zwei Zeilen\nzweite Zeile",
+    "Leerzeichen am Ende   \n\n",
+    "Windows-Zeilen\r\nzweite Zeile",
+    "Gebühr 30 € & Cart <2 Spieler>",
+    "  eingerückt\n\tTab",
+)
 
 
 class Drafts:
@@ -244,8 +301,15 @@ class Drafts:
 
     def new(self, title: str) -> Draft:
         start, end, all_day = self.timing()
-        return Draft(title, start, end, all_day, self.random.choice(LOCATIONS), self.random.choice(TEXTS),
-                     self.random.random() < 0.25)  # fmt: skip
+        return Draft(
+            title,
+            start,
+            end,
+            all_day,
+            self.random.choice(LOCATIONS),
+            self.random.choice(TEXTS),
+            self.random.random() < 0.25,
+        )
 
     def edit(self, draft: Draft, key: str, label: str, groups: Sequence[str] = FIELD_GROUPS) -> tuple[Draft, list[str]]:
         """`draft` with some of `groups` changed (at least one, and its content with it); the groups changed."""
@@ -397,8 +461,11 @@ class Referee:
             self.cache = {item.id: self._copy(item) for item in account.calendar.all().only(*READ_FIELDS)}
             return list(self.cache.values())
         index = self.world.exchange_calendar_index()
-        changed = [item_id for item_id, key in index.items() if item_id not in self.cache
-                   or self.cache[item_id].change_key != key]  # fmt: skip
+        changed = [
+            item_id
+            for item_id, key in index.items()
+            if item_id not in self.cache or self.cache[item_id].change_key != key
+        ]
         for start in range(0, len(changed), 100):
             ids = [(item_id, None) for item_id in changed[start : start + 100]]
             for item in account.fetch(ids=ids, only_fields=READ_FIELDS):
@@ -527,8 +594,10 @@ class Oracle:
     def create_in_pccaddie(self, count: int) -> None:
         area = self.world.pccaddie_area_id()
         stamp = dt.datetime.now(UTC).replace(tzinfo=None, microsecond=0).isoformat(" ")
-        insert = ('INSERT INTO appointment (area_id, title, start, "end", all_day, location, text, private, created, '
-                  "modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")  # fmt: skip
+        insert = (
+            'INSERT INTO appointment (area_id, title, start, "end", all_day, location, text, private, created, '
+            "modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
         made = [(self.ledger.new_key(), self.drafts.new("")) for _ in range(count)]
         made = [(key, replace(draft, title=f"{key} created-in-pccaddie")) for key, draft in made]
         row_ids = self.world.pccaddie_write([(insert, (area, *draft.row(), stamp, stamp)) for _, draft in made])
@@ -553,15 +622,18 @@ class Oracle:
     def edit_in_pccaddie(self, edits: dict[str, Draft], conflicting: bool = False) -> None:
         """Each key's appointment rewritten (as PC CADDIE writes a whole row)."""
         stamp = dt.datetime.now(UTC).replace(tzinfo=None, microsecond=0).isoformat(" ")
-        update = ('UPDATE appointment SET title = ?, start = ?, "end" = ?, all_day = ?, location = ?, text = ?, '
-                  "private = ?, modified = ? WHERE id = ?")  # fmt: skip
+        update = (
+            'UPDATE appointment SET title = ?, start = ?, "end" = ?, all_day = ?, location = ?, text = ?, '
+            "private = ?, modified = ? WHERE id = ?"
+        )
         rows = [(update, (*draft.row(), stamp, self.ledger.items[key].row_id)) for key, draft in edits.items()]
         self.world.pccaddie_write(rows)
         for key, draft in edits.items():
             self.ledger.changed(key, PCCADDIE, draft.content)
 
-    def edit_in_exchange(self, edits: dict[str, tuple[Draft, list[str]]], items: dict[str, Copy],
-                         losing: Iterable[str] = ()) -> None:  # fmt: skip
+    def edit_in_exchange(
+        self, edits: dict[str, tuple[Draft, list[str]]], items: dict[str, Copy], losing: Iterable[str] = ()
+    ) -> None:
         """Each key's Exchange item with the fields of its groups changed (as Outlook saves an edit);
         the `losing` keys are changed in PC CADDIE too, so their edit here must lose."""
         losing = set(losing)
@@ -614,8 +686,13 @@ class Oracle:
         self.random.shuffle(recent)
         self.random.shuffle(others)
         share = max(1, len(alive) // 12)
-        sizes = {"local edit": share, "remote edit": share, "conflict": max(1, share // 3),
-                 "local delete": max(1, share // 3), "remote delete": max(1, share // 3)}  # fmt: skip
+        sizes = {
+            "local edit": share,
+            "remote edit": share,
+            "conflict": max(1, share // 3),
+            "local delete": max(1, share // 3),
+            "remote delete": max(1, share // 3),
+        }
         picked: dict[str, list[str]] = {kind: [] for kind in sizes}
         while recent and any(len(picked[kind]) < size for kind, size in sizes.items()):
             for kind, size in sizes.items():
@@ -822,8 +899,15 @@ class Campaign:
         close_connections()
 
 
-def run_campaign(home: Path, items: int, rounds: int, kills: int, seed: int = 1, say: Callable[[str], None] = print,
-                 timeout_per_round: float = 300.0) -> Report:  # fmt: skip
+def run_campaign(
+    home: Path,
+    items: int,
+    rounds: int,
+    kills: int,
+    seed: int = 1,
+    say: Callable[[str], None] = print,
+    timeout_per_round: float = 300.0,
+) -> Report:
     with external_id_visible():
         campaign = Campaign(home, items, rounds, kills, seed, say)
         try:

@@ -73,8 +73,17 @@ class FaultCampaign(Campaign):
             self.world.control("/emulator/password", {"mailbox": "anna@club.example", "password": "new-secret"})
             self.world.password = "new-secret"  # (the campaign's own Outlook client)
             time.sleep(self.fault_seconds)
-            self.world.caddie("account", "set", "anna", "--ews-url", self.world.url, "--mailbox", "anna@club.example",
-                              "--password-stdin", input="new-secret\n")  # fmt: skip
+            self.world.caddie(
+                "account",
+                "set",
+                "anna",
+                "--ews-url",
+                self.world.url,
+                "--mailbox",
+                "anna@club.example",
+                "--password-stdin",
+                input="new-secret\n",
+            )
         time.sleep(self.fault_seconds)
         state = self.world.control("/emulator/faults", method="GET")
         self.faults_hit += sum(rule.get("hits", 0) for rule in state)
@@ -90,8 +99,9 @@ class FaultCampaign(Campaign):
         oracle = self.oracle
         # (those PC CADDIE holds, and not changed by this round already: a PC CADDIE delete of an
         # item whose Outlook edit the sync has not read yet is a conflict the edit wins, by design)
-        alive = sorted(t.key for t in oracle.ledger.alive()
-                       if t.row_id is not None and t.key not in oracle.changed_last_round)  # fmt: skip
+        alive = sorted(
+            t.key for t in oracle.ledger.alive() if t.row_id is not None and t.key not in oracle.changed_last_round
+        )
         self.random.shuffle(alive)
         share = max(1, len(alive) // 10)
         edits = {key: oracle.edited(key, label)[0] for key in alive[:share]}
@@ -104,8 +114,14 @@ class FaultCampaign(Campaign):
         return len(edits) + len(deletes) + new
 
 
-def run_fault_campaign(home: Path, items: int, rounds: int, seed: int = 1, say: Callable[[str], None] = print,
-                       timeout_per_round: float = 300.0) -> tuple[Report, int]:  # fmt: skip
+def run_fault_campaign(
+    home: Path,
+    items: int,
+    rounds: int,
+    seed: int = 1,
+    say: Callable[[str], None] = print,
+    timeout_per_round: float = 300.0,
+) -> tuple[Report, int]:
     with external_id_visible():
         campaign = FaultCampaign(home, items, rounds, 0, seed, say)
         try:
@@ -125,8 +141,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fault-campaign-") as folder:
-        report, hits = run_fault_campaign(Path(folder) / "home", options.items, options.rounds, options.seed,
-                                          say=lambda line: print(line, flush=True))  # fmt: skip
+        report, hits = run_fault_campaign(
+            Path(folder) / "home", options.items, options.rounds, options.seed, say=lambda line: print(line, flush=True)
+        )
     for line in report.lines():
         print(line)
     print(f"faults injected and hit: {hits}")

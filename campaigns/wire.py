@@ -96,8 +96,13 @@ class WireReport:
 
     @property
     def ok(self) -> bool:
-        return (self.gateway_alive and self.idle_closed == self.idle and self.silent_client_dropped
-                and self.legit_requests > 0 and self.attack_closed == self.attack)  # fmt: skip
+        return (
+            self.gateway_alive
+            and self.idle_closed == self.idle
+            and self.silent_client_dropped
+            and self.legit_requests > 0
+            and self.attack_closed == self.attack
+        )
 
     def lines(self) -> list[str]:
         return [
@@ -229,8 +234,16 @@ async def _open_and_watch(port: int, count: int, first_bytes: bytes | None, repo
             watchers.start_soon(watch, stream)
 
 
-async def campaign(port: int, token: str, pid: int, idle: int, pings: int, report: WireReport,
-                   attack: int = 0, frame_size: int = DEFAULT_MAX_FRAME_SIZE) -> None:  # fmt: skip
+async def campaign(
+    port: int,
+    token: str,
+    pid: int,
+    idle: int,
+    pings: int,
+    report: WireReport,
+    attack: int = 0,
+    frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+) -> None:
     report.rss_start_kib = report.rss_peak_kib = rss_kib(pid)
     legit = _Legit(port, token, report)
     async with trio.open_nursery() as nursery:
@@ -287,8 +300,9 @@ async def campaign(port: int, token: str, pid: int, idle: int, pings: int, repor
     report.rss_end_kib = rss_kib(pid)
 
 
-def run_wire_campaign(home: Path, idle: int = 1000, pings: int = 20000, attack: int = 16,
-                      max_clients: int | None = 64) -> WireReport:  # fmt: skip
+def run_wire_campaign(
+    home: Path, idle: int = 1000, pings: int = 20000, attack: int = 16, max_clients: int | None = 64
+) -> WireReport:
     """`max_clients`: the gateway's connection cap written into its config (None: none written)."""
     home.mkdir(parents=True, exist_ok=True)
     cap = "" if max_clients is None else f"max_clients = {max_clients}\n"
@@ -324,8 +338,9 @@ def main() -> int:
     )
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="wire-campaign-") as folder:
-        report = run_wire_campaign(Path(folder) / "home", options.idle, options.pings, options.attack,
-                                   options.max_clients or None)  # fmt: skip
+        report = run_wire_campaign(
+            Path(folder) / "home", options.idle, options.pings, options.attack, options.max_clients or None
+        )
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1

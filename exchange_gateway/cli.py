@@ -100,8 +100,12 @@ async def _serve_until_signal(home: Home, gateway: Gateway) -> None:
         logger.error(f"Cannot listen on {listen}: {reason}")
         raise click.ClickException(f"cannot listen on {listen}: {reason}") from None
     host, port = listeners[0].socket.getsockname()[:2]
-    reporter = StatusReporter(home, SERVICE_NAME, gateway.settings.version,
-                              lambda: {"listen": f"{host}:{port}", "clients": gateway.total_clients})  # fmt: skip
+    reporter = StatusReporter(
+        home,
+        SERVICE_NAME,
+        gateway.settings.version,
+        lambda: {"listen": f"{host}:{port}", "clients": gateway.total_clients},
+    )
     try:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async with trio.open_nursery() as nursery:

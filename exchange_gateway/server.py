@@ -136,8 +136,12 @@ class Gateway:
         await trio.aclose_forcefully(stream)
 
     async def _session(self, stream: trio.SocketStream, ip: str) -> str:
-        framed = FramedStream(stream, self.settings.max_frame_size, first_frame_limit=HANDSHAKE_MAX_FRAME_SIZE,
-                              decode_limiter=self.decode_limiter)  # fmt: skip
+        framed = FramedStream(
+            stream,
+            self.settings.max_frame_size,
+            first_frame_limit=HANDSHAKE_MAX_FRAME_SIZE,
+            decode_limiter=self.decode_limiter,
+        )
         handshake = ServerHandshake(self.settings.token, self.settings.version)
         try:
             answer = await server_handshake(framed, handshake, self.settings.handshake_timeout)

@@ -37,10 +37,21 @@ def overview(home: Home) -> list[Row]:
     for service, name, ident in SERVICES:
         status = read_status(home, service)
         verdict = judge(status)
-        heartbeat = (dt.datetime.fromisoformat(verdict.heartbeat).astimezone().strftime("%H:%M:%S")
-                     if verdict.heartbeat else "-")  # fmt: skip
-        rows.append(Row(service, name, verdict.state, ident, heartbeat, str(status.pid) if status else "-",
-                        status.version if status else "-", status.details if status else {}))  # fmt: skip
+        heartbeat = (
+            dt.datetime.fromisoformat(verdict.heartbeat).astimezone().strftime("%H:%M:%S") if verdict.heartbeat else "-"
+        )
+        rows.append(
+            Row(
+                service,
+                name,
+                verdict.state,
+                ident,
+                heartbeat,
+                str(status.pid) if status else "-",
+                status.version if status else "-",
+                status.details if status else {},
+            )
+        )
     return rows
 
 
@@ -51,7 +62,8 @@ def render(rows: list[Row]) -> list[str]:
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table]
     for row in rows:
         if row.details:
-            shown = ", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in row.details.items()
-                              if value not in (None, ""))  # fmt: skip
+            shown = ", ".join(
+                f"{key.replace('_', ' ')}: {value}" for key, value in row.details.items() if value not in (None, "")
+            )
             lines.append(f"{row.name}: {shown}")
     return lines

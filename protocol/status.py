@@ -123,8 +123,16 @@ class StatusReporter:
 
     def _status(self, state: str = "running") -> ServiceStatus:
         now = utc_now()
-        return ServiceStatus(self.service, os.getpid(), self.started, now, self.version, state,
-                             now if state == "stopped" else None, dict(self.describe()))  # fmt: skip
+        return ServiceStatus(
+            self.service,
+            os.getpid(),
+            self.started,
+            now,
+            self.version,
+            state,
+            now if state == "stopped" else None,
+            dict(self.describe()),
+        )
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         await trio.to_thread.run_sync(write_status, self.home, self._status())

@@ -138,8 +138,13 @@ def _cli(home: Home, say: Callable[[str], None], *args: str, input: str | None =
     if show:
         shown = " ".join(a if " " not in a else f'"{a}"' for a in args)
         say(f"   $ sync-service {shown}" + ("   (password on stdin)" if input else ""))
-    result = subprocess.run(_command("sync-service") + ["--home", str(home.root), *args], input=input,
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        _command("sync-service") + ["--home", str(home.root), *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if result.returncode != 0:
         raise DemoFailed(f"`sync-service {' '.join(args)}` failed: {result.stderr.strip()}")
     return result.stdout.strip()
@@ -149,10 +154,12 @@ def _outlook(url: str, mailbox: str, password: str) -> Any:
     """The mailbox as Outlook would see it (a plain exchangelib client, not the product)."""
     from exchangelib import BASIC, DELEGATE, Account, Configuration, Credentials, EWSTimeZone, FailFast
 
-    config = Configuration(service_endpoint=url, credentials=Credentials(mailbox, password), auth_type=BASIC,
-                           retry_policy=FailFast())  # fmt: skip
-    return Account(mailbox, config=config, autodiscover=False, access_type=DELEGATE,
-                   default_timezone=EWSTimeZone("Europe/Berlin"))  # fmt: skip
+    config = Configuration(
+        service_endpoint=url, credentials=Credentials(mailbox, password), auth_type=BASIC, retry_policy=FailFast()
+    )
+    return Account(
+        mailbox, config=config, autodiscover=False, access_type=DELEGATE, default_timezone=EWSTimeZone("Europe/Berlin")
+    )
 
 
 def _outlook_shows(account: Any) -> list[str]:
@@ -171,15 +178,21 @@ def _outlook_calendar(account: Any, folder: str = "") -> list[str]:
     calendar = account.calendar if not folder else next(c for c in account.calendar.children if c.name == folder)
     items = sorted(calendar.all(), key=lambda item: item.start)
     zone = account.default_timezone
-    return [f"{item.start.astimezone(zone):%a %d.%m. %H:%M} {item.subject}"
-            + (" (private)" if item.sensitivity == "Private" else "") for item in items]  # fmt: skip
+    return [
+        f"{item.start.astimezone(zone):%a %d.%m. %H:%M} {item.subject}"
+        + (" (private)" if item.sensitivity == "Private" else "")
+        for item in items
+    ]
 
 
 def _outlook_contacts(account: Any) -> list[str]:
     from exchangelib import Contact
 
-    return sorted(f"{c.display_name}" + (f", {c.physical_addresses[0].city}" if c.physical_addresses else "")
-                  for c in account.contacts.all() if isinstance(c, Contact))  # fmt: skip
+    return sorted(
+        f"{c.display_name}" + (f", {c.physical_addresses[0].city}" if c.physical_addresses else "")
+        for c in account.contacts.all()
+        if isinstance(c, Contact)
+    )
 
 
 def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], None] = click.echo) -> None:
@@ -195,8 +208,11 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
         arguments = ["emulator", "--listen", exchange_address, "--mailbox", f"{mailbox}:{password}"]
         emulator = subprocess.Popen(
             _command("exchange-gateway") + arguments,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
 
         def stop_emulator() -> None:
             if emulator.poll() is None:
@@ -225,24 +241,78 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
         cli = functools.partial(_cli, home, say)
         cli("param", "set", "SYNC_EXCH", "1")
         cli("user", "add", "pro", "--name", "Club pro")
-        cli("user", "permissions", "pro", "--appointments", "all", "--contacts", "yes", "--address", "sync",
-            "--phone", "export", "--email", "sync")  # fmt: skip
+        cli(
+            "user",
+            "permissions",
+            "pro",
+            "--appointments",
+            "all",
+            "--contacts",
+            "yes",
+            "--address",
+            "sync",
+            "--phone",
+            "export",
+            "--email",
+            "sync",
+        )
         cli("area", "add", "Lessons", "--owner", "pro")
         cli("area", "add", "Tee times")
-        anna = cli("person", "add", "--first-name", "Anna", "--last-name", "Berger", "--city", "Köln",
-                   "--email", "anna.berger@example.com")  # fmt: skip
+        anna = cli(
+            "person",
+            "add",
+            "--first-name",
+            "Anna",
+            "--last-name",
+            "Berger",
+            "--city",
+            "Köln",
+            "--email",
+            "anna.berger@example.com",
+        )
         cli("account", "set", "pro", "--ews-url", url, "--mailbox", mailbox, "--password-stdin", input=password + "\n")
         say("   " + cli("account", "check", "pro", "--gateway", gateway_address))
         cli("calendar", "add", "pro", "Lessons", "--hide-private", "--auto-sync-contacts")
         cli("calendar", "add", "pro", "Tee times", "--folder", "Tee times", "--read-only", "--disable-reminders")
         cli("filter", "add", "pro", "Test*")
         day = dt.date.today() + dt.timedelta(days=2)
-        lesson = cli("appointment", "add", "Lessons", "--title", "Lesson: Anna Berger", "--start", f"{day}T09:00",
-                     "--end", f"{day}T10:00", "--location", "Driving range", "--person", anna)  # fmt: skip
-        cli("appointment", "add", "Tee times", "--title", "Monthly medal", "--start", f"{day}T08:00",
-            "--end", f"{day}T14:00")  # fmt: skip
-        cli("appointment", "add", "Lessons", "--title", "Test booking, please ignore", "--start", f"{day}T16:00",
-            "--end", f"{day}T17:00")  # fmt: skip
+        lesson = cli(
+            "appointment",
+            "add",
+            "Lessons",
+            "--title",
+            "Lesson: Anna Berger",
+            "--start",
+            f"{day}T09:00",
+            "--end",
+            f"{day}T10:00",
+            "--location",
+            "Driving range",
+            "--person",
+            anna,
+        )
+        cli(
+            "appointment",
+            "add",
+            "Tee times",
+            "--title",
+            "Monthly medal",
+            "--start",
+            f"{day}T08:00",
+            "--end",
+            f"{day}T14:00",
+        )
+        cli(
+            "appointment",
+            "add",
+            "Lessons",
+            "--title",
+            "Test booking, please ignore",
+            "--start",
+            f"{day}T16:00",
+            "--end",
+            f"{day}T17:00",
+        )
 
         say("\n3. The synchronisation service starts, connects, and syncs every 2 s.")
         confirmed = f"{gateway_address}: Connect confirmed"
@@ -266,11 +336,18 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
         def at(hour: int) -> EWSDateTime:
             return EWSDateTime(day.year, day.month, day.day, hour, tzinfo=zone)
 
-        ben = CalendarItem(account=outlook, folder=outlook.calendar, subject="Lesson: Ben Carter",
-                           location="Putting green", start=at(11), end=at(12))  # fmt: skip
+        ben = CalendarItem(
+            account=outlook,
+            folder=outlook.calendar,
+            subject="Lesson: Ben Carter",
+            location="Putting green",
+            start=at(11),
+            end=at(12),
+        )
         ben.save()
-        CalendarItem(account=outlook, folder=outlook.calendar, subject="Dentist", start=at(13), end=at(14),
-                     sensitivity="Private").save()  # fmt: skip
+        CalendarItem(
+            account=outlook, folder=outlook.calendar, subject="Dentist", start=at(13), end=at(14), sensitivity="Private"
+        ).save()
         sync.wait_for("Sync ended", count=_cycles(sync) + 2)
         say(_indent(cli("appointment", "list", "--area", "Lessons")))
 
@@ -286,8 +363,11 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
         say("\n6. A conflict: both sides change Ben's lesson before the next cycle. PC CADDIE wins (the default")
         say("   policy); Outlook's version is kept and shown.")
         with sync.paused_cycles():
-            ben_id = next(a for a in json.loads(cli("appointment", "list", "--json", show=False))
-                          if a["title"].startswith("Lesson: Ben"))["id"]  # fmt: skip
+            ben_id = next(
+                a
+                for a in json.loads(cli("appointment", "list", "--json", show=False))
+                if a["title"].startswith("Lesson: Ben")
+            )["id"]
             cli("appointment", "update", str(ben_id), "--title", "Lesson: Ben Carter (moved to the range)")
             ben.refresh()
             ben.subject = "Lesson: Ben Carter (cancelled?)"
@@ -311,8 +391,10 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
         say(_indent(cli("overview")))
 
         if keep_running:
-            say(f"\nAll three are running (home {home.root}, gateway {gateway_address}, EWS {url}). "
-                "Press Ctrl+C to stop them.")  # fmt: skip
+            say(
+                f"\nAll three are running (home {home.root}, gateway {gateway_address}, EWS {url}). "
+                "Press Ctrl+C to stop them."
+            )
             try:
                 while gateway.process.poll() is None and sync.process.poll() is None:  # type: ignore[union-attr]
                     sync.show_new_lines(skip=BORING)

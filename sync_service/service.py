@@ -98,8 +98,9 @@ def build_engine(home: Home, settings: ServiceSettings) -> CycleEngine:
 async def build_cycle(home: Home, link: GatewayLink, settings: ServiceSettings, lock_wait: float) -> SyncCycle:
     # opening (and perhaps upgrading) the database and reading the key are file work: not in trio's loop
     engine = await trio.to_thread.run_sync(build_engine, home, settings)
-    return SyncCycle(link, home.cycle_lock_file, gateway_wait=settings.connect_timeout * 2, lock_wait=lock_wait,
-                     engine=engine)  # fmt: skip
+    return SyncCycle(
+        link, home.cycle_lock_file, gateway_wait=settings.connect_timeout * 2, lock_wait=lock_wait, engine=engine
+    )
 
 
 async def run_service(home: Home, settings: ServiceSettings) -> None:

@@ -29,11 +29,43 @@ from .store import Item
 _DROPPED = frozenset({"head", "style", "script", "title", "template", "noscript"})
 _BLOCKS = frozenset(
     {
-        "address", "article", "aside", "blockquote", "body", "center", "dd", "div", "dl", "dt", "fieldset",
-        "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "li", "main", "nav", "ol",
-        "p", "pre", "section", "table", "tbody", "thead", "tfoot", "tr", "ul", "caption",
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "center",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "tr",
+        "ul",
+        "caption",
     }
-)  # fmt: skip
+)
 _CELLS = frozenset({"td", "th"})
 _COLLAPSIBLE = re.compile(r"[ \t\n\r\f]+")
 RULE = "_" * 32

@@ -20,8 +20,19 @@ import random
 import threading
 from dataclasses import asdict, dataclass, field
 
-FAULT_KINDS = ("server_busy", "http_500", "http_503", "delay", "drop", "unauthorized", "error_message",
-               "quota_exceeded", "invalid_sync_state", "timeout_after_work", "fault_after_work")  # fmt: skip
+FAULT_KINDS = (
+    "server_busy",
+    "http_500",
+    "http_503",
+    "delay",
+    "drop",
+    "unauthorized",
+    "error_message",
+    "quota_exceeded",
+    "invalid_sync_state",
+    "timeout_after_work",
+    "fault_after_work",
+)
 # Where a kind applies unless the rule names its operations: a full mailbox refuses what would
 # store more (reads and deletes still work); an invalid sync state is one a sync is given.
 DEFAULT_OPERATIONS = {

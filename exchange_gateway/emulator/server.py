@@ -170,8 +170,7 @@ class EmulatorServer:
                 target.display_name = str(new_name).strip()
                 mailbox.touch_folder(target)
         logger.info(f"Emulator: folder {folder!r} of {address}: {action}")
-        return {"kind": "folder_change", "mailbox": address, "folder": folder, "action": action,
-                "applied": time.time()}  # fmt: skip
+        return {"kind": "folder_change", "mailbox": address, "folder": folder, "action": action, "applied": time.time()}
 
     def change_folder_from_json(self, data: dict[str, Any]) -> dict[str, Any]:
         if not {"mailbox", "folder", "action"} <= set(data):
@@ -179,8 +178,13 @@ class EmulatorServer:
         unknown = set(data) - {"kind", "mailbox", "folder", "action", "name", "parent"}
         if unknown:
             raise ValueError(f"unknown keys: {', '.join(sorted(unknown))}")
-        return self.change_folder(str(data["mailbox"]), str(data["folder"]), str(data["action"]),
-                                  data.get("name"), str(data.get("parent", "calendar")))  # fmt: skip
+        return self.change_folder(
+            str(data["mailbox"]),
+            str(data["folder"]),
+            str(data["action"]),
+            data.get("name"),
+            str(data.get("parent", "calendar")),
+        )
 
     # faults -------------------------------------------------------------------------------------
 
@@ -239,6 +243,9 @@ class EmulatorServer:
                     {"address": mailbox.address, "last_change": mailbox.last_change, "folders": folders, "items": items}
                 )
         with self._log_lock:
-            requests = {"counts": dict(self._requests), "statuses": {str(k): v for k, v in self._statuses.items()},
-                        "recent": list(self._log)[-50:]}  # fmt: skip
+            requests = {
+                "counts": dict(self._requests),
+                "statuses": {str(k): v for k, v in self._statuses.items()},
+                "recent": list(self._log)[-50:],
+            }
         return {"url": self.url, "mailboxes": mailboxes, "faults": self.faults.describe(), "requests": requests}

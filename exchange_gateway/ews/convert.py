@@ -48,9 +48,11 @@ class SyncWritten(ExtendedProperty):
 
 def register_external_id() -> None:
     """Teach exchangelib our extended properties (once per process; it keeps them per item class)."""
-    for item_class, name, prop in ((CalendarItem, EXTERNAL_ID_FIELD, SyncExternalId),
-                                   (Contact, EXTERNAL_ID_FIELD, SyncExternalId),
-                                   (CalendarItem, WRITTEN_FIELD, SyncWritten)):  # fmt: skip
+    for item_class, name, prop in (
+        (CalendarItem, EXTERNAL_ID_FIELD, SyncExternalId),
+        (Contact, EXTERNAL_ID_FIELD, SyncExternalId),
+        (CalendarItem, WRITTEN_FIELD, SyncWritten),
+    ):
         try:
             item_class.get_field_by_fieldname(name)
         except InvalidField:
@@ -237,12 +239,37 @@ def calendar_update_fields(fields: set[str]) -> list[str]:
 
 # What the gateway reads of an item: the fields calendar_entry and contact_entry use, no more
 # (never MimeContent, whose conversion costs the server dearly).
-CALENDAR_READ_FIELDS = ("subject", "body", "text_body", "is_all_day", "start", "end", "duration", "location",
-                        "_start_timezone", "sensitivity", "reminder_is_set", "reminder_minutes_before_start",
-                        "categories", "type", "is_recurring", "last_modified_time", EXTERNAL_ID_FIELD,
-                        WRITTEN_FIELD)  # fmt: skip
-CONTACT_READ_FIELDS = ("given_name", "surname", "display_name", "file_as", "physical_addresses", "phone_numbers",
-                       "email_addresses", "last_modified_time", EXTERNAL_ID_FIELD)  # fmt: skip
+CALENDAR_READ_FIELDS = (
+    "subject",
+    "body",
+    "text_body",
+    "is_all_day",
+    "start",
+    "end",
+    "duration",
+    "location",
+    "_start_timezone",
+    "sensitivity",
+    "reminder_is_set",
+    "reminder_minutes_before_start",
+    "categories",
+    "type",
+    "is_recurring",
+    "last_modified_time",
+    EXTERNAL_ID_FIELD,
+    WRITTEN_FIELD,
+)
+CONTACT_READ_FIELDS = (
+    "given_name",
+    "surname",
+    "display_name",
+    "file_as",
+    "physical_addresses",
+    "phone_numbers",
+    "email_addresses",
+    "last_modified_time",
+    EXTERNAL_ID_FIELD,
+)
 
 
 def file_as(entry: ContactEntry) -> str:
@@ -313,8 +340,20 @@ def apply_contact(contact: Contact, entry: ContactEntry, fields: set[str]) -> li
     return changed
 
 
-CONTACT_FIELD_NAMES = {"given_name", "surname", "display_name", "street", "postal_code", "city", "country",
-                       "phone_home", "phone_business", "phone_mobile", "emails", "external_id"}  # fmt: skip
+CONTACT_FIELD_NAMES = {
+    "given_name",
+    "surname",
+    "display_name",
+    "street",
+    "postal_code",
+    "city",
+    "country",
+    "phone_home",
+    "phone_business",
+    "phone_mobile",
+    "emails",
+    "external_id",
+}
 
 
 def new_contact(entry: ContactEntry, **kwargs: object) -> Contact:

@@ -135,8 +135,20 @@ class CalendarEntry:
         return wire
 
 
-CALENDAR_FIELDS = ("subject", "body", "location", "start", "end", "all_day", "timezone", "private",
-                   "reminder_minutes", "categories", "external_id", "written")  # fmt: skip
+CALENDAR_FIELDS = (
+    "subject",
+    "body",
+    "location",
+    "start",
+    "end",
+    "all_day",
+    "timezone",
+    "private",
+    "reminder_minutes",
+    "categories",
+    "external_id",
+    "written",
+)
 
 
 @dataclass(frozen=True)
@@ -181,8 +193,20 @@ class ContactEntry:
         return wire
 
 
-CONTACT_FIELDS = ("given_name", "surname", "display_name", "street", "postal_code", "city", "country",
-                  "phone_home", "phone_business", "phone_mobile", "emails", "external_id")  # fmt: skip
+CONTACT_FIELDS = (
+    "given_name",
+    "surname",
+    "display_name",
+    "street",
+    "postal_code",
+    "city",
+    "country",
+    "phone_home",
+    "phone_business",
+    "phone_mobile",
+    "emails",
+    "external_id",
+)
 
 
 @dataclass(frozen=True)
@@ -211,8 +235,12 @@ class Change:
     item_type: str | None = None  # for unsupported: the EWS item type, e.g. DistributionList
 
     def to_wire(self) -> dict[str, Any]:
-        wire: dict[str, Any] = {"type": self.kind, "id": self.id, "change_key": self.change_key,
-                                "item": self.entry.to_wire() if self.entry else None}  # fmt: skip
+        wire: dict[str, Any] = {
+            "type": self.kind,
+            "id": self.id,
+            "change_key": self.change_key,
+            "item": self.entry.to_wire() if self.entry else None,
+        }
         if self.item_type:
             wire["item_type"] = self.item_type
         return wire

@@ -44,8 +44,20 @@ UNSUPPORTED = "unsupported"
 BUSY = "busy"
 MAILBOX_FULL = "mailbox_full"
 SYNC_STATE_INVALID = "sync_state_invalid"
-CODES = (AUTH_FAILED, NOT_FOUND, CONFLICT, THROTTLED, UNREACHABLE, TIMEOUT, INVALID, SERVER_ERROR, UNSUPPORTED, BUSY,
-         MAILBOX_FULL, SYNC_STATE_INVALID)  # fmt: skip
+CODES = (
+    AUTH_FAILED,
+    NOT_FOUND,
+    CONFLICT,
+    THROTTLED,
+    UNREACHABLE,
+    TIMEOUT,
+    INVALID,
+    SERVER_ERROR,
+    UNSUPPORTED,
+    BUSY,
+    MAILBOX_FULL,
+    SYNC_STATE_INVALID,
+)
 DEFAULT_RETRY_AFTER = 60.0
 
 
@@ -141,8 +153,15 @@ def is_mailbox_wide(exc: BaseException) -> bool:
     return isinstance(exc, _MAILBOX_WIDE_TYPES) or isinstance(_unwrap(exc), _MAILBOX_WIDE_TYPES)
 
 
-_NO_CONNECTION = ("Connection refused", "Failed to establish a new connection", "Name or service not known",
-                  "No route to host", "nodename nor servname", "getaddrinfo failed", "ConnectTimeout")  # fmt: skip
+_NO_CONNECTION = (
+    "Connection refused",
+    "Failed to establish a new connection",
+    "Name or service not known",
+    "No route to host",
+    "nodename nor servname",
+    "getaddrinfo failed",
+    "ConnectTimeout",
+)
 
 
 def _never_connected(exc: BaseException) -> bool:

@@ -18,8 +18,18 @@ from .entries import CalendarEntry, ContactEntry
 
 __all__ = ["MAX_TEXT", "fit", "fit_calendar", "fit_contact", "shorten", "utf16_length"]
 CALENDAR_LIMITS = {"subject": MAX_TEXT, "location": MAX_TEXT}
-CONTACT_TEXTS = ("given_name", "surname", "display_name", "street", "postal_code", "city", "country", "phone_home",
-                 "phone_business", "phone_mobile")  # fmt: skip
+CONTACT_TEXTS = (
+    "given_name",
+    "surname",
+    "display_name",
+    "street",
+    "postal_code",
+    "city",
+    "country",
+    "phone_home",
+    "phone_business",
+    "phone_mobile",
+)
 CONTACT_LIMITS = dict.fromkeys(CONTACT_TEXTS, MAX_TEXT)
 MAX_CATEGORY = MAX_TEXT
 

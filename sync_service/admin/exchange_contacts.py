@@ -80,9 +80,11 @@ def candidates_for(contact: Mapping[str, Any]) -> tuple[list[Person], list[Perso
     emails = sorted({str(e).strip().casefold() for e in contact.get("emails") or [] if str(e).strip()})
     by_email: list[Person] = []
     if emails:
-        same_email = (pw.fn.LOWER(pw.fn.TRIM(Person.email1)).in_(emails)
-                      | pw.fn.LOWER(pw.fn.TRIM(Person.email2)).in_(emails)
-                      | pw.fn.LOWER(pw.fn.TRIM(Person.email3)).in_(emails))  # fmt: skip
+        same_email = (
+            pw.fn.LOWER(pw.fn.TRIM(Person.email1)).in_(emails)
+            | pw.fn.LOWER(pw.fn.TRIM(Person.email2)).in_(emails)
+            | pw.fn.LOWER(pw.fn.TRIM(Person.email3)).in_(emails)
+        )
         by_email = list(Person.select().where(same_email).order_by(Person.id))
     first, last = contact_names(contact)
     by_name = [p for p in Person.select().order_by(Person.id) if _same_name(p, first, last)] if last or first else []
@@ -109,8 +111,10 @@ def match_person(contact: Mapping[str, Any], modes: Mapping[str, FieldMode] | No
         else:
             why = "several persons of that name" if len(by_name) > 1 else "the same name, no e-mail address to tell"
         listing = "; ".join(_describe(p) for p in list(candidates.values())[:10])
-        raise AdminError(f"the Exchange contact {shown!r} is not matched to a person ({why}): {listing}. "
-                         "Choose one with --person ID, or make a new person with --new")  # fmt: skip
+        raise AdminError(
+            f"the Exchange contact {shown!r} is not matched to a person ({why}): {listing}. "
+            "Choose one with --person ID, or make a new person with --new"
+        )
     return Matched(new_person(contact, modes), "new")
 
 
@@ -139,8 +143,9 @@ def check_may_add(login: str) -> None:
         raise AdminError(f"{login} may not sync contacts (see `sync-service user permissions --contacts`)")
 
 
-def add_exchange_contact(login: str, contact: Mapping[str, Any], person_id: int | None = None,
-                         new: bool = False) -> Matched:  # fmt: skip
+def add_exchange_contact(
+    login: str, contact: Mapping[str, Any], person_id: int | None = None, new: bool = False
+) -> Matched:
     """Put an Exchange contact on LOGIN's list: matched to a person (see match_person), or to the
     person chosen (`person_id`), or to a new person (`new`)."""
     user = user_by_login(login)

@@ -28,8 +28,9 @@ def group_by_name(name: str) -> UserGroup:
 
 
 def area_by_name(name: str) -> TimetableArea:
-    return _one(TimetableArea, TimetableArea.name == name,
-                f"unknown timetable area {name!r} (see `sync-service area list`)")  # fmt: skip
+    return _one(
+        TimetableArea, TimetableArea.name == name, f"unknown timetable area {name!r} (see `sync-service area list`)"
+    )
 
 
 def person_by_id(person_id: int) -> Person:
@@ -37,5 +38,8 @@ def person_by_id(person_id: int) -> Person:
 
 
 def appointment_by_id(appointment_id: int) -> Appointment:
-    return _one(Appointment, Appointment.id == appointment_id,
-                f"unknown appointment {appointment_id} (see `sync-service appointment list`)")  # fmt: skip
+    return _one(
+        Appointment,
+        Appointment.id == appointment_id,
+        f"unknown appointment {appointment_id} (see `sync-service appointment list`)",
+    )

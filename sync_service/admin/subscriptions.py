@@ -85,11 +85,13 @@ def list_calendars(login: str) -> list[tuple[CalendarSubscription, str]]:
 def calendar_mates(subscription: CalendarSubscription) -> list[CalendarSubscription]:
     """Every subscription of the user on the same Exchange calendar, this one included, by id."""
     return list(
-        CalendarSubscription.select().where(
+        CalendarSubscription.select()
+        .where(
             (CalendarSubscription.user == subscription.user_id)
             & (CalendarSubscription.folder_name == subscription.folder_name)
-        ).order_by(CalendarSubscription.id)
-    )  # fmt: skip
+        )
+        .order_by(CalendarSubscription.id)
+    )
 
 
 def import_area_of(subscription: CalendarSubscription, mates: list[CalendarSubscription]) -> bool:

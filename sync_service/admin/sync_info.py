@@ -26,8 +26,11 @@ PERIODS = ("day", "week", "month")
 
 def _subscriptions(login: str) -> dict[int, str]:
     user = user_by_login(login)
-    query = (CalendarSubscription.select(CalendarSubscription.id, TimetableArea.name).join(TimetableArea)
-             .where(CalendarSubscription.user == user))  # fmt: skip
+    query = (
+        CalendarSubscription.select(CalendarSubscription.id, TimetableArea.name)
+        .join(TimetableArea)
+        .where(CalendarSubscription.user == user)
+    )
     return {row.id: row.area.name for row in query}
 
 
@@ -56,11 +59,15 @@ def statistics(login: str, since: dt.date | None, until: dt.date | None, by: str
         for name in ("created", "updated", "deleted", "skipped", "conflicts", "failed"):
             bucket[name] += getattr(stat, name)
     return [
-        {"period": period, "to_exchange": values["to-exchange"], "to_pccaddie": values["to-pccaddie"],
-         "synchronised": values["to-exchange"] + values["to-pccaddie"],
-         **{name: values[name] for name in ("created", "updated", "deleted", "skipped", "conflicts", "failed")}}
+        {
+            "period": period,
+            "to_exchange": values["to-exchange"],
+            "to_pccaddie": values["to-pccaddie"],
+            "synchronised": values["to-exchange"] + values["to-pccaddie"],
+            **{name: values[name] for name in ("created", "updated", "deleted", "skipped", "conflicts", "failed")},
+        }
         for period, values in sorted(rows.items())
-    ]  # fmt: skip
+    ]
 
 
 def _where(subscription_id: int | None, subscriptions: dict[int, str]) -> str:
@@ -71,44 +78,73 @@ def _where(subscription_id: int | None, subscriptions: dict[int, str]) -> str:
 def report(login: str, cycles: int) -> list[dict[str, Any]]:
     user = user_by_login(login)
     subscriptions = _subscriptions(login)
-    starts = [row.cycle_started for row in (
-        SyncReportLine.select(SyncReportLine.cycle_started).distinct().where(SyncReportLine.user == user)
-        .order_by(SyncReportLine.cycle_started.desc()).limit(cycles))]  # fmt: skip
+    starts = [
+        row.cycle_started
+        for row in (
+            SyncReportLine.select(SyncReportLine.cycle_started)
+            .distinct()
+            .where(SyncReportLine.user == user)
+            .order_by(SyncReportLine.cycle_started.desc())
+            .limit(cycles)
+        )
+    ]
     if not starts:
         return []
     chosen = (SyncReportLine.user == user) & SyncReportLine.cycle_started.in_(starts)
     lines = SyncReportLine.select().where(chosen).order_by(SyncReportLine.cycle_started, SyncReportLine.id)
     return [
-        {"cycle": line.cycle_started.replace(tzinfo=dt.timezone.utc).isoformat(),
-         "area": _where(line.subscription_id, subscriptions),
-         "action": line.action, "side": line.side, "item": line.item, "title": line.title, "detail": line.detail}
+        {
+            "cycle": line.cycle_started.replace(tzinfo=dt.timezone.utc).isoformat(),
+            "area": _where(line.subscription_id, subscriptions),
+            "action": line.action,
+            "side": line.side,
+            "item": line.item,
+            "title": line.title,
+            "detail": line.detail,
+        }
         for line in lines
-    ]  # fmt: skip
+    ]
 
 
 def conflicts(login: str) -> list[dict[str, Any]]:
     subscriptions = _subscriptions(login)
     query = SyncConflict.select().where(SyncConflict.user == user_by_login(login)).order_by(SyncConflict.created.desc())
     return [
-        {"when": row.created.replace(tzinfo=dt.timezone.utc).isoformat(),
-         "area": _where(row.subscription_id, subscriptions),
-         "appointment": row.appointment_id, "exchange_id": row.exchange_id, "winner": row.winner,
-         "lost": json.loads(row.loser_content)}
+        {
+            "when": row.created.replace(tzinfo=dt.timezone.utc).isoformat(),
+            "area": _where(row.subscription_id, subscriptions),
+            "appointment": row.appointment_id,
+            "exchange_id": row.exchange_id,
+            "winner": row.winner,
+            "lost": json.loads(row.loser_content),
+        }
         for row in query
-    ]  # fmt: skip
+    ]
 
 
 def items(stopped_only: bool) -> list[dict[str, Any]]:
     """The "active items": entries that failed to synchronise, with their attempts."""
-    query = (AppointmentLink.select(AppointmentLink, CalendarSubscription, User, TimetableArea)
-             .join(CalendarSubscription).join(User).switch(CalendarSubscription).join(TimetableArea))  # fmt: skip
+    query = (
+        AppointmentLink.select(AppointmentLink, CalendarSubscription, User, TimetableArea)
+        .join(CalendarSubscription)
+        .join(User)
+        .switch(CalendarSubscription)
+        .join(TimetableArea)
+    )
     query = query.where(AppointmentLink.stopped) if stopped_only else query.where(AppointmentLink.attempts > 0)
     return [
-        {"id": link.id, "user": link.subscription.user.login, "area": link.subscription.area.name,
-         "appointment": link.appointment_id, "title": link.title, "attempts": link.attempts,
-         "stopped": link.stopped, "error": link.last_error}
+        {
+            "id": link.id,
+            "user": link.subscription.user.login,
+            "area": link.subscription.area.name,
+            "appointment": link.appointment_id,
+            "title": link.title,
+            "attempts": link.attempts,
+            "stopped": link.stopped,
+            "error": link.last_error,
+        }
         for link in query.order_by(AppointmentLink.id)
-    ]  # fmt: skip
+    ]
 
 
 def reset_items(ids: list[int] | None) -> int:
@@ -126,8 +162,14 @@ def reset_items(ids: list[int] | None) -> int:
         link.verify = link.exchange_id is not None  # the next cycle reads Exchange's copy as it is now
         link.save()
         if link.appointment_id is not None:  # announce it to the next cycle, as a change would
-            JournalEntry.create(table_name="appointment", row_id=link.appointment_id, operation="update",
-                                changed_at=utc_now().isoformat() + "Z", area_id=link.subscription.area_id,
-                                old_area_id=link.subscription.area_id, appointment_id=link.appointment_id)  # fmt: skip
+            JournalEntry.create(
+                table_name="appointment",
+                row_id=link.appointment_id,
+                operation="update",
+                changed_at=utc_now().isoformat() + "Z",
+                area_id=link.subscription.area_id,
+                old_area_id=link.subscription.area_id,
+                appointment_id=link.appointment_id,
+            )
         count += 1
     return count

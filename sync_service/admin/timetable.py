@@ -76,11 +76,19 @@ def add_appointment(area_name: str, given: AppointmentInput, zone: ZoneInfo) -> 
     persons = _persons(given.persons or ())
     now = utc_now()
     appointment = Appointment.create(
-        area=area, title=title, start=start.replace(fold=0), end=end.replace(fold=0), all_day=bool(given.all_day),
-        start_fold=start.fold, end_fold=end.fold,
-        location=(given.location or "").strip(), text=given.text or "", private=bool(given.private),
-        created=now, modified=now,
-    )  # fmt: skip
+        area=area,
+        title=title,
+        start=start.replace(fold=0),
+        end=end.replace(fold=0),
+        all_day=bool(given.all_day),
+        start_fold=start.fold,
+        end_fold=end.fold,
+        location=(given.location or "").strip(),
+        text=given.text or "",
+        private=bool(given.private),
+        created=now,
+        modified=now,
+    )
     for person_id in persons:
         Booking.create(appointment=appointment, person=person_id)
     return appointment

@@ -38,8 +38,9 @@ def contact() -> None:
 @click.option("--new", "new", is_flag=True, help="With --exchange: make a new person of it, whoever else matches.")
 @click.option("--gateway", type=AddressType(), default=None, help="The Exchange gateway (default: the config file's).")
 @club_command(transaction=False)
-def contact_add(club: Club, login: str, person_id: int | None, exchange: str | None, new: bool,
-                gateway: Address | None) -> None:  # fmt: skip
+def contact_add(
+    club: Club, login: str, person_id: int | None, exchange: str | None, new: bool, gateway: Address | None
+) -> None:
     """Put a person on LOGIN's contact sync list: a PC CADDIE person, or an Exchange contact
     (matched to the person with its e-mail address and name, never a guess: when several persons or
     none of that name could be meant, choose with --person ID or make a new person with --new)."""
@@ -75,8 +76,10 @@ def contact_add(club: Club, login: str, person_id: int | None, exchange: str | N
     how = {"e-mail": "matched by e-mail", "chosen": "as chosen", "new": "a new person"}[matched.how]
     person = matched.person
     emails = ", ".join(e for e in (person.email1, person.email2, person.email3) if e)
-    click.echo(f"Exchange contact {name!r} added to {login}'s contacts as person {person.id} ({how}): "
-               f"{person.first_name} {person.last_name}" + (f" <{emails}>" if emails else ""))  # fmt: skip
+    click.echo(
+        f"Exchange contact {name!r} added to {login}'s contacts as person {person.id} ({how}): "
+        f"{person.first_name} {person.last_name}" + (f" <{emails}>" if emails else "")
+    )
 
 
 @contact.command("list")
@@ -88,16 +91,22 @@ def contact_list(club: Club, login: str, as_json: bool) -> None:
     block = block_of(user_by_login(login).id)  # issue 13, defect 7: the mailbox left alone after a refused login
     refused = block.describe() if block is not None else None
     rows = [
-        {"person": p.id, "name": f"{p.first_name} {p.last_name}", "source": s.source,
-         "state": _state(link), "exchange_id": link.exchange_id if link else None,
-         **({"mailbox_blocked": refused} if refused else {})}
+        {
+            "person": p.id,
+            "name": f"{p.first_name} {p.last_name}",
+            "source": s.source,
+            "state": _state(link),
+            "exchange_id": link.exchange_id if link else None,
+            **({"mailbox_blocked": refused} if refused else {}),
+        }
         for s, p, link in list_contacts(login)
-    ]  # fmt: skip
+    ]
     if as_json:
         emit_json(rows)
     else:
-        emit_table(["PERSON", "NAME", "ADDED BY", "STATE"], [(r["person"], r["name"], r["source"], r["state"])
-                                                             for r in rows])  # fmt: skip
+        emit_table(
+            ["PERSON", "NAME", "ADDED BY", "STATE"], [(r["person"], r["name"], r["source"], r["state"]) for r in rows]
+        )
         if refused:
             click.echo(f"{login}: {refused}")
 

@@ -30,9 +30,21 @@ def stats(club: Club, login: str, since: str | None, until: str | None, by: str,
     if as_json:
         emit_json(rows)
         return
-    emit_table(["PERIOD", "SYNCHRONISED", "TO EXCHANGE", "TO PC CADDIE", "SKIPPED", "CONFLICTS", "FAILED"],
-               [(r["period"], r["synchronised"], r["to_exchange"], r["to_pccaddie"], r["skipped"], r["conflicts"],
-                 r["failed"]) for r in rows])  # fmt: skip
+    emit_table(
+        ["PERIOD", "SYNCHRONISED", "TO EXCHANGE", "TO PC CADDIE", "SKIPPED", "CONFLICTS", "FAILED"],
+        [
+            (
+                r["period"],
+                r["synchronised"],
+                r["to_exchange"],
+                r["to_pccaddie"],
+                r["skipped"],
+                r["conflicts"],
+                r["failed"],
+            )
+            for r in rows
+        ],
+    )
     if rows:
         click.echo(f"total: {sum(r['synchronised'] for r in rows)} synchronised entries")
 
@@ -48,9 +60,21 @@ def report_command(club: Club, login: str, cycles: int, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    emit_table(["CYCLE", "AREA", "ACTION", "IN", "ITEM", "TITLE", "DETAIL"],
-               [(r["cycle"][:19].replace("T", " "), r["area"], r["action"], r["side"], r["item"][:20], r["title"],
-                 r["detail"]) for r in rows])  # fmt: skip
+    emit_table(
+        ["CYCLE", "AREA", "ACTION", "IN", "ITEM", "TITLE", "DETAIL"],
+        [
+            (
+                r["cycle"][:19].replace("T", " "),
+                r["area"],
+                r["action"],
+                r["side"],
+                r["item"][:20],
+                r["title"],
+                r["detail"],
+            )
+            for r in rows
+        ],
+    )
 
 
 @click.command("conflicts")
@@ -63,10 +87,19 @@ def conflicts_command(club: Club, login: str, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    emit_table(["WHEN", "AREA", "APPOINTMENT", "WINNER", "LOST VERSION"],
-               [(r["when"][:19].replace("T", " "), r["area"], r["appointment"] or "-", r["winner"],
-                 f"{r['lost']['title']} ({r['lost']['start']} – {r['lost']['end']}, from {r['lost']['side']})")
-                for r in rows])  # fmt: skip
+    emit_table(
+        ["WHEN", "AREA", "APPOINTMENT", "WINNER", "LOST VERSION"],
+        [
+            (
+                r["when"][:19].replace("T", " "),
+                r["area"],
+                r["appointment"] or "-",
+                r["winner"],
+                f"{r['lost']['title']} ({r['lost']['start']} – {r['lost']['end']}, from {r['lost']['side']})",
+            )
+            for r in rows
+        ],
+    )
 
 
 @click.group("items", invoke_without_command=True)
@@ -85,9 +118,22 @@ def items_list(club: Club, stopped: bool, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    emit_table(["ID", "USER", "AREA", "APPOINTMENT", "TITLE", "ATTEMPTS", "STATE", "LAST ERROR"],
-               [(r["id"], r["user"], r["area"], r["appointment"] or "-", r["title"], r["attempts"],
-                 "stopped" if r["stopped"] else "retrying", r["error"] or "") for r in rows])  # fmt: skip
+    emit_table(
+        ["ID", "USER", "AREA", "APPOINTMENT", "TITLE", "ATTEMPTS", "STATE", "LAST ERROR"],
+        [
+            (
+                r["id"],
+                r["user"],
+                r["area"],
+                r["appointment"] or "-",
+                r["title"],
+                r["attempts"],
+                "stopped" if r["stopped"] else "retrying",
+                r["error"] or "",
+            )
+            for r in rows
+        ],
+    )
 
 
 @items_group.command("reset")

@@ -99,8 +99,19 @@ ENTRY_FIELDS_OF = {
     "text": ("body",),
     "private": ("private",),
 }
-ALL_UPDATE_FIELDS = ("subject", "body", "location", "start", "end", "all_day", "timezone", "private",
-                     "reminder_minutes", "external_id", "written")  # fmt: skip
+ALL_UPDATE_FIELDS = (
+    "subject",
+    "body",
+    "location",
+    "start",
+    "end",
+    "all_day",
+    "timezone",
+    "private",
+    "reminder_minutes",
+    "external_id",
+    "written",
+)
 
 
 def fields_to_write(agreed: AppointmentContent | None, content: AppointmentContent) -> list[str]:

@@ -144,11 +144,14 @@ def load_contexts(
     cache.subscriptions = {
         row.id: row
         for row in CalendarSubscription.select(CalendarSubscription, User, TimetableArea)
-        .join(User).switch(CalendarSubscription).join(TimetableArea)
+        .join(User)
+        .switch(CalendarSubscription)
+        .join(TimetableArea)
         .where(CalendarSubscription.id.in_(wanted))
-    }  # fmt: skip
-    cache.states = {row.subscription_id: row for row in SubscriptionState.select().where(
-        SubscriptionState.subscription.in_(wanted))}  # fmt: skip
+    }
+    cache.states = {
+        row.subscription_id: row for row in SubscriptionState.select().where(SubscriptionState.subscription.in_(wanted))
+    }
     cache.pending = {}
     owed = AppointmentLink.subscription.in_(wanted) & AppointmentLink.pending_create & ~AppointmentLink.stopped
     columns = (AppointmentLink.id, AppointmentLink.subscription, AppointmentLink.external_id)
@@ -165,14 +168,20 @@ def load_contexts(
 def _shared_calendar(subscription: CalendarSubscription, cache: CycleCache) -> SharedCalendar | None:
     """The subscriptions of the same user on the same Exchange calendar; None when it is alone."""
     if cache.subscriptions is not None and subscription.id in cache.subscriptions:
-        rows = [s for s in cache.subscriptions.values()
-                if s.user_id == subscription.user_id and s.folder_name == subscription.folder_name]  # fmt: skip
+        rows = [
+            s
+            for s in cache.subscriptions.values()
+            if s.user_id == subscription.user_id and s.folder_name == subscription.folder_name
+        ]
     else:
         rows = list(
-            CalendarSubscription.select(CalendarSubscription, TimetableArea).join(TimetableArea)
-            .where((CalendarSubscription.user == subscription.user_id)
-                   & (CalendarSubscription.folder_name == subscription.folder_name))
-        )  # fmt: skip
+            CalendarSubscription.select(CalendarSubscription, TimetableArea)
+            .join(TimetableArea)
+            .where(
+                (CalendarSubscription.user == subscription.user_id)
+                & (CalendarSubscription.folder_name == subscription.folder_name)
+            )
+        )
     if len(rows) <= 1:
         return None
     return shared_calendar(subscription.id, [(row.id, row.area.name, row.takes_imports) for row in rows])
@@ -191,9 +200,12 @@ def load_context(
     else:
         subscription = (
             CalendarSubscription.select(CalendarSubscription, User, TimetableArea)
-            .join(User).switch(CalendarSubscription).join(TimetableArea)
-            .where(CalendarSubscription.id == subscription_id).get()
-        )  # fmt: skip
+            .join(User)
+            .switch(CalendarSubscription)
+            .join(TimetableArea)
+            .where(CalendarSubscription.id == subscription_id)
+            .get()
+        )
     user, area = subscription.user, subscription.area
     label = f"{user.login}/{area.name}"
     if subscription.paused_reason:
@@ -232,10 +244,11 @@ def load_context(
         verify = tuple(
             str(link.exchange_id)
             for link in AppointmentLink.select(AppointmentLink.exchange_id).where(
-                (AppointmentLink.subscription == subscription) & AppointmentLink.verify
+                (AppointmentLink.subscription == subscription)
+                & AppointmentLink.verify
                 & AppointmentLink.exchange_id.is_null(False)
             )
-        )  # fmt: skip
+        )
     return SubscriptionContext(
         subscription_id=subscription_id,
         login=user.login,
@@ -341,10 +354,12 @@ def forget(row: AppointmentLink) -> None:
 
 def _bury_expired(context: SubscriptionContext) -> None:
     AppointmentLink.delete().where(
-        (AppointmentLink.subscription == context.subscription_id) & AppointmentLink.appointment_id.is_null()
-        & AppointmentLink.exchange_id.is_null() & ~AppointmentLink.pending_create
+        (AppointmentLink.subscription == context.subscription_id)
+        & AppointmentLink.appointment_id.is_null()
+        & AppointmentLink.exchange_id.is_null()
+        & ~AppointmentLink.pending_create
         & (AppointmentLink.updated < now() - dt.timedelta(days=TOMBSTONE_DAYS))
-    ).execute()  # fmt: skip
+    ).execute()
 
 
 def known_items(context: SubscriptionContext, exchange_ids: Sequence[str]) -> dict[str, Known]:
@@ -353,10 +368,16 @@ def known_items(context: SubscriptionContext, exchange_ids: Sequence[str]) -> di
     known: dict[str, Known] = {}
     ids = sorted(set(exchange_ids))
     for start in range(0, len(ids), 500):
-        rows: Any = AppointmentLink.select(AppointmentLink.subscription, AppointmentLink.exchange_id,
-                                      AppointmentLink.change_key).where(
-            AppointmentLink.subscription.in_(subscriptions) & AppointmentLink.exchange_id.in_(ids[start : start + 500])
-        ).tuples()  # fmt: skip
+        rows: Any = (
+            AppointmentLink.select(
+                AppointmentLink.subscription, AppointmentLink.exchange_id, AppointmentLink.change_key
+            )
+            .where(
+                AppointmentLink.subscription.in_(subscriptions)
+                & AppointmentLink.exchange_id.in_(ids[start : start + 500])
+            )
+            .tuples()
+        )
         for subscription_id, exchange_id, change_key in rows:
             mine = subscription_id == context.subscription_id
             if mine or exchange_id not in known:
@@ -403,9 +424,15 @@ class Observed:
 
 def nothing_happened(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, Any]]) -> bool:
     """No change from Exchange, none in the journal since this subscription's position, nothing owed."""
-    return (context.initial_done and not remote_changes and not context.pending and not context.verify
-            and not context.due
-            and context.latest_seq is not None and context.latest_seq <= context.journal_seq)  # fmt: skip
+    return (
+        context.initial_done
+        and not remote_changes
+        and not context.pending
+        and not context.verify
+        and not context.due
+        and context.latest_seq is not None
+        and context.latest_seq <= context.journal_seq
+    )
 
 
 def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, Any]]) -> Observed:
@@ -426,7 +453,7 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
         for c in remote_changes
         if c.get("item") and c["id"] not in by_remote and c["item"].get("external_id") not in by_external
     }
-    others = _others_external_ids(context, {e for e in strangers if e})  # fmt: skip
+    others = _others_external_ids(context, {e for e in strangers if e})
 
     for change in remote_changes:
         item = change.get("item")
@@ -538,8 +565,14 @@ def add_auto_contacts(context: SubscriptionContext, journal_seq: int) -> int:
     else:
         booked, seq = set(), context.journal_seq
         while page := journal.changes_since(seq, limit=5000):
-            booked |= {c.person_id for c in page if c.table == "booking" and c.operation != "delete"
-                       and c.area_id == context.area_id and c.person_id is not None}  # fmt: skip
+            booked |= {
+                c.person_id
+                for c in page
+                if c.table == "booking"
+                and c.operation != "delete"
+                and c.area_id == context.area_id
+                and c.person_id is not None
+            }
             seq = page[-1].seq
             if seq >= journal_seq:
                 break
@@ -580,11 +613,19 @@ def prepare_exchange_creates(
             link = _as_link(existing)
         if link is None:
             row = AppointmentLink.create(
-                subscription=context.subscription_id, appointment_id=int(source.key), exchange_id=None,
-                change_key=None, digest=source.digest, origin=Side.PCCADDIE.value,
-                external_id=new_external_id(context.subscription_id), pending_create=True, title=source.title,
-                updated=now(), creates_sent=1, creates=json.dumps([source.digest]),
-            )  # fmt: skip
+                subscription=context.subscription_id,
+                appointment_id=int(source.key),
+                exchange_id=None,
+                change_key=None,
+                digest=source.digest,
+                origin=Side.PCCADDIE.value,
+                external_id=new_external_id(context.subscription_id),
+                pending_create=True,
+                title=source.title,
+                updated=now(),
+                creates_sent=1,
+                creates=json.dumps([source.digest]),
+            )
         else:
             row = AppointmentLink.get_by_id(link.id)
             again = row.pending_create and row.creates_sent >= 1  # sent again: its outcome was unknown
@@ -703,17 +744,28 @@ def apply_local(context: SubscriptionContext, action: str, link: Link | None, so
         if link is None:
             # a user's copy is read in full until its label is written (record_labels): no change key held
             row = AppointmentLink.create(
-                subscription=context.subscription_id, appointment_id=appointment.id, exchange_id=source.key,
-                change_key=source.change_key if action == "create" else None, digest=source.digest,
+                subscription=context.subscription_id,
+                appointment_id=appointment.id,
+                exchange_id=source.key,
+                change_key=source.change_key if action == "create" else None,
+                digest=source.digest,
                 origin=Side.EXCHANGE.value,
-                external_id=new_external_id(context.subscription_id), title=source.title, updated=now(),
-                agreed=agreed_json(source.content), verify=True,  # until a saved sync state covers it
-            )  # fmt: skip
+                external_id=new_external_id(context.subscription_id),
+                title=source.title,
+                updated=now(),
+                agreed=agreed_json(source.content),
+                verify=True,  # until a saved sync state covers it
+            )
             return row.id if action == "adopt" else None
-        AppointmentLink.update(appointment_id=appointment.id, digest=source.digest, change_key=source.change_key,
-                               exchange_id=source.key, title=source.title, updated=now(),
-                               agreed=agreed_json(source.content)).where(
-            AppointmentLink.id == link.id).execute()  # fmt: skip
+        AppointmentLink.update(
+            appointment_id=appointment.id,
+            digest=source.digest,
+            change_key=source.change_key,
+            exchange_id=source.key,
+            title=source.title,
+            updated=now(),
+            agreed=agreed_json(source.content),
+        ).where(AppointmentLink.id == link.id).execute()
     elif action == "update":
         assert source is not None and link is not None
         values = to_local_values(source.content, context.zone)
@@ -742,15 +794,28 @@ def apply_local(context: SubscriptionContext, action: str, link: Link | None, so
 
 def pair(context: SubscriptionContext, local: Version, remote: Version) -> None:
     AppointmentLink.create(
-        subscription=context.subscription_id, appointment_id=int(local.key), exchange_id=remote.key,
-        change_key=remote.change_key, digest=local.digest, origin=Side.PCCADDIE.value,
-        external_id=new_external_id(context.subscription_id), title=local.title, updated=now(),
-        agreed=agreed_json(local.content), verify=True,  # until a saved sync state covers it
-    )  # fmt: skip
+        subscription=context.subscription_id,
+        appointment_id=int(local.key),
+        exchange_id=remote.key,
+        change_key=remote.change_key,
+        digest=local.digest,
+        origin=Side.PCCADDIE.value,
+        external_id=new_external_id(context.subscription_id),
+        title=local.title,
+        updated=now(),
+        agreed=agreed_json(local.content),
+        verify=True,  # until a saved sync state covers it
+    )
 
 
-def relink(link: Link, digest: str, change_key: str | None, forget_remote: bool, content: Any = None,
-           content_unknown: bool = False) -> None:  # fmt: skip
+def relink(
+    link: Link,
+    digest: str,
+    change_key: str | None,
+    forget_remote: bool,
+    content: Any = None,
+    content_unknown: bool = False,
+) -> None:
     values: dict[str, Any] = {"digest": digest, "updated": now()}
     if content is not None:
         values["agreed"] = agreed_json(content)
@@ -821,8 +886,16 @@ def finish(
                 **counts,
             )
     for action, side, item, title, detail in report:
-        SyncReportLine.create(user=context.user_id, cycle_started=cycle_started, subscription=context.subscription_id,
-                              action=action, side=side, item=item, title=title, detail=detail)  # fmt: skip
+        SyncReportLine.create(
+            user=context.user_id,
+            cycle_started=cycle_started,
+            subscription=context.subscription_id,
+            action=action,
+            side=side,
+            item=item,
+            title=title,
+            detail=detail,
+        )
 
 
 def statistics_any(statistics: Mapping[str, Mapping[str, int]]) -> bool:
@@ -836,11 +909,15 @@ def defer(context: SubscriptionContext, skips: Sequence[Any]) -> None:
     _, end = context.options.window
     for skip in skips:
         if skip.reason == "outside-window" and skip.start is not None and skip.start > end:
-            DeferredItem.insert(subscription=context.subscription_id, side=skip.side.value, item_key=skip.key,
-                                starts_at=skip.start.astimezone(UTC).replace(tzinfo=None)).on_conflict(
+            DeferredItem.insert(
+                subscription=context.subscription_id,
+                side=skip.side.value,
+                item_key=skip.key,
+                starts_at=skip.start.astimezone(UTC).replace(tzinfo=None),
+            ).on_conflict(
                 conflict_target=[DeferredItem.subscription, DeferredItem.side, DeferredItem.item_key],
                 update={DeferredItem.starts_at: skip.start.astimezone(UTC).replace(tzinfo=None)},
-            ).execute()  # fmt: skip
+            ).execute()
 
 
 def clear_due(context: SubscriptionContext) -> None:
@@ -867,9 +944,13 @@ def link_ids_of(context: SubscriptionContext, exchange_ids: Sequence[str]) -> li
     ids = list(exchange_ids)
     found: list[int] = []
     for start in range(0, len(ids), 500):
-        found += [row.id for row in AppointmentLink.select(AppointmentLink.id).where(
-            (AppointmentLink.subscription == context.subscription_id)
-            & AppointmentLink.exchange_id.in_(ids[start : start + 500]))]  # fmt: skip
+        found += [
+            row.id
+            for row in AppointmentLink.select(AppointmentLink.id).where(
+                (AppointmentLink.subscription == context.subscription_id)
+                & AppointmentLink.exchange_id.in_(ids[start : start + 500])
+            )
+        ]
     return found
 
 

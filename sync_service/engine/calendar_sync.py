@@ -75,8 +75,9 @@ class CalendarSync:
         """One subscription's cycle; `context` if it was loaded already (with the others')."""
         started = state.now()
         if context is None:
-            context = await self.db.run(state.load_context, subscription_id, self.settings.zone, self.settings.vault,
-                                        self.settings.window_days)  # fmt: skip
+            context = await self.db.run(
+                state.load_context, subscription_id, self.settings.zone, self.settings.vault, self.settings.window_days
+            )
         if isinstance(context, state.NotSyncing):
             return SubscriptionOutcome(subscription_id, context.label, not_syncing=context.reason)
         outcome = SubscriptionOutcome(subscription_id, context.label, mailbox=context.account["mailbox"])
@@ -89,14 +90,21 @@ class CalendarSync:
             return outcome
         verified = run.verified if sync_state is not None else ()  # safe once the state covering them is saved
         if sync_state is not None or journal_seq is not None or run.report or verified:
-            await self.db.run(state.finish, context, started, sync_state, journal_seq, run.statistics, run.report, None,
-                              verified)  # fmt: skip
+            await self.db.run(
+                state.finish, context, started, sync_state, journal_seq, run.statistics, run.report, None, verified
+            )
         return outcome
 
 
 class _Run:
-    def __init__(self, db: DbRunner, context: state.SubscriptionContext, client: ExchangeClient,
-                 outcome: SubscriptionOutcome, first_page: Mapping[str, Any] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        db: DbRunner,
+        context: state.SubscriptionContext,
+        client: ExchangeClient,
+        outcome: SubscriptionOutcome,
+        first_page: Mapping[str, Any] | None = None,
+    ) -> None:
         self.db, self.context, self.client, self.outcome = db, context, client, outcome
         self.first_page = first_page  # fetched with the other calendars' in one request
         self.statistics: dict[str, Counter[str]] = {TO_EXCHANGE: Counter(), TO_PCCADDIE: Counter()}
@@ -129,8 +137,10 @@ class _Run:
                 raise
             # the user deleted the sub-calendar in Outlook: make it again and fill it anew (never
             # read as the deletion of the club's appointments)
-            logger.warning(f"{context.label}: the calendar {context.folder!r} is gone from the mailbox; "
-                           "it is made again and filled anew")  # fmt: skip
+            logger.warning(
+                f"{context.label}: the calendar {context.folder!r} is gone from the mailbox; "
+                "it is made again and filled anew"
+            )
             await self.db.run(state.start_afresh, context.subscription_id)
             await client.ensure_folder(context.folder)
             self.report.append(("restart", Side.EXCHANGE.value, context.folder, "", "calendar made again"))
@@ -192,8 +202,9 @@ class _Run:
                 raise
             why = trouble.message
         context = self.context
-        logger.warning(f"{context.label}: Exchange no longer knows this calendar's sync state ({why}); "
-                       "it is read afresh")  # fmt: skip
+        logger.warning(
+            f"{context.label}: Exchange no longer knows this calendar's sync state ({why}); it is read afresh"
+        )
         self.report.append(("restart", Side.EXCHANGE.value, context.folder, "", "read afresh: sync state not known"))
         self.context = context = dataclasses.replace(context, sync_state=None)
         self.first_page = None
@@ -225,8 +236,15 @@ class _Run:
             self.report.append(("skip", skip.side.value, skip.key, "", skip.reason))
         for conflict in plan.conflicts:
             self._count(_direction(conflict.winner.other), "conflicts")
-            self.report.append(("conflict", conflict.winner.other.value, conflict.link.local_key or "",
-                                conflict.loser.title, f"{conflict.winner.value} won"))  # fmt: skip
+            self.report.append(
+                (
+                    "conflict",
+                    conflict.winner.other.value,
+                    conflict.link.local_key or "",
+                    conflict.loser.title,
+                    f"{conflict.winner.value} won",
+                )
+            )
 
     def _apply_local_plan(self, plan: Plan) -> list[tuple[int, Version]]:
         """In the database thread: everything the plan writes into PC CADDIE, and link bookkeeping.
@@ -242,15 +260,22 @@ class _Run:
             if isinstance(action, Pair):
                 state.pair(context, action.local, action.remote)
             elif isinstance(action, Relink):
-                state.relink(action.link, action.digest, action.change_key, action.forget_remote, action.content,
-                             action.content_unknown)  # fmt: skip
+                state.relink(
+                    action.link,
+                    action.digest,
+                    action.change_key,
+                    action.forget_remote,
+                    action.content,
+                    action.content_unknown,
+                )
             elif isinstance(action, AdoptCopy):
                 link_id = state.apply_local(context, "adopt", None, action.remote)
                 assert link_id is not None
                 adopted.append((link_id, action.remote))
                 self._count(TO_PCCADDIE, "created")
-                self.report.append(("create", Side.PCCADDIE.value, action.remote.key, action.remote.title,
-                                    "a copy made in Outlook"))  # fmt: skip
+                self.report.append(
+                    ("create", Side.PCCADDIE.value, action.remote.key, action.remote.title, "a copy made in Outlook")
+                )
             elif isinstance(action, Unlink):
                 state.unlink(action.link)
             elif isinstance(action, (Create, Update, Delete)) and action.side is Side.PCCADDIE:
@@ -305,15 +330,28 @@ class _Run:
             items = []
             for update in chunk:
                 external_id, agreed = links[update.link.id]
-                entry = state.to_entry(update.source.content, context.zone, external_id, context.reminder_minutes,
-                                       context.area_name)  # fmt: skip
+                entry = state.to_entry(
+                    update.source.content, context.zone, external_id, context.reminder_minutes, context.area_name
+                )
                 fields = fields_to_write(update.remote_content or agreed, update.source.content)
-                items.append({"id": update.link.remote_key, "change_key": update.link.change_key, "fields": fields,
-                              "item": entry})  # fmt: skip
+                items.append(
+                    {
+                        "id": update.link.remote_key,
+                        "change_key": update.link.change_key,
+                        "fields": fields,
+                        "item": entry,
+                    }
+                )
             results = await self.client.update(items)
             sent = [u.link.change_key for u in chunk]
-            await self._record("update", [u.link.id for u in chunk], results, [u.source for u in chunk], sent_keys=sent,
-                               held=[u.remote_content for u in chunk])  # fmt: skip
+            await self._record(
+                "update",
+                [u.link.id for u in chunk],
+                results,
+                [u.source for u in chunk],
+                sent_keys=sent,
+                held=[u.remote_content for u in chunk],
+            )
 
     async def _drop_twins(self, twins: Sequence[DropTwin]) -> None:
         """Our own second copies of linked items: deleted in Exchange (nothing links them)."""
@@ -324,13 +362,27 @@ class _Run:
                 error = result.get("error") or {}
                 if result.get("ok") or error.get("code") == "not_found":
                     self._count(TO_EXCHANGE, "deleted")
-                    self.report.append(("delete", Side.EXCHANGE.value, twin.remote.key, twin.remote.title,
-                                        "a second copy the sync had made"))  # fmt: skip
+                    self.report.append(
+                        (
+                            "delete",
+                            Side.EXCHANGE.value,
+                            twin.remote.key,
+                            twin.remote.title,
+                            "a second copy the sync had made",
+                        )
+                    )
                 else:
                     self.unfinished_remote = True  # told again by the next read from the same state
                     self._count(TO_EXCHANGE, "failed")
-                    self.report.append(("fail", Side.EXCHANGE.value, twin.remote.key, twin.remote.title,
-                                        f"{error.get('code')}: {error.get('message')}"))  # fmt: skip
+                    self.report.append(
+                        (
+                            "fail",
+                            Side.EXCHANGE.value,
+                            twin.remote.key,
+                            twin.remote.title,
+                            f"{error.get('code')}: {error.get('message')}",
+                        )
+                    )
 
     async def _label_copies(self, adopted: Sequence[tuple[int, Version]]) -> None:
         """A user's copy now has a link of its own: write that link's external id onto it."""
@@ -338,9 +390,15 @@ class _Run:
         for start in range(0, len(adopted), BATCH):
             chunk = adopted[start : start + BATCH]
             external = await self.db.run(_update_inputs, [link_id for link_id, _ in chunk])
-            items = [{"id": copy.key, "change_key": copy.change_key, "fields": ["external_id"],
-                      "item": state.to_entry(copy.content, context.zone, external[link_id][0], None)}
-                     for link_id, copy in chunk]  # fmt: skip
+            items = [
+                {
+                    "id": copy.key,
+                    "change_key": copy.change_key,
+                    "fields": ["external_id"],
+                    "item": state.to_entry(copy.content, context.zone, external[link_id][0], None),
+                }
+                for link_id, copy in chunk
+            ]
             results = await self.client.update(items)
             await self.db.run(state.record_labels, [(link_id, r) for (link_id, _), r in zip(chunk, results)])
 
@@ -351,13 +409,21 @@ class _Run:
         results = await self.client.delete([{"id": d.link.remote_key, "change_key": None} for d in chunk])
         await self._record("delete", [d.link.id for d in chunk], results, [None] * len(chunk), [d.link for d in chunk])
 
-    async def _record(self, action: str, link_ids: list[int], results: Sequence[Mapping[str, Any]],
-                      sources: Sequence[Version | None], links: Sequence[Link] | None = None,
-                      sent_keys: Sequence[str | None] | None = None,
-                      held: Sequence[AppointmentContent | None] = ()) -> None:  # fmt: skip
+    async def _record(
+        self,
+        action: str,
+        link_ids: list[int],
+        results: Sequence[Mapping[str, Any]],
+        sources: Sequence[Version | None],
+        links: Sequence[Link] | None = None,
+        sent_keys: Sequence[str | None] | None = None,
+        held: Sequence[AppointmentContent | None] = (),
+    ) -> None:
         keys = sent_keys or [None] * len(link_ids)
-        outcomes = [(link_id, action, result, source.content if source else None, key)
-                    for link_id, result, source, key in zip(link_ids, results, sources, keys)]  # fmt: skip
+        outcomes = [
+            (link_id, action, result, source.content if source else None, key)
+            for link_id, result, source, key in zip(link_ids, results, sources, keys)
+        ]
         failures = await self.db.run(state.record_exchange_results, self.context, outcomes, held)
         for index, (result, source) in enumerate(zip(results, sources)):
             item = source.key if source else (links[index].local_key if links else "") or ""

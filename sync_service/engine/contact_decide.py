@@ -90,8 +90,9 @@ def winner(observation: ContactObservation, policy: Policy) -> Side:
     return Side.PCCADDIE
 
 
-def decide_contact(observation: ContactObservation, modes: Mapping[str, FieldMode],
-                   policy: Policy = Policy.PCCADDIE_WINS) -> ContactDecision:  # fmt: skip
+def decide_contact(
+    observation: ContactObservation, modes: Mapping[str, FieldMode], policy: Policy = Policy.PCCADDIE_WINS
+) -> ContactDecision:
     link, local, remote = observation.link, observation.local, observation.remote
     if link is None:
         return _new(observation, modes, policy)
@@ -132,8 +133,11 @@ def decide_contact(observation: ContactObservation, modes: Mapping[str, FieldMod
         if mine is None or theirs is None:
             continue  # a side not read, with nothing agreed to stand for it: looked at when read
         merged = merge_group(_mode(group, modes), base, mine, theirs, wins)
-        ends_local, ends_remote, ends_base = normal(group, merged.local), normal(group, merged.remote), normal(
-            group, merged.base)  # fmt: skip
+        ends_local, ends_remote, ends_base = (
+            normal(group, merged.local),
+            normal(group, merged.remote),
+            normal(group, merged.base),
+        )
         if ends_local != normal(group, mine):
             to_pccaddie[group] = ends_local
         if ends_remote != normal(group, theirs):
@@ -147,8 +151,9 @@ def decide_contact(observation: ContactObservation, modes: Mapping[str, FieldMod
     return ContactDecision("update", to_exchange, to_pccaddie, agreed, tuple(conflicts), observation.remote_change_key)
 
 
-def _base(link: ContactLinkState, group: str, local: Groups | Unchanged | None,
-          remote: Groups | Unchanged | None) -> Values | None:  # fmt: skip
+def _base(
+    link: ContactLinkState, group: str, local: Groups | Unchanged | None, remote: Groups | Unchanged | None
+) -> Values | None:
     """What both sides last agreed on for the group: recorded, else (a link from before values
     were recorded) the side whose values match the agreed digest."""
     if group in link.agreed:
@@ -183,8 +188,9 @@ def _new(observation: ContactObservation, modes: Mapping[str, FieldMode], policy
             agreed[group] = normal(group, merged.base)
             if merged.conflict is not None:
                 conflicts.append((group, merged.conflict[0], normal(group, merged.conflict[1])))
-        return ContactDecision("adopt", to_exchange, to_pccaddie, agreed, tuple(conflicts),
-                               observation.remote_change_key)  # fmt: skip
+        return ContactDecision(
+            "adopt", to_exchange, to_pccaddie, agreed, tuple(conflicts), observation.remote_change_key
+        )
     if isinstance(local, dict) and observation.on_list:
         exported = {g: local[g] for g in GROUPS if _active(g, modes)}
         return ContactDecision("create", to_exchange=exported, agreed=exported)
@@ -196,6 +202,8 @@ def mass_unlisting(decisions: list[ContactDecision], linked: int, threshold: int
     for action, where in (("unlist", "in Exchange"), ("delete-remote", "from Exchange")):
         count = sum(1 for d in decisions if d.action == action)
         if (count > threshold and count * 2 > linked) or (linked >= 10 and count >= linked):
-            return (f"this cycle would take {count} of {linked} contacts off the list ({where}); nothing was "
-                    "changed. Check both sides, then resume the contacts to let it go on")  # fmt: skip
+            return (
+                f"this cycle would take {count} of {linked} contacts off the list ({where}); nothing was "
+                "changed. Check both sides, then resume the contacts to let it go on"
+            )
     return None

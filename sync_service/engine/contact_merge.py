@@ -30,8 +30,9 @@ class Merged:
     conflict: tuple[Side, Values] | None = None  # (winner, the losing side's whole group)
 
 
-def merge_group(mode: FieldMode, base: Values | None, local: Values, remote: Values,
-                winner: Side = Side.PCCADDIE) -> Merged:  # fmt: skip
+def merge_group(
+    mode: FieldMode, base: Values | None, local: Values, remote: Values, winner: Side = Side.PCCADDIE
+) -> Merged:
     """`winner`: who wins a field changed on both sides (the policy, already applied)."""
     width = max(len(local), len(remote), len(base or ()))
     local, remote = _pad(local, width), _pad(remote, width)

@@ -111,9 +111,10 @@ def load_contact_context(user_id: int, vault: PasswordVault) -> ContactContext |
         for entry in ContactSubscription.select().where(
             (ContactSubscription.user == user) & (ContactSubscription.source == "exchange")
         )
-        if entry.exchange_id and entry.exchange_id not in linked_exchange
+        if entry.exchange_id
+        and entry.exchange_id not in linked_exchange
         and not any(link.person_id == entry.person_id for link in links)
-    )  # fmt: skip
+    )
     refresh = state.initial_done and _loads(state.modes) != modes_json(modes)
     return ContactContext(
         user_id=user.id,
@@ -149,8 +150,9 @@ def agreed_of(link: ContactLink) -> dict[str, tuple[str, ...]]:
     recorded = _loads(link.agreed)
     if not isinstance(recorded, dict):
         return {}
-    return {g: tuple(str(v) for v in values) for g, values in recorded.items()
-            if g in GROUPS and isinstance(values, list)}  # fmt: skip
+    return {
+        g: tuple(str(v) for v in values) for g, values in recorded.items() if g in GROUPS and isinstance(values, list)
+    }
 
 
 def _record_agreed(link: ContactLink, agreed: Mapping[str, tuple[str, ...]]) -> None:
@@ -175,8 +177,11 @@ def _creates_of(link: ContactLink) -> list[dict[str, tuple[str, ...]]]:
     recorded = _loads(link.creates)
     if not isinstance(recorded, dict) or not isinstance(recorded.get("sent"), list):
         return []
-    return [{g: tuple(str(v) for v in values) for g, values in sent.items() if isinstance(values, list)}
-            for sent in recorded["sent"] if isinstance(sent, dict)]  # fmt: skip
+    return [
+        {g: tuple(str(v) for v in values) for g, values in sent.items() if isinstance(values, list)}
+        for sent in recorded["sent"]
+        if isinstance(sent, dict)
+    ]
 
 
 TOMBSTONE = "tombstone: a create of it may still land"
@@ -192,9 +197,15 @@ def _bury(row: ContactLink) -> None:
     the user's now and never taken for that); else it is deleted."""
     if row.pending_create or _may_land_late(row, now()):
         creates_sent = max(row.creates_sent, 2)
-        ContactLink.update(person_id=None, exchange_id=row.exchange_id, pending_create=False, stopped=True,
-                           last_error=TOMBSTONE, creates_sent=creates_sent, updated=now()).where(
-            ContactLink.id == row.id).execute()  # fmt: skip
+        ContactLink.update(
+            person_id=None,
+            exchange_id=row.exchange_id,
+            pending_create=False,
+            stopped=True,
+            last_error=TOMBSTONE,
+            creates_sent=creates_sent,
+            updated=now(),
+        ).where(ContactLink.id == row.id).execute()
     else:
         ContactLink.delete().where(ContactLink.id == row.id).execute()
 
@@ -216,9 +227,11 @@ def known_items(context: ContactContext, exchange_ids: Sequence[str]) -> dict[st
     """The change keys this user's contact links hold for these Exchange contacts."""
     ids, known = sorted(set(exchange_ids)), {}
     for start in range(0, len(ids), 500):
-        rows: Any = ContactLink.select(ContactLink.exchange_id, ContactLink.change_key).where(
-            (ContactLink.user == context.user_id) & ContactLink.exchange_id.in_(ids[start : start + 500])
-        ).tuples()  # fmt: skip
+        rows: Any = (
+            ContactLink.select(ContactLink.exchange_id, ContactLink.change_key)
+            .where((ContactLink.user == context.user_id) & ContactLink.exchange_id.in_(ids[start : start + 500]))
+            .tuples()
+        )
         known.update({exchange_id: Known(change_key) for exchange_id, change_key in rows})
     return known
 
@@ -316,10 +329,16 @@ def _landed(link: ContactLink, remote: Groups) -> None:
 
 def _state(link: ContactLink) -> ContactLinkState:
     return ContactLinkState(
-        id=link.id, person_id=link.person_id, exchange_id=link.exchange_id, change_key=link.change_key,
-        origin=Side(link.origin), digests={g: getattr(link, f"{g}_digest") for g in GROUPS}, stopped=link.stopped,
-        delete_in_exchange=link.delete_in_exchange, agreed=agreed_of(link),
-    )  # fmt: skip
+        id=link.id,
+        person_id=link.person_id,
+        exchange_id=link.exchange_id,
+        change_key=link.change_key,
+        origin=Side(link.origin),
+        digests={g: getattr(link, f"{g}_digest") for g in GROUPS},
+        stopped=link.stopped,
+        delete_in_exchange=link.delete_in_exchange,
+        agreed=agreed_of(link),
+    )
 
 
 @dataclass(frozen=True)
@@ -342,8 +361,12 @@ def _matches_a_create(link: ContactLink, item: Mapping[str, Any]) -> bool:
     return any(all(groups.get(g) == tuple(v) for g, v in sent.items()) for sent in _creates_of(link) if sent)
 
 
-def _choose_landed(context: ContactContext, links: Sequence[ContactLink], remote_changes: Sequence[Mapping[str, Any]],
-                   by_remote: dict[str, ContactLink]) -> None:  # fmt: skip
+def _choose_landed(
+    context: ContactContext,
+    links: Sequence[ContactLink],
+    remote_changes: Sequence[Mapping[str, Any]],
+    by_remote: dict[str, ContactLink],
+) -> None:
     """A create whose answer was lost, sent more than once, may have landed more than once, and
     the lookup by external id answers one of them. Of those the feed reports, the one a user
     edited since (if one alone was) is the contact; else the one linked; the others are twins."""
@@ -351,9 +374,14 @@ def _choose_landed(context: ContactContext, links: Sequence[ContactLink], remote
     for link in links:
         if link.id not in pending:
             continue
-        carriers = [(c["id"], c["item"]) for c in remote_changes if c.get("item") and c["type"] != "delete"
-                    and c["item"].get("external_id") == link.external_id
-                    and by_remote.get(c["id"]) in (None, link)]  # fmt: skip
+        carriers = [
+            (c["id"], c["item"])
+            for c in remote_changes
+            if c.get("item")
+            and c["type"] != "delete"
+            and c["item"].get("external_id") == link.external_id
+            and by_remote.get(c["id"]) in (None, link)
+        ]
         if len(carriers) < 2 and (not carriers or link.exchange_id == carriers[0][0]):
             continue
         edited = [item_id for item_id, item in carriers if not _matches_a_create(link, item)]
@@ -366,8 +394,9 @@ def _choose_landed(context: ContactContext, links: Sequence[ContactLink], remote
             by_remote[chosen] = link
 
 
-def observe_contacts(context: ContactContext, remote_changes: Sequence[Mapping[str, Any]],
-                     adopted: Mapping[str, Mapping[str, Any]]) -> ContactsObserved:  # fmt: skip
+def observe_contacts(
+    context: ContactContext, remote_changes: Sequence[Mapping[str, Any]], adopted: Mapping[str, Mapping[str, Any]]
+) -> ContactsObserved:
     every = list(ContactLink.select().where(ContactLink.user == context.user_id))
     links = [link for link in every if not is_tombstone(link)]
     listed = {
@@ -395,8 +424,10 @@ def observe_contacts(context: ContactContext, remote_changes: Sequence[Mapping[s
                 continue  # the contact a buried link had: the user's
         if link is None:
             continue  # a contact not on the user's list: never touched
-        remote[link.id] = (entry_groups(item) if change["type"] != "delete" and item else None,
-                           (item or {}).get("change_key"))  # fmt: skip
+        remote[link.id] = (
+            entry_groups(item) if change["type"] != "delete" and item else None,
+            (item or {}).get("change_key"),
+        )
         remote_modified[link.id] = _utc((item or {}).get("last_modified"))
         landed = remote[link.id][0]
         if link.sent and landed is not None:
@@ -415,8 +446,11 @@ def observe_contacts(context: ContactContext, remote_changes: Sequence[Mapping[s
     else:
         changed_people = set(listed) | {link.person_id for link in links if link.person_id is not None}
     wanted = sorted(changed_people | set(listed))
-    people = {p.id: p for chunk in range(0, len(wanted), 500)
-              for p in Person.select().where(Person.id.in_(wanted[chunk:chunk + 500]))}  # fmt: skip
+    people = {
+        p.id: p
+        for chunk in range(0, len(wanted), 500)
+        for p in Person.select().where(Person.id.in_(wanted[chunk : chunk + 500]))
+    }
 
     observations: list[ContactObservation] = []
     for link in links:
@@ -436,13 +470,23 @@ def observe_contacts(context: ContactContext, remote_changes: Sequence[Mapping[s
                 _bury(link)  # nothing to make any more
             elif not link.stopped:
                 person = person or Person.get_by_id(link.person_id)
-                observations.append(ContactObservation(None, person_groups(person), UNCHANGED, on_list=True,
-                                                       source="person", person_id=link.person_id))  # fmt: skip
+                observations.append(
+                    ContactObservation(
+                        None, person_groups(person), UNCHANGED, on_list=True, source="person", person_id=link.person_id
+                    )
+                )
             continue
-        observations.append(ContactObservation(
-            _state(link), local, remote_groups, on_list=link.person_id in listed, remote_change_key=change_key,
-            local_modified=_modified(person), remote_modified=remote_modified.get(link.id),
-        ))  # fmt: skip
+        observations.append(
+            ContactObservation(
+                _state(link),
+                local,
+                remote_groups,
+                on_list=link.person_id in listed,
+                remote_change_key=change_key,
+                local_modified=_modified(person),
+                remote_modified=remote_modified.get(link.id),
+            )
+        )
     for person_id, entry in listed.items():
         if person_id in by_person or person_id not in people:
             continue
@@ -450,14 +494,25 @@ def observe_contacts(context: ContactContext, remote_changes: Sequence[Mapping[s
             item = adopted.get(entry.exchange_id)
             if item is None:
                 continue  # not found in Exchange (any more): nothing to link yet
-            observations.append(ContactObservation(None, person_groups(people[person_id]), entry_groups(item),
-                                                   source="exchange", remote_change_key=item.get("change_key"),
-                                                   person_id=person_id, exchange_id=entry.exchange_id,
-                                                   local_modified=_modified(people[person_id]),
-                                                   remote_modified=_utc(item.get("last_modified"))))  # fmt: skip
+            observations.append(
+                ContactObservation(
+                    None,
+                    person_groups(people[person_id]),
+                    entry_groups(item),
+                    source="exchange",
+                    remote_change_key=item.get("change_key"),
+                    person_id=person_id,
+                    exchange_id=entry.exchange_id,
+                    local_modified=_modified(people[person_id]),
+                    remote_modified=_utc(item.get("last_modified")),
+                )
+            )
         else:
-            observations.append(ContactObservation(None, person_groups(people[person_id]), UNCHANGED,
-                                                   source=entry.source, person_id=person_id))  # fmt: skip
+            observations.append(
+                ContactObservation(
+                    None, person_groups(people[person_id]), UNCHANGED, source=entry.source, person_id=person_id
+                )
+            )
     return ContactsObserved(tuple(observations), len(links), latest, tuple(twins))
 
 
@@ -479,8 +534,9 @@ def apply_local(context: ContactContext, observation: ContactObservation, decisi
         if row is not None:
             _bury(row)
         if decision.action == "unlist" and link.person_id is not None:  # deleted in Exchange: off the list
-            ContactSubscription.delete().where((ContactSubscription.user == context.user_id)
-                                               & (ContactSubscription.person == link.person_id)).execute()  # fmt: skip
+            ContactSubscription.delete().where(
+                (ContactSubscription.user == context.user_id) & (ContactSubscription.person == link.person_id)
+            ).execute()
         return []
     person_id = observation.person_id if link is None else link.person_id
     conflicts = list(decision.conflicts)
@@ -497,9 +553,15 @@ def apply_local(context: ContactContext, observation: ContactObservation, decisi
                 Person.update(modified=now(), **values).where(Person.id == person_id).execute()
     pending_exchange = set(decision.to_exchange)
     if decision.action == "adopt":
-        made = ContactLink(user=context.user_id, person_id=person_id, exchange_id=observation.exchange_id,
-                          change_key=decision.change_key, origin=Side.EXCHANGE.value, updated=now(),
-                          external_id=f"pccaddie-contact:{context.user_id}:{uuid.uuid4().hex}")  # fmt: skip
+        made = ContactLink(
+            user=context.user_id,
+            person_id=person_id,
+            exchange_id=observation.exchange_id,
+            change_key=decision.change_key,
+            origin=Side.EXCHANGE.value,
+            updated=now(),
+            external_id=f"pccaddie-contact:{context.user_id}:{uuid.uuid4().hex}",
+        )
         _record_agreed(made, {g: v for g, v in decision.agreed.items() if g not in pending_exchange})
         made.save()
     elif decision.action in ("update", "none") and link is not None:
@@ -513,13 +575,15 @@ def apply_local(context: ContactContext, observation: ContactObservation, decisi
                 row.updated = now()
                 row.save()
     for group, winner, lost_values in conflicts:
-        record_conflict(context, person_id, link.exchange_id if link else observation.exchange_id, group, winner,
-                        lost_values)  # fmt: skip
+        record_conflict(
+            context, person_id, link.exchange_id if link else observation.exchange_id, group, winner, lost_values
+        )
     return kept
 
 
-def _fields_to_write(context: ContactContext, person: Person, read: Groups | None,
-                     decision: ContactDecision) -> tuple[dict[str, Any], list[tuple[str, Values]]]:  # fmt: skip
+def _fields_to_write(
+    context: ContactContext, person: Person, read: Groups | None, decision: ContactDecision
+) -> tuple[dict[str, Any], list[tuple[str, Values]]]:
     """The person's columns to write, field by field against the person as it is now: a field the
     decision leaves as it was read is not written; one changed since it was read (by another
     mailbox's cycle or a user) meets this mailbox's value as a conflict, PC CADDIE's current value
@@ -564,13 +628,31 @@ def overlong_fields(person_ids: Sequence[int]) -> dict[int, list[str]]:
     return found
 
 
-def record_conflict(context: ContactContext, person_id: int | None, exchange_id: str | None, group: str,
-                    winner: Side, lost_values: tuple[str, ...]) -> None:  # fmt: skip
-    lost: dict[str, Any] = {"side": winner.other.value, "title": f"{group} of person {person_id}",
-                            "start": "", "end": "", group: list(lost_values)}  # fmt: skip
-    SyncConflict.create(user=context.user_id, kind="contacts", subscription=None, appointment_id=person_id,
-                        exchange_id=exchange_id, winner=winner.value,
-                        loser_content=json.dumps(lost, ensure_ascii=False), created=now())  # fmt: skip
+def record_conflict(
+    context: ContactContext,
+    person_id: int | None,
+    exchange_id: str | None,
+    group: str,
+    winner: Side,
+    lost_values: tuple[str, ...],
+) -> None:
+    lost: dict[str, Any] = {
+        "side": winner.other.value,
+        "title": f"{group} of person {person_id}",
+        "start": "",
+        "end": "",
+        group: list(lost_values),
+    }
+    SyncConflict.create(
+        user=context.user_id,
+        kind="contacts",
+        subscription=None,
+        appointment_id=person_id,
+        exchange_id=exchange_id,
+        winner=winner.value,
+        loser_content=json.dumps(lost, ensure_ascii=False),
+        created=now(),
+    )
 
 
 def prepare_creates(
@@ -585,15 +667,22 @@ def prepare_creates(
             (ContactLink.user == context.user_id) & (ContactLink.person_id == observation.person_id)
         )
         if row is None:
-            row = ContactLink.create(user=context.user_id, person_id=observation.person_id, origin=Side.PCCADDIE.value,
-                                     external_id=f"pccaddie-contact:{context.user_id}:{uuid.uuid4().hex}",
-                                     pending_create=True, updated=now())  # fmt: skip
+            row = ContactLink.create(
+                user=context.user_id,
+                person_id=observation.person_id,
+                origin=Side.PCCADDIE.value,
+                external_id=f"pccaddie-contact:{context.user_id}:{uuid.uuid4().hex}",
+                pending_create=True,
+                updated=now(),
+            )
         for column, value in _digest_columns({g: UNKNOWN for g in GROUPS}).items():
             setattr(row, column, value)
         row.agreed = None
         row.creates_sent = row.creates_sent + 1 if row.pending_create else 1
-        sent = [*([{g: list(v) for g, v in c.items()} for c in _creates_of(row)] if row.creates_sent > 1 else []),
-                {g: list(v) for g, v in decision.to_exchange.items()}]  # fmt: skip
+        sent = [
+            *([{g: list(v) for g, v in c.items()} for c in _creates_of(row)] if row.creates_sent > 1 else []),
+            {g: list(v) for g, v in decision.to_exchange.items()},
+        ]
         row.creates = json.dumps({"last": now().isoformat(), "sent": sent[-5:]}, ensure_ascii=False)
         row.pending_create, row.updated = True, now()
         row.save()
@@ -641,9 +730,17 @@ def record_results(
     return failures
 
 
-def finish(context: ContactContext, cycle_started: dt.datetime, sync_state: str | None, journal_seq: int | None,
-           statistics: Mapping[str, Mapping[str, int]], report: Sequence[tuple[str, str, str, str, str]],
-           error: str | None, paused: str | None = None, verified: Sequence[str] = ()) -> None:  # fmt: skip
+def finish(
+    context: ContactContext,
+    cycle_started: dt.datetime,
+    sync_state: str | None,
+    journal_seq: int | None,
+    statistics: Mapping[str, Mapping[str, int]],
+    report: Sequence[tuple[str, str, str, str, str]],
+    error: str | None,
+    paused: str | None = None,
+    verified: Sequence[str] = (),
+) -> None:
     """Record the cycle. Only a cycle whose Exchange position is saved has told what it read: the
     links it verified are sure from then on, and its modes are the ones synced."""
     state = ContactSyncState.get_by_id(context.user_id)
@@ -660,8 +757,17 @@ def finish(context: ContactContext, cycle_started: dt.datetime, sync_state: str 
     state.save()
     for direction, counts in statistics.items():
         if any(counts.values()):
-            SyncStatistic.create(user=context.user_id, kind="contacts", cycle_started=cycle_started,
-                                 direction=direction, **counts)  # fmt: skip
+            SyncStatistic.create(
+                user=context.user_id, kind="contacts", cycle_started=cycle_started, direction=direction, **counts
+            )
     for action, side, item, title, detail in report:
-        SyncReportLine.create(user=context.user_id, kind="contacts", cycle_started=cycle_started, action=action,
-                              side=side, item=item, title=title, detail=detail)  # fmt: skip
+        SyncReportLine.create(
+            user=context.user_id,
+            kind="contacts",
+            cycle_started=cycle_started,
+            action=action,
+            side=side,
+            item=item,
+            title=title,
+            detail=detail,
+        )

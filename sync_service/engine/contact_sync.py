@@ -24,8 +24,9 @@ BATCH = 100
 
 
 class ContactSync:
-    def __init__(self, db: DbRunner, vault: PasswordVault,
-                 client_for: Callable[[Mapping[str, str]], ExchangeClient]) -> None:  # fmt: skip
+    def __init__(
+        self, db: DbRunner, vault: PasswordVault, client_for: Callable[[Mapping[str, str]], ExchangeClient]
+    ) -> None:
         self.db, self.vault, self.client_for = db, vault, client_for
 
     async def run(self, user_id: int) -> SubscriptionOutcome:
@@ -44,14 +45,25 @@ class ContactSync:
         if paused:
             outcome.not_syncing = f"paused: {paused}"
             logger.warning(f"{context.label}: paused: {paused}")
-        await self.db.run(state.finish, context, started, sync_state, journal_seq, run.statistics, run.report, None,
-                          paused, run.verified)  # fmt: skip
+        await self.db.run(
+            state.finish,
+            context,
+            started,
+            sync_state,
+            journal_seq,
+            run.statistics,
+            run.report,
+            None,
+            paused,
+            run.verified,
+        )
         return outcome
 
 
 class _ContactRun:
-    def __init__(self, db: DbRunner, context: state.ContactContext, client: ExchangeClient,
-                 outcome: SubscriptionOutcome) -> None:  # fmt: skip
+    def __init__(
+        self, db: DbRunner, context: state.ContactContext, client: ExchangeClient, outcome: SubscriptionOutcome
+    ) -> None:
         self.db, self.context, self.client, self.outcome = db, context, client, outcome
         self.statistics: dict[str, Counter[str]] = {TO_EXCHANGE: Counter(), TO_PCCADDIE: Counter()}
         self.report: list[tuple[str, str, str, str, str]] = []
@@ -103,8 +115,9 @@ class _ContactRun:
                 raise
             why = trouble.message
         context = self.context
-        logger.warning(f"{context.label}: Exchange no longer knows the contacts' sync state ({why}); "
-                       "they are read afresh")  # fmt: skip
+        logger.warning(
+            f"{context.label}: Exchange no longer knows the contacts' sync state ({why}); they are read afresh"
+        )
         self.report.append(("restart", Side.EXCHANGE.value, "", "", "read afresh: sync state not known"))
         changes, sync_state = await self._remote_changes(None)
         listed = {change["id"] for change in changes}
@@ -149,14 +162,28 @@ class _ContactRun:
             person = observation.person_id or (observation.link.person_id if observation.link else None)
             for group in kept:
                 self._count(TO_PCCADDIE, "conflicts")
-                self.report.append(("conflict", Side.EXCHANGE.value, str(person), group,
-                                    "changed in PC CADDIE meanwhile: pccaddie won"))  # fmt: skip
+                self.report.append(
+                    (
+                        "conflict",
+                        Side.EXCHANGE.value,
+                        str(person),
+                        group,
+                        "changed in PC CADDIE meanwhile: pccaddie won",
+                    )
+                )
             if decision.to_pccaddie:
                 self._count(TO_PCCADDIE, "updated")
                 self.report.append(("update", Side.PCCADDIE.value, str(person), ", ".join(decision.to_pccaddie), ""))
             if decision.action == "unlist":
-                self.report.append(("unlist", Side.PCCADDIE.value, str(person), "",
-                                    "deleted in Exchange: off the contact list, the person is kept"))  # fmt: skip
+                self.report.append(
+                    (
+                        "unlist",
+                        Side.PCCADDIE.value,
+                        str(person),
+                        "",
+                        "deleted in Exchange: off the contact list, the person is kept",
+                    )
+                )
             for group, winner, _ in decision.conflicts:
                 self._count(TO_EXCHANGE if winner is Side.PCCADDIE else TO_PCCADDIE, "conflicts")
                 self.report.append(("conflict", winner.other.value, str(person), group, f"{winner.value} won"))
@@ -166,8 +193,10 @@ class _ContactRun:
             chunk = items[start : start + BATCH]
             prepared = await self.db.run(state.prepare_creates, self.context, chunk)
             results = await self.client.create("", [entry for _, entry in prepared])
-            outcomes = [(link_id, "create", result, dict(decision.agreed))
-                        for (link_id, _), result, (_, decision) in zip(prepared, results, chunk)]  # fmt: skip
+            outcomes = [
+                (link_id, "create", result, dict(decision.agreed))
+                for (link_id, _), result, (_, decision) in zip(prepared, results, chunk)
+            ]
             await self._record(outcomes, [o.person_id for o, _ in chunk])
 
     async def _updates(self, items: list[tuple[ContactObservation, ContactDecision]]) -> None:
@@ -193,9 +222,11 @@ class _ContactRun:
             sending = [(link_id, dict(decision.to_exchange)) for link_id, (_, decision) in zip(link_ids, chunk)]
             await self.db.run(state.record_sending, [(link_id, groups) for link_id, groups in sending if link_id])
             results = await self.client.update(requests)
-            outcomes = [(link_id, "update", result, dict(decision.agreed))
-                        for link_id, result, (_, decision) in zip(link_ids, results, chunk)
-                        if link_id is not None]  # fmt: skip
+            outcomes = [
+                (link_id, "update", result, dict(decision.agreed))
+                for link_id, result, (_, decision) in zip(link_ids, results, chunk)
+                if link_id is not None
+            ]
             await self._record(outcomes, [(o.link.person_id if o.link else o.person_id) for o, _ in chunk])
 
     async def _deletes(self, items: list[tuple[ContactObservation, ContactDecision]]) -> None:
@@ -215,12 +246,22 @@ class _ContactRun:
             for item_id, result in zip(chunk, await self.client.delete([{"id": i, "change_key": None} for i in chunk])):
                 done = result.get("ok") or (result.get("error") or {}).get("code") == "not_found"
                 self._count(TO_EXCHANGE, "deleted" if done else "failed")
-                self.report.append(("delete", Side.EXCHANGE.value, item_id, "", "a create's twin" if done else
-                                    f"a create's twin: {(result.get('error') or {}).get('code')}"))  # fmt: skip
+                self.report.append(
+                    (
+                        "delete",
+                        Side.EXCHANGE.value,
+                        item_id,
+                        "",
+                        "a create's twin" if done else f"a create's twin: {(result.get('error') or {}).get('code')}",
+                    )
+                )
                 self.twin_left = self.twin_left or not done  # read again next cycle: the feed tells it again
 
-    async def _record(self, outcomes: Sequence[tuple[int, str, Mapping[str, Any], Mapping[str, tuple[str, ...]]]],
-                      persons: Sequence[int | None]) -> None:  # fmt: skip
+    async def _record(
+        self,
+        outcomes: Sequence[tuple[int, str, Mapping[str, Any], Mapping[str, tuple[str, ...]]]],
+        persons: Sequence[int | None],
+    ) -> None:
         failures = await self.db.run(state.record_results, self.context, outcomes)
         written = [
             p for (_, action, result, _), p in zip(outcomes, persons) if p and action != "delete" and result.get("ok")
@@ -235,13 +276,15 @@ class _ContactRun:
                 self.report.append((action, Side.EXCHANGE.value, str(person), "", detail))
             else:
                 self._count(TO_EXCHANGE, "failed")
-                self.report.append(("fail", Side.EXCHANGE.value, str(person), "",
-                                    f"{error.get('code')}: {error.get('message')}"))  # fmt: skip
+                self.report.append(
+                    ("fail", Side.EXCHANGE.value, str(person), "", f"{error.get('code')}: {error.get('message')}")
+                )
         if any(not stopped for _, stopped in failures):
             self.unfinished = True
 
 
 def _adopted_links(user_id: int, exchange_ids: list[str | None]) -> dict[str, int]:
-    rows = ContactLink.select().where((ContactLink.user == user_id) & ContactLink.exchange_id.in_(
-        [i for i in exchange_ids if i]))  # fmt: skip
+    rows = ContactLink.select().where(
+        (ContactLink.user == user_id) & ContactLink.exchange_id.in_([i for i in exchange_ids if i])
+    )
     return {str(row.exchange_id): row.id for row in rows}

@@ -100,8 +100,9 @@ def _new(observation: Observation, options: Options, actions: list[Action], skip
             actions.append(Create(Side.PCCADDIE, remote))
 
 
-def _copy(observation: Observation, original: Link, options: Options, actions: list[Action],
-          skipped: list[Skip]) -> None:  # fmt: skip
+def _copy(
+    observation: Observation, original: Link, options: Options, actions: list[Action], skipped: list[Skip]
+) -> None:
     remote = observation.remote
     if not isinstance(remote, Version):
         return

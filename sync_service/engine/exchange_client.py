@@ -14,8 +14,16 @@ from protocol.rpc import ConnectionLost, RemoteError, RequestTimeout, RpcPeer
 # Request-level codes that concern the mailbox, not an item: the cycle of that mailbox ends, no
 # attempt is counted. mailbox_full: over its quota (reads work, writes wait); sync_state_invalid:
 # Exchange no longer knows the sync state (the folder is read afresh from no state).
-MAILBOX_CODES = {"auth_failed", "unreachable", "throttled", "timeout", "server_error", "busy", "mailbox_full",
-                 "sync_state_invalid"}  # fmt: skip
+MAILBOX_CODES = {
+    "auth_failed",
+    "unreachable",
+    "throttled",
+    "timeout",
+    "server_error",
+    "busy",
+    "mailbox_full",
+    "sync_state_invalid",
+}
 
 
 class MailboxTrouble(Exception):
@@ -74,8 +82,9 @@ class GatewayExchangeClient:
 
     async def changes(self, folder: str, sync_state: str | None, max_changes: int) -> Mapping[str, Any]:
         """Ids and change keys only: the engine fetches what it does not hold yet (remote_feed)."""
-        return await self._ask("exchange.changes", folder=folder, sync_state=sync_state, max_changes=max_changes,
-                               with_items=False)  # fmt: skip
+        return await self._ask(
+            "exchange.changes", folder=folder, sync_state=sync_state, max_changes=max_changes, with_items=False
+        )
 
     async def create(self, folder: str, entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         return await self._ask("exchange.create", folder=folder, items=list(entries))
@@ -89,8 +98,9 @@ class GatewayExchangeClient:
     async def find_external(
         self, folder: str, external_ids: Sequence[str], all_matches: bool = False
     ) -> Mapping[str, Any]:
-        return await self._ask("exchange.find_external", folder=folder, external_ids=list(external_ids),
-                               all_matches=all_matches)  # fmt: skip
+        return await self._ask(
+            "exchange.find_external", folder=folder, external_ids=list(external_ids), all_matches=all_matches
+        )
 
     async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]:
         return await self._ask("exchange.get", ids=list(ids))

@@ -72,8 +72,14 @@ class CycleSummary:
 
 
 class CycleEngine:
-    def __init__(self, db: DbRunner, settings: EngineSettings, parallel: int = 4, report_days: int = 30,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        db: DbRunner,
+        settings: EngineSettings,
+        parallel: int = 4,
+        report_days: int = 30,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.db = db
         self.settings = settings
         self.parallel = parallel
@@ -105,8 +111,9 @@ class CycleEngine:
             return summary
         subscriptions = await self.db.run(state.active_subscriptions)
         contact_users = await self.db.run(contact_state.users_with_contacts)
-        contexts = await self.db.run(state.load_contexts, subscriptions, self.settings.zone, self.settings.vault,
-                                     self.settings.window_days)  # fmt: skip
+        contexts = await self.db.run(
+            state.load_contexts, subscriptions, self.settings.zone, self.settings.vault, self.settings.window_days
+        )
         summary.subscriptions, summary.contact_lists = len(subscriptions), len(contact_users)
         blocks = await self.db.read(blocked_mailboxes)
         self._note_lifted(blocks)
@@ -184,26 +191,38 @@ class CycleEngine:
         Exchange accepted. A calendar whose page failed simply asks again itself (and meets the
         same error there); a login refused blocks that mailbox."""
         ready = [
-            (sid, c) for sid, c in contexts.items()
-            if isinstance(c, state.SubscriptionContext) and c.initial_done and c.user_id not in blocks
+            (sid, c)
+            for sid, c in contexts.items()
+            if isinstance(c, state.SubscriptionContext)
+            and c.initial_done
+            and c.user_id not in blocks
             and self._throttled_until.get(c.account["mailbox"], 0) <= self.clock()
-        ]  # fmt: skip
+        ]
         probe_of: dict[int, int] = {}  # user id → the subscription that logs in first
         for sid, c in ready:
             probe_of.setdefault(c.user_id, sid)
         pages: dict[int, Any] = {}
         for probing in (True, False):
             group = [
-                (sid, c) for sid, c in ready
+                (sid, c)
+                for sid, c in ready
                 if (probe_of[c.user_id] == sid) == probing
                 and gate.state(c.user_id) is not Verdict.BLOCKED
                 and (probing or gate.state(c.user_id) is Verdict.OPEN)
-            ]  # fmt: skip
+            ]
             if not group:
                 continue
-            requests = [{"account": dict(c.account), "kind": "calendar", "folder": c.folder,
-                         "sync_state": c.sync_state, "max_changes": 512, "with_items": False}
-                        for _, c in group]  # fmt: skip
+            requests = [
+                {
+                    "account": dict(c.account),
+                    "kind": "calendar",
+                    "folder": c.folder,
+                    "sync_state": c.sync_state,
+                    "max_changes": 512,
+                    "with_items": False,
+                }
+                for _, c in group
+            ]
             try:
                 answers = await changes_many(requests)
             except Exception as exc:  # the gateway is away or old: each calendar asks for itself

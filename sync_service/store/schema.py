@@ -148,9 +148,19 @@ SYNC_SETTINGS = Migration(
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 _APPOINTMENT_COLUMNS = ("area_id", "title", "start", '"end"', "all_day", "location", "text", "private")
 _PERSON_COLUMNS = (
-    "first_name", "last_name", "street", "postal_code", "city", "country",
-    "phone_home", "phone_business", "phone_mobile", "email1", "email2", "email3",
-)  # fmt: skip
+    "first_name",
+    "last_name",
+    "street",
+    "postal_code",
+    "city",
+    "country",
+    "phone_home",
+    "phone_business",
+    "phone_mobile",
+    "email1",
+    "email2",
+    "email3",
+)
 
 
 def _changed(columns: tuple[str, ...]) -> str:

@@ -42,8 +42,13 @@ async def gateway_peer() -> AsyncIterator[RpcPeer]:
     """A client connection to a gateway serving the real Exchange operations."""
     configure_exchangelib(SETTINGS)
     operations = ExchangeOperations(SETTINGS, ExchangeLimits(overall=16, per_mailbox=4, deadline=20))
-    settings = GatewaySettings(listen=Address("127.0.0.1", 0), token=TOKEN, version="contract",
-                               peer=PeerSettings(heartbeat=None), shutdown_grace=2)  # fmt: skip
+    settings = GatewaySettings(
+        listen=Address("127.0.0.1", 0),
+        token=TOKEN,
+        version="contract",
+        peer=PeerSettings(heartbeat=None),
+        shutdown_grace=2,
+    )
     gateway = Gateway(settings, OperationTable(operations.table()))
     async with trio.open_nursery() as nursery:
         address = await nursery.start(gateway.serve)

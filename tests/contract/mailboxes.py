@@ -39,8 +39,14 @@ async def open_mailbox(implementation: str, kind: str) -> AsyncIterator[Mailbox]
         yield Mailbox(implementation, kind, exchange, FakeOutlook(exchange))
         return
     async with emulator() as server, gateway_peer() as peer:
-        config = Configuration(service_endpoint=server.url, credentials=Credentials(*MAILBOX), auth_type=BASIC,
-                               retry_policy=FailFast())  # fmt: skip
-        account = Account(MAILBOX[0], config=config, autodiscover=False, access_type=DELEGATE,
-                          default_timezone=EWSTimeZone("Europe/Berlin"))  # fmt: skip
+        config = Configuration(
+            service_endpoint=server.url, credentials=Credentials(*MAILBOX), auth_type=BASIC, retry_policy=FailFast()
+        )
+        account = Account(
+            MAILBOX[0],
+            config=config,
+            autodiscover=False,
+            access_type=DELEGATE,
+            default_timezone=EWSTimeZone("Europe/Berlin"),
+        )
         yield Mailbox(implementation, kind, gateway_client(peer, server, kind), ExchangelibOutlook(account, kind))

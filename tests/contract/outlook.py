@@ -20,9 +20,21 @@ from exchangelib.properties import Body, HTMLBody
 from exchange_gateway.ews.convert import EXTERNAL_ID_FIELD, register_external_id
 from tests.sync_service.engine.fake_exchange import FakeExchange
 
-COPIED_FIELDS = ("subject", "start", "end", "is_all_day", "location", "body", "categories", "sensitivity",
-                 "reminder_is_set", "reminder_minutes_before_start", "_start_timezone", "_end_timezone",
-                 EXTERNAL_ID_FIELD)  # fmt: skip
+COPIED_FIELDS = (
+    "subject",
+    "start",
+    "end",
+    "is_all_day",
+    "location",
+    "body",
+    "categories",
+    "sensitivity",
+    "reminder_is_set",
+    "reminder_minutes_before_start",
+    "_start_timezone",
+    "_end_timezone",
+    EXTERNAL_ID_FIELD,
+)
 
 
 class Outlook(Protocol):
@@ -105,8 +117,9 @@ class ExchangelibOutlook:
             elif name == "private":
                 values["sensitivity"] = "Private" if value else "Normal"
             elif name == "emails":
-                values["email_addresses"] = [EmailAddress(label=f"EmailAddress{n}", email=e)
-                                             for n, e in enumerate(value, start=1)]  # fmt: skip
+                values["email_addresses"] = [
+                    EmailAddress(label=f"EmailAddress{n}", email=e) for n, e in enumerate(value, start=1)
+                ]
             elif name == "external_id":
                 values[EXTERNAL_ID_FIELD] = value
             else:
@@ -146,8 +159,9 @@ class ExchangelibOutlook:
     async def copy(self, item_id: str) -> str:
         def work() -> str:
             original = self._item(item_id)
-            copy = CalendarItem(account=self.account, folder=self._folder(),
-                                **{name: getattr(original, name) for name in COPIED_FIELDS})  # fmt: skip
+            copy = CalendarItem(
+                account=self.account, folder=self._folder(), **{name: getattr(original, name) for name in COPIED_FIELDS}
+            )
             copy.save()
             return copy.id
 
@@ -163,8 +177,12 @@ class ExchangelibOutlook:
 
     async def create_message(self, subject: str) -> str:
         def work() -> str:
-            message = Message(account=self.account, folder=self.account.calendar, subject=subject,
-                              item_class="IPM.Schedule.Meeting.Request")  # fmt: skip
+            message = Message(
+                account=self.account,
+                folder=self.account.calendar,
+                subject=subject,
+                item_class="IPM.Schedule.Meeting.Request",
+            )
             message.save()
             return message.id
 

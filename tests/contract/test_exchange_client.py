@@ -15,35 +15,93 @@ from sync_service.engine.exchange_client import ExchangeClient, MailboxTrouble
 from tests.contract.mailboxes import Mailbox
 
 MAIN = ""  # the main calendar (contacts folder)
-ENTRY_KEYS = {"id", "change_key", "subject", "start", "end", "all_day", "body", "body_html", "location", "timezone",
-              "private", "reminder_minutes", "categories", "external_id", "written", "recurring",
-              "last_modified"}  # fmt: skip
-CONTACT_KEYS = {"id", "change_key", "given_name", "surname", "display_name", "street", "postal_code", "city",
-                "country", "phone_home", "phone_business", "phone_mobile", "emails", "external_id",
-                "last_modified"}  # fmt: skip
-FORMATTED = ("<html><head><style>p{color:red}</style></head><body><p>Bring &amp; share</p>"
-             "<p>Line 2<br>Line 3</p></body></html>")  # fmt: skip
+ENTRY_KEYS = {
+    "id",
+    "change_key",
+    "subject",
+    "start",
+    "end",
+    "all_day",
+    "body",
+    "body_html",
+    "location",
+    "timezone",
+    "private",
+    "reminder_minutes",
+    "categories",
+    "external_id",
+    "written",
+    "recurring",
+    "last_modified",
+}
+CONTACT_KEYS = {
+    "id",
+    "change_key",
+    "given_name",
+    "surname",
+    "display_name",
+    "street",
+    "postal_code",
+    "city",
+    "country",
+    "phone_home",
+    "phone_business",
+    "phone_mobile",
+    "emails",
+    "external_id",
+    "last_modified",
+}
+FORMATTED = (
+    "<html><head><style>p{color:red}</style></head><body><p>Bring &amp; share</p><p>Line 2<br>Line 3</p></body></html>"
+)
 
 
 def entry(n: int = 1, **overrides: Any) -> dict[str, Any]:
     """A calendar entry as the engine writes it: every field given."""
-    return {"subject": f"Lesson {n}", "start": f"2026-06-{n:02d}T07:30:00Z", "end": f"2026-06-{n:02d}T08:30:00Z",
-            "all_day": False, "body": f"Bring clubs ({n})", "location": "Driving range", "timezone": "Europe/Berlin",
-            "private": False, "reminder_minutes": 15, "categories": ["Lessons"], "external_id": f"pccaddie:1:{n}",
-            "written": f"digest-{n}", **overrides}  # fmt: skip
+    return {
+        "subject": f"Lesson {n}",
+        "start": f"2026-06-{n:02d}T07:30:00Z",
+        "end": f"2026-06-{n:02d}T08:30:00Z",
+        "all_day": False,
+        "body": f"Bring clubs ({n})",
+        "location": "Driving range",
+        "timezone": "Europe/Berlin",
+        "private": False,
+        "reminder_minutes": 15,
+        "categories": ["Lessons"],
+        "external_id": f"pccaddie:1:{n}",
+        "written": f"digest-{n}",
+        **overrides,
+    }
 
 
 def user_entry(n: int = 1, **overrides: Any) -> dict[str, Any]:
     """What a person types into Outlook: no external id."""
-    return {"subject": f"Dentist {n}", "start": f"2026-07-{n:02d}T13:00:00Z", "end": f"2026-07-{n:02d}T14:00:00Z",
-            "timezone": "Europe/Berlin", **overrides}  # fmt: skip
+    return {
+        "subject": f"Dentist {n}",
+        "start": f"2026-07-{n:02d}T13:00:00Z",
+        "end": f"2026-07-{n:02d}T14:00:00Z",
+        "timezone": "Europe/Berlin",
+        **overrides,
+    }
 
 
 def contact(n: int = 1, **overrides: Any) -> dict[str, Any]:
-    return {"given_name": "Max", "surname": f"Muster{n}", "display_name": "", "street": "Am Golfplatz 1",
-            "postal_code": "50667", "city": "Köln", "country": "Deutschland", "phone_home": "",
-            "phone_business": "", "phone_mobile": "+49 170 1234567", "emails": [f"max{n}@example.com"],
-            "external_id": f"pccaddie-person:{n}", **overrides}  # fmt: skip
+    return {
+        "given_name": "Max",
+        "surname": f"Muster{n}",
+        "display_name": "",
+        "street": "Am Golfplatz 1",
+        "postal_code": "50667",
+        "city": "Köln",
+        "country": "Deutschland",
+        "phone_home": "",
+        "phone_business": "",
+        "phone_mobile": "+49 170 1234567",
+        "emails": [f"max{n}@example.com"],
+        "external_id": f"pccaddie-person:{n}",
+        **overrides,
+    }
 
 
 def known_gateway_bug(mailbox: Mailbox, request: pytest.FixtureRequest, reason: str) -> None:
@@ -66,8 +124,9 @@ async def create(client: ExchangeClient, *entries: Mapping[str, Any], folder: st
 
 
 async def update(client: ExchangeClient, ref: Mapping[str, Any], fields: Sequence[str], item: Mapping[str, Any]):
-    (result,) = await client.update([{"id": ref["id"], "change_key": ref["change_key"], "fields": list(fields),
-                                      "item": dict(item)}])  # fmt: skip
+    (result,) = await client.update(
+        [{"id": ref["id"], "change_key": ref["change_key"], "fields": list(fields), "item": dict(item)}]
+    )
     assert result["ok"] and result["id"] == ref["id"], result
     return {"id": result["id"], "change_key": result["change_key"]}
 
@@ -218,8 +277,10 @@ async def test_made_and_changed_between_two_reads_is_one_create_with_the_latest_
     theirs = await mailbox.outlook.create(**user_entry())
     await mailbox.outlook.update(theirs, subject="Dentist (moved)")
     changes, _ = await read_all(client, state)
-    assert by_id(changes) == {ours["id"]: change_of(ours, "create"),
-                              theirs: change_of(await current(client, theirs), "create")}  # fmt: skip
+    assert by_id(changes) == {
+        ours["id"]: change_of(ours, "create"),
+        theirs: change_of(await current(client, theirs), "create"),
+    }
 
 
 async def test_changed_several_times_between_two_reads_is_one_update(mailbox: Mailbox):
@@ -243,8 +304,10 @@ async def test_deleting_an_item_known_at_the_last_read_is_a_delete(mailbox: Mail
     (deleted,) = await client.delete([{"id": theirs, "change_key": None}])
     assert deleted == {"ok": True, "id": theirs, "change_key": None}
     changes, _ = await read_all(client, state)
-    assert {c["id"]: (c["type"], c["item"]) for c in changes} == {ours["id"]: ("delete", None),
-                                                                   theirs: ("delete", None)}  # fmt: skip
+    assert {c["id"]: (c["type"], c["item"]) for c in changes} == {
+        ours["id"]: ("delete", None),
+        theirs: ("delete", None),
+    }
 
 
 async def test_changed_then_deleted_between_two_reads_is_a_delete(mailbox: Mailbox):
@@ -343,10 +406,12 @@ async def test_an_update_with_a_stale_change_key_is_a_conflict_and_the_others_su
     client = mailbox.client
     first, second, third = await create(client, entry(1), entry(2), entry(3))
     await mailbox.outlook.update(second["id"], subject="Changed in Outlook")
-    results = await client.update([
-        {"id": m["id"], "change_key": m["change_key"], "fields": ["location"], "item": entry(n, location="Hut")}
-        for n, m in enumerate((first, second, third), start=1)
-    ])  # fmt: skip
+    results = await client.update(
+        [
+            {"id": m["id"], "change_key": m["change_key"], "fields": ["location"], "item": entry(n, location="Hut")}
+            for n, m in enumerate((first, second, third), start=1)
+        ]
+    )
     assert [r["ok"] for r in results] == [True, False, True], results
     assert results[1]["error"]["code"] == "conflict" and results[1]["error"]["message"]
     assert (results[0]["id"], results[2]["id"]) == (first["id"], third["id"])
@@ -358,17 +423,26 @@ async def test_an_update_or_delete_of_a_missing_item(mailbox: Mailbox):
     client = mailbox.client
     kept, gone = await create(client, entry(1), entry(2))
     await mailbox.outlook.delete(gone["id"])
-    results = await client.update([
-        {"id": gone["id"], "change_key": gone["change_key"], "fields": ["subject"], "item": entry(2)},
-        {"id": kept["id"], "change_key": kept["change_key"], "fields": ["subject"], "item": entry(1, subject="New")},
-    ])  # fmt: skip
+    results = await client.update(
+        [
+            {"id": gone["id"], "change_key": gone["change_key"], "fields": ["subject"], "item": entry(2)},
+            {
+                "id": kept["id"],
+                "change_key": kept["change_key"],
+                "fields": ["subject"],
+                "item": entry(1, subject="New"),
+            },
+        ]
+    )
     assert [r["ok"] for r in results] == [False, True]
     assert results[0]["error"]["code"] == "not_found"
     assert (await get_one(client, kept["id"]))["subject"] == "New"
     # deleting what is already gone is done (the gateway answers so), the others are deleted too
     results = await client.delete([{"id": gone["id"], "change_key": None}, {"id": kept["id"], "change_key": None}])
-    assert results == [{"ok": True, "id": gone["id"], "change_key": None},
-                       {"ok": True, "id": kept["id"], "change_key": None}]  # fmt: skip
+    assert results == [
+        {"ok": True, "id": gone["id"], "change_key": None},
+        {"ok": True, "id": kept["id"], "change_key": None},
+    ]
 
 
 async def test_a_failed_update_answer_names_its_item(mailbox: Mailbox, request: pytest.FixtureRequest):
@@ -377,8 +451,10 @@ async def test_a_failed_update_answer_names_its_item(mailbox: Mailbox, request: 
     await mailbox.outlook.update(kept["id"], subject="Changed in Outlook")
     await mailbox.outlook.delete(gone["id"])
     results = await client.update([{**ref, "fields": ["subject"], "item": entry()} for ref in (kept, gone)])
-    assert [(r["ok"], r["id"], r["error"]["code"]) for r in results] == [(False, kept["id"], "conflict"),
-                                                                         (False, gone["id"], "not_found")]  # fmt: skip
+    assert [(r["ok"], r["id"], r["error"]["code"]) for r in results] == [
+        (False, kept["id"], "conflict"),
+        (False, gone["id"], "not_found"),
+    ]
 
 
 async def test_get_answers_in_order_and_a_missing_id_is_not_found(mailbox: Mailbox):
@@ -391,8 +467,11 @@ async def test_get_answers_in_order_and_a_missing_id_is_not_found(mailbox: Mailb
     assert answers[1]["id"] == gone["id"] and answers[1]["error"]["code"] == "not_found"
 
 
-@pytest.mark.parametrize("fields", [[], ["no_such_field"], ["id"], ["recurring"], ["last_modified"]],
-                         ids=["none", "unknown", "id", "recurring", "last_modified"])  # fmt: skip
+@pytest.mark.parametrize(
+    "fields",
+    [[], ["no_such_field"], ["id"], ["recurring"], ["last_modified"]],
+    ids=["none", "unknown", "id", "recurring", "last_modified"],
+)
 async def test_an_update_must_name_entry_fields_to_write(
     mailbox: Mailbox, request: pytest.FixtureRequest, fields: list[str]
 ):
@@ -535,9 +614,16 @@ async def test_a_users_item_has_the_full_entry(mailbox: Mailbox):
     item = await get_one(mailbox.client, made)
     assert set(item) == ENTRY_KEYS
     assert (item["subject"], item["location"], item["body"], item["external_id"]) == (
-        "Dentist 1", "Clubhouse", "Bring cake", None)  # fmt: skip
-    assert (item["start"], item["end"], item["timezone"]) == ("2026-07-01T13:00:00Z", "2026-07-01T14:00:00Z",
-                                                              "Europe/Berlin")  # fmt: skip
+        "Dentist 1",
+        "Clubhouse",
+        "Bring cake",
+        None,
+    )
+    assert (item["start"], item["end"], item["timezone"]) == (
+        "2026-07-01T13:00:00Z",
+        "2026-07-01T14:00:00Z",
+        "Europe/Berlin",
+    )
 
 
 # -- folders ----------------------------------------------------------------------------------------

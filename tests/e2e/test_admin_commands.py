@@ -40,15 +40,33 @@ def test_the_admin_story(tmp_path):
     ok(home, "area", "add", "Lessons", "--owner", "pro")
     ok(home, "calendar", "add", "pro", "Lessons", "--folder", "PC CADDIE")
     ok(
-        home, "account", "set", "pro", "--ews-url", "https://mail.example.com/EWS/Exchange.asmx",
-        "--mailbox", "pro@example.com", "--password-stdin", input="s3cret-Pa55\n",
-    )  # fmt: skip
+        home,
+        "account",
+        "set",
+        "pro",
+        "--ews-url",
+        "https://mail.example.com/EWS/Exchange.asmx",
+        "--mailbox",
+        "pro@example.com",
+        "--password-stdin",
+        input="s3cret-Pa55\n",
+    )
     person_id = ok(home, "person", "add", "--first-name", "Anna", "--last-name", "Schmidt").strip()
     assert person_id == "1"
     appointment_id = ok(
-        home, "appointment", "add", "Lessons", "--title", "Lesson", "--start", "2026-06-01T07:30Z",
-        "--end", "2026-06-01T10:30", "--person", person_id,
-    ).strip()  # fmt: skip
+        home,
+        "appointment",
+        "add",
+        "Lessons",
+        "--title",
+        "Lesson",
+        "--start",
+        "2026-06-01T07:30Z",
+        "--end",
+        "2026-06-01T10:30",
+        "--person",
+        person_id,
+    ).strip()
     assert appointment_id == "1"
 
     [row] = json.loads(ok(home, "appointment", "list", "--json"))

@@ -16,8 +16,9 @@ def counts(report) -> dict[str, int]:
 
 def test_crash_campaign_small(tmp_path):
     lines = []
-    report = run_campaign(tmp_path / "home", items=120, rounds=3, kills=6, seed=7, say=lines.append,
-                          timeout_per_round=90)  # fmt: skip
+    report = run_campaign(
+        tmp_path / "home", items=120, rounds=3, kills=6, seed=7, say=lines.append, timeout_per_round=90
+    )
     close_connections()
     assert counts(report) == NOTHING_WRONG, "\n".join(lines + report.lines())
     assert report.converged and report.ok, "\n".join(lines + report.lines())
@@ -29,8 +30,9 @@ def test_fault_campaign_small(tmp_path):
     from campaigns.faults import run_fault_campaign
 
     lines = []
-    report, hits = run_fault_campaign(tmp_path / "home", items=80, rounds=2, seed=3, say=lines.append,
-                                      timeout_per_round=90)  # fmt: skip
+    report, hits = run_fault_campaign(
+        tmp_path / "home", items=80, rounds=2, seed=3, say=lines.append, timeout_per_round=90
+    )
     close_connections()
     assert counts(report) == NOTHING_WRONG, "\n".join(lines + report.lines())
     assert report.converged and report.ok, "\n".join(lines + report.lines())

@@ -20,10 +20,32 @@ def world(tmp_path):
     started.caddie("param", "set", "SYNC_EXCH", "1")
     started.caddie("user", "add", "anna")
     # names always; address both ways, phone export only, e-mail never
-    started.caddie("user", "permissions", "anna", "--contacts", "yes", "--address", "sync", "--phone", "export",
-                   "--email", "no", "--appointments", "all")  # fmt: skip
-    started.caddie("account", "set", "anna", "--ews-url", started.url, "--mailbox", "anna@club.example",
-                   "--password-stdin", input="anna-secret\n")  # fmt: skip
+    started.caddie(
+        "user",
+        "permissions",
+        "anna",
+        "--contacts",
+        "yes",
+        "--address",
+        "sync",
+        "--phone",
+        "export",
+        "--email",
+        "no",
+        "--appointments",
+        "all",
+    )
+    started.caddie(
+        "account",
+        "set",
+        "anna",
+        "--ews-url",
+        started.url,
+        "--mailbox",
+        "anna@club.example",
+        "--password-stdin",
+        input="anna-secret\n",
+    )
     yield started
     started.stop()
     close_connections()
@@ -35,9 +57,24 @@ def contacts(world) -> dict[str, Contact]:
 
 
 def test_each_field_group_follows_its_mode(world):
-    person = world.caddie("person", "add", "--first-name", "Max", "--last-name", "Muster", "--street", "Weg 1",
-                          "--zip", "50667", "--city", "Köln", "--phone-mobile", "+49 170 1",
-                          "--email", "max@example.com").stdout.strip()  # fmt: skip
+    person = world.caddie(
+        "person",
+        "add",
+        "--first-name",
+        "Max",
+        "--last-name",
+        "Muster",
+        "--street",
+        "Weg 1",
+        "--zip",
+        "50667",
+        "--city",
+        "Köln",
+        "--phone-mobile",
+        "+49 170 1",
+        "--email",
+        "max@example.com",
+    ).stdout.strip()
     world.caddie("contact", "add", "anna", "--person", person)
     world.sync_now()
     max_ = contacts(world)["Muster"]
@@ -65,10 +102,17 @@ def test_each_field_group_follows_its_mode(world):
 
 def test_plus_add_by_email_and_deletions_on_each_side(world):
     account = world.outlook()
-    Contact(account=account, folder=account.contacts, given_name="Eva", surname="Golf", display_name="Eva Golf",
-            email_addresses=[EmailAddress(label="EmailAddress1", email="eva@example.com")]).save()  # fmt: skip
-    existing = world.caddie("person", "add", "--first-name", "Eva", "--last-name", "Golf",
-                            "--email", "eva@example.com").stdout.strip()  # fmt: skip
+    Contact(
+        account=account,
+        folder=account.contacts,
+        given_name="Eva",
+        surname="Golf",
+        display_name="Eva Golf",
+        email_addresses=[EmailAddress(label="EmailAddress1", email="eva@example.com")],
+    ).save()
+    existing = world.caddie(
+        "person", "add", "--first-name", "Eva", "--last-name", "Golf", "--email", "eva@example.com"
+    ).stdout.strip()
     added = world.caddie("contact", "add", "anna", "--exchange", "eva@example.com", "--gateway", world.gateway)
     assert f"as person {existing} (matched by e-mail)" in added.stdout
     world.sync_now()
@@ -99,8 +143,19 @@ def test_auto_sync_contacts_from_a_booking(world):
     world.caddie("calendar", "add", "anna", "Lessons", "--auto-sync-contacts")
     pupil = world.caddie("person", "add", "--first-name", "Lena", "--last-name", "Birdie").stdout.strip()
     start = local_day(2, 10)
-    world.caddie("appointment", "add", "Lessons", "--title", "Lesson: Lena", "--start", start.isoformat(),
-                 "--end", start.replace(hour=11).isoformat(), "--person", pupil)  # fmt: skip
+    world.caddie(
+        "appointment",
+        "add",
+        "Lessons",
+        "--title",
+        "Lesson: Lena",
+        "--start",
+        start.isoformat(),
+        "--end",
+        start.replace(hour=11).isoformat(),
+        "--person",
+        pupil,
+    )
     world.sync_now()  # the booking puts Lena on the list…
     world.sync_now()  # …and the next cycle exports her
     assert [c["person"] for c in world.json("contact", "list", "anna")] == [int(pupil)]
@@ -111,32 +166,44 @@ def test_plus_add_never_guesses_and_merges_without_losing_what_outlook_holds(wor
     """Issue 14, from outside: a family address shared by two members, a State and a display name
     of the user's own, Outlook numbers PC CADDIE lacks."""
     account = world.outlook()
-    Contact(account=account, folder=account.contacts, given_name="Erika", surname="Muster",
-            display_name="Dr. Erika Muster", file_as="Muster (Golf)",
-            email_addresses=[EmailAddress(label="EmailAddress1", email="familie@muster.de")],
-            phone_numbers=[PhoneNumber(label="MobilePhone", phone_number="0171 5"),
-                           PhoneNumber(label="BusinessPhone", phone_number="0221 7")],
-            physical_addresses=[PhysicalAddress(label="Home", street="Lindenweg 2", city="Köln",
-                                                state="NRW")]).save()  # fmt: skip
+    Contact(
+        account=account,
+        folder=account.contacts,
+        given_name="Erika",
+        surname="Muster",
+        display_name="Dr. Erika Muster",
+        file_as="Muster (Golf)",
+        email_addresses=[EmailAddress(label="EmailAddress1", email="familie@muster.de")],
+        phone_numbers=[
+            PhoneNumber(label="MobilePhone", phone_number="0171 5"),
+            PhoneNumber(label="BusinessPhone", phone_number="0221 7"),
+        ],
+        physical_addresses=[PhysicalAddress(label="Home", street="Lindenweg 2", city="Köln", state="NRW")],
+    ).save()
     world.caddie("person", "add", "--first-name", "Max", "--last-name", "Muster", "--email", "familie@muster.de")
-    erika = world.caddie("person", "add", "--first-name", "Erika", "--last-name", "Muster",
-                         "--email", "familie@muster.de").stdout.strip()  # fmt: skip
+    erika = world.caddie(
+        "person", "add", "--first-name", "Erika", "--last-name", "Muster", "--email", "familie@muster.de"
+    ).stdout.strip()
     world.caddie("person", "add", "--first-name", "Erika", "--last-name", "Muster")  # a namesake, no e-mail
-    refused = world.caddie("contact", "add", "anna", "--exchange", "familie@muster.de", "--gateway", world.gateway,
-                           ok=False)  # fmt: skip
+    refused = world.caddie(
+        "contact", "add", "anna", "--exchange", "familie@muster.de", "--gateway", world.gateway, ok=False
+    )
     assert (
         refused.returncode == 1 and "--person ID" in refused.stderr and f"person {erika} Erika Muster" in refused.stderr
     )
     assert world.json("contact", "list", "anna") == []
-    added = world.caddie("contact", "add", "anna", "--exchange", "familie@muster.de", "--person", erika,
-                         "--gateway", world.gateway)  # fmt: skip
+    added = world.caddie(
+        "contact", "add", "anna", "--exchange", "familie@muster.de", "--person", erika, "--gateway", world.gateway
+    )
     assert f"as person {erika} (as chosen): Erika Muster <familie@muster.de>" in added.stdout
     world.sync_now()
     world.sync_now()
     erika_contact = contacts(world)["Muster"]
     assert (erika_contact.display_name, erika_contact.file_as) == ("Dr. Erika Muster", "Muster (Golf)")
-    assert {(p.label, p.phone_number) for p in erika_contact.phone_numbers} == {("MobilePhone", "0171 5"),
-                                                                             ("BusinessPhone", "0221 7")}  # fmt: skip
+    assert {(p.label, p.phone_number) for p in erika_contact.phone_numbers} == {
+        ("MobilePhone", "0171 5"),
+        ("BusinessPhone", "0221 7"),
+    }
     (listed,) = [p for p in world.json("person", "list") if p["id"] == int(erika)]
     assert (listed["street"], listed["city"]) == ("Lindenweg 2", "Köln")  # address: sync, only Outlook had it
     assert listed["phone_mobile"] == ""  # phone: export, nothing comes in; nor is Outlook's wiped

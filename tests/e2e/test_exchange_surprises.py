@@ -176,9 +176,16 @@ def test_a_copy_made_in_outlook_becomes_an_appointment_of_its_own(world):
     (original,) = account.calendar.all()
     external_id = original.pccaddie_sync_id
     assert external_id and external_id.startswith("pccaddie:")
-    copy = CalendarItem(account=account, folder=account.calendar, subject=original.subject,
-                        start=original.start, end=original.end, location=original.location,
-                        categories=original.categories, pccaddie_sync_id=external_id)  # fmt: skip
+    copy = CalendarItem(
+        account=account,
+        folder=account.calendar,
+        subject=original.subject,
+        start=original.start,
+        end=original.end,
+        location=original.location,
+        categories=original.categories,
+        pccaddie_sync_id=external_id,
+    )
     copy.save()
     world.sync_now()
     world.sync_now()
@@ -218,8 +225,9 @@ def test_contact_groups_do_not_stop_the_contact_sync(world):
     account = world.outlook()
     board = [Member(mailbox=Mailbox(name="Max Muster", email_address="max@example.com"))]
     DistributionList(account=account, folder=account.contacts, display_name="Board members", members=board).save()
-    person = world.caddie("person", "add", "--first-name", "Lena", "--last-name", "Birdie",
-                          "--email", "lena@example.com").stdout.strip()  # fmt: skip
+    person = world.caddie(
+        "person", "add", "--first-name", "Lena", "--last-name", "Birdie", "--email", "lena@example.com"
+    ).stdout.strip()
     world.caddie("contact", "add", "anna", "--person", person)
     world.sync_now()  # (exit 0 checked by sync_now)
     contacts = [c for c in world.outlook().contacts.all() if isinstance(c, Contact)]
@@ -286,8 +294,13 @@ def test_the_second_of_two_equal_wall_times_stays_the_second(world):
     world.set_up()
     start = EWSDateTime(night.year, night.month, night.day, 1, 30, tzinfo=UTC)  # 02:30 CET, the second one
     account = world.outlook()
-    CalendarItem(account=account, folder=account.calendar, subject="Night round", start=start,
-                 end=start + dt.timedelta(minutes=15)).save()  # fmt: skip
+    CalendarItem(
+        account=account,
+        folder=account.calendar,
+        subject="Night round",
+        start=start,
+        end=start + dt.timedelta(minutes=15),
+    ).save()
     world.sync_now()
     (appointment,) = world.json("appointment", "list")
     assert (appointment["start"], appointment["end"]) == (f"{night}T02:30:00+01:00", f"{night}T02:45:00+01:00")
@@ -316,8 +329,10 @@ def test_a_sub_calendar_deleted_while_a_create_is_owed_is_made_again(world):
     world.add("Demo day")
     # Exchange refuses the item in its response message (a fault of the whole request would be the
     # mailbox's trouble, no attempt counted)
-    refusal = world.control("/emulator/faults", {"kind": "error_message", "code": "ErrorCorruptData", "fraction": 1.0,
-                                                 "operations": ["CreateItem"]})  # fmt: skip
+    refusal = world.control(
+        "/emulator/faults",
+        {"kind": "error_message", "code": "ErrorCorruptData", "fraction": 1.0, "operations": ["CreateItem"]},
+    )
     world.sync_now(ok=False)  # (an item failing is not a cycle failing: exit 0 or 1)
     world.control(f"/emulator/faults/{refusal['id']}", method="DELETE")  # one cycle's creates refused, no more
     (owed,) = world.json("items")
@@ -343,8 +358,9 @@ BOB, BOB_PASSWORD = "bob@club.example", "bob-secret"
 
 
 def mailbox(world: World, address: str, password: str) -> Account:
-    config = Configuration(service_endpoint=world.url, credentials=Credentials(address, password),
-                           auth_type=BASIC, retry_policy=FailFast())  # fmt: skip
+    config = Configuration(
+        service_endpoint=world.url, credentials=Credentials(address, password), auth_type=BASIC, retry_policy=FailFast()
+    )
     return Account(address, config=config, autodiscover=False, access_type=DELEGATE, default_timezone=BERLIN)
 
 
@@ -354,15 +370,18 @@ def test_removing_a_calendar_while_a_cycle_runs_does_not_stop_the_service(world)
     world.caddie("user", "add", "bob")
     world.caddie("user", "permissions", "bob", "--appointments", "all")
     world.caddie("area", "add", "Bob's lessons")
-    world.caddie("account", "set", "bob", "--ews-url", world.url, "--mailbox", BOB, "--password-stdin",
-                 input=BOB_PASSWORD + "\n")  # fmt: skip
+    world.caddie(
+        "account", "set", "bob", "--ews-url", world.url, "--mailbox", BOB, "--password-stdin", input=BOB_PASSWORD + "\n"
+    )
     world.caddie("calendar", "add", "bob", "Bob's lessons")
     sync = world.start_sync("1")
     sync.wait_for("Sync ended", timeout=30)  # both calendars' first cycle
 
     # Exchange is slow for Bob's creates: his next cycle hangs in one for a while
-    slow = world.control("/emulator/faults", {"kind": "delay", "seconds": 8, "fraction": 1.0,
-                                              "operations": ["CreateItem"], "mailboxes": [BOB]})  # fmt: skip
+    slow = world.control(
+        "/emulator/faults",
+        {"kind": "delay", "seconds": 8, "fraction": 1.0, "operations": ["CreateItem"], "mailboxes": [BOB]},
+    )
     world.add("Lesson Bob", 2, 9, area="Bob's lessons")
     world.add("Anna's first", 2, 10)
 
@@ -377,9 +396,11 @@ def test_removing_a_calendar_while_a_cycle_runs_does_not_stop_the_service(world)
     assert [row["area"] for row in world.json("calendar", "list", "bob")] == []
 
     world.add("Anna's second", 2, 11)
-    wait_until("Anna's items in Exchange",
-               lambda: sorted(i.subject for i in world.outlook_items()) == ["Anna's first", "Anna's second"],
-               timeout=40)  # fmt: skip
+    wait_until(
+        "Anna's items in Exchange",
+        lambda: sorted(i.subject for i in world.outlook_items()) == ["Anna's first", "Anna's second"],
+        timeout=40,
+    )
     sync.wait_for("Sync ended", count=sync.count("Sync ended") + 2, timeout=40)  # and it goes on
     assert sync.process.poll() is None, sync.console()
     assert "Traceback" not in sync.console(), sync.console()

@@ -36,8 +36,17 @@ def failed_logins(world: World) -> int:
 
 
 def set_account(world: World, password: str) -> None:
-    world.caddie("account", "set", "anna", "--ews-url", world.url, "--mailbox", MAILBOX, "--password-stdin",
-                 input=password + "\n")  # fmt: skip
+    world.caddie(
+        "account",
+        "set",
+        "anna",
+        "--ews-url",
+        world.url,
+        "--mailbox",
+        MAILBOX,
+        "--password-stdin",
+        input=password + "\n",
+    )
 
 
 def test_after_a_refused_login_the_mailbox_is_left_alone_until_its_account_is_set_or_checked(world):

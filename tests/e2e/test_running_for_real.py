@@ -54,8 +54,12 @@ def test_log_viewer_follows_across_a_rotation(services, tmp_path, port):
     gateway.wait_for("Listener started")
     sync = start_sync("--interval", "0.2")  # a cycle every 0.2 s: three log lines each
     sync.wait_for("Sync ended")
-    follower = subprocess.Popen(command("sync-service") + ["--home", str(home), "logs", "--follow", "--lines", "1"],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+    follower = subprocess.Popen(
+        command("sync-service") + ["--home", str(home), "logs", "--follow", "--lines", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         wait_for(lambda: len(list((home / "logs").glob("sync-service.*.log*"))) >= 2, timeout=60)
         assert sync.stop() == 0

@@ -34,10 +34,12 @@ def world(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     emulator_port, gateway_port = free_port(), free_port()
     emulator = subprocess.Popen(
-        command("exchange-gateway") + ["emulator", "--listen", f"127.0.0.1:{emulator_port}",
-                                       "--mailbox", f"{MAILBOX}:{PASSWORD}"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+        command("exchange-gateway")
+        + ["emulator", "--listen", f"127.0.0.1:{emulator_port}", "--mailbox", f"{MAILBOX}:{PASSWORD}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     url = emulator.stdout.readline().strip()
     assert url.endswith("/EWS/Exchange.asmx"), url
     gateway = Service("exchange-gateway", home, "run", "--listen", f"127.0.0.1:{gateway_port}").start()
@@ -65,8 +67,12 @@ def sync_now(world):
 
 
 def exchange(world) -> Account:
-    config = Configuration(service_endpoint=world["url"], credentials=Credentials(MAILBOX, PASSWORD),
-                           auth_type=BASIC, retry_policy=FailFast())  # fmt: skip
+    config = Configuration(
+        service_endpoint=world["url"],
+        credentials=Credentials(MAILBOX, PASSWORD),
+        auth_type=BASIC,
+        retry_policy=FailFast(),
+    )
     return Account(MAILBOX, config=config, autodiscover=False, access_type=DELEGATE, default_timezone=BERLIN)
 
 
@@ -78,20 +84,55 @@ def test_the_whole_round_trip(world):
     # a technician sets the club up, through the command line
     caddie(world, "param", "set", "SYNC_EXCH", "1")
     caddie(world, "user", "add", "anna", "--name", "Anna Pro")
-    caddie(world, "user", "permissions", "anna", "--appointments", "all", "--contacts", "yes",
-           "--address", "sync", "--phone", "sync", "--email", "sync")  # fmt: skip
+    caddie(
+        world,
+        "user",
+        "permissions",
+        "anna",
+        "--appointments",
+        "all",
+        "--contacts",
+        "yes",
+        "--address",
+        "sync",
+        "--phone",
+        "sync",
+        "--email",
+        "sync",
+    )
     caddie(world, "area", "add", "Tee times", "--owner", "anna")
-    caddie(world, "account", "set", "anna", "--ews-url", world["url"], "--mailbox", MAILBOX, "--password-stdin",
-           input=PASSWORD + "\n")  # fmt: skip
+    caddie(
+        world,
+        "account",
+        "set",
+        "anna",
+        "--ews-url",
+        world["url"],
+        "--mailbox",
+        MAILBOX,
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
     check = caddie(world, "account", "check", "anna", "--gateway", world["gateway"])
     assert "OK" in check.stdout and "15." in check.stdout
     caddie(world, "calendar", "add", "anna", "Tee times")
 
     # PC CADDIE → Exchange
     start, end = local_day(3, 9), local_day(3, 13)
-    appointment_id = caddie(world, "appointment", "add", "Tee times", "--title", "Monthly medal",
-                            "--start", start.isoformat(), "--end", end.isoformat(),
-                            "--location", "Tee 1").stdout.strip()  # fmt: skip
+    appointment_id = caddie(
+        world,
+        "appointment",
+        "add",
+        "Tee times",
+        "--title",
+        "Monthly medal",
+        "--start",
+        start.isoformat(),
+        "--end",
+        end.isoformat(),
+        "--location",
+        "Tee 1",
+    ).stdout.strip()
     sync_now(world)
     account = exchange(world)
     (item,) = list(account.calendar.all())
@@ -101,9 +142,13 @@ def test_the_whole_round_trip(world):
     assert item.reminder_is_set and item.reminder_minutes_before_start == 15
 
     # Exchange → PC CADDIE
-    lesson = CalendarItem(account=account, folder=account.calendar, subject="Lesson with Pro",
-                          start=EWSDateTime.from_datetime(local_day(4, 15)).replace(tzinfo=BERLIN),
-                          end=EWSDateTime.from_datetime(local_day(4, 16)).replace(tzinfo=BERLIN))  # fmt: skip
+    lesson = CalendarItem(
+        account=account,
+        folder=account.calendar,
+        subject="Lesson with Pro",
+        start=EWSDateTime.from_datetime(local_day(4, 15)).replace(tzinfo=BERLIN),
+        end=EWSDateTime.from_datetime(local_day(4, 16)).replace(tzinfo=BERLIN),
+    )
     lesson.save()
     item.subject = "Monthly medal (edited in Outlook)"
     item.save(update_fields=["subject"])
@@ -138,8 +183,14 @@ def test_contact_added_from_exchange(world):
     from exchangelib.indexed_properties import EmailAddress
 
     account = exchange(world)
-    Contact(account=account, folder=account.contacts, given_name="Max", surname="Muster", display_name="Max Muster",
-            email_addresses=[EmailAddress(label="EmailAddress1", email="max@example.com")]).save()  # fmt: skip
+    Contact(
+        account=account,
+        folder=account.contacts,
+        given_name="Max",
+        surname="Muster",
+        display_name="Max Muster",
+        email_addresses=[EmailAddress(label="EmailAddress1", email="max@example.com")],
+    ).save()
     added = caddie(world, "contact", "add", "anna", "--exchange", "max@example.com", "--gateway", world["gateway"])
     assert "as person" in added.stdout and "a new person" in added.stdout
     persons = json.loads(caddie(world, "person", "list", "--json").stdout)
@@ -152,8 +203,18 @@ def test_contact_added_from_exchange(world):
 
 def test_wrong_password_is_reported_in_one_line(world):
     caddie(world, "user", "add", "bob")
-    caddie(world, "account", "set", "bob", "--ews-url", world["url"], "--mailbox", "bob@club.example",
-           "--password-stdin", input="nope\n")  # fmt: skip
+    caddie(
+        world,
+        "account",
+        "set",
+        "bob",
+        "--ews-url",
+        world["url"],
+        "--mailbox",
+        "bob@club.example",
+        "--password-stdin",
+        input="nope\n",
+    )
     result = caddie(world, "account", "check", "bob", "--gateway", world["gateway"], ok=False)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].endswith("(auth_failed)")

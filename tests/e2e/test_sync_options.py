@@ -128,14 +128,52 @@ def test_dst_edges_and_all_day_entries(world):
     for day, title in ((spring, "spring"), (autumn, "autumn")):
         if (day - dt.date.today()).days > 390:
             continue  # beyond the sync window: covered by the other change of the year
-        world.caddie("appointment", "add", "Tee times", "--title", f"{title} early", "--start", f"{day}T01:30",
-                     "--end", f"{day}T01:45")  # fmt: skip
-        world.caddie("appointment", "add", "Tee times", "--title", f"{title} late", "--start", f"{day}T04:00",
-                     "--end", f"{day}T05:00")  # fmt: skip
-        world.caddie("appointment", "add", "Tee times", "--title", f"{title} all day", "--all-day",
-                     "--start", f"{day}", "--end", f"{day}")  # fmt: skip
-    gap = world.caddie("appointment", "add", "Tee times", "--title", "in the gap", "--start", f"{spring}T02:30",
-                       "--end", f"{spring}T03:30", ok=False)  # fmt: skip
+        world.caddie(
+            "appointment",
+            "add",
+            "Tee times",
+            "--title",
+            f"{title} early",
+            "--start",
+            f"{day}T01:30",
+            "--end",
+            f"{day}T01:45",
+        )
+        world.caddie(
+            "appointment",
+            "add",
+            "Tee times",
+            "--title",
+            f"{title} late",
+            "--start",
+            f"{day}T04:00",
+            "--end",
+            f"{day}T05:00",
+        )
+        world.caddie(
+            "appointment",
+            "add",
+            "Tee times",
+            "--title",
+            f"{title} all day",
+            "--all-day",
+            "--start",
+            f"{day}",
+            "--end",
+            f"{day}",
+        )
+    gap = world.caddie(
+        "appointment",
+        "add",
+        "Tee times",
+        "--title",
+        "in the gap",
+        "--start",
+        f"{spring}T02:30",
+        "--end",
+        f"{spring}T03:30",
+        ok=False,
+    )
     assert gap.returncode == 1 and "does not exist" in gap.stderr
     world.sync_now()
     day_of = {"spring": spring, "autumn": autumn}

@@ -31,8 +31,21 @@ def _modules(root: Path) -> set[str]:
 
 
 def test_the_wheel_installs_and_runs_the_demo(tmp_path):
-    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-                  "--wheel-dir", str(tmp_path / "dist"), str(ROOT)], cwd=tmp_path)  # fmt: skip
+    built = _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "--wheel-dir",
+            str(tmp_path / "dist"),
+            str(ROOT),
+        ],
+        cwd=tmp_path,
+    )
     assert built.returncode == 0, built.stderr
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
@@ -44,11 +57,25 @@ def test_the_wheel_installs_and_runs_the_demo(tmp_path):
     venv.EnvBuilder(with_pip=True).create(target)
     bindir = target / ("Scripts" if os.name == "nt" else "bin")
     python = str(bindir / "python")
-    pins = _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--require-hashes",
-                 "-r", str(ROOT / "requirements.lock")], cwd=tmp_path)  # fmt: skip
+    pins = _run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--require-hashes",
+            "-r",
+            str(ROOT / "requirements.lock"),
+        ],
+        cwd=tmp_path,
+    )
     assert pins.returncode == 0, pins.stderr
-    installed = _run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-                      str(wheel)], cwd=tmp_path)  # fmt: skip
+    installed = _run(
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", str(wheel)],
+        cwd=tmp_path,
+    )
     assert installed.returncode == 0, installed.stderr
     check = _run([python, "-m", "pip", "check"], cwd=tmp_path)
     assert check.returncode == 0, check.stdout  # every dependency the wheel declares is there

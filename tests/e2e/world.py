@@ -75,10 +75,12 @@ class World:
     def start(cls, home: Path) -> "World":
         emulator_port, gateway_port = free_port(), free_port()
         emulator = subprocess.Popen(
-            command("exchange-gateway") + ["emulator", "--listen", f"127.0.0.1:{emulator_port}",
-                                           "--mailbox", f"{MAILBOX}:{PASSWORD}"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
+            command("exchange-gateway")
+            + ["emulator", "--listen", f"127.0.0.1:{emulator_port}", "--mailbox", f"{MAILBOX}:{PASSWORD}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         assert emulator.stdout is not None
         url = emulator.stdout.readline().strip()
         world = cls(home, url, f"127.0.0.1:{gateway_port}", emulator)
@@ -121,14 +123,24 @@ class World:
         self.caddie("user", "add", login)
         self.caddie("user", "permissions", login, "--appointments", "all", "--contacts", "yes")
         self.caddie("area", "add", area)
-        self.caddie("account", "set", login, "--ews-url", self.url, "--mailbox", MAILBOX, "--password-stdin",
-                    input=PASSWORD + "\n")  # fmt: skip
+        self.caddie(
+            "account",
+            "set",
+            login,
+            "--ews-url",
+            self.url,
+            "--mailbox",
+            MAILBOX,
+            "--password-stdin",
+            input=PASSWORD + "\n",
+        )
         self.caddie("calendar", "add", login, area, *calendar_options)
 
     def add(self, title: str, offset: int = 3, hour: int = 9, *extra: str, area: str = "Tee times") -> str:
         start, end = local_day(offset, hour), local_day(offset, hour + 1)
-        return self.caddie("appointment", "add", area, "--title", title, "--start", start.isoformat(),
-                           "--end", end.isoformat(), *extra).stdout.strip()  # fmt: skip
+        return self.caddie(
+            "appointment", "add", area, "--title", title, "--start", start.isoformat(), "--end", end.isoformat(), *extra
+        ).stdout.strip()
 
     def titles(self) -> list[str]:
         return sorted(a["title"] for a in self.json("appointment", "list"))
@@ -170,8 +182,12 @@ class World:
     # -- Exchange's side, with plain exchangelib -----------------------------------------------
 
     def outlook(self) -> Account:
-        config = Configuration(service_endpoint=self.url, credentials=Credentials(MAILBOX, self.password),
-                               auth_type=BASIC, retry_policy=FailFast())  # fmt: skip
+        config = Configuration(
+            service_endpoint=self.url,
+            credentials=Credentials(MAILBOX, self.password),
+            auth_type=BASIC,
+            retry_policy=FailFast(),
+        )
         return Account(MAILBOX, config=config, autodiscover=False, access_type=DELEGATE, default_timezone=BERLIN)
 
     def outlook_items(self) -> list[CalendarItem]:
@@ -182,18 +198,23 @@ class World:
 
     def outlook_add(self, subject: str, offset: int = 4, hour: int = 15, **fields: Any) -> CalendarItem:
         account = self.outlook()
-        item = CalendarItem(account=account, folder=account.calendar, subject=subject,
-                            start=EWSDateTime.from_datetime(local_day(offset, hour)).replace(tzinfo=BERLIN),
-                            end=EWSDateTime.from_datetime(local_day(offset, hour + 1)).replace(tzinfo=BERLIN),
-                            **fields)  # fmt: skip
+        item = CalendarItem(
+            account=account,
+            folder=account.calendar,
+            subject=subject,
+            start=EWSDateTime.from_datetime(local_day(offset, hour)).replace(tzinfo=BERLIN),
+            end=EWSDateTime.from_datetime(local_day(offset, hour + 1)).replace(tzinfo=BERLIN),
+            **fields,
+        )
         item.save()
         return item
 
     def control(self, path: str, body: Any = None, method: str = "POST") -> Any:
         base = self.url.rsplit("/EWS/", 1)[0]
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(base + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})  # fmt: skip
+        request = urllib.request.Request(
+            base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=10) as answer:
             return json.loads(answer.read() or b"null")
 

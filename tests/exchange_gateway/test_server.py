@@ -284,8 +284,9 @@ async def test_a_large_request_is_decoded_off_the_event_loop_while_others_are_se
     async def echo(args):
         return len(args["blob"])
 
-    settings = GatewaySettings(listen=Address("127.0.0.1", 0), token=TOKEN, version="test",
-                               peer=PeerSettings(heartbeat=None), decode_threads=1)  # fmt: skip
+    settings = GatewaySettings(
+        listen=Address("127.0.0.1", 0), token=TOKEN, version="test", peer=PeerSettings(heartbeat=None), decode_threads=1
+    )
     gateway = Gateway(settings, OperationTable({"echo": echo}))
     async with trio.open_nursery() as nursery:
         address = await nursery.start(gateway.serve)

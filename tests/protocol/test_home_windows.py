@@ -49,8 +49,9 @@ def test_the_owner_system_and_administrators_may_read():
     assert readers([]) == []  # an empty list lets nobody in
 
 
-@pytest.mark.parametrize("mask", [FILE_READ_DATA, READ_AND_EXECUTE, GENERIC_READ, GENERIC_ALL, FULL_CONTROL,
-                                  WRITE_DAC, WRITE_OWNER])  # fmt: skip
+@pytest.mark.parametrize(
+    "mask", [FILE_READ_DATA, READ_AND_EXECUTE, GENERIC_READ, GENERIC_ALL, FULL_CONTROL, WRITE_DAC, WRITE_OWNER]
+)
 def test_any_other_reader_is_refused(mask):
     assert readers([allow(OWNER), allow(COLLEAGUE, mask)]) == [COLLEAGUE]
     assert readers([allow(OWNER), allow(EVERYONE, mask)]) == [EVERYONE]

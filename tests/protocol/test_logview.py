@@ -18,8 +18,10 @@ def test_archives_gz_or_plain(tmp_path):
         handle.write("older, compressed\n")
     (tmp_path / "exchange-gateway.2026-01-01_00-00-00_000000.log").write_text("not ours\n")
     found = [a.path.name for a in archives(tmp_path, "sync-service")]
-    assert sorted(found) == ["sync-service.2026-01-01_00-00-00_000000.log",
-                             "sync-service.2026-02-01_00-00-00_000000.log.gz"]  # fmt: skip
+    assert sorted(found) == [
+        "sync-service.2026-01-01_00-00-00_000000.log",
+        "sync-service.2026-02-01_00-00-00_000000.log.gz",
+    ]
     assert read_archive(tmp_path / "sync-service.2026-02-01_00-00-00_000000.log.gz") == "older, compressed\n"
 
 

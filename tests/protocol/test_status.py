@@ -9,8 +9,13 @@ NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
 
 
 def status(**kw):
-    base = dict(service="sync-service", pid=4242, started="2026-06-01T11:00:00+00:00",
-                heartbeat="2026-06-01T11:59:58+00:00", version="0.1.0")  # fmt: skip
+    base = dict(
+        service="sync-service",
+        pid=4242,
+        started="2026-06-01T11:00:00+00:00",
+        heartbeat="2026-06-01T11:59:58+00:00",
+        version="0.1.0",
+    )
     return ServiceStatus(**{**base, **kw})
 
 
@@ -25,8 +30,14 @@ def test_judgements():
 
 def test_write_read_round_trip_and_overview(tmp_path):
     home = Home(tmp_path).prepare()
-    live = ServiceStatus("exchange-gateway", os.getpid(), dt.datetime.now(dt.timezone.utc).isoformat(),
-                         dt.datetime.now(dt.timezone.utc).isoformat(), "0.1.0", details={"clients": 1})  # fmt: skip
+    live = ServiceStatus(
+        "exchange-gateway",
+        os.getpid(),
+        dt.datetime.now(dt.timezone.utc).isoformat(),
+        dt.datetime.now(dt.timezone.utc).isoformat(),
+        "0.1.0",
+        details={"clients": 1},
+    )
     write_status(home, live)
     assert read_status(home, "exchange-gateway") == live
     rows = overview(home)

@@ -105,17 +105,21 @@ def test_text_body_is_read_only(emulator, account):
         ("<div>one\n   two</div>\n<div>three</div>", "one two\r\nthree"),
         ('<p class="MsoNormal">a<o:p></o:p></p><p class="MsoNormal">&nbsp;</p><p>b</p>', "a\r\n\r\nb"),
         ("<p>x&nbsp;&nbsp;y &lt;z&gt;</p>", "x  y <z>"),
-        ('<p>Scores <a href="https://club.example/s">here</a>, <a href="mailto:pro@c.example">pro@c.example</a></p>',
-         "Scores here<https://club.example/s>, pro@c.example"),
-        ("<table><tr><td>Tee</td>\n<td> 9:00</td></tr><tr><td>Flight</td><td>3</td></tr></table>",
-         "Tee\t9:00\r\nFlight\t3"),
+        (
+            '<p>Scores <a href="https://club.example/s">here</a>, <a href="mailto:pro@c.example">pro@c.example</a></p>',
+            "Scores here<https://club.example/s>, pro@c.example",
+        ),
+        (
+            "<table><tr><td>Tee</td>\n<td> 9:00</td></tr><tr><td>Flight</td><td>3</td></tr></table>",
+            "Tee\t9:00\r\nFlight\t3",
+        ),
         ("<p>above</p><hr><p>below</p>", "above\r\n" + "_" * 32 + "\r\nbelow"),
         ("<pre>  keep\n    this</pre>", "  keep\r\n    this"),
         ("<script>alert(1)</script><!-- note --><title>T</title><ul><li>one</li><li>two</li></ul>", "one\r\ntwo"),
         ("<p>trailing</p><p>&nbsp;</p><br><br>", "trailing"),
         ("", ""),
     ],
-)  # fmt: skip
+)
 def test_exchange_text_conversion_rules(markup, text):
     assert html_to_text(markup) == text
 

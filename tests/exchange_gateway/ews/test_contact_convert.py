@@ -11,8 +11,12 @@ register_external_id()
 
 
 def test_writing_the_address_keeps_its_state():
-    contact = Contact(physical_addresses=[PhysicalAddress(label="Home", street="Weg 1", city="Köln", state="NRW"),
-                                          PhysicalAddress(label="Business", street="Allee 2")])  # fmt: skip
+    contact = Contact(
+        physical_addresses=[
+            PhysicalAddress(label="Home", street="Weg 1", city="Köln", state="NRW"),
+            PhysicalAddress(label="Business", street="Allee 2"),
+        ]
+    )
     apply_contact(contact, ContactEntry(street="Neuer Weg 5", city="Bonn"), {"street", "city"})
     (home,) = [a for a in contact.physical_addresses if a.label == "Home"]
     assert (home.street, home.city, home.state) == ("Neuer Weg 5", "Bonn", "NRW")

@@ -27,9 +27,17 @@ PAST = dt.date.today().year - 1
 
 
 def entry(n: int, year: int = YEAR, **overrides: object) -> dict[str, object]:
-    return {"subject": f"Lesson {n}", "start": f"{year}-06-{n:02d}T07:30:00Z", "end": f"{year}-06-{n:02d}T08:30:00Z",
-            "timezone": "Europe/Berlin", "location": "Range", "body": f"Bring clubs ({n})", "reminder_minutes": 15,
-            "external_id": f"pccaddie:1:{n}", **overrides}  # fmt: skip
+    return {
+        "subject": f"Lesson {n}",
+        "start": f"{year}-06-{n:02d}T07:30:00Z",
+        "end": f"{year}-06-{n:02d}T08:30:00Z",
+        "timezone": "Europe/Berlin",
+        "location": "Range",
+        "body": f"Bring clubs ({n})",
+        "reminder_minutes": 15,
+        "external_id": f"pccaddie:1:{n}",
+        **overrides,
+    }
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -59,8 +67,9 @@ def account(server: EmulatorServer) -> dict[str, str]:
 
 
 def outlook(server: EmulatorServer) -> Account:
-    config = Configuration(service_endpoint=server.url, credentials=Credentials(*ANNA), auth_type=BASIC,
-                           retry_policy=FailFast())  # fmt: skip
+    config = Configuration(
+        service_endpoint=server.url, credentials=Credentials(*ANNA), auth_type=BASIC, retry_policy=FailFast()
+    )
     return Account(ANNA[0], config=config, autodiscover=False, access_type=DELEGATE)
 
 
@@ -108,9 +117,20 @@ async def test_an_update_batch_answered_with_a_timeout_after_the_work_is_not_sen
     emulator.add_fault("timeout_after_work", operations=["UpdateItem"], keep=1, count=1)
     before = emulator.request_counts.get("UpdateItem", 0)
     with pytest.raises(GatewayError) as failure:
-        await ops.update({"account": acct, "items": [
-            {"id": m["id"], "change_key": m["change_key"], "fields": ["location"], "item": entry(n, location="Hut")}
-            for n, m in enumerate(made, start=1)]})  # fmt: skip
+        await ops.update(
+            {
+                "account": acct,
+                "items": [
+                    {
+                        "id": m["id"],
+                        "change_key": m["change_key"],
+                        "fields": ["location"],
+                        "item": entry(n, location="Hut"),
+                    }
+                    for n, m in enumerate(made, start=1)
+                ],
+            }
+        )
     assert failure.value.code == "timeout"
     assert emulator.request_counts["UpdateItem"] == before + 1  # one request, never repeated item by item
     got = await ops.get({"account": acct, "ids": [m["id"] for m in made]})
@@ -149,9 +169,15 @@ async def test_a_mailbox_or_server_error_in_the_items_messages_answers_the_whole
     made = await ops.create({"account": acct, "items": [entry(1), entry(2)]})
     emulator.add_fault("error_message", code=code, operations=["UpdateItem", "DeleteItem"], fraction=1.0)
     with pytest.raises(GatewayError) as update:
-        await ops.update({"account": acct, "items": [
-            {"id": m["id"], "change_key": m["change_key"], "fields": ["subject"], "item": entry(n, subject="x")}
-            for n, m in enumerate(made, start=1)]})  # fmt: skip
+        await ops.update(
+            {
+                "account": acct,
+                "items": [
+                    {"id": m["id"], "change_key": m["change_key"], "fields": ["subject"], "item": entry(n, subject="x")}
+                    for n, m in enumerate(made, start=1)
+                ],
+            }
+        )
     with pytest.raises(GatewayError) as delete:
         await ops.delete({"account": acct, "items": [{"id": m["id"]} for m in made]})
     assert update.value.code == delete.value.code == answer
@@ -171,15 +197,27 @@ async def test_a_server_busy_message_keeps_its_back_off(emulator, ops):
 async def test_text_over_exchanges_limits_is_shortened_and_said_so(emulator, ops):
     acct = await ready(ops, emulator)
     long_title, long_place = "Ü" * 300, "Driving range " * 30
-    results = await ops.create({"account": acct, "items": [entry(1, subject=long_title, location=long_place),
-                                                           entry(2)]})  # fmt: skip
+    results = await ops.create(
+        {"account": acct, "items": [entry(1, subject=long_title, location=long_place), entry(2)]}
+    )
     assert [r["ok"] for r in results] == [True, True]
     assert results[0]["shortened"] == ["subject", "location"] and "shortened" not in results[1]
     (got,) = await ops.get({"account": acct, "ids": [results[0]["id"]]})
     assert got["item"]["subject"] == "Ü" * 255 and len(got["item"]["location"]) <= 255
     assert got["item"]["location"] == long_place[:255].rstrip()
-    (updated,) = await ops.update({"account": acct, "items": [{"id": results[1]["id"], "change_key": results[1][
-        "change_key"], "fields": ["subject"], "item": entry(2, subject="x" * 256)}]})  # fmt: skip
+    (updated,) = await ops.update(
+        {
+            "account": acct,
+            "items": [
+                {
+                    "id": results[1]["id"],
+                    "change_key": results[1]["change_key"],
+                    "fields": ["subject"],
+                    "item": entry(2, subject="x" * 256),
+                }
+            ],
+        }
+    )
     assert updated["ok"] and updated["shortened"] == ["subject"]
 
 
@@ -292,13 +330,28 @@ async def test_an_update_leaves_a_dismissed_reminder_alone_unless_the_time_chang
     item.reminder_is_set = False  # the user dismissed it
     item.save(update_fields=["reminder_is_set"])
     every_field = ["subject", "body", "location", "private", "reminder_minutes", "external_id"]
-    (renamed,) = await ops.update({"account": acct, "items": [{"id": item.id, "change_key": item.changekey,
-                                   "fields": every_field, "item": entry(1, subject="Renamed")}]})  # fmt: skip
+    (renamed,) = await ops.update(
+        {
+            "account": acct,
+            "items": [
+                {
+                    "id": item.id,
+                    "change_key": item.changekey,
+                    "fields": every_field,
+                    "item": entry(1, subject="Renamed"),
+                }
+            ],
+        }
+    )
     (item,) = mine.fetch(ids=[(made["id"], None)])
     assert renamed["ok"] and item.subject == "Renamed" and item.reminder_is_set is False
     moved = entry(1, start=f"{YEAR}-07-01T07:30:00Z", end=f"{YEAR}-07-01T08:30:00Z")
-    (done,) = await ops.update({"account": acct, "items": [{"id": item.id, "change_key": renamed["change_key"],
-                                "fields": ["start", "end"], "item": moved}]})  # fmt: skip
+    (done,) = await ops.update(
+        {
+            "account": acct,
+            "items": [{"id": item.id, "change_key": renamed["change_key"], "fields": ["start", "end"], "item": moved}],
+        }
+    )
     (item,) = mine.fetch(ids=[(made["id"], None)])
     assert done["ok"] and item.reminder_is_set is True  # a new time: reminded again
 

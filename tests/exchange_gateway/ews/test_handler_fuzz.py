@@ -33,7 +33,7 @@ accounts = st.one_of(
             "mailbox": st.just("a@b.example"),
             "password": st.just("pw"),
         }
-    ),  # fmt: skip
+    ),
 )
 arguments = st.fixed_dictionaries(
     {"account": accounts},
@@ -51,7 +51,7 @@ arguments = st.fixed_dictionaries(
             "name",
             "requests",
         )
-    },  # fmt: skip
+    },
 )
 OPS = ExchangeOperations(limits=ExchangeLimits(deadline=10))
 

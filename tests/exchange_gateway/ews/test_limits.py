@@ -16,8 +16,14 @@ def test_an_entry_within_the_limits_is_left_as_it_is():
 
 
 def test_the_fields_over_the_limits_are_shortened_and_named():
-    entry = CalendarEntry(subject="s" * 256, start="2027-01-01T10:00:00Z", end="2027-01-01T11:00:00Z",
-                          location="l" * 300, body="b" * 100_000, categories=("c" * 300, "Lessons"))  # fmt: skip
+    entry = CalendarEntry(
+        subject="s" * 256,
+        start="2027-01-01T10:00:00Z",
+        end="2027-01-01T11:00:00Z",
+        location="l" * 300,
+        body="b" * 100_000,
+        categories=("c" * 300, "Lessons"),
+    )
     fitted, shortened = fit(entry)
     assert shortened == ("subject", "location", "categories")
     assert (len(fitted.subject), len(fitted.location), len(fitted.body)) == (255, 255, 100_000)

@@ -18,12 +18,27 @@ from exchange_gateway.ews.operations import ExchangeLimits, ExchangeOperations
 ANNA = ("anna@club.example", "anna-secret")
 BOB = ("bob@club.example", "bob-secret")
 YEAR = dt.date.today().year + 1  # an appointment still to come (it gets its reminder)
-ROUND = {"subject": "Monthly medal", "start": f"{YEAR}-06-01T07:30:00Z", "end": f"{YEAR}-06-01T12:00:00Z",
-         "timezone": "Europe/Berlin", "location": "Tee 1", "body": "Shotgun", "reminder_minutes": 15,
-         "external_id": "pccaddie:1:abc"}  # fmt: skip
-MAX = {"given_name": "Max", "surname": "Muster", "street": "Am Golfplatz 1", "postal_code": "50667",
-       "city": "Köln", "country": "Deutschland", "phone_mobile": "+49 170 1234567",
-       "emails": ["max@example.com", "m.muster@example.com"], "external_id": "pccaddie-person:7"}  # fmt: skip
+ROUND = {
+    "subject": "Monthly medal",
+    "start": f"{YEAR}-06-01T07:30:00Z",
+    "end": f"{YEAR}-06-01T12:00:00Z",
+    "timezone": "Europe/Berlin",
+    "location": "Tee 1",
+    "body": "Shotgun",
+    "reminder_minutes": 15,
+    "external_id": "pccaddie:1:abc",
+}
+MAX = {
+    "given_name": "Max",
+    "surname": "Muster",
+    "street": "Am Golfplatz 1",
+    "postal_code": "50667",
+    "city": "Köln",
+    "country": "Deutschland",
+    "phone_mobile": "+49 170 1234567",
+    "emails": ["max@example.com", "m.muster@example.com"],
+    "external_id": "pccaddie-person:7",
+}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -69,8 +84,14 @@ async def test_calendar_round_trip(emulator, ops):
         assert item[name] == ROUND[name], name
     assert item["body"] == "Shotgun" and item["private"] is False and item["all_day"] is False
 
-    edit = {**ROUND, "subject": "Monthly medal (moved)", "start": f"{YEAR}-06-02T07:30:00Z",
-            "end": f"{YEAR}-06-02T12:00:00Z", "private": True, "reminder_minutes": None}  # fmt: skip
+    edit = {
+        **ROUND,
+        "subject": "Monthly medal (moved)",
+        "start": f"{YEAR}-06-02T07:30:00Z",
+        "end": f"{YEAR}-06-02T12:00:00Z",
+        "private": True,
+        "reminder_minutes": None,
+    }
     (updated,) = await ops.update(
         {
             "account": acct,
@@ -102,8 +123,13 @@ async def test_calendar_round_trip(emulator, ops):
 
 async def test_all_day_entries_keep_their_dates(emulator, ops):
     acct = account(emulator)
-    xmas = {"subject": "Clubhouse closed", "all_day": True, "start": "2026-12-24", "end": "2026-12-26",
-            "timezone": "Europe/Berlin"}  # fmt: skip
+    xmas = {
+        "subject": "Clubhouse closed",
+        "all_day": True,
+        "start": "2026-12-24",
+        "end": "2026-12-26",
+        "timezone": "Europe/Berlin",
+    }
     (created,) = await ops.create({"account": acct, "items": [xmas]})
     (got,) = await ops.get({"account": acct, "ids": [created["id"]]})
     assert (got["item"]["all_day"], got["item"]["start"], got["item"]["end"]) == (True, "2026-12-24", "2026-12-26")
@@ -131,13 +157,26 @@ async def test_one_bad_item_never_fails_the_others(emulator, ops):
     created = await ops.create({"account": acct, "items": [ROUND, {**ROUND, "subject": "Second"}]})
     assert all(r["ok"] for r in created)
     bogus = "AAMkAGI2TG93AAA="
-    results = await ops.update({"account": acct, "items": [
-        {"id": created[0]["id"], "change_key": created[0]["change_key"], "fields": ["subject"],
-         "item": {**ROUND, "subject": "Renamed"}},
-        {"id": bogus, "change_key": None, "fields": ["subject"], "item": ROUND},
-        {"id": created[1]["id"], "change_key": created[1]["change_key"], "fields": ["subject"],
-         "item": {**ROUND, "subject": "Renamed too"}},
-    ]})  # fmt: skip
+    results = await ops.update(
+        {
+            "account": acct,
+            "items": [
+                {
+                    "id": created[0]["id"],
+                    "change_key": created[0]["change_key"],
+                    "fields": ["subject"],
+                    "item": {**ROUND, "subject": "Renamed"},
+                },
+                {"id": bogus, "change_key": None, "fields": ["subject"], "item": ROUND},
+                {
+                    "id": created[1]["id"],
+                    "change_key": created[1]["change_key"],
+                    "fields": ["subject"],
+                    "item": {**ROUND, "subject": "Renamed too"},
+                },
+            ],
+        }
+    )
     assert [r["ok"] for r in results] == [True, False, True]
     assert results[1]["error"]["code"] == "not_found"
 
@@ -256,8 +295,15 @@ async def test_unreachable_server(ops):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         with pytest.raises(GatewayError) as failure:
-            await ops.check({"account": {"ews_url": f"http://127.0.0.1:{port}/EWS/Exchange.asmx",
-                                         "mailbox": ANNA[0], "password": "x"}})  # fmt: skip
+            await ops.check(
+                {
+                    "account": {
+                        "ews_url": f"http://127.0.0.1:{port}/EWS/Exchange.asmx",
+                        "mailbox": ANNA[0],
+                        "password": "x",
+                    }
+                }
+            )
     assert failure.value.code == "unreachable"
 
 
@@ -350,12 +396,16 @@ async def test_no_credential_reaches_any_log_even_at_debug(emulator, ops):
 
 async def test_changes_of_many_folders_in_one_request(emulator, ops):
     await ops.create({"account": account(emulator), "items": [ROUND]})
-    answers = await ops.changes_many({"requests": [
-        {"account": account(emulator), "sync_state": None},
-        {"account": account(emulator, BOB), "sync_state": None},
-        {"account": account(emulator, (ANNA[0], "wrong")), "sync_state": None},
-        "not a map",
-    ]})  # fmt: skip
+    answers = await ops.changes_many(
+        {
+            "requests": [
+                {"account": account(emulator), "sync_state": None},
+                {"account": account(emulator, BOB), "sync_state": None},
+                {"account": account(emulator, (ANNA[0], "wrong")), "sync_state": None},
+                "not a map",
+            ]
+        }
+    )
     assert [a["ok"] for a in answers] == [True, True, False, False]
     assert len(answers[0]["result"]["changes"]) == 1 and answers[1]["result"]["changes"] == []
     assert answers[2]["error"]["code"] == "auth_failed" and answers[3]["error"]["code"] == "invalid"

@@ -28,9 +28,17 @@ def alice(run):
 
 def set_account(run, *extra, password=PASSWORD):
     return run(
-        "account", "set", "alice", "--ews-url", URL, "--mailbox", "golf@example.com", *extra,
-        "--password-stdin", input=password + "\n",
-    )  # fmt: skip
+        "account",
+        "set",
+        "alice",
+        "--ews-url",
+        URL,
+        "--mailbox",
+        "golf@example.com",
+        *extra,
+        "--password-stdin",
+        input=password + "\n",
+    )
 
 
 def test_set_stores_the_password_encrypted(alice, tmp_path):
@@ -88,9 +96,16 @@ def test_set_again_replaces_the_account(alice, tmp_path):
     set_account(alice)
     other = "https://other.example.org/EWS/Exchange.asmx"
     result = alice(
-        "account", "set", "alice", "--ews-url", other, "--mailbox", "pro@example.org", "--password-stdin",
+        "account",
+        "set",
+        "alice",
+        "--ews-url",
+        other,
+        "--mailbox",
+        "pro@example.org",
+        "--password-stdin",
         input="n3w-Passw0rd\n",
-    )  # fmt: skip
+    )
     assert result.exit_code == 0, result.stderr
     assert alice.count("exchange_account") == 1
     shown = alice.json("account", "show", "alice")
@@ -108,9 +123,16 @@ def test_show_of_an_unknown_user(run):
 
 def test_set_for_an_unknown_user(run):
     result = run(
-        "account", "set", "ghost", "--ews-url", URL, "--mailbox", "golf@example.com", "--password-stdin",
+        "account",
+        "set",
+        "ghost",
+        "--ews-url",
+        URL,
+        "--mailbox",
+        "golf@example.com",
+        "--password-stdin",
         input=PASSWORD + "\n",
-    )  # fmt: skip
+    )
     assert assert_refused(result).startswith("Error: unknown user 'ghost'")
     assert PASSWORD not in result.stdout + result.stderr
 
@@ -152,9 +174,16 @@ def test_both_password_sources(alice, tmp_path):
     secret = tmp_path / "password.txt"
     secret.write_text(PASSWORD)
     line = refused_without_account(
-        alice, "--ews-url", URL, "--mailbox", "golf@example.com", "--password-stdin", "--password-file", str(secret),
+        alice,
+        "--ews-url",
+        URL,
+        "--mailbox",
+        "golf@example.com",
+        "--password-stdin",
+        "--password-file",
+        str(secret),
         input=PASSWORD + "\n",
-    )  # fmt: skip
+    )
     assert "exactly one of --password-stdin or --password-file" in line
 
 

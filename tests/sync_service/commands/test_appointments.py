@@ -33,17 +33,34 @@ def stored_times(run, appointment_id):
 
 
 def test_add_prints_the_new_id_only(tt):
-    assert tt.ok("appointment", "add", "Tee", "--title", "A", "--start", "2026-06-01T09:30", "--end",
-                 "2026-06-01T10:30") == "1\n"  # fmt: skip
-    assert tt.ok("appointment", "add", "Tee", "--title", "B", "--start", "2026-06-02T09:30", "--end",
-                 "2026-06-02T10:30") == "2\n"  # fmt: skip
+    assert (
+        tt.ok("appointment", "add", "Tee", "--title", "A", "--start", "2026-06-01T09:30", "--end", "2026-06-01T10:30")
+        == "1\n"
+    )
+    assert (
+        tt.ok("appointment", "add", "Tee", "--title", "B", "--start", "2026-06-02T09:30", "--end", "2026-06-02T10:30")
+        == "2\n"
+    )
 
 
 def test_add_and_list_as_json(tt):
     appointment_id = add(
-        tt, "--start", "2026-06-01T09:30", "--end", "2026-06-01T10:45", "--location", " Range ",
-        "--text", "Bring balls\nand clubs", "--private", "--person", "2", "--person", "1", area="Pro",
-    )  # fmt: skip
+        tt,
+        "--start",
+        "2026-06-01T09:30",
+        "--end",
+        "2026-06-01T10:45",
+        "--location",
+        " Range ",
+        "--text",
+        "Bring balls\nand clubs",
+        "--private",
+        "--person",
+        "2",
+        "--person",
+        "1",
+        area="Pro",
+    )
     row = only(tt)
     created = dt.datetime.fromisoformat(row.pop("created"))
     modified = dt.datetime.fromisoformat(row.pop("modified"))
@@ -145,37 +162,85 @@ def test_list_from_leaves_out_all_day_entries_that_ended_before(tt):
 @pytest.mark.parametrize(
     "args, message",
     [
-        pytest.param(["Nowhere", "--title", "A", "--start", "2026-06-01T09:00", "--end", "2026-06-01T10:00"],
-                     "unknown timetable area 'Nowhere'", id="unknown-area"),
-        pytest.param(["Tee", "--title", "A", "--start", "2026-06-01T09:00", "--end", "2026-06-01T10:00",
-                      "--person", "1", "--person", "999"], "unknown person 999", id="unknown-person"),
-        pytest.param(["Tee", "--title", "A", "--start", "2026-03-29T02:30", "--end", "2026-03-29T04:00"],
-                     "2026-03-29 02:30 does not exist in Europe/Berlin", id="start-in-dst-gap"),
-        pytest.param(["Tee", "--title", "A", "--start", "2026-03-29T01:30", "--end", "2026-03-29T02:15"],
-                     "2026-03-29 02:15 does not exist in Europe/Berlin", id="end-in-dst-gap"),
-        pytest.param(["Tee", "--title", "A", "--start", "2026-06-01T10:00", "--end", "2026-06-01T09:59"],
-                     "is before the start", id="end-before-start"),
-        pytest.param(["Tee", "--title", "A", "--start", "2026-06-01T10:00Z", "--end", "2026-06-01T11:00"],
-                     "is before the start", id="end-before-start-with-offset"),
-        pytest.param(["Tee", "--title", "A", "--all-day", "--start", "2026-06-03", "--end", "2026-06-01"],
-                     "is before the first day", id="all-day-end-before-start"),
+        pytest.param(
+            ["Nowhere", "--title", "A", "--start", "2026-06-01T09:00", "--end", "2026-06-01T10:00"],
+            "unknown timetable area 'Nowhere'",
+            id="unknown-area",
+        ),
+        pytest.param(
+            [
+                "Tee",
+                "--title",
+                "A",
+                "--start",
+                "2026-06-01T09:00",
+                "--end",
+                "2026-06-01T10:00",
+                "--person",
+                "1",
+                "--person",
+                "999",
+            ],
+            "unknown person 999",
+            id="unknown-person",
+        ),
+        pytest.param(
+            ["Tee", "--title", "A", "--start", "2026-03-29T02:30", "--end", "2026-03-29T04:00"],
+            "2026-03-29 02:30 does not exist in Europe/Berlin",
+            id="start-in-dst-gap",
+        ),
+        pytest.param(
+            ["Tee", "--title", "A", "--start", "2026-03-29T01:30", "--end", "2026-03-29T02:15"],
+            "2026-03-29 02:15 does not exist in Europe/Berlin",
+            id="end-in-dst-gap",
+        ),
+        pytest.param(
+            ["Tee", "--title", "A", "--start", "2026-06-01T10:00", "--end", "2026-06-01T09:59"],
+            "is before the start",
+            id="end-before-start",
+        ),
+        pytest.param(
+            ["Tee", "--title", "A", "--start", "2026-06-01T10:00Z", "--end", "2026-06-01T11:00"],
+            "is before the start",
+            id="end-before-start-with-offset",
+        ),
+        pytest.param(
+            ["Tee", "--title", "A", "--all-day", "--start", "2026-06-03", "--end", "2026-06-01"],
+            "is before the first day",
+            id="all-day-end-before-start",
+        ),
         pytest.param(["Tee", "--title", "A", "--start", "2026-06-01T09:00"], "--end is needed", id="no-end"),
-        pytest.param(["Tee", "--title", "A", "--end", "2026-06-01T09:00"], "needs --title and --start",
-                     id="no-start"),
-        pytest.param(["Tee", "--start", "2026-06-01T09:00", "--end", "2026-06-01T10:00"],
-                     "needs --title and --start", id="no-title"),
-        pytest.param(["Tee", "--title", "  ", "--start", "2026-06-01T09:00", "--end", "2026-06-01T10:00"],
-                     "needs a title", id="blank-title"),
-        pytest.param(["Tee", "--title", "A", "--start", "tomorrow", "--end", "2026-06-01T10:00"],
-                     "'tomorrow' is not a date and time", id="bad-start"),
-        pytest.param(["Tee", "--title", "A", "--start", "2026-06-01", "--end", "2026-06-01T10:00"],
-                     "has no time of day", id="date-for-timed"),
-        pytest.param(["Tee", "--title", "A", "--start", "2026-06-31T09:00", "--end", "2026-07-01T10:00"],
-                     "is not a date and time", id="no-such-day"),
-        pytest.param(["Tee", "--title", "A", "--all-day", "--start", "first of June"], "is not a date",
-                     id="bad-all-day-date"),
+        pytest.param(["Tee", "--title", "A", "--end", "2026-06-01T09:00"], "needs --title and --start", id="no-start"),
+        pytest.param(
+            ["Tee", "--start", "2026-06-01T09:00", "--end", "2026-06-01T10:00"],
+            "needs --title and --start",
+            id="no-title",
+        ),
+        pytest.param(
+            ["Tee", "--title", "  ", "--start", "2026-06-01T09:00", "--end", "2026-06-01T10:00"],
+            "needs a title",
+            id="blank-title",
+        ),
+        pytest.param(
+            ["Tee", "--title", "A", "--start", "tomorrow", "--end", "2026-06-01T10:00"],
+            "'tomorrow' is not a date and time",
+            id="bad-start",
+        ),
+        pytest.param(
+            ["Tee", "--title", "A", "--start", "2026-06-01", "--end", "2026-06-01T10:00"],
+            "has no time of day",
+            id="date-for-timed",
+        ),
+        pytest.param(
+            ["Tee", "--title", "A", "--start", "2026-06-31T09:00", "--end", "2026-07-01T10:00"],
+            "is not a date and time",
+            id="no-such-day",
+        ),
+        pytest.param(
+            ["Tee", "--title", "A", "--all-day", "--start", "first of June"], "is not a date", id="bad-all-day-date"
+        ),
     ],
-)  # fmt: skip
+)
 def test_add_refusals_write_nothing(tt, args, message):
     line = tt.refused("appointment", "add", *args)
     assert message in line
@@ -297,17 +362,17 @@ def test_update_the_first_day_of_an_all_day_entry_keeps_its_last_day(tt):
     [
         pytest.param(["--person", "999"], "unknown person 999", id="unknown-person"),
         pytest.param(["--area", "Nowhere"], "unknown timetable area 'Nowhere'", id="unknown-area"),
-        pytest.param(["--start", "2026-06-01T11:00", "--end", "2026-06-01T10:00"], "is before the start",
-                     id="end-before-start"),
+        pytest.param(
+            ["--start", "2026-06-01T11:00", "--end", "2026-06-01T10:00"], "is before the start", id="end-before-start"
+        ),
         pytest.param(["--end", "2026-06-01T09:00"], "is before the start", id="end-before-kept-start"),
-        pytest.param(["--start", "2026-03-29T02:30", "--end", "2026-03-29T04:00"], "does not exist",
-                     id="dst-gap"),
+        pytest.param(["--start", "2026-03-29T02:30", "--end", "2026-03-29T04:00"], "does not exist", id="dst-gap"),
         pytest.param(["--start", "2026-06-01T23:00"], "is before the start", id="start-after-kept-end"),
         pytest.param(["--all-day"], "needs --start", id="all-day-without-start"),
         pytest.param(["--title", ""], "needs a title", id="empty-title"),
         pytest.param(["--person", "2", "--no-persons"], "either --person or --no-persons", id="persons-and-none"),
     ],
-)  # fmt: skip
+)
 def test_update_refusals_change_nothing(lesson, args, message):
     before = only(lesson)
     line = lesson.refused("appointment", "update", "1", "--title", "Changed", "--location", "Changed", *args)

@@ -26,9 +26,17 @@ def test_add_to_the_main_calendar_and_list(club):
 
 def test_add_with_a_folder_and_every_option(club):
     out = club.ok(
-        "calendar", "add", "alice", "Pro", "--folder", " Pro shop ", "--read-only", "--hide-private",
-        "--disable-reminders", "--auto-sync-contacts",
-    )  # fmt: skip
+        "calendar",
+        "add",
+        "alice",
+        "Pro",
+        "--folder",
+        " Pro shop ",
+        "--read-only",
+        "--hide-private",
+        "--disable-reminders",
+        "--auto-sync-contacts",
+    )
     assert out.startswith("alice now syncs Pro with the calendar") and "Pro shop" in out
     club.ok("calendar", "add", "alice", "Tee", "--read-only")
     assert club.json("calendar", "list", "alice") == [
@@ -138,31 +146,49 @@ def test_resume_a_paused_calendar(club):
     [
         pytest.param(
             [["user", "permissions", "alice", "--appointments", "none"]],
-            "alice", "Tee", "may not sync appointments at all", id="none",
+            "alice",
+            "Tee",
+            "may not sync appointments at all",
+            id="none",
         ),
         pytest.param(
             [["user", "permissions", "bob", "--appointments", "own"]],
-            "bob", "Tee", "may only sync the areas they own", id="own-not-owned",
+            "bob",
+            "Tee",
+            "may only sync the areas they own",
+            id="own-not-owned",
         ),
         pytest.param(
             [["user", "permissions", "alice", "--appointments", "listed", "--area", "Pro"]],
-            "alice", "Tee", "may only sync the areas listed", id="listed-other-area",
+            "alice",
+            "Tee",
+            "may only sync the areas listed",
+            id="listed-other-area",
         ),
         pytest.param([], "bob", "Pro", "may not sync appointments at all", id="group-without-group"),
         pytest.param(
             [["group", "add", "Guests"], ["user", "add", "carol", "--group", "Guests"]],
-            "carol", "Tee", "may not sync appointments at all", id="group-with-nothing-allowed",
+            "carol",
+            "Tee",
+            "may not sync appointments at all",
+            id="group-with-nothing-allowed",
         ),
         pytest.param(
             [["group", "permissions", "Staff", "--appointments", "listed", "--area", "Pro"]],
-            "alice", "Tee", "may only sync the areas listed", id="group-listed-other-area",
+            "alice",
+            "Tee",
+            "may only sync the areas listed",
+            id="group-listed-other-area",
         ),
         pytest.param(
             [["group", "permissions", "Staff", "--appointments", "own"], ["user", "add", "dave", "--group", "Staff"]],
-            "dave", "Pro", "may only sync the areas they own", id="group-own-not-owned",
+            "dave",
+            "Pro",
+            "may only sync the areas they own",
+            id="group-own-not-owned",
         ),
     ],
-)  # fmt: skip
+)
 def test_calendar_add_refused_by_permissions(club, setup, login, area, reason):
     for command in setup:
         club.ok(*command)
@@ -187,13 +213,13 @@ def test_calendar_add_refused_by_permissions(club, setup, login, area, reason):
             "alice",
             "Pro",
             id="group-listed",
-        ),  # fmt: skip
+        ),
         pytest.param(
             [["group", "permissions", "Staff", "--appointments", "own"], ["area", "add", "Shop", "--owner", "alice"]],
             "alice",
             "Shop",
             id="group-own",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_calendar_add_allowed_by_permissions(club, setup, login, area):

@@ -116,9 +116,11 @@ def test_add_needs_a_source(people):
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--person", "1", "--new"], "--new goes with --exchange"),
-     (["--exchange", "a@b.c", "--person", "1", "--new"], "give --person ID or --new, not both")],
-)  # fmt: skip
+    [
+        (["--person", "1", "--new"], "--new goes with --exchange"),
+        (["--exchange", "a@b.c", "--person", "1", "--new"], "give --person ID or --new, not both"),
+    ],
+)
 def test_new_goes_with_an_exchange_contact_only(people, args, message):
     result = people("contact", "add", "alice", *args)
     assert result.exit_code == 2 and message in result.stderr

@@ -14,8 +14,17 @@ REFUSED = "Exchange refused the user name or password, or access to the mailbox"
 
 @pytest.fixture
 def anna(club):
-    club.ok("account", "set", "alice", "--ews-url", URL, "--mailbox", "alice@club.example", "--password-stdin",
-            input="a-typo\n")  # fmt: skip
+    club.ok(
+        "account",
+        "set",
+        "alice",
+        "--ews-url",
+        URL,
+        "--mailbox",
+        "alice@club.example",
+        "--password-stdin",
+        input="a-typo\n",
+    )
     club.ok("calendar", "add", "alice", "Tee")
     club.ok("person", "add", "--first-name", "Bea", "--last-name", "Birdie")
     club.ok("contact", "add", "alice", "--person", "1")
@@ -54,8 +63,17 @@ def test_calendar_and_contact_lists_say_the_mailbox_is_left_alone(anna):
 
 def test_account_set_lifts_the_block(anna):
     block(anna)
-    anna.ok("account", "set", "alice", "--ews-url", URL, "--mailbox", "alice@club.example", "--password-stdin",
-            input="right\n")  # fmt: skip
+    anna.ok(
+        "account",
+        "set",
+        "alice",
+        "--ews-url",
+        URL,
+        "--mailbox",
+        "alice@club.example",
+        "--password-stdin",
+        input="right\n",
+    )
     assert blocks(anna) == []
     assert anna.json("calendar", "list", "alice")[0]["mailbox_blocked"] is None
 

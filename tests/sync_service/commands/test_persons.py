@@ -25,10 +25,31 @@ def test_add_prints_the_new_id_only(run):
 
 def test_add_with_every_field(run):
     person_id = run.ok(
-        "person", "add", "--first-name", " Jürgen ", "--last-name", "Müller", "--street", "Hauptstr. 1",
-        "--zip", "12345", "--city", "Köln", "--country", "DE", "--phone-home", "0221 1", "--phone-business",
-        "0221 2", "--phone-mobile", "0170 3", "--email", "j@example.com", "--email", "jm@example.org",
-    ).strip()  # fmt: skip
+        "person",
+        "add",
+        "--first-name",
+        " Jürgen ",
+        "--last-name",
+        "Müller",
+        "--street",
+        "Hauptstr. 1",
+        "--zip",
+        "12345",
+        "--city",
+        "Köln",
+        "--country",
+        "DE",
+        "--phone-home",
+        "0221 1",
+        "--phone-business",
+        "0221 2",
+        "--phone-mobile",
+        "0170 3",
+        "--email",
+        "j@example.com",
+        "--email",
+        "jm@example.org",
+    ).strip()
     assert run.json("person", "list") == [
         {
             "id": int(person_id),
@@ -101,9 +122,21 @@ def test_three_emails_are_fine(run):
 @pytest.fixture
 def anna(run):
     run.ok(
-        "person", "add", "--first-name", "Anna", "--last-name", "Schmidt", "--city", "Bonn", "--phone-mobile", "0170",
-        "--email", "anna@example.com", "--email", "a.s@example.org",
-    )  # fmt: skip
+        "person",
+        "add",
+        "--first-name",
+        "Anna",
+        "--last-name",
+        "Schmidt",
+        "--city",
+        "Bonn",
+        "--phone-mobile",
+        "0170",
+        "--email",
+        "anna@example.com",
+        "--email",
+        "a.s@example.org",
+    )
     return run
 
 

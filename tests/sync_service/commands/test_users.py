@@ -54,10 +54,24 @@ def test_group_permissions_set_and_show(run):
     run.ok("area", "add", "Tee")
     run.ok("area", "add", "Pro")
     out = run.ok(
-        "group", "permissions", "Staff",
-        "--contacts", "yes", "--address", "export", "--phone", "sync", "--email", "no",
-        "--appointments", "listed", "--area", "Tee", "--area", "Pro",
-    )  # fmt: skip
+        "group",
+        "permissions",
+        "Staff",
+        "--contacts",
+        "yes",
+        "--address",
+        "export",
+        "--phone",
+        "sync",
+        "--email",
+        "no",
+        "--appointments",
+        "listed",
+        "--area",
+        "Tee",
+        "--area",
+        "Pro",
+    )
     assert out == (
         "Staff: contacts yes; address export, phone sync, e-mail no; appointments listed (areas: Pro, Tee)\n"
     )
@@ -93,9 +107,15 @@ def test_group_permissions_change_only_what_is_given(run):
 
 
 @pytest.mark.parametrize(
-    "option", [["--contacts", "group"], ["--address", "group"], ["--phone", "group"], ["--email", "group"],
-               ["--appointments", "group"]],
-)  # fmt: skip
+    "option",
+    [
+        ["--contacts", "group"],
+        ["--address", "group"],
+        ["--phone", "group"],
+        ["--email", "group"],
+        ["--appointments", "group"],
+    ],
+)
 def test_a_groups_setting_may_not_be_group(run, option):
     run.ok("group", "add", "Staff")
     line = run.refused("group", "permissions", "Staff", "--contacts", "yes", *option)
@@ -180,10 +200,22 @@ def test_user_permissions_own_settings_and_effective(run):
     run.ok("user", "add", "alice")
     run.ok("area", "add", "Tee")
     out = run.ok(
-        "user", "permissions", "alice",
-        "--contacts", "yes", "--address", "sync", "--phone", "export", "--email", "no",
-        "--appointments", "listed", "--area", "Tee",
-    )  # fmt: skip
+        "user",
+        "permissions",
+        "alice",
+        "--contacts",
+        "yes",
+        "--address",
+        "sync",
+        "--phone",
+        "export",
+        "--email",
+        "no",
+        "--appointments",
+        "listed",
+        "--area",
+        "Tee",
+    )
     expected = "contacts yes; address sync, phone export, e-mail no; appointments listed (areas: Tee)"
     assert out == f"alice: {expected}\neffective: {expected}\n"
     assert run.ok("user", "permissions", "alice") == out
@@ -204,9 +236,22 @@ def test_user_effective_permissions_come_from_the_group(run):
     run.ok("group", "add", "Staff")
     run.ok("area", "add", "Tee")
     run.ok(
-        "group", "permissions", "Staff", "--contacts", "yes", "--address", "export", "--phone", "sync",
-        "--email", "sync", "--appointments", "listed", "--area", "Tee",
-    )  # fmt: skip
+        "group",
+        "permissions",
+        "Staff",
+        "--contacts",
+        "yes",
+        "--address",
+        "export",
+        "--phone",
+        "sync",
+        "--email",
+        "sync",
+        "--appointments",
+        "listed",
+        "--area",
+        "Tee",
+    )
     run.ok("user", "add", "alice", "--group", "Staff")
     run.ok("user", "permissions", "alice", "--phone", "no")
     [alice] = run.json("user", "list")

@@ -93,9 +93,19 @@ class FakeExchange:
     def _base(self) -> dict[str, Any]:
         if self.kind == "contacts":
             return {**{name: "" for name in CONTACT_FIELDS}, "emails": [], "external_id": None}
-        return {"subject": "", "body": "", "body_html": False, "location": "", "all_day": False, "private": False,
-                "timezone": "UTC", "reminder_minutes": 15, "categories": [], "external_id": None,
-                "recurring": False}  # fmt: skip
+        return {
+            "subject": "",
+            "body": "",
+            "body_html": False,
+            "location": "",
+            "all_day": False,
+            "private": False,
+            "timezone": "UTC",
+            "reminder_minutes": 15,
+            "categories": [],
+            "external_id": None,
+            "recurring": False,
+        }
 
     @staticmethod
     def _as_typed(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -239,10 +249,12 @@ class FakeExchange:
         self._folder(folder)
         known = self._known(sync_state)
         now = {item_id: self._versions.get(item_id, 0) for item_id in self.items}  # a test may edit `items`
-        pending = [(number, item_id, "create" if item_id not in known else "update")
-                   for item_id, number in now.items() if known.get(item_id) != number]  # fmt: skip
-        pending += [(self._tombstones.get(item_id, 0), item_id, "delete") for item_id in known
-                    if item_id not in now]  # fmt: skip
+        pending = [
+            (number, item_id, "create" if item_id not in known else "update")
+            for item_id, number in now.items()
+            if known.get(item_id) != number
+        ]
+        pending += [(self._tombstones.get(item_id, 0), item_id, "delete") for item_id in known if item_id not in now]
         pending.sort()
         page, told = pending[:max_changes], dict(known)
         changes: list[dict[str, Any]] = []
@@ -381,6 +393,11 @@ class FakeExchange:
             raise self._trouble(failure)
         gone = {"code": "not_found", "message": "gone"}
         other = {"code": "unsupported", "message": "the sync does not handle items of this kind"}
-        return [{"ok": False, "id": i, "error": gone} if i not in self.items
-                else {"ok": False, "id": i, "error": other} if "item_type" in self.items[i]
-                else {"ok": True, "item": self._view(self.items[i])} for i in ids]  # fmt: skip
+        return [
+            {"ok": False, "id": i, "error": gone}
+            if i not in self.items
+            else {"ok": False, "id": i, "error": other}
+            if "item_type" in self.items[i]
+            else {"ok": True, "item": self._view(self.items[i])}
+            for i in ids
+        ]

@@ -71,16 +71,18 @@ def test_two_people_of_one_name_are_never_chosen_between(club):
 
 def test_a_name_matched_only_by_spelling_is_the_person(club):
     joerg = person(club, "Jörg", "Müller", "joerg@example.com")
-    decomposed = contact(club, given_name=unicodedata.normalize("NFD", "jörg "), surname="MÜLLER",
-                         emails=["joerg@example.com"])  # fmt: skip
+    decomposed = contact(
+        club, given_name=unicodedata.normalize("NFD", "jörg "), surname="MÜLLER", emails=["joerg@example.com"]
+    )
     assert club.write(match_person, decomposed).person.id == joerg
     filed = contact(club, display_name="Mueller, Joerg", emails=["joerg@example.com"])
     assert club.write(match_person, filed).person.id == joerg
 
 
 def test_a_new_person_takes_only_what_the_modes_let_in(club):
-    outlook = contact(club, display_name="Muster, Max", street="Weg 1", city="Köln", phone_mobile="0171",
-                      emails=["max@example.com"])  # fmt: skip
+    outlook = contact(
+        club, display_name="Muster, Max", street="Weg 1", city="Köln", phone_mobile="0171", emails=["max@example.com"]
+    )
     made = club.write(add_exchange_contact, "anna", outlook)
     assert made.how == "new"
     new = club.person(made.person.id)
@@ -104,9 +106,16 @@ def test_new_makes_a_person_whoever_matches(club):
 async def test_adoption_keeps_what_only_one_side_has_and_the_loser_of_a_difference(tmp_path):
     club = Contactsclub(tmp_path, address=FieldMode.SYNC, phone=FieldMode.SYNC, email=FieldMode.SYNC)
     erika = person(club, "Erika", "Muster", "familie@muster.de", city="Köln", street="Am Golfplatz 1")
-    outlook = contact(club, given_name="Erika", surname="Muster", display_name="Erika Muster", street="Lindenweg 2",
-                      phone_mobile="0171 1", phone_business="0221 2",
-                      emails=["familie@muster.de", "erika@work.de"])  # fmt: skip
+    outlook = contact(
+        club,
+        given_name="Erika",
+        surname="Muster",
+        display_name="Erika Muster",
+        street="Lindenweg 2",
+        phone_mobile="0171 1",
+        phone_business="0221 2",
+        emails=["familie@muster.de", "erika@work.de"],
+    )
     club.write(add_exchange_contact, "anna", outlook)
     assert (await club.sync()).error is None
     item, member = club.exchange.items[outlook["id"]], club.person(erika)

@@ -59,8 +59,10 @@ def resolve(local: tuple[str, ...], remote: tuple[str, ...], agreed: tuple[Any, 
     agreed_local, agreed_remote = agreed
     if agreed_local == NEW:
         return local
-    return tuple(mine if mine != al else theirs if theirs != ar else mine
-                 for mine, theirs, al, ar in zip(local, remote, agreed_local, agreed_remote))  # fmt: skip
+    return tuple(
+        mine if mine != al else theirs if theirs != ar else mine
+        for mine, theirs, al, ar in zip(local, remote, agreed_local, agreed_remote)
+    )
 
 
 def person_groups(p: Person) -> Groups:
@@ -148,8 +150,11 @@ class ContactMachine(RuleBasedStateMachine):
         for m in self.members:
             person = people.get(m.person_id)
             contact = self.fake.items.get(m.remote_id) if m.remote_id else None
-            snapshot[m.name] = (person_groups(person) if person else None,
-                                contact_groups(contact) if contact else None, m.person_id in listed)  # fmt: skip
+            snapshot[m.name] = (
+                person_groups(person) if person else None,
+                contact_groups(contact) if contact else None,
+                m.person_id in listed,
+            )
         return snapshot
 
     def _follow_links(self) -> None:
@@ -165,8 +170,11 @@ class ContactMachine(RuleBasedStateMachine):
                 assert link.exchange_id not in claimed, f"{m} linked to a contact that is not its own"
                 m.remote_id, m.fresh = link.exchange_id, True
             elif not link.exchange_id and (m.remote_id is None or m.remote_id not in self.fake.items):
-                carrying = [i for i, entry in self.fake.items.items()
-                            if entry.get("external_id") == link.external_id and i not in claimed]  # fmt: skip
+                carrying = [
+                    i
+                    for i, entry in self.fake.items.items()
+                    if entry.get("external_id") == link.external_id and i not in claimed
+                ]
                 if len(carrying) == 1:
                     m.remote_id, m.fresh, m.unconfirmed = carrying[0], True, True
             if link.exchange_id and link.exchange_id == m.remote_id:
@@ -221,8 +229,9 @@ class ContactMachine(RuleBasedStateMachine):
             if not failing:  # (one whose answer was lost may be found later, made from an older version)
                 made = {g: local[g] for g in EXPORTED} if local else None
                 assert {g: remote2[g] for g in EXPORTED} == made, f"{m}'s contact made as {remote2}, not {made}"
-            m.agreed = {g: {(remote2[g], remote2[g])} if local2 and local2[g] == remote2[g] else {(NEW, NEW)}
-                        for g in EXPORTED}  # fmt: skip
+            m.agreed = {
+                g: {(remote2[g], remote2[g])} if local2 and local2[g] == remote2[g] else {(NEW, NEW)} for g in EXPORTED
+            }
             return
         if remote is not None and remote2 is None:
             assert local is None, f"the sync deleted the contact of {m}, who is still there"
@@ -251,8 +260,9 @@ class ContactMachine(RuleBasedStateMachine):
             elif now[0] == now[1]:
                 m.agreed[group] = {(now[0], now[0])}
             elif failing:  # a conflict decided whose winner could not be written: the loser was accounted for
-                m.agreed[group] |= {(al, now[1]) for al, ar in m.agreed[group]
-                                    if al != NEW and now[0] != al and now[1] != ar}  # fmt: skip
+                m.agreed[group] |= {
+                    (al, now[1]) for al, ar in m.agreed[group] if al != NEW and now[0] != al and now[1] != ar
+                }
 
     def _sent_unanswered(self, m: Member) -> bool:
         return any(link.person_id == m.person_id and link.sent for link in self._links())
@@ -363,8 +373,15 @@ class ContactMachine(RuleBasedStateMachine):
 
     def _removable(self) -> list[Member]:
         links = {link.person_id: link for link in self._links()}
-        return [m for m in self._alive() if m.listed and (m.person_id not in links
-                or (links[m.person_id].exchange_id == m.remote_id and m.remote_id in self.fake.items))]  # fmt: skip
+        return [
+            m
+            for m in self._alive()
+            if m.listed
+            and (
+                m.person_id not in links
+                or (links[m.person_id].exchange_id == m.remote_id and m.remote_id in self.fake.items)
+            )
+        ]
 
     @precondition(lambda self: self._removable())
     @rule(data=st.data())
@@ -475,8 +492,14 @@ class ContactMachine(RuleBasedStateMachine):
         return [m for m in self._contacts() if m.alive and m.listed]
 
     @precondition(lambda self: self._both())
-    @rule(data=st.data(), first=st.sampled_from(["local", "remote"]), failure=FAILURES, then=st.sampled_from(THEN),
-          what=st.sampled_from(LOCAL_EDITS), what2=st.sampled_from(REMOTE_EDITS))  # fmt: skip
+    @rule(
+        data=st.data(),
+        first=st.sampled_from(["local", "remote"]),
+        failure=FAILURES,
+        then=st.sampled_from(THEN),
+        what=st.sampled_from(LOCAL_EDITS),
+        what2=st.sampled_from(REMOTE_EDITS),
+    )
     def race(self, data, first, failure, then, what, what2):
         """A contact changed on one side, a cycle that fails part-way, and the contact changed on
         the other side (or deleted, or copied) before the next cycle."""

@@ -9,16 +9,25 @@ from sync_service.engine.contacts import GROUPS, NAMES, digest
 from sync_service.engine.model import UNCHANGED, Policy, Side
 from sync_service.permissions import FieldMode
 
-AGREED = {NAMES: ("Max", "Muster"), "address": ("Weg 1", "50667", "Köln", "DE"), "phone": ("1", "2", "3"),
-          "email": ("max@example.com",)}  # fmt: skip
-CHANGED = {NAMES: ("Max", "Mustermann"), "address": ("Weg 2", "50667", "Köln", "DE"), "phone": ("1", "2", "4"),
-           "email": ("max@example.org",)}  # fmt: skip
+AGREED = {
+    NAMES: ("Max", "Muster"),
+    "address": ("Weg 1", "50667", "Köln", "DE"),
+    "phone": ("1", "2", "3"),
+    "email": ("max@example.com",),
+}
+CHANGED = {
+    NAMES: ("Max", "Mustermann"),
+    "address": ("Weg 2", "50667", "Köln", "DE"),
+    "phone": ("1", "2", "4"),
+    "email": ("max@example.org",),
+}
 ALL_SYNC = {"address": FieldMode.SYNC, "phone": FieldMode.SYNC, "email": FieldMode.SYNC}
 
 
 def link(**kw):
-    return ContactLinkState(1, 7, "AAA", "ck", kw.pop("origin", Side.PCCADDIE),
-                            {g: digest(v) for g, v in AGREED.items()}, **kw)  # fmt: skip
+    return ContactLinkState(
+        1, 7, "AAA", "ck", kw.pop("origin", Side.PCCADDIE), {g: digest(v) for g, v in AGREED.items()}, **kw
+    )
 
 
 def with_group(group, values):
@@ -34,8 +43,11 @@ def test_field_group_by_mode_and_side(group, mode, side):
         return  # never effective: resolved before the engine sees it
     modes = {**ALL_SYNC, group: mode}
     changed = with_group(group, CHANGED[group])
-    observation = (ContactObservation(link(), changed, UNCHANGED) if side is Side.PCCADDIE
-                   else ContactObservation(link(), UNCHANGED, changed, remote_change_key="ck2"))  # fmt: skip
+    observation = (
+        ContactObservation(link(), changed, UNCHANGED)
+        if side is Side.PCCADDIE
+        else ContactObservation(link(), UNCHANGED, changed, remote_change_key="ck2")
+    )
     decision = decide_contact(observation, modes)
     if mode is FieldMode.NO:
         assert decision.action == "none"  # never touched, either way
@@ -84,8 +96,12 @@ def test_new_person_exports_names_and_allowed_groups_only():
 
 def test_adopting_an_exchange_contact_fills_what_either_side_lacks():
     local = {NAMES: ("Max", "Muster"), "address": ("", "", "", ""), "phone": ("1", "2", "3"), "email": ("a@b.c",)}
-    remote = {NAMES: ("Max", "Muster"), "address": ("Weg 1", "1", "K", "DE"), "phone": ("", "", ""),
-              "email": ("a@b.c",)}  # fmt: skip
+    remote = {
+        NAMES: ("Max", "Muster"),
+        "address": ("Weg 1", "1", "K", "DE"),
+        "phone": ("", "", ""),
+        "email": ("a@b.c",),
+    }
     decision = decide_contact(ContactObservation(None, local, remote, source="exchange"), ALL_SYNC)
     assert decision.action == "adopt"
     assert decision.to_pccaddie == {"address": ("Weg 1", "1", "K", "DE")}
@@ -107,8 +123,9 @@ from sync_service.engine.contact_merge import merge_group  # noqa: E402
 
 
 def agreed_link(**kw):
-    return ContactLinkState(1, 7, "AAA", "ck", Side.PCCADDIE, {g: digest(v) for g, v in AGREED.items()},
-                            agreed=dict(AGREED), **kw)  # fmt: skip
+    return ContactLinkState(
+        1, 7, "AAA", "ck", Side.PCCADDIE, {g: digest(v) for g, v in AGREED.items()}, agreed=dict(AGREED), **kw
+    )
 
 
 def test_edits_of_different_fields_of_one_group_are_both_kept():
@@ -145,11 +162,13 @@ def test_export_writes_the_whole_group_and_keeps_an_overwritten_outlook_edit():
 
 
 def test_a_group_with_no_base_is_merged_not_overwritten_when_it_becomes_active():
-    link = ContactLinkState(1, 7, "AAA", "ck", Side.PCCADDIE, {NAMES: digest(AGREED[NAMES])},
-                            agreed={NAMES: AGREED[NAMES]})  # fmt: skip
+    link = ContactLinkState(
+        1, 7, "AAA", "ck", Side.PCCADDIE, {NAMES: digest(AGREED[NAMES])}, agreed={NAMES: AGREED[NAMES]}
+    )
     local = with_group("address", ("Weg 1", "50667", "Köln", "DE"))
     remote = {**with_group("address", ("", "", "", "")), NAMES: ("Maximilian", "Muster")}
-    decision = decide_contact(ContactObservation(link, local, remote), {**ALL_SYNC, "phone": FieldMode.NO,
-                                                                        "email": FieldMode.NO})  # fmt: skip
+    decision = decide_contact(
+        ContactObservation(link, local, remote), {**ALL_SYNC, "phone": FieldMode.NO, "email": FieldMode.NO}
+    )
     assert decision.to_exchange == {"address": ("Weg 1", "50667", "Köln", "DE")}
     assert decision.to_pccaddie == {NAMES: ("Maximilian", "Muster")} and decision.conflicts == ()

@@ -18,8 +18,16 @@ from sync_service.store.models import ContactLink, ContactSubscription, Person
 from sync_service.vault import PasswordVault
 from tests.sync_service.engine.fake_exchange import FakeExchange
 
-MAX = PersonInput(first_name="Max", last_name="Muster", street="Am Golfplatz 1", postal_code="50667", city="Köln",
-                  country="DE", phone_mobile="+49 170 1", emails=("max@example.com",))  # fmt: skip
+MAX = PersonInput(
+    first_name="Max",
+    last_name="Muster",
+    street="Am Golfplatz 1",
+    postal_code="50667",
+    city="Köln",
+    country="DE",
+    phone_mobile="+49 170 1",
+    emails=("max@example.com",),
+)
 
 
 class Contactsclub:
@@ -29,8 +37,9 @@ class Contactsclub:
         self.exchange = FakeExchange()
         with self.db.atomic():
             user = add_user("anna")
-            set_user_permissions("anna", PermissionChange(contacts=Contacts.YES, address=address, phone=phone,
-                                                          email=email))  # fmt: skip
+            set_user_permissions(
+                "anna", PermissionChange(contacts=Contacts.YES, address=address, phone=phone, email=email)
+            )
             set_account(
                 "anna", "https://mail.example.com/EWS/Exchange.asmx", "anna@club.example", None, "pw", self.vault
             )
@@ -131,8 +140,13 @@ async def test_plus_add_links_an_existing_exchange_contact_without_duplicating(c
     contact_id = club.exchange.user_create(given_name="Eva", surname="Golf", city="Aachen", emails=["eva@example.com"])
     person_id = club.write(lambda: add_person(PersonInput(first_name="Eva", last_name="Golf", phone_mobile="0171")).id)
     with club.db.connection_context(), club.db.atomic():
-        ContactSubscription.create(user=club.user_id, person=person_id, source="exchange", exchange_id=contact_id,
-                                   created="2026-01-01 00:00:00")  # fmt: skip
+        ContactSubscription.create(
+            user=club.user_id,
+            person=person_id,
+            source="exchange",
+            exchange_id=contact_id,
+            created="2026-01-01 00:00:00",
+        )
     await club.sync()
     assert len(club.exchange.items) == 1
     assert club.person(person_id).city == "Aachen"  # filled from Exchange (address: sync)
@@ -404,8 +418,9 @@ def test_a_cycle_writes_into_the_person_as_it_is_now_field_by_field(tmp_path):
     from sync_service.engine.contacts import person_groups
 
     club = Contactsclub(tmp_path, phone=FieldMode.SYNC)
-    person_id = add_listed(club, PersonInput(first_name="Max", last_name="Muster", phone_home="0221 1",
-                                             phone_mobile="0171 1"))  # fmt: skip
+    person_id = add_listed(
+        club, PersonInput(first_name="Max", last_name="Muster", phone_home="0221 1", phone_mobile="0171 1")
+    )
     with club.db.connection_context():
         context = state.load_contact_context(club.user_id, club.vault)
         read = person_groups(Person.get_by_id(person_id))  # this mailbox's cycle reads the person…

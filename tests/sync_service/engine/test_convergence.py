@@ -67,8 +67,15 @@ def local_content(a: Appointment) -> Content:
 
 
 def remote_content(item: dict[str, Any]) -> Content:
-    return Content(item["subject"], item["start"], item["end"], bool(item["all_day"]), item.get("location") or "",
-                   item.get("body") or "", bool(item.get("private")))  # fmt: skip
+    return Content(
+        item["subject"],
+        item["start"],
+        item["end"],
+        bool(item["all_day"]),
+        item.get("location") or "",
+        item.get("body") or "",
+        bool(item.get("private")),
+    )
 
 
 def the_day(offset: int) -> str:
@@ -252,8 +259,10 @@ class SyncMachine(RuleBasedStateMachine):
             return {a.id: (a.area.name, local_content(a)) for a in rows}
 
     def _links_text(self) -> list[tuple[Any, ...]]:
-        return [(link.appointment_id, link.exchange_id, link.external_id[-6:], link.pending_create, link.creates_sent)
-                for link in self._links()]  # fmt: skip
+        return [
+            (link.appointment_id, link.exchange_id, link.external_id[-6:], link.pending_create, link.creates_sent)
+            for link in self._links()
+        ]
 
     def _links(self) -> list[AppointmentLink]:
         if self.cached_links is None:  # a tombstone (a removed link whose create may still land) links no item
@@ -290,8 +299,11 @@ class SyncMachine(RuleBasedStateMachine):
                 self._claim(item, remote_id=link.exchange_id)
             elif not link.exchange_id and (item.remote_id is None or item.remote_id not in self.fake.items):
                 claimed = {other.remote_id for other in self.items}
-                carrying = [i for i, entry in self.fake.items.items()
-                            if entry.get("external_id") == link.external_id and i not in claimed]  # fmt: skip
+                carrying = [
+                    i
+                    for i, entry in self.fake.items.items()
+                    if entry.get("external_id") == link.external_id and i not in claimed
+                ]
                 if len(carrying) == 1:  # made, its answer lost: the user sees it in Outlook already
                     self._claim(item, remote_id=carrying[0])
                     item.unconfirmed = True
@@ -323,8 +335,9 @@ class SyncMachine(RuleBasedStateMachine):
         self.mailbox.calls = 0
 
         async def run():
-            engine = CalendarSync(DbRunner(self.club.db), EngineSettings(BERLIN, self.club.vault),
-                                  lambda account: self.mailbox)  # fmt: skip
+            engine = CalendarSync(
+                DbRunner(self.club.db), EngineSettings(BERLIN, self.club.vault), lambda account: self.mailbox
+            )
             return [await engine.run(sid) for sid in self.subscriptions.values()]
 
         self.cached_links = None
@@ -371,8 +384,7 @@ class SyncMachine(RuleBasedStateMachine):
                 item.local_id = item.remote_id = None  # gone on both sides
             elif failing and local is not None and remote is not None:
                 # a conflict decided whose winner could not be written: the loser was accounted for
-                item.agreed |= {(al, remote) for al, ar in item.agreed
-                                if al != NEW and local != al and remote != ar}  # fmt: skip
+                item.agreed |= {(al, remote) for al, ar in item.agreed if al != NEW and local != al and remote != ar}
         self.landed.clear()
         return outcomes
 
@@ -435,8 +447,9 @@ class SyncMachine(RuleBasedStateMachine):
         """An edit on each side of every item reaches the other side."""
         for item in self._alive():
             with self.club.db.connection_context(), self.club.db.atomic():
-                update_appointment(item.local_id, AppointmentInput(title=self._title("moved"),
-                                                                   location=f"Hall {item.name}"), BERLIN)  # fmt: skip
+                update_appointment(
+                    item.local_id, AppointmentInput(title=self._title("moved"), location=f"Hall {item.name}"), BERLIN
+                )
         edited = {item.name: self._locals()[item.local_id][1] for item in self._alive()}
         self._settled()
         for item in self._alive():
@@ -456,8 +469,15 @@ class SyncMachine(RuleBasedStateMachine):
             start, end = the_day(draft["offset"]), the_day(draft["offset"] + draft["hours"] - 1)
         else:
             start, end = day(draft["offset"], draft["hour"]), day(draft["offset"], draft["hour"] + draft["hours"])
-        return AppointmentInput(title=title, start=start, end=end, all_day=draft["all_day"],
-                                location=draft["location"], text=draft["text"], private=draft["private"])  # fmt: skip
+        return AppointmentInput(
+            title=title,
+            start=start,
+            end=end,
+            all_day=draft["all_day"],
+            location=draft["location"],
+            text=draft["text"],
+            private=draft["private"],
+        )
 
     def _room(self) -> bool:
         return len(self._alive()) < MAX_ITEMS
@@ -512,14 +532,21 @@ class SyncMachine(RuleBasedStateMachine):
             start, end = the_day(draft["offset"]), the_day(draft["offset"] + draft["hours"] - 1)
         else:
             start, end = utc(draft["offset"], draft["hour"]), utc(draft["offset"], draft["hour"] + draft["hours"])
-        return {"start": start, "end": end, "all_day": draft["all_day"], "location": draft["location"],
-                "body": draft["text"], "private": draft["private"]}  # fmt: skip
+        return {
+            "start": start,
+            "end": end,
+            "all_day": draft["all_day"],
+            "location": draft["location"],
+            "body": draft["text"],
+            "private": draft["private"],
+        }
 
     @precondition(lambda self: self._room())
     @rule(draft=drafts, categories=st.sampled_from([[], ["Lessons"], ["Tee times"], ["Red"], ["Red", " lessons "]]))
     def remote_create(self, draft, categories):
-        remote_id = self.fake.user_create(subject=self._title("remote"), categories=list(categories),
-                                          **self._remote_entry(draft))  # fmt: skip
+        remote_id = self.fake.user_create(
+            subject=self._title("remote"), categories=list(categories), **self._remote_entry(draft)
+        )
         self.items.append(Item(next(self.names), area_of(categories, self.shared), remote_id=remote_id))
 
     def _with_remote(self) -> list[Item]:
@@ -645,8 +672,14 @@ class SyncMachine(RuleBasedStateMachine):
         return [item for item in self._with_local() if item.name in remote]
 
     @precondition(lambda self: self._both())
-    @rule(data=st.data(), first=st.sampled_from(["local", "remote"]), failure=FAILURES, then=st.sampled_from(THEN),
-          what=st.sampled_from(EDITS), draft=drafts)  # fmt: skip
+    @rule(
+        data=st.data(),
+        first=st.sampled_from(["local", "remote"]),
+        failure=FAILURES,
+        then=st.sampled_from(THEN),
+        what=st.sampled_from(EDITS),
+        draft=drafts,
+    )
     def race(self, data, first, failure, then, what, draft):
         """An item changed on one side, a cycle that fails part-way, and the item changed on the
         other side (or deleted, or copied) before the next cycle: the windows a lost answer opens."""

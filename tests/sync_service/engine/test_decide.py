@@ -276,9 +276,12 @@ def test_dropping_our_own_twins_is_no_mass_deletion():
     from sync_service.engine.plan import DropTwin
 
     twins = [
-        Observation(None, remote=Version(key=f"T{i}", content=AGREED, digest=AGREED, title="Round", start=T0),
-                    copy_of=link(resent=True))
+        Observation(
+            None,
+            remote=Version(key=f"T{i}", content=AGREED, digest=AGREED, title="Round", start=T0),
+            copy_of=link(resent=True),
+        )
         for i in range(12)
-    ]  # fmt: skip
+    ]
     plan = decide(twins, Options(), 12)
     assert plan.paused is None and all(isinstance(a, DropTwin) for a in plan.actions) and len(plan.actions) == 12

@@ -28,8 +28,12 @@ def test_the_completed_feed():
         "G": {"ok": True, "item": {"id": "G", "subject": "g"}},
     }
     feed = complete(FEED, KNOWN, ["G", "H"], fetched)
-    assert [(c["type"], c["id"]) for c in feed.changes] == [("update", "B"), ("delete", "C"), ("delete", "E"),
-                                                            ("update", "G")]  # fmt: skip
+    assert [(c["type"], c["id"]) for c in feed.changes] == [
+        ("update", "B"),
+        ("delete", "C"),
+        ("delete", "E"),
+        ("update", "G"),
+    ]
     assert feed.unsupported == (("F", "DistributionList"),)
     assert feed.seen == {"A", "B", "C", "D", "E", "F", "G"}  # H was not looked up: not seen
 
@@ -48,9 +52,12 @@ class _Budgeted:
 
     async def get(self, ids):
         self.requests.append(list(ids))
-        return [{"ok": True, "item": {"id": i}} if n < self.budget
-                else {"ok": False, "id": i, "error": {"code": "busy", "message": "reply full"}}
-                for n, i in enumerate(ids)]  # fmt: skip
+        return [
+            {"ok": True, "item": {"id": i}}
+            if n < self.budget
+            else {"ok": False, "id": i, "error": {"code": "busy", "message": "reply full"}}
+            for n, i in enumerate(ids)
+        ]
 
 
 async def test_items_past_a_full_reply_are_asked_for_again():

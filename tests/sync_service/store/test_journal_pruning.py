@@ -58,8 +58,13 @@ def subscription(login: str, position: int, initial_done: bool = True, paused: b
     """A calendar subscription whose engine position is `position`."""
     user = add_user(login)
     area = TimetableArea.create(name=f"Lessons {login}")
-    row = CalendarSubscription.create(user=user, area=area, folder_name="", created=datetime(2026, 6, 1),
-                                      paused_reason="on holiday" if paused else None)  # fmt: skip
+    row = CalendarSubscription.create(
+        user=user,
+        area=area,
+        folder_name="",
+        created=datetime(2026, 6, 1),
+        paused_reason="on holiday" if paused else None,
+    )
     SubscriptionState.create(subscription=row, journal_seq=position, initial_done=initial_done)
     return row.id
 
@@ -160,8 +165,11 @@ async def test_the_engine_prunes_the_journal_with_its_hourly_pruning(db, other):
     subscription("pro", 6, paused=True)  # not synchronised this cycle, but it will read from 6
     db.close()
     clock = [0.0]
-    engine = CycleEngine(DbRunner(db), EngineSettings(ZoneInfo("Europe/Berlin"), PasswordVault(Fernet.generate_key())),
-                         clock=lambda: clock[0])  # fmt: skip
+    engine = CycleEngine(
+        DbRunner(db),
+        EngineSettings(ZoneInfo("Europe/Berlin"), PasswordVault(Fernet.generate_key())),
+        clock=lambda: clock[0],
+    )
 
     await engine.run(client_for=lambda account, kind: pytest.fail("no calendar is synchronised"))
     with db.connection_context():
