@@ -35,7 +35,7 @@ import trio  # noqa: E402
 from loguru import logger  # noqa: E402
 
 from bench.harness import BERLIN, insert_appointments, make_club  # noqa: E402
-from protocol.home import Home  # noqa: E402
+from service_runtime.home import Home  # noqa: E402
 from sync_service.engine import calendar_state as state  # noqa: E402
 from sync_service.engine.calendar_sync import EngineSettings  # noqa: E402
 from sync_service.engine.database import DbRunner  # noqa: E402

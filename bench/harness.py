@@ -18,7 +18,7 @@ if str(Path(__file__).resolve().parents[1]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from protocol.addresses import Address  # noqa: E402
-from protocol.home import Home  # noqa: E402
+from service_runtime.home import Home  # noqa: E402
 from sync_service.admin.accounts import set_account  # noqa: E402
 from sync_service.admin.areas import add_area  # noqa: E402
 from sync_service.admin.parameters import set_parameter  # noqa: E402
@@ -156,8 +156,8 @@ class Connected:
     async def __aenter__(self) -> "Connected":
         import trio
 
-        from protocol.home import ensure_token
         from protocol.rpc import PeerSettings
+        from service_runtime.home import ensure_token
         from sync_service.engine.exchange_client import GatewayExchangeClient
         from sync_service.gateway_link import GatewayLink, LinkSettings
 

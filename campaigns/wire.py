@@ -31,8 +31,8 @@ from protocol.framed_stream import FramedStream  # noqa: E402
 from protocol.framing import DEFAULT_MAX_FRAME_SIZE  # noqa: E402
 from protocol.handshake import ClientHandshake  # noqa: E402
 from protocol.handshake_io import client_handshake  # noqa: E402
-from protocol.home import Home, ensure_token  # noqa: E402
 from protocol.rpc import ConnectionLost, Heartbeat, PeerSettings, RequestTimeout, RpcPeer  # noqa: E402
+from service_runtime.home import Home, ensure_token  # noqa: E402
 from tests.e2e.processes import free_port, gateway  # noqa: E402
 
 

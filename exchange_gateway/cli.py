@@ -12,14 +12,14 @@ import trio
 from loguru import logger
 
 from protocol.addresses import Address, is_loopback
-from protocol.cli_support import AddressType, open_home, service_group
-from protocol.home import Home, HomeError, ensure_token
-from protocol.log_commands import add_logs_command
-from protocol.logsetup import configure_logging
 from protocol.rpc import Heartbeat, PeerSettings
-from protocol.signals import stop_on_signals
-from protocol.status import StatusReporter
-from protocol.version import product_version
+from service_runtime.cli_support import AddressType, open_home, service_group
+from service_runtime.home import Home, HomeError, ensure_token
+from service_runtime.log_commands import add_logs_command
+from service_runtime.logsetup import configure_logging
+from service_runtime.signals import stop_on_signals
+from service_runtime.status import StatusReporter
+from service_runtime.version import product_version
 
 from .ews.connection import ExchangeSettings, configure_exchangelib
 from .ews.operations import ExchangeLimits, ExchangeOperations
@@ -157,8 +157,8 @@ def emulator(listen: Address, mailboxes: tuple[tuple[str, str], ...], verbose: b
     It answers at http://HOST:PORT/EWS/Exchange.asmx; tests steer it at /emulator/faults and
     /emulator/state (see docs/emulator.md). It prints its EWS URL on the first line of stdout.
     """
-    from .emulator.logformat import log_to_stderr
-    from .emulator.server import EmulatorError, EmulatorServer
+    from exchange_standin.logformat import log_to_stderr
+    from exchange_standin.server import EmulatorError, EmulatorServer
 
     seen = set()
     for address, _password in mailboxes:

@@ -10,12 +10,12 @@ import click
 import trio
 
 from protocol.addresses import Address
-from protocol.cli_support import AddressType, open_home, service_group
-from protocol.home import HomeError
-from protocol.log_commands import add_logs_command
-from protocol.logsetup import configure_logging
-from protocol.overview import overview as service_overview
-from protocol.overview import render as render_overview
+from service_runtime.cli_support import AddressType, open_home, service_group
+from service_runtime.home import HomeError
+from service_runtime.log_commands import add_logs_command
+from service_runtime.logsetup import configure_logging
+from service_runtime.overview import overview as service_overview
+from service_runtime.overview import render as render_overview
 
 from .commands import register as register_admin_commands
 from .demo import DemoFailed, run_demo

@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator
 import click
 import filelock
 
-from protocol.home import Home
+from service_runtime.home import Home
 
 STEP_TIMEOUT = 30.0
 

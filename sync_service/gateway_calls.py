@@ -12,9 +12,9 @@ from typing import Any, Mapping
 import trio
 
 from protocol.addresses import Address
-from protocol.config import Config
-from protocol.home import Home
 from protocol.rpc import ConnectionLost, RemoteError, RequestTimeout
+from service_runtime.config import Config
+from service_runtime.home import Home
 
 from .gateway_link import GatewayUnavailable
 from .service import ServiceSettings, build_link

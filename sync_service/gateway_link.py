@@ -26,8 +26,8 @@ from protocol.framed_stream import ConnectionClosed, FramedStream
 from protocol.framing import DEFAULT_MAX_FRAME_SIZE
 from protocol.handshake import ClientHandshake, HandshakeRefused
 from protocol.handshake_io import client_handshake
-from protocol.home import HomeError
 from protocol.rpc import PeerSettings, RpcPeer
+from service_runtime.home import HomeError
 
 from .backoff import ReconnectBackoff
 

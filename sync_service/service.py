@@ -12,12 +12,12 @@ import trio
 from loguru import logger
 
 from protocol.addresses import Address
-from protocol.config import Config
-from protocol.home import Home, ensure_token
 from protocol.rpc import Heartbeat, PeerSettings
-from protocol.signals import stop_on_signals
-from protocol.status import StatusReporter
-from protocol.version import product_version
+from service_runtime.config import Config
+from service_runtime.home import Home, ensure_token
+from service_runtime.signals import stop_on_signals
+from service_runtime.status import StatusReporter
+from service_runtime.version import product_version
 
 from .backoff import ReconnectBackoff
 from .cycle import CycleReport, SyncCycle

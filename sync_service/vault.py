@@ -1,6 +1,6 @@
 """Exchange passwords encrypted at rest with Fernet; the key is HOME/secret.key, made on first use
 private to this user (mode 0600; on Windows an access list of this user, SYSTEM and the
-Administrators) and refused if others can read it (protocol.home.check_private). The database
+Administrators) and refused if others can read it (service_runtime.home.check_private). The database
 alone reveals no password; the key alone reveals nothing either."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from protocol.home import Home, HomeError, check_private, create_exclusively
+from service_runtime.home import Home, HomeError, check_private, create_exclusively
 
 
 class VaultError(Exception):

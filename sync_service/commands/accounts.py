@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from protocol.addresses import Address
-from protocol.cli_support import AddressType
-from protocol.logsetup import configure_logging
+from service_runtime.cli_support import AddressType
+from service_runtime.logsetup import configure_logging
 
 from ..admin import AdminError
 from ..admin.accounts import account_for_gateway, set_account, show_account

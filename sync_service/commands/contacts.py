@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from protocol.addresses import Address
-from protocol.cli_support import AddressType
-from protocol.logsetup import configure_logging
+from service_runtime.cli_support import AddressType
+from service_runtime.logsetup import configure_logging
 
 from ..admin.accounts import account_for_gateway
 from ..admin.exchange_contacts import add_exchange_contact, check_may_add, choose_contact, contact_names

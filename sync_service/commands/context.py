@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import click
 import peewee as pw
 
-from protocol.cli_support import open_home
-from protocol.config import Config
-from protocol.home import Home
+from service_runtime.cli_support import open_home
+from service_runtime.config import Config
+from service_runtime.home import Home
 
 from ..admin import AdminError
 from ..gateway_calls import GatewayCallFailed

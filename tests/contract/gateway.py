@@ -10,11 +10,11 @@ from typing import AsyncIterator
 import trio
 from exchangelib.protocol import close_connections
 
-from exchange_gateway.emulator import EmulatorServer
 from exchange_gateway.ews.connection import ExchangeSettings, configure_exchangelib
 from exchange_gateway.ews.operations import ExchangeLimits, ExchangeOperations
 from exchange_gateway.operations import OperationTable
 from exchange_gateway.server import Gateway, GatewaySettings
+from exchange_standin import EmulatorServer
 from protocol.addresses import Address
 from protocol.framed_stream import FramedStream
 from protocol.handshake import ClientHandshake

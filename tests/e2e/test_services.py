@@ -12,9 +12,9 @@ from protocol.framed_stream import FramedStream
 from protocol.framing import FrameDecoder, encode_frame
 from protocol.handshake import ClientHandshake
 from protocol.handshake_io import client_handshake
-from protocol.home import Home, read_token
 from protocol.messages import Refuse, message_from_wire
 from protocol.rpc import PeerSettings, RpcPeer
+from service_runtime.home import Home, read_token
 from tests.e2e.processes import LOG_LINE
 
 pytestmark = pytest.mark.e2e

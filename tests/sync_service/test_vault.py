@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from protocol.home import Home
+from service_runtime.home import Home
 from sync_service.vault import PasswordVault, VaultError
 
 
@@ -39,7 +39,7 @@ def test_a_key_readable_by_others_is_refused(tmp_path):
 
 @pytest.mark.skipif(sys.platform != "win32", reason="real access lists exist on Windows only")
 def test_windows_the_key_is_made_private_and_refused_once_others_may_read_it(tmp_path):
-    from protocol import windows_acl
+    from service_runtime import windows_acl
 
     key_file = tmp_path / "secret.key"
     PasswordVault.from_key_file(key_file)

@@ -13,13 +13,13 @@ from exchangelib import BASIC, DELEGATE, Account, Configuration, Credentials, Fa
 from exchangelib.protocol import close_connections
 from lxml import etree
 
-from exchange_gateway.emulator import EmulatorServer, dispatcher
 from exchange_gateway.ews.connection import ExchangeSettings, configure_exchangelib
 from exchange_gateway.ews.errors import GatewayError
 from exchange_gateway.ews.operations import ExchangeLimits, ExchangeOperations
 from exchange_gateway.ews.services import SyncItems
+from exchange_standin import EmulatorServer, dispatcher
 from protocol.framing import DEFAULT_MAX_FRAME_SIZE
-from tests.exchange_gateway.emulator.conftest import envelope, post
+from tests.exchange_standin.conftest import envelope, post
 
 ANNA = ("anna@club.example", "anna-secret")
 YEAR = dt.date.today().year + 1

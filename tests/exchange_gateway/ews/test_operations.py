@@ -10,10 +10,10 @@ import pytest
 import trio
 from exchangelib.protocol import close_connections
 
-from exchange_gateway.emulator import EmulatorServer
 from exchange_gateway.ews.connection import ExchangeSettings, configure_exchangelib
 from exchange_gateway.ews.errors import GatewayError
 from exchange_gateway.ews.operations import ExchangeLimits, ExchangeOperations
+from exchange_standin import EmulatorServer
 
 ANNA = ("anna@club.example", "anna-secret")
 BOB = ("bob@club.example", "bob-secret")

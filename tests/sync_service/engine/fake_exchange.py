@@ -37,11 +37,11 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-from exchange_gateway.emulator.bodies import html_to_text
 from exchange_gateway.ews.convert import display_name
 from exchange_gateway.ews.entries import CALENDAR_FIELDS, CONTACT_FIELDS, CalendarEntry, ContactEntry
 from exchange_gateway.ews.errors import GatewayError
 from exchange_gateway.ews.limits import fit
+from exchange_standin.bodies import html_to_text
 from sync_service.engine.exchange_client import MailboxTrouble
 
 MAX_CHANGES = 512

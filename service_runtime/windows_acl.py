@@ -1,6 +1,6 @@
 """The Windows calls behind private secret files (advapi32 and kernel32 through ctypes).
 
-Imported on Windows only (by protocol.home); what is private is decided in protocol.acl.
+Imported on Windows only (by service_runtime.home); what is private is decided in service_runtime.acl.
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def file_security(path: Path) -> tuple[str, list[Ace] | None]:
 def create_private_file(path: Path) -> int:
     """Create `path`, which must not exist (FileExistsError), private from its first moment: owned
     by this process's user, with a protected DACL of full control for that user, SYSTEM and the
-    Administrators (protocol.acl.private_descriptor), nothing inherited. Returns a file descriptor
+    Administrators (service_runtime.acl.private_descriptor), nothing inherited. Returns a file descriptor
     open for writing."""
     descriptor = ctypes.c_void_p()
     if not _ConvertStringSecurityDescriptor(

@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from .addresses import Address, parse_address
+from protocol.addresses import Address, parse_address
+
 from .config import Config, ConfigError, load_config
 from .home import Home, HomeError, resolve_home
 from .version import product_version

@@ -1,6 +1,6 @@
 import gzip
 
-from protocol.logview import archives, follow, matching, read_archive, tail
+from service_runtime.logview import archives, follow, matching, read_archive, tail
 
 
 def test_tail_reads_the_last_lines_of_a_big_file(tmp_path):

@@ -1,8 +1,8 @@
 import pytest
 
 from protocol.addresses import Address
-from protocol.config import DEFAULT_CONFIG_TEXT, Config, ConfigError, load_config, parse_config
-from protocol.home import Home
+from service_runtime.config import DEFAULT_CONFIG_TEXT, Config, ConfigError, load_config, parse_config
+from service_runtime.home import Home
 
 
 def test_default_text_is_the_defaults():

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from protocol.acl import (
+from service_runtime.acl import (
     ACCESS_ALLOWED_ACE_TYPE,
     ACCESS_ALLOWED_CALLBACK_ACE_TYPE,
     ACCESS_DENIED_ACE_TYPE,
@@ -24,7 +24,7 @@ from protocol.acl import (
     private_descriptor,
     refusal,
 )
-from protocol.home import Home, HomeError, check_private, ensure_token, read_token
+from service_runtime.home import Home, HomeError, check_private, ensure_token, read_token
 
 OWNER = "S-1-5-21-1004336348-1177238915-682003330-1001"
 COLLEAGUE = "S-1-5-21-1004336348-1177238915-682003330-1002"
@@ -99,7 +99,7 @@ windows_only = pytest.mark.skipif(sys.platform != "win32", reason="real access l
 
 @windows_only
 def test_windows_a_new_token_is_private_and_one_made_readable_is_refused(tmp_path):
-    from protocol import windows_acl
+    from service_runtime import windows_acl
 
     home = Home(tmp_path).prepare()
     token = ensure_token(home)

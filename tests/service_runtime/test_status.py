@@ -1,9 +1,9 @@
 import datetime as dt
 import os
 
-from protocol.home import Home
-from protocol.overview import overview, render
-from protocol.status import ServiceStatus, judge, read_status, write_status
+from service_runtime.home import Home
+from service_runtime.overview import overview, render
+from service_runtime.status import ServiceStatus, judge, read_status, write_status
 
 NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
 

@@ -8,7 +8,7 @@ from exchangelib import BASIC, DELEGATE, Account, Build, Configuration, Credenti
 from exchangelib.errors import ErrorAccessDenied, ErrorFolderExists, UnauthorizedError
 from exchangelib.folders import Calendar
 
-from exchange_gateway.emulator import EmulatorError, EmulatorServer
+from exchange_standin import EmulatorError, EmulatorServer
 
 from .conftest import ANNA, BOB, NS, envelope, make_account, parse, post, response_codes
 

@@ -113,7 +113,7 @@ def _private_temporary(path: Path) -> tuple[int, str]:
 
 def check_private(path: Path) -> None:
     """Refuse a secret file that other users could read: on POSIX by its permission bits, on
-    Windows by its access list (protocol.acl says what passes)."""
+    Windows by its access list (service_runtime.acl says what passes)."""
     if sys.platform == "win32":
         try:
             owner, dacl = windows_acl.file_security(path)

@@ -3,8 +3,8 @@ import re
 
 from loguru import logger
 
-from protocol.home import Home
-from protocol.logsetup import configure_logging
+from service_runtime.home import Home
+from service_runtime.logsetup import configure_logging
 
 LINE = re.compile(r"^\d\d\.\d\d\.\d\d - \d\d:\d\d:\d\d\.\d\d: ")
 

@@ -14,7 +14,7 @@ from exchangelib.errors import (
     UnauthorizedError,
 )
 
-from exchange_gateway.emulator import EmulatorServer
+from exchange_standin import EmulatorServer
 
 from .conftest import ANNA, NS, envelope, make_account, parse, post, response_codes
 

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from protocol.home import (
+from service_runtime.home import (
     HOME_ENVIRONMENT_VARIABLE,
     MAX_TOKEN_LENGTH,
     Home,
@@ -56,7 +56,7 @@ def test_create_exclusively_keeps_the_first(tmp_path):
 def test_processes_starting_together_agree_on_the_token(tmp_path):
     home = Home(tmp_path).prepare()
     code = (
-        "import sys, pathlib; from protocol.home import Home, ensure_token;"
+        "import sys, pathlib; from service_runtime.home import Home, ensure_token;"
         " print(ensure_token(Home(pathlib.Path(sys.argv[1]))))"
     )
     processes = [

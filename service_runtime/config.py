@@ -11,8 +11,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .addresses import Address, parse_address
-from .framing import DEFAULT_MAX_FRAME_SIZE
+from protocol.addresses import Address, parse_address
+from protocol.framing import DEFAULT_MAX_FRAME_SIZE
+
 from .home import Home, create_exclusively
 
 

@@ -19,7 +19,7 @@ from exchangelib import (
 from exchangelib.protocol import close_connections
 from lxml import etree
 
-from exchange_gateway.emulator import EmulatorServer
+from exchange_standin import EmulatorServer
 
 ANNA = ("anna@club.example", "anna-secret")
 BOB = ("bob@club.example", "bob-secret")

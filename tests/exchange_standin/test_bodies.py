@@ -7,9 +7,9 @@ import pytest
 from exchangelib import Body, CalendarItem, EWSDateTime, EWSTimeZone, HTMLBody, ItemId
 from exchangelib.errors import ErrorInvalidPropertySet
 
-from exchange_gateway.emulator.bodies import html_to_text
 from exchange_gateway.ews import convert
 from exchange_gateway.ews.entries import CalendarEntry
+from exchange_standin.bodies import html_to_text
 
 from .conftest import NS, envelope, parse, post, response_codes
 

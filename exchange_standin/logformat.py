@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from protocol.logsetup import TIME_FORMAT
+from service_runtime.logsetup import TIME_FORMAT
 
 if TYPE_CHECKING:
     from loguru import Record

@@ -20,9 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from exchange_gateway.emulator import dispatcher, soap
-from exchange_gateway.emulator.errors import SoapFault
-from exchange_gateway.emulator.store import Store
+from exchange_standin import dispatcher, soap
+from exchange_standin.errors import SoapFault
+from exchange_standin.store import Store
 
 from .conftest import ANNA, NS, envelope, parse, post, response_codes
 
