@@ -36,10 +36,10 @@ from loguru import logger  # noqa: E402
 
 from bench.harness import BERLIN, insert_appointments, make_club  # noqa: E402
 from service_runtime.home import Home  # noqa: E402
+from sync_service.core.model import Side  # noqa: E402
 from sync_service.engine import calendar_state as state  # noqa: E402
 from sync_service.engine.calendar_sync import EngineSettings  # noqa: E402
 from sync_service.engine.database import DbRunner  # noqa: E402
-from sync_service.engine.model import Side  # noqa: E402
 from sync_service.engine.runner import CycleEngine  # noqa: E402
 from sync_service.store.database import DATABASE_FILE, open_database  # noqa: E402
 from sync_service.store.models import AppointmentLink, SyncReportLine  # noqa: E402

@@ -16,7 +16,7 @@ from ..admin.subscriptions import (
     resume_calendar,
     set_import_area,
 )
-from ..engine.model import Policy
+from ..core.model import Policy
 from .context import Club, club_command, emit_json, emit_table, json_option
 
 POLICIES = [p.value for p in Policy]

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from protocol.text_limits import shorten
 
+from ..core.model import Version
 from ..store.models import Appointment
-from .model import Version
 
 UTC = dt.timezone.utc
 NO_TITLE = "(no title)"

@@ -16,6 +16,9 @@ from protocol.text_limits import shorten
 from ..admin.accounts import account_for_gateway
 from ..admin.parameters import max_attempts
 from ..admin.users import subject_for
+from ..core.model import UNCHANGED, Link, Observation, Options, Policy, Side, Version
+from ..core.ownership import SharedCalendar, shared_calendar
+from ..core.remote_feed import Known
 from ..filters import ExclusionFilter as Filter
 from ..filters import is_excluded
 from ..permissions import may_sync_area, may_sync_contacts
@@ -39,9 +42,6 @@ from ..store.models import (
 )
 from ..vault import PasswordVault, VaultError
 from .appointments import AppointmentContent, local_version, remote_version, to_entry, to_local_values
-from .model import UNCHANGED, Link, Observation, Options, Policy, Side, Version
-from .ownership import SharedCalendar, shared_calendar
-from .remote_feed import Known
 
 DEFAULT_REMINDER_MINUTES = 15
 UTC = dt.timezone.utc

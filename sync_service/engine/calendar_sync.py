@@ -18,16 +18,16 @@ from zoneinfo import ZoneInfo
 import trio
 from loguru import logger
 
+from ..core import remote_feed
+from ..core.decide import decide
+from ..core.model import Link, Side, Version
+from ..core.plan import AdoptCopy, Create, Delete, DropTwin, Pair, Plan, Relink, Unlink, Update
 from ..store.models import AppointmentLink
 from ..vault import PasswordVault
 from . import calendar_state as state
-from . import remote_feed
 from .appointments import AppointmentContent, fields_to_write
 from .database import DbRunner
-from .decide import decide
 from .exchange_client import ExchangeClient, MailboxTrouble
-from .model import Link, Side, Version
-from .plan import AdoptCopy, Create, Delete, DropTwin, Pair, Plan, Relink, Unlink, Update
 
 BATCH = 100
 PARALLEL_BATCHES = 4

@@ -14,6 +14,9 @@ from protocol.text_limits import shorten
 from ..admin.accounts import account_for_gateway
 from ..admin.parameters import max_attempts
 from ..admin.users import subject_for
+from ..core.contact_decide import UNKNOWN, ContactDecision, ContactLinkState, ContactObservation
+from ..core.model import UNCHANGED, Policy, Side
+from ..core.remote_feed import Known
 from ..permissions import FieldGroup, FieldMode, field_mode, may_sync_contacts
 from ..store import journal
 from ..store.models import (
@@ -29,7 +32,6 @@ from ..store.models import (
 )
 from ..vault import PasswordVault, VaultError
 from .calendar_state import NotSyncing, now
-from .contact_decide import UNKNOWN, ContactDecision, ContactLinkState, ContactObservation
 from .contacts import (
     GROUPS,
     NAMES,
@@ -41,8 +43,6 @@ from .contacts import (
     person_groups,
     person_values,
 )
-from .model import UNCHANGED, Policy, Side
-from .remote_feed import Known
 
 Values = tuple[str, ...]
 LATE_CREATES = dt.timedelta(days=1)  # how long a create sent again is watched for a twin landing late

@@ -8,17 +8,17 @@ from typing import Any, Callable, Mapping, Sequence
 
 from loguru import logger
 
+from ..core import remote_feed
+from ..core.contact_decide import ContactDecision, ContactObservation, decide_contact, mass_unlisting
+from ..core.model import Side
 from ..store.models import ContactLink
 from ..vault import PasswordVault
 from . import contact_state as state
-from . import remote_feed
 from .calendar_state import NotSyncing
 from .calendar_sync import PAGE, TO_EXCHANGE, TO_PCCADDIE, SubscriptionOutcome
-from .contact_decide import ContactDecision, ContactObservation, decide_contact, mass_unlisting
 from .contacts import ENTRY_FIELDS, entry_values
 from .database import DbRunner
 from .exchange_client import ExchangeClient, MailboxTrouble
-from .model import Side
 
 BATCH = 100
 

@@ -413,8 +413,8 @@ async def test_changes_made_while_a_group_was_no_meet_the_policy_with_the_loser_
 
 
 def test_a_cycle_writes_into_the_person_as_it_is_now_field_by_field(tmp_path):
+    from sync_service.core.contact_decide import ContactDecision, ContactObservation
     from sync_service.engine import contact_state as state
-    from sync_service.engine.contact_decide import ContactDecision, ContactObservation
     from sync_service.engine.contacts import person_groups
 
     club = Contactsclub(tmp_path, phone=FieldMode.SYNC)

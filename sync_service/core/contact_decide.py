@@ -22,9 +22,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from ..engine.contacts import GROUPS, NAMES, Groups, digest, normal
 from ..permissions import FieldMode
 from .contact_merge import merge_group
-from .contacts import GROUPS, NAMES, Groups, digest, normal
 from .model import UNCHANGED, Policy, Side, Unchanged
 
 UNKNOWN = ""  # the digest of a group never agreed on

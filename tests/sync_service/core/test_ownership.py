@@ -1,6 +1,6 @@
 """Which area an Outlook item goes into when several areas share one Exchange calendar."""
 
-from sync_service.engine.ownership import SharedCalendar, area_key, shared_calendar
+from sync_service.core.ownership import SharedCalendar, area_key, shared_calendar
 
 
 def test_the_first_category_naming_an_area_wins_else_the_import_area():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from sync_service.engine import remote_feed
-from sync_service.engine.remote_feed import FetchError, Known, complete, to_fetch
+from sync_service.core import remote_feed
+from sync_service.core.remote_feed import FetchError, Known, complete, to_fetch
 
 FEED = [
     {"type": "create", "id": "A", "change_key": "a1", "item": None},  # our own create, key known

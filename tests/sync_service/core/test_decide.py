@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
-from sync_service.engine.decide import decide
-from sync_service.engine.model import UNCHANGED, Link, Observation, Options, Policy, Side, Version
-from sync_service.engine.plan import Conflict, Create, Delete, Relink, Update
+from sync_service.core.decide import decide
+from sync_service.core.model import UNCHANGED, Link, Observation, Options, Policy, Side, Version
+from sync_service.core.plan import Conflict, Create, Delete, Relink, Update
 
 AGREED = "agreed"
 T0 = dt.datetime(2026, 6, 1, 8, tzinfo=dt.timezone.utc)
@@ -242,7 +242,7 @@ def test_new_items_with_the_same_content_on_both_sides_are_paired():
 
 
 def test_a_second_item_with_a_links_external_id_is_our_twin_only_when_the_create_was_sent_again():
-    from sync_service.engine.plan import AdoptCopy, DropTwin
+    from sync_service.core.plan import AdoptCopy, DropTwin
 
     twin = Version(key="R2", content=AGREED, digest=AGREED, title="Round", start=T0)
     resent = decide([Observation(None, remote=twin, copy_of=link(resent=True))], Options(), 100)
@@ -273,7 +273,7 @@ def test_an_item_beyond_the_window_is_skipped_with_its_start():
 
 
 def test_dropping_our_own_twins_is_no_mass_deletion():
-    from sync_service.engine.plan import DropTwin
+    from sync_service.core.plan import DropTwin
 
     twins = [
         Observation(

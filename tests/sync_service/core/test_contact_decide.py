@@ -4,9 +4,9 @@ import itertools
 
 import pytest
 
-from sync_service.engine.contact_decide import ContactLinkState, ContactObservation, decide_contact, mass_unlisting
+from sync_service.core.contact_decide import ContactLinkState, ContactObservation, decide_contact, mass_unlisting
+from sync_service.core.model import UNCHANGED, Policy, Side
 from sync_service.engine.contacts import GROUPS, NAMES, digest
-from sync_service.engine.model import UNCHANGED, Policy, Side
 from sync_service.permissions import FieldMode
 
 AGREED = {
@@ -110,7 +110,7 @@ def test_adopting_an_exchange_contact_fills_what_either_side_lacks():
 
 
 def test_mass_unlisting_guard():
-    from sync_service.engine.contact_decide import ContactDecision
+    from sync_service.core.contact_decide import ContactDecision
 
     assert mass_unlisting([ContactDecision("unlist")] * 10, 10)
     assert mass_unlisting([ContactDecision("unlist")] * 3, 3) is None
@@ -119,7 +119,7 @@ def test_mass_unlisting_guard():
 
 # -- field by field against a recorded base (issue 14) ---------------------------------------------
 
-from sync_service.engine.contact_merge import merge_group  # noqa: E402
+from sync_service.core.contact_merge import merge_group  # noqa: E402
 
 
 def agreed_link(**kw):
