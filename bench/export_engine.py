@@ -8,11 +8,12 @@ function it runs), so the figures hold on a busy machine better than wall times 
     python3 run.py -- python bench/export_engine.py [--items 10000] [--cprofile FILE] [--compare]
 
 --cprofile FILE  cProfile of the database thread's work (pstats file; the top is printed)
---compare        runs the export twice, on fresh databases: as the engine does it, then with the
-                 owed-create rows, the results and the report's lines written in bulk (the
-                 prototype below, in this file, not in the engine); checks that both leave the
-                 same rows, and prints both. bench/sync_now_prototype.py runs `sync-service` with
-                 the same prototype, for bench/first_sync.py --prototype.
+--compare        runs the export twice, on fresh databases: as the engine does it (the owed-create
+                 rows, the results and the report's lines written in bulk, since 2026-12-02),
+                 then with those written row by row as the engine did before (the reference
+                 below, in this file); checks that both leave the same rows, and prints both.
+                 bench/sync_now_prototype.py (bench/first_sync.py --prototype) now runs the
+                 engine as it is.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
-import json
 import pstats
 import sys
 import tempfile
@@ -36,7 +36,7 @@ from loguru import logger  # noqa: E402
 
 from bench.harness import BERLIN, insert_appointments, make_club  # noqa: E402
 from service_runtime.home import Home  # noqa: E402
-from sync_service.core.model import Side  # noqa: E402
+from sync_service.core.appointment_content import agreed_json, to_entry  # noqa: E402
 from sync_service.engine import calendar_state as state  # noqa: E402
 from sync_service.engine.calendar_sync import EngineSettings  # noqa: E402
 from sync_service.engine.database import DbRunner  # noqa: E402
@@ -46,7 +46,7 @@ from sync_service.store.models import AppointmentLink, SyncReportLine  # noqa: E
 from sync_service.vault import PasswordVault  # noqa: E402
 from tests.sync_service.engine.fake_exchange import FakeExchange  # noqa: E402
 
-ORIGINAL = (state.prepare_exchange_creates, state.record_exchange_results, state.finish)
+ENGINE = (state.prepare_exchange_creates, state.record_exchange_results, state.finish)
 
 
 class Measured:
@@ -95,117 +95,98 @@ class Measured:
         return fake
 
 
-# -- the prototype: the same rows, written in bulk -------------------------------------------------
+# -- the reference: the same rows, written one by one ----------------------------------------------
 
 
-def prepare_in_bulk(
+def prepare_row_by_row(
     context: state.SubscriptionContext, sources: Sequence[tuple[Any, Any]]
 ) -> list[tuple[int, dict[str, Any]]]:
-    """What prepare_exchange_creates does for creates never sent before (no link, no row), as
-    one SELECT and one INSERT … RETURNING per batch; anything else goes the engine's way."""
-    sid = context.subscription_id
-    keys = [int(source.key) for source, _ in sources]
-    taken = AppointmentLink.select(AppointmentLink.id).where(
-        (AppointmentLink.subscription == sid) & AppointmentLink.appointment_id.in_(keys)
-    )
-    if any(link is not None for _, link in sources) or taken.exists():
-        return ORIGINAL[0](context, sources)
-    stamp = state.now()
-    rows = [
-        {
-            "subscription": sid,
-            "appointment_id": int(source.key),
-            "exchange_id": None,
-            "change_key": None,
-            "digest": source.digest,
-            "origin": Side.PCCADDIE.value,
-            "external_id": state.new_external_id(sid),
-            "pending_create": True,
-            "title": source.title,
-            "updated": stamp,
-            "creates_sent": 1,
-            "creates": json.dumps([source.digest]),
-        }
-        for source, _ in sources
-    ]
-    inserted = AppointmentLink.insert_many(rows).returning(AppointmentLink.id, AppointmentLink.appointment_id)
-    ids = {row.appointment_id: row.id for row in inserted.execute()}
-    return [
-        (
-            ids[row["appointment_id"]],
-            state.to_entry(
-                source.content, context.zone, row["external_id"], context.reminder_minutes, context.area_name
-            ),
+    """What prepare_exchange_creates did before it wrote in bulk: a lookup and a row per create."""
+    prepared = []
+    for source, link in sources:
+        existing = AppointmentLink.get_or_none(
+            (AppointmentLink.subscription == context.subscription_id)
+            & (AppointmentLink.appointment_id == int(source.key))
         )
-        for (source, _), row in zip(sources, rows)
-    ]
+        row = state._prepare_again(context, source, link, existing)
+        entry = to_entry(source.content, context.zone, row.external_id, context.reminder_minutes, context.area_name)
+        prepared.append((row.id, entry))
+    return prepared
 
 
-def record_in_bulk(
+def record_row_by_row(
     context: state.SubscriptionContext,
     outcomes: Sequence[tuple[int, str, Mapping[str, Any] | None, Any, str | None]],
     held: Sequence[Any] = (),
 ) -> list[tuple[str, bool]]:
-    """What record_exchange_results does for creates Exchange confirmed, as one executemany
-    UPDATE per batch; anything else goes the engine's way."""
-    if any(
-        action != "create" or not (result or {}).get("ok") or content is None
-        for _, action, result, content, _ in outcomes
-    ):
-        return ORIGINAL[1](context, outcomes, held)
-    stamp = state.now()
-    values = [
-        (result["id"], result.get("change_key"), content.digest, state.agreed_json(content), stamp, link_id)
-        for link_id, _, result, content, _ in outcomes
-    ]
-    AppointmentLink._meta.database.connection().executemany(
-        "UPDATE appointment_link SET exchange_id = coalesce(?, exchange_id), change_key = coalesce(?, change_key),"
-        " pending_create = 0, attempts = 0, last_error = NULL, verify = 1, digest = ?, agreed = ?, sent = NULL,"
-        " updated = ? WHERE id = ?",
-        values,
-    )
-    return []
+    """What record_exchange_results did with the creates and updates Exchange confirmed before it
+    wrote them in bulk: a lookup and a save() each; anything else goes the engine's way."""
+    rest, rest_held = [], []
+    for index, (link_id, action, result, content, key) in enumerate(outcomes):
+        if not ((result or {}).get("ok") and action != "delete" and content is not None):
+            rest.append((link_id, action, result, content, key))
+            rest_held.append(held[index] if index < len(held) else None)
+            continue
+        row = AppointmentLink.get_or_none(AppointmentLink.id == link_id)
+        if row is None:
+            continue
+        assert result is not None
+        row.exchange_id = result.get("id") or row.exchange_id
+        row.change_key = result.get("change_key") or row.change_key
+        row.pending_create, row.attempts, row.last_error = False, 0, None
+        if action == "create":
+            row.verify = True
+        row.digest, row.agreed, row.sent, row.updated = content.digest, agreed_json(content), None, state.now()
+        row.save()
+    return ENGINE[1](context, rest, rest_held)
 
 
-class _ReportLines:
-    """Stands for SyncReportLine inside `finish`: collects the rows its create() would insert."""
+class _OneByOne:
+    """Stands for SyncReportLine inside `finish`: its insert_many() creates the rows one by one."""
 
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
+    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> Any:
+        class Each:
+            def execute(self) -> None:
+                for row in rows:
+                    SyncReportLine.create(**row)
 
-    def create(self, **values: Any) -> None:
-        self.rows.append(values)
+        return Each()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(SyncReportLine, name)
 
 
-def finish_in_bulk(*args: Any, **kwargs: Any) -> None:
-    """What finish does, with the report's lines inserted 100 to a statement instead of one by one."""
-    lines = _ReportLines()
-    state.SyncReportLine = lines  # type: ignore[misc, assignment]  (the database thread runs one call at a time)
+def finish_row_by_row(*args: Any, **kwargs: Any) -> None:
+    """What finish did before it wrote the report in bulk: one INSERT per line."""
+    state.SyncReportLine = _OneByOne()  # type: ignore[misc, assignment]  (the database thread runs one call at a time)
     try:
-        ORIGINAL[2](*args, **kwargs)
+        ENGINE[2](*args, **kwargs)
     finally:
         state.SyncReportLine = SyncReportLine  # type: ignore[misc]
-    for start in range(0, len(lines.rows), 100):
-        SyncReportLine.insert_many(lines.rows[start : start + 100]).execute()
+
+
+def install_reference(row_by_row: bool) -> None:
+    """The engine's functions, or the row-by-row reference's (in this process only)."""
+    if row_by_row:
+        state.prepare_exchange_creates, state.record_exchange_results = prepare_row_by_row, record_row_by_row
+        state.finish = finish_row_by_row
+    else:
+        state.prepare_exchange_creates, state.record_exchange_results, state.finish = ENGINE
 
 
 def install_prototype(bulk: bool) -> None:
-    """The engine's functions, or the prototype's (in this process only)."""
-    if bulk:
-        state.prepare_exchange_creates, state.record_exchange_results = prepare_in_bulk, record_in_bulk
-        state.finish = finish_in_bulk
-    else:
-        state.prepare_exchange_creates, state.record_exchange_results, state.finish = ORIGINAL
+    """For bench/sync_now_prototype.py: the bulk writes are the engine's own now (2026-12-02), so
+    `bulk` is the engine as it is, and not `bulk` the row-by-row reference."""
+    install_reference(not bulk)
 
 
 # -- one run ---------------------------------------------------------------------------------------
 
 
-def export(n: int, bulk: bool, profile: cProfile.Profile | None) -> tuple[dict[str, float], Measured, list[tuple]]:
-    install_prototype(bulk)
+def export(
+    n: int, row_by_row: bool, profile: cProfile.Profile | None
+) -> tuple[dict[str, float], Measured, list[tuple]]:
+    install_reference(row_by_row)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-export-") as folder:
             home = Path(folder) / "home"
@@ -229,7 +210,7 @@ def export(n: int, bulk: bool, profile: cProfile.Profile | None) -> tuple[dict[s
             rows += sorted(db.execute_sql(report).fetchall())
             db.close()
     finally:
-        install_prototype(False)
+        install_reference(False)
     return figures, measured, rows
 
 
@@ -252,21 +233,21 @@ def main() -> None:
     options = parser.parse_args()
     logger.remove()
     profile = cProfile.Profile() if options.cprofile else None
-    figures, measured, rows = export(options.items, bulk=False, profile=profile)
+    figures, measured, rows = export(options.items, row_by_row=False, profile=profile)
     show("as the engine does it", options.items, figures, measured)
     if profile is not None:
         profile.dump_stats(options.cprofile)
         pstats.Stats(str(options.cprofile)).sort_stats("cumulative").print_stats(30)
     if options.compare:
-        bulk_figures, bulk_measured, bulk_rows = export(options.items, bulk=True, profile=None)
-        show("owed creates, results and report written in bulk (prototype)", options.items, bulk_figures, bulk_measured)
+        slow_figures, slow_measured, slow_rows = export(options.items, row_by_row=True, profile=None)
+        show("row by row (the engine before 2026-12-02, for reference)", options.items, slow_figures, slow_measured)
         links = options.items  # the first rows are the links: Exchange's ids and keys differ run to run
-        same = [(a[0], *a[3:]) == (b[0], *b[3:]) for a, b in zip(rows[:links], bulk_rows[:links])]
-        same.append(rows[links:] == bulk_rows[links:])
-        print(f"rows alike: {len(rows) == len(bulk_rows) and all(same)} ({len(rows)} rows)")
-        saved = figures["cpu"] - bulk_figures["cpu"]
-        share, per_item = 100 * saved / figures["cpu"], 1000 * saved / options.items
-        print(f"CPU saved: {saved:.2f} s ({share:.0f}%), {per_item:.3f} ms per item")
+        same = [(a[0], *a[3:]) == (b[0], *b[3:]) for a, b in zip(rows[:links], slow_rows[:links])]
+        same.append(rows[links:] == slow_rows[links:])
+        print(f"rows alike: {len(rows) == len(slow_rows) and all(same)} ({len(rows)} rows)")
+        saved = slow_figures["cpu"] - figures["cpu"]
+        share, per_item = 100 * saved / slow_figures["cpu"], 1000 * saved / options.items
+        print(f"CPU saved by the bulk writes: {saved:.2f} s ({share:.0f}%), {per_item:.3f} ms per item")
     print(f"(measured {dt.datetime.now():%Y-%m-%d %H:%M})")
 
 

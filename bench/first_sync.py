@@ -35,36 +35,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from exchangelib import (  # noqa: E402
-    BASIC,
-    DELEGATE,
-    Account,
-    CalendarItem,
-    Configuration,
-    Credentials,
-    EWSDateTime,
-    EWSTimeZone,
-    FailFast,
-)
+from exchangelib import Account, CalendarItem, EWSDateTime, EWSTimeZone  # noqa: E402
 from exchangelib.protocol import close_connections  # noqa: E402
 from loguru import logger  # noqa: E402
 
-from bench.harness import Stage, rss_kib  # noqa: E402
-from tests.e2e.processes import command  # noqa: E402
+from bench.harness import Stage  # noqa: E402
+from sandbox.outlook import outlook as outlook_client  # noqa: E402
+from sandbox.processes import command, cpu_seconds, log_messages, log_time, peak_resident_kib  # noqa: E402
 
 ZONE = EWSTimeZone("Europe/Berlin")
 
 
 def outlook(stage: Stage) -> Account:
     address, password = stage.mailboxes[0]
-    config = Configuration(
-        service_endpoint=stage.url,
-        credentials=Credentials(address, password),
-        auth_type=BASIC,
-        retry_policy=FailFast(),
-        max_connections=4,
-    )
-    return Account(address, config=config, autodiscover=False, access_type=DELEGATE)
+    return outlook_client(stage.url, address, password, max_connections=4)
 
 
 def items(account: Account, count: int, prefix: str, like_ours: bool = False) -> list[CalendarItem]:
@@ -78,7 +62,7 @@ def items(account: Account, count: int, prefix: str, like_ours: bool = False) ->
     made = []
     if like_ours:
         from exchange_gateway.ews.convert import calendar_item, register_external_id
-        from exchange_gateway.ews.entries import CalendarEntry
+        from protocol.entries import CalendarEntry
 
         register_external_id()
         # the mark of what the sync wrote (a digest), where the gateway carries one
@@ -124,12 +108,6 @@ def floor(stage: Stage, account: Account, n: int, kind: str) -> tuple[float, flo
 
 def load() -> str:
     return " ".join(f"{figure:.2f}" for figure in os.getloadavg())
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a running process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def children_cpu() -> float:
@@ -185,19 +163,11 @@ def sync_now(stage: Stage, spies: Spies | None = None, prototype: bool = False) 
 
 def log_phases(stage: Stage, wall_started: float) -> list[tuple[str, float]]:
     """The sync-now's log lines of its last cycle, as seconds after the process was started."""
-    import datetime as dt
-
-    from tests.e2e.processes import LOG_LINE
-
-    lines = (stage.home / "logs" / "sync-service.log").read_text(encoding="utf-8").splitlines()
     phases = []
-    for line in lines:
-        match = LOG_LINE.match(line)
-        if match is None:
-            continue
-        at = dt.datetime.strptime(match.group(1), "%d.%m.%y - %H:%M:%S.%f").timestamp()
+    for stamp, message in log_messages(stage.home / "logs" / "sync-service.log"):
+        at = log_time(stamp).timestamp()
         if at >= wall_started - 0.05:
-            phases.append((match.group(2)[:90], at - wall_started))
+            phases.append((message[:90], at - wall_started))
     return phases
 
 
@@ -233,13 +203,13 @@ def main() -> None:
             requests_before = stage.emulator_requests()
             spies = Spies(options.py_spy, options.profile, options.idle) if options.profile is not None else None
             if spies is not None:
-                spies.attach("gateway", stage.gateway.process.pid)
+                spies.attach("gateway", stage.gateway.pid)
                 spies.attach("emulator", stage.emulator.pid)
                 time.sleep(1)  # py-spy attaches
-            gateway_cpu, emulator_cpu = cpu_seconds(stage.gateway.process.pid), cpu_seconds(stage.emulator.pid)
+            gateway_cpu, emulator_cpu = cpu_seconds(stage.gateway.pid), cpu_seconds(stage.emulator.pid)
             wall_started = time.time()
             export_s, sync_peak, export_cpu = sync_now(stage, spies, options.prototype)
-            gateway_cpu = cpu_seconds(stage.gateway.process.pid) - gateway_cpu
+            gateway_cpu = cpu_seconds(stage.gateway.pid) - gateway_cpu
             emulator_cpu = cpu_seconds(stage.emulator.pid) - emulator_cpu
             if spies is not None:
                 spies.stop()
@@ -254,7 +224,7 @@ def main() -> None:
                 requests_before = stage.emulator_requests()
                 import_s, sync_peak2, _ = sync_now(stage, prototype=options.prototype)
                 import_requests = stage.emulator_requests() - requests_before
-                gateway_peak = rss_kib(stage.gateway.process.pid)
+                gateway_peak = peak_resident_kib(stage.gateway.pid)
                 # 3. the naive way: one save() per item, on a sample
                 sample = items(account, options.naive_sample, "Naive")
                 naive_started = time.perf_counter()

@@ -8,7 +8,6 @@ import datetime as dt
 import os
 import random
 import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,7 +16,9 @@ from zoneinfo import ZoneInfo
 if str(Path(__file__).resolve().parents[1]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from protocol.addresses import Address  # noqa: E402
+from protocol.addresses import Address, parse_address  # noqa: E402
+from sandbox.processes import Service  # noqa: E402
+from sandbox.world import World  # noqa: E402
 from service_runtime.home import Home  # noqa: E402
 from sync_service.admin.accounts import set_account  # noqa: E402
 from sync_service.admin.areas import add_area  # noqa: E402
@@ -30,16 +31,8 @@ from sync_service.engine.runner import CycleEngine  # noqa: E402
 from sync_service.permissions import Appointments  # noqa: E402
 from sync_service.store.database import DATABASE_FILE, open_database  # noqa: E402
 from sync_service.vault import PasswordVault  # noqa: E402
-from tests.e2e.processes import Service, command, free_port  # noqa: E402
 
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):  # the peak resident size
-            return int(line.split()[1])
-    return 0
 
 
 def make_club(
@@ -89,23 +82,18 @@ def insert_appointments(database: Path, areas: list[str], total: int, in_window:
 
 
 class Stage:
-    """The stand-in Exchange with `mailboxes` mailboxes, and a gateway, in a fresh home."""
+    """The stand-in Exchange with `mailboxes` mailboxes, and a gateway, in a fresh home (a
+    `sandbox.world.World`); the club database open in this process."""
 
     def __init__(self, home: Path, mailboxes: int) -> None:
         self.home = home
         home.mkdir(parents=True, exist_ok=True)
         self.mailboxes = [(f"user{n:02d}@club.example", f"secret-{n}") for n in range(mailboxes)]
-        port = free_port()
-        arguments = ["emulator", "--listen", f"127.0.0.1:{port}"]
-        for address, password in self.mailboxes:
-            arguments += ["--mailbox", f"{address}:{password}"]
-        self.emulator = subprocess.Popen(
-            command("exchange-gateway") + arguments, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        )
-        self.url = self.emulator.stdout.readline().strip()
-        self.gateway_address = Address("127.0.0.1", free_port())
-        self.gateway = Service("exchange-gateway", home, "run", "--listen", str(self.gateway_address)).start()
-        self.gateway.wait_for("Listener started")
+        self.world = World.start(home, self.mailboxes)
+        self.url = self.world.url
+        self.emulator = self.world.standin.process
+        self.gateway: Service = self.world.services[0]
+        self.gateway_address: Address = parse_address(self.world.gateway)
         self.db = open_database(home / DATABASE_FILE, synchronous="full")
         self.vault = PasswordVault.for_home(Home(home).prepare())
 
@@ -123,18 +111,10 @@ class Stage:
         return CycleEngine(DbRunner(self.db), settings, parallel=parallel)
 
     def emulator_requests(self) -> int:
-        import json
-        import urllib.request
-
-        base = self.url.rsplit("/EWS/", 1)[0]
-        with urllib.request.urlopen(base + "/emulator/state", timeout=30) as answer:
-            state = json.loads(answer.read())
-        return sum(state["requests"]["counts"].values())
+        return self.world.standin.request_count()
 
     def stop(self) -> None:
-        self.gateway.ensure_stopped()
-        self.emulator.terminate()
-        self.emulator.wait(timeout=10)
+        self.world.stop()
         self.db.close()
 
 
@@ -142,7 +122,7 @@ def process_cpu() -> float:
     return time.process_time()
 
 
-__all__ = ["Stage", "process_cpu", "rss_kib", "os"]
+__all__ = ["Stage", "process_cpu", "os"]
 
 
 class Connected:

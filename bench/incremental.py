@@ -25,20 +25,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import trio  # noqa: E402
-from exchangelib import BASIC, DELEGATE, Account, Configuration, Credentials, FailFast  # noqa: E402
+from exchangelib import Account  # noqa: E402
 from exchangelib.protocol import close_connections  # noqa: E402
 from loguru import logger  # noqa: E402
 
 from bench.harness import Connected, Stage  # noqa: E402
-from tests.e2e.processes import Service  # noqa: E402
+from sandbox.outlook import outlook as outlook_client  # noqa: E402
+from sandbox.processes import sync_service  # noqa: E402
 
 
 def outlook(stage: Stage) -> Account:
     address, password = stage.mailboxes[0]
-    config = Configuration(
-        service_endpoint=stage.url, credentials=Credentials(address, password), auth_type=BASIC, retry_policy=FailFast()
-    )
-    return Account(address, config=config, autodiscover=False, access_type=DELEGATE)
+    return outlook_client(stage.url, address, password)
 
 
 def local_edit(stage: Stage, title: str) -> None:
@@ -75,9 +73,7 @@ async def incremental(stage: Stage, samples: int) -> dict[str, float]:
 
 def latency(stage: Stage, interval: float, samples: int) -> list[float]:
     """A running sync service; each sample: a PC CADDIE change, then poll Exchange until it shows."""
-    service = Service(
-        "sync-service", stage.home, "run", "--gateway", str(stage.gateway_address), "--interval", str(interval)
-    ).start()
+    service = sync_service(stage.home, str(stage.gateway_address), "--interval", str(interval)).start()
     account = outlook(stage)
     measured = []
     try:

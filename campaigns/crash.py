@@ -56,7 +56,9 @@ from exchangelib import CalendarItem, EWSDate, EWSDateTime  # noqa: E402
 from exchangelib.properties import Body  # noqa: E402
 from exchangelib.protocol import close_connections  # noqa: E402
 
-from tests.e2e.world import BERLIN, World, external_id_visible  # noqa: E402
+from sandbox.outlook import BERLIN, external_id_visible  # noqa: E402
+from sandbox.processes import cycle_lock  # noqa: E402
+from sandbox.world import World  # noqa: E402
 
 UTC = dt.timezone.utc
 CLUB_ZONE = ZoneInfo("Europe/Berlin")  # PC CADDIE's wall times are the club's (the product's default zone)
@@ -585,7 +587,7 @@ class Oracle:
         self.ledger = Ledger()
         self.referee = Referee(world, self.ledger)
         self.drafts = Drafts(rng)
-        self.lock = filelock.FileLock(str(world.home / "sync-cycle.lock"))
+        self.lock = cycle_lock(world.home)
         self.made_last_round: list[str] = []
         self.changed_last_round: set[str] = set()  # changed (or made) by the last round, on either side
 

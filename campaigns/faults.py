@@ -31,7 +31,7 @@ if __package__ in (None, ""):
 
 
 from campaigns.crash import Campaign, Report  # noqa: E402
-from tests.e2e.world import external_id_visible  # noqa: E402
+from sandbox.outlook import external_id_visible  # noqa: E402
 
 FAULTS: list[dict[str, Any]] = [
     {"kind": "server_busy", "back_off_ms": 800},
@@ -73,17 +73,7 @@ class FaultCampaign(Campaign):
             self.world.control("/emulator/password", {"mailbox": "anna@club.example", "password": "new-secret"})
             self.world.password = "new-secret"  # (the campaign's own Outlook client)
             time.sleep(self.fault_seconds)
-            self.world.caddie(
-                "account",
-                "set",
-                "anna",
-                "--ews-url",
-                self.world.url,
-                "--mailbox",
-                "anna@club.example",
-                "--password-stdin",
-                input="new-secret\n",
-            )
+            self.world.set_account("anna", "new-secret")
         time.sleep(self.fault_seconds)
         state = self.world.control("/emulator/faults", method="GET")
         self.faults_hit += sum(rule.get("hits", 0) for rule in state)

@@ -32,24 +32,8 @@ from protocol.framing import DEFAULT_MAX_FRAME_SIZE  # noqa: E402
 from protocol.handshake import ClientHandshake  # noqa: E402
 from protocol.handshake_io import client_handshake  # noqa: E402
 from protocol.rpc import ConnectionLost, Heartbeat, PeerSettings, RequestTimeout, RpcPeer  # noqa: E402
+from sandbox.processes import free_port, gateway, peak_resident_kib, resident_kib  # noqa: E402
 from service_runtime.home import Home, ensure_token  # noqa: E402
-from tests.e2e.processes import free_port, gateway  # noqa: E402
-
-
-def _proc_status_kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    return 0
-
-
-def rss_kib(pid: int) -> int:
-    return _proc_status_kib(pid, "VmRSS")
-
-
-def peak_rss_kib(pid: int) -> int:
-    """The process's peak resident memory since it started or since `reset_peak_rss`."""
-    return _proc_status_kib(pid, "VmHWM")
 
 
 def reset_peak_rss(pid: int) -> bool:
@@ -181,7 +165,7 @@ class _Legit:
 
 async def _attack(port: int, pid: int, connections: int, frame: bytes, legit: _Legit, report: WireReport) -> None:
     report.attack, report.attack_frame_bytes = connections, len(frame) - 4
-    report.attack_rss_before_kib = rss_kib(pid)
+    report.attack_rss_before_kib = resident_kib(pid)
     if not reset_peak_rss(pid):
         report.attack_peak_measured = "VmRSS sampled every 10 ms"
     sampled = report.attack_rss_before_kib
@@ -201,12 +185,12 @@ async def _attack(port: int, pid: int, connections: int, frame: bytes, legit: _L
         for _ in range(connections):
             attackers.start_soon(one)
         while len(attackers.child_tasks) > 0:
-            sampled = max(sampled, rss_kib(pid))
+            sampled = max(sampled, resident_kib(pid))
             await trio.sleep(0.01)
     await trio.sleep(0.5)  # a last answer to the legitimate client, after the attack
     legit.measuring = False
     report.attack_slowest_answer_ms = legit.slowest * 1000
-    peak = peak_rss_kib(pid) if report.attack_peak_measured == "VmHWM" else 0
+    peak = peak_resident_kib(pid) if report.attack_peak_measured == "VmHWM" else 0
     report.attack_rss_peak_kib = max(peak, sampled)
 
 
@@ -244,7 +228,7 @@ async def campaign(
     attack: int = 0,
     frame_size: int = DEFAULT_MAX_FRAME_SIZE,
 ) -> None:
-    report.rss_start_kib = report.rss_peak_kib = rss_kib(pid)
+    report.rss_start_kib = report.rss_peak_kib = resident_kib(pid)
     legit = _Legit(port, token, report)
     async with trio.open_nursery() as nursery:
         await nursery.start(legit.run)
@@ -258,7 +242,7 @@ async def campaign(
         async with trio.open_nursery() as idle_phase:
             idle_phase.start_soon(_open_and_watch, port, idle, None, report, "idle_closed")
             await trio.sleep(1)
-            report.rss_peak_kib = max(report.rss_peak_kib, rss_kib(pid))
+            report.rss_peak_kib = max(report.rss_peak_kib, resident_kib(pid))
 
         # half frames and huge prefixes, in waves that stay below the connection cap
         wave = 100 if report.max_clients is None else max(1, min(100, (report.max_clients - 2) // 2))
@@ -272,7 +256,7 @@ async def campaign(
                     done += 1
                 waves.start_soon(_open_and_watch, port, n, b"\xff\xff\xff\xf0", report, "huge_prefix_closed")
                 await trio.sleep(0.2)
-                report.rss_peak_kib = max(report.rss_peak_kib, rss_kib(pid))
+                report.rss_peak_kib = max(report.rss_peak_kib, resident_kib(pid))
 
         # a client that passed the handshake and then never answers (nor reads): dropped by heartbeat
         silent_stream = await trio.open_tcp_stream("127.0.0.1", port)
@@ -294,10 +278,10 @@ async def campaign(
             async with trio.open_nursery() as many:
                 for _ in range(pings):
                     many.start_soon(one)
-            report.rss_peak_kib = max(report.rss_peak_kib, rss_kib(pid))
+            report.rss_peak_kib = max(report.rss_peak_kib, resident_kib(pid))
             flood.cancel_scope.cancel()
         nursery.cancel_scope.cancel()
-    report.rss_end_kib = rss_kib(pid)
+    report.rss_end_kib = resident_kib(pid)
 
 
 def run_wire_campaign(
@@ -311,7 +295,7 @@ def run_wire_campaign(
     )
     token = ensure_token(Home(home).prepare())
     port = free_port()
-    service = gateway(home, port).start()
+    service = gateway(home, f"127.0.0.1:{port}").start()
     try:
         service.wait_for("Listener started")
         report = WireReport(max_clients=max_clients)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import errno
 import signal
+import ssl
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import click
 import trio
@@ -21,10 +23,12 @@ from service_runtime.signals import stop_on_signals
 from service_runtime.status import StatusReporter
 from service_runtime.version import product_version
 
+from .backends import backends
 from .ews.connection import ExchangeSettings, configure_exchangelib
-from .ews.operations import ExchangeLimits, ExchangeOperations
+from .exchange_operations import ExchangeLimits, ExchangeOperations
 from .operations import OperationTable
 from .server import Gateway, GatewaySettings
+from .tokens import TokenProvider
 
 SERVICE_NAME = "exchange-gateway"
 
@@ -41,11 +45,21 @@ add_logs_command(main, SERVICE_NAME)
     help="Address to listen on (default: the config file's, 127.0.0.1:3000).",
 )
 @click.option("--allow-remote", is_flag=True, default=None, help="Allow listening on an address other than loopback.")
+@click.option(
+    "--ca-bundle",
+    type=click.Path(exists=True, dir_okay=False, readable=True),
+    default=None,
+    help="Trust this file's certificates (PEM) besides the system's (the same as [exchange] ca_bundle).",
+)
 @click.option("--verbose", is_flag=True, help="Log debugging detail too.")
 @click.pass_obj
-def run(home_value: str | None, listen: Address | None, allow_remote: bool | None, verbose: bool) -> None:
+def run(
+    home_value: str | None, listen: Address | None, allow_remote: bool | None, ca_bundle: str | None, verbose: bool
+) -> None:
     """Run the gateway in the foreground until SIGINT or SIGTERM."""
     home, config = open_home(home_value)
+    if ca_bundle is not None:
+        config = replace(config, exchange=replace(config.exchange, ca_bundle=ca_bundle))
     gateway_config = config.gateway
     listen = listen or gateway_config.listen
     allowed = allow_remote if allow_remote is not None else gateway_config.allow_remote
@@ -78,15 +92,22 @@ def run(home_value: str | None, listen: Address | None, allow_remote: bool | Non
         ca_bundle=exchange.ca_bundle or None,
         connections_per_endpoint=exchange.max_parallel_per_mailbox,
     )
-    configure_exchangelib(exchange_settings)
+    try:
+        configure_exchangelib(exchange_settings)
+    except (ssl.SSLError, OSError) as exc:
+        raise click.ClickException(
+            f"the CA bundle {exchange_settings.ca_bundle!r} could not be read as PEM certificates: {exc}"
+        ) from None
+    tokens = TokenProvider(exchange_settings)  # the club's app's tokens, for every backend and app_check
     operations = ExchangeOperations(
-        exchange_settings,
+        backends(exchange_settings, tokens=tokens),
         ExchangeLimits(
             exchange.max_parallel_calls,
             exchange.max_parallel_per_mailbox,
             exchange.operation_deadline_seconds,
             reply_bytes=gateway_config.max_frame_bytes * 3 // 4,
         ),
+        tokens,
     )
     trio.run(_serve_until_signal, home, Gateway(settings, OperationTable(operations.table())))
 
@@ -150,15 +171,46 @@ class MailboxType(click.ParamType):
     required=True,
     help="A mailbox and the password of its Basic auth user; repeat for more.",
 )
+@click.option(
+    "--app",
+    "apps",
+    metavar="TENANT:CLIENT_ID:SECRET",
+    multiple=True,
+    help="An app registration of a tenant (identity platform, Graph, EWS with bearer tokens); repeat for more.",
+)
+@click.option(
+    "--tls",
+    "tls_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="CERT_DIR",
+    help="Serve HTTPS with a certificate made at start; its CA goes to CERT_DIR/ca.pem.",
+)
 @click.option("--verbose", is_flag=True, help="Log every request.")
-def emulator(listen: Address, mailboxes: tuple[tuple[str, str], ...], verbose: bool) -> None:
+def emulator(
+    listen: Address,
+    mailboxes: tuple[tuple[str, str], ...],
+    apps: tuple[str, ...],
+    tls_dir: Path | None,
+    verbose: bool,
+) -> None:
     """Run a stand-in Exchange server (EWS SOAP, Basic auth, in memory) until SIGINT or SIGTERM.
 
     It answers at http://HOST:PORT/EWS/Exchange.asmx; tests steer it at /emulator/faults and
     /emulator/state (see docs/emulator.md). It prints its EWS URL on the first line of stdout.
+    With --app it is also the identity platform (/TENANT/...) and Microsoft Graph (/v1.0/); with
+    --tls it serves HTTPS with a certificate made at start, its CA in CERT_DIR/ca.pem.
     """
+    from exchange_standin.identity import parse_app
     from exchange_standin.logformat import log_to_stderr
     from exchange_standin.server import EmulatorError, EmulatorServer
+
+    try:
+        app_specs = [parse_app(text) for text in apps]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--app'") from None
+    if len({(spec.tenant, spec.client_id) for spec in app_specs}) != len(app_specs):
+        raise click.BadParameter("an app is given twice", param_hint="'--app'")
 
     seen = set()
     for address, _password in mailboxes:
@@ -167,7 +219,7 @@ def emulator(listen: Address, mailboxes: tuple[tuple[str, str], ...], verbose: b
         seen.add(address.lower())
     log_to_stderr(verbose)
     try:
-        server = EmulatorServer(listen.host, listen.port, mailboxes)
+        server = EmulatorServer(listen.host, listen.port, mailboxes, apps=app_specs, tls_dir=tls_dir)
     except EmulatorError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -18,7 +18,6 @@ from service_runtime.overview import overview as service_overview
 from service_runtime.overview import render as render_overview
 
 from .commands import register as register_admin_commands
-from .demo import DemoFailed, run_demo
 from .service import SERVICE_NAME, ServiceSettings, run_service, sync_once
 from .store.schema import SchemaError
 from .vault import VaultError
@@ -83,6 +82,8 @@ def demo(home_value: str | None, keep_running: bool) -> None:
 
     Uses a fresh temporary home unless --home is given, and a free loopback port.
     """
+    from sandbox.demo import DemoFailed, run_demo  # (the demo kit, loaded only for the demo)
+
     try:
         run_demo(Path(home_value) if home_value else None, keep_running)
     except DemoFailed as exc:

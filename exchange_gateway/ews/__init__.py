@@ -1,6 +1,8 @@
-"""The gateway's Exchange Web Services operations, carried out with exchangelib.
+"""The gateway's EWS backend, carried out with exchangelib.
 
-`entries` is the neutral schema items cross the wire in; `errors` maps every failure to a stable
-code; `connection` builds and caches exchangelib accounts; `mailbox` does the blocking work for
-one mailbox; `operations` puts it on the wire, in worker threads under limits and deadlines.
+`backend` is the backend (registered as "ews"): it opens a mailbox per call and runs its work in
+worker threads; `mailbox` does the blocking work for one mailbox; `connection` builds and caches
+exchangelib accounts; `convert` is between exchangelib's items and the wire's entries
+(protocol/entries.py); `services` answers per response message; `folders` keeps each mailbox's
+sub-folders; `errors` maps every exchangelib failure to the gateway's stable codes.
 """

@@ -18,9 +18,10 @@ from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAd
 from exchangelib.properties import Body, HTMLBody
 from lxml import etree
 
-from .entries import MAX_EMAILS, CalendarEntry, ContactEntry, format_utc, parse_date, parse_utc
-from .errors import INVALID, GatewayError
-from .limits import MAX_TEXT, shorten
+from protocol.entries import MAX_EMAILS, CalendarEntry, ContactEntry, format_utc, parse_date, parse_utc
+from protocol.text_limits import MAX_TEXT, shorten
+
+from ..errors import INVALID, GatewayError
 
 PROPERTY_SET_ID = "6f0c8a52-3d1e-4b7a-9c55-2e8d41f7b3a9"  # ours: the PC CADDIE Exchange sync
 EXTERNAL_ID_FIELD = "pccaddie_sync_id"

@@ -18,7 +18,7 @@ from typing import Callable
 from exchangelib import Account
 from exchangelib.folders import SHALLOW, Folder, FolderCollection
 
-from .errors import NOT_FOUND, GatewayError
+from ..errors import NOT_FOUND, GatewayError
 
 DEFAULT_MAX_AGE = 60.0
 

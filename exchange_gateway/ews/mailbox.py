@@ -9,8 +9,10 @@ made), never repeated blindly. The failures of the mailbox or the server (a full
 store being moved, a busy server: errors.MAILBOX_WIDE) fail the whole request too, even when
 they come in the message of one item, so that no item is blamed for them.
 
-Before an item is built, its text fields are shortened to Exchange's limits (limits.py), and an
-item exchangelib still refuses to build fails alone (`invalid`).
+Before an item is built, its text fields are shortened to Exchange's limits (../fitting.py), and
+an item exchangelib still refuses to build fails alone (`invalid`). The items of a create are
+checked once, by exchangelib as it writes the request; only when it refuses one, before anything
+is sent, is each checked alone, and the one refused fails alone.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
-import msgpack
 from exchangelib import Account, CalendarItem, Contact, ItemId, Q
 from exchangelib.errors import ErrorFolderExists, ErrorFolderNotFound
 from exchangelib.folders import Calendar, Contacts, Folder
@@ -27,28 +28,24 @@ from exchangelib.properties import FieldPath
 from exchangelib.services.common import EWSService
 from loguru import logger
 
-from . import convert, limits
-from .entries import CalendarEntry, Change, ContactEntry, ItemRef, ItemResult
-from .errors import BUSY, INVALID, NOT_FOUND, SERVER_ERROR, UNSUPPORTED, GatewayError, is_mailbox_wide, map_exception
+from protocol.entries import CALENDAR, CONTACTS, KINDS, CalendarEntry, Change, ContactEntry, Entry, ItemRef
+
+from .. import fitting
+from ..arguments import MAX_CHANGES
+from ..backend import ItemResult, ItemUpdate
+from ..errors import BUSY, INVALID, NOT_FOUND, SERVER_ERROR, UNSUPPORTED, GatewayError
+from . import convert
+from .errors import is_mailbox_wide, map_exception
 from .folders import FolderDirectory
 from .services import CreateItems, DeleteItems, GetItems, SyncItems, UpdateItems
 
-CALENDAR, CONTACTS = "calendar", "contacts"
-KINDS = (CALENDAR, CONTACTS)
-MAX_CHANGES = 512
 FETCH_CHUNK = 250
 WRITE_CHUNK = 100  # items per EWS request
 T = TypeVar("T")
-Entry = CalendarEntry | ContactEntry
 
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
-
-
-def wire_size(value: object) -> int:
-    """Bytes `value` takes in a reply frame."""
-    return len(msgpack.packb(value, use_bin_type=True))
 
 
 def _read_fields(item_class: Any, names: Iterable[str], version: Any) -> set[FieldPath]:
@@ -84,9 +81,13 @@ class Mailbox:
             return main
         return self.folders.find(self.account, kind, main, name)
 
-    def ensure_folder(self, kind: str, name: str) -> tuple[Folder, bool]:
-        """The sub-folder `name`, made if it is not there. The list is read afresh first: a user
-        may have made, deleted or moved the folder since."""
+    def ensure_folder(self, kind: str, name: str) -> dict[str, object]:
+        """The sub-folder `name`, made if it is not there: {"id", "name", "created"}. The list is
+        read afresh first: a user may have made, deleted or moved the folder since."""
+        folder, created = self._ensure_folder(kind, name)
+        return {"id": folder.id, "name": folder.name, "created": created}
+
+    def _ensure_folder(self, kind: str, name: str) -> tuple[Folder, bool]:
         main = self._main_folder(kind)
         try:
             return self.folders.find(self.account, kind, main, name, fresh=True), False
@@ -265,29 +266,55 @@ class Mailbox:
         service_class: type[EWSService],
         prepared: Sequence[tuple[object, tuple[str, ...]] | ItemResult],
         success: Callable[[Any], ItemResult],
+        refusal: Callable[[int], ItemResult | None] | None = None,
         **options: Any,
     ) -> list[ItemResult]:
         """Send the prepared items (an ItemResult in the list: that item already failed), a
-        request per WRITE_CHUNK; the results in order, each with what was shortened."""
+        request per WRITE_CHUNK; the results in order, each with what was shortened. `refusal`
+        (creates): when exchangelib refuses an item while it writes a request (nothing has been
+        sent), the items are checked alone with it, those refused fail alone (their index's
+        ItemResult) and the others are sent."""
         results: list[ItemResult | None] = [p if isinstance(p, ItemResult) else None for p in prepared]
         pending = [(index, p) for index, p in enumerate(prepared) if not isinstance(p, ItemResult)]
         for start in range(0, len(pending), WRITE_CHUNK):
             chunk = pending[start : start + WRITE_CHUNK]
-            payload = [built for _, (built, _) in chunk]
-            service = service_class(account=self.account, chunk_size=len(payload))
-            outcomes = _accounted(payload, service.call(items=payload, **options))
-            gone = next((o for o in outcomes if isinstance(o, ErrorFolderNotFound)), None)
-            if gone is not None:
-                raise gone  # the folder is gone (a user deleted it), not these items
-            wide = next((o for o in outcomes if isinstance(o, Exception) and is_mailbox_wide(o)), None)
-            if wide is not None:
-                raise map_exception(wide)  # the mailbox's failure or the server's, not these items'
-            for (index, (_, shortened)), outcome in zip(chunk, outcomes):
-                if isinstance(outcome, Exception):
-                    results[index] = ItemResult(False, error=map_exception(outcome), shortened=shortened)
-                else:
-                    results[index] = _with_shortened(success(outcome), shortened)
+            while chunk:
+                payload = [built for _, (built, _) in chunk]
+                service = service_class(account=self.account, chunk_size=len(payload))
+                try:
+                    outcomes = _accounted(payload, service.call(items=payload, **options))
+                except (ValueError, TypeError):
+                    if refusal is None or getattr(service, "requested", True):
+                        raise  # not a refusal before sending: the outcome is the request's
+                    refused = {index: r for index, _ in chunk if (r := refusal(index)) is not None}
+                    if not refused:
+                        raise
+                    for index, result in refused.items():
+                        results[index] = result
+                    chunk = [(index, p) for index, p in chunk if index not in refused]
+                    continue
+                self._record(chunk, outcomes, results, success)
+                break
         return [r for r in results if r is not None]
+
+    def _record(
+        self,
+        chunk: Sequence[tuple[int, tuple[object, tuple[str, ...]]]],
+        outcomes: Sequence[object],
+        results: list[ItemResult | None],
+        success: Callable[[Any], ItemResult],
+    ) -> None:
+        gone = next((o for o in outcomes if isinstance(o, ErrorFolderNotFound)), None)
+        if gone is not None:
+            raise gone  # the folder is gone (a user deleted it), not these items
+        wide = next((o for o in outcomes if isinstance(o, Exception) and is_mailbox_wide(o)), None)
+        if wide is not None:
+            raise map_exception(wide)  # the mailbox's failure or the server's, not these items'
+        for (index, (_, shortened)), outcome in zip(chunk, outcomes):
+            if isinstance(outcome, Exception):
+                results[index] = ItemResult(False, error=map_exception(outcome), shortened=shortened)
+            else:
+                results[index] = _with_shortened(success(outcome), shortened)
 
     def create(self, kind: str, folder_name: str, entries: Sequence[Entry]) -> list[ItemResult]:
         folder = self.folder(kind, folder_name)
@@ -300,16 +327,26 @@ class Mailbox:
             assert isinstance(entry, ContactEntry)
             return convert.new_contact(entry, account=self.account, folder=folder)
 
-        def validated(item: CalendarItem | Contact) -> CalendarItem | Contact:
-            item.clean(version=self.account.version)
-            return item
+        prepared = [_prepare(entry, build) for entry in entries]
 
-        prepared = [_prepare(entry, lambda fitted: validated(build(fitted))) for entry in entries]
+        def refusal(index: int) -> ItemResult | None:
+            """The item checked alone, as exchangelib checks it while it writes the request."""
+            sending = prepared[index]
+            assert not isinstance(sending, ItemResult)  # only items still to send are checked
+            built, shortened = sending
+            assert isinstance(built, (CalendarItem, Contact))
+            try:
+                built.clean(version=self.account.version)
+            except (ValueError, TypeError) as exc:
+                return ItemResult(False, entries[index].id, error=map_exception(exc), shortened=shortened)
+            return None
+
         try:
             return self._write(
                 CreateItems,
                 prepared,
                 _created,
+                refusal,
                 folder=folder,
                 message_disposition=SAVE_ONLY,
                 send_meeting_invitations=SEND_TO_NONE,
@@ -318,7 +355,7 @@ class Mailbox:
             self._folder_gone(kind, exc)
             raise
 
-    def update(self, kind: str, updates: Sequence[tuple[ItemRef, Entry, set[str]]]) -> list[ItemResult]:
+    def update(self, kind: str, updates: Sequence[ItemUpdate]) -> list[ItemResult]:
         """Write the named fields of each entry; a change key that is no longer current is a
         conflict (NeverOverwrite), answered for that item only."""
         return self._update_calendar(updates) if kind == CALENDAR else self._update_contacts(updates)
@@ -330,7 +367,7 @@ class Mailbox:
             field.clean(getattr(item, name), version=self.account.version)
         return item, names
 
-    def _update_calendar(self, updates: Sequence[tuple[ItemRef, Entry, set[str]]]) -> list[ItemResult]:
+    def _update_calendar(self, updates: Sequence[ItemUpdate]) -> list[ItemResult]:
         now = self.now()
 
         def prepare(update: tuple[ItemRef, Entry, set[str]]) -> tuple[object, tuple[str, ...]] | ItemResult:
@@ -353,7 +390,7 @@ class Mailbox:
             suppress_read_receipts=True,
         )
 
-    def _update_contacts(self, updates: Sequence[tuple[ItemRef, Entry, set[str]]]) -> list[ItemResult]:
+    def _update_contacts(self, updates: Sequence[ItemUpdate]) -> list[ItemResult]:
         current = self._get_items([ref.id for ref, _, _ in updates])
         wide = next((c for c in current if isinstance(c, Exception) and is_mailbox_wide(c)), None)
         if wide is not None:
@@ -413,7 +450,7 @@ def _prepare(
 ) -> tuple[object, tuple[str, ...]] | ItemResult:
     """The item built from the entry shortened to Exchange's limits, with the names of the fields
     shortened (of those written); an entry exchangelib refuses fails alone."""
-    fitted, shortened = limits.fit(entry)
+    fitted, shortened = fitting.fit(entry)
     if fields is not None:
         shortened = tuple(name for name in shortened if name in fields)
     try:

@@ -47,7 +47,15 @@ class PerMessage(EWSService):
 
 
 class CreateItems(PerMessage, CreateItem):
-    pass
+    """CreateItem; `requested` tells whether the request was written (exchangelib checks every
+    item as it writes it, and refuses one with ValueError or TypeError before anything is sent)."""
+
+    requested = False
+
+    def get_payload(self, *args: Any, **kwargs: Any) -> Any:
+        payload = super().get_payload(*args, **kwargs)
+        self.requested = True
+        return payload
 
 
 class UpdateItems(PerMessage, UpdateItem):

@@ -1,56 +1,95 @@
-"""Exchange accounts: one per PC CADDIE user, the password encrypted at rest."""
+"""Exchange accounts: one per PC CADDIE user, the password encrypted at rest.
+
+An account is a `protocol.accounts` value (a tagged union: backend, endpoint, mailbox, credentials);
+`store/accounts.py` maps it to and from its row. `account set` makes EWS accounts with a password
+(Basic or NTLM), EWS accounts with the club's app (`--oauth`) and Microsoft Graph accounts
+(`--graph`); the last two need the club's app registration first (`app set`, admin/app.py).
+"""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from typing import Any
 
+from protocol.accounts import (
+    Account,
+    AccountError,
+    AppCredentials,
+    EwsAccount,
+    GraphAccount,
+    PasswordCredentials,
+    check_ews_url,
+    check_mailbox,
+)
+
+from ..store.accounts import AccountMissing, account_row, row_values
+from ..store.accounts import account_for_gateway as stored_account_for_gateway
+from ..store.app_registration import AppMissing, app_credentials
+from ..store.mailbox_blocks import clear_block
 from ..store.models import ExchangeAccount
 from ..vault import PasswordVault
 from . import AdminError
 from .lookups import user_by_login
-from .mailbox_blocks import clear_block
 
-MAILBOX = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MASK = "********"
 
 
 @dataclass(frozen=True)
 class AccountView:
+    """What `account show` prints: the account without its password."""
+
     login: str
+    backend: str
     ews_url: str
     mailbox: str
     username: str
+    auth: str
     password: str = MASK
 
 
-def check_ews_url(url: str) -> str:
-    url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in {"https", "http"} or not parts.hostname:
-        raise AdminError(f"{url!r} is not an EWS address like https://mail.example.com/EWS/Exchange.asmx")
-    return url
+@dataclass(frozen=True)
+class AppAccountView:
+    """What `account show` prints for an account with the club's app (`ews_url` for EWS only)."""
+
+    login: str
+    backend: str
+    ews_url: str | None
+    mailbox: str
+    credentials: str
 
 
-def set_account(
-    login: str, ews_url: str, mailbox: str, username: str | None, password: str, vault: PasswordVault
-) -> None:
-    user = user_by_login(login)
-    ews_url = check_ews_url(ews_url)
+def ews_account(ews_url: str, mailbox: str, username: str | None, password: str, auth: str = "basic") -> EwsAccount:
+    """An EWS account with a password as typed (spaces around the names dropped, the user name
+    defaulting to the mailbox), or AdminError saying what is wrong."""
+    ews_url, mailbox = ews_url.strip(), mailbox.strip()
+    try:
+        check_ews_url(ews_url)  # in the order the options are named, before the credentials
+        check_mailbox(mailbox)
+        return EwsAccount(ews_url, mailbox, PasswordCredentials((username or mailbox).strip(), password, auth))
+    except AccountError as exc:
+        raise AdminError(exc.message) from None
+
+
+def app_account(mailbox: str, vault: PasswordVault, ews_url: str | None = None) -> Account:
+    """An account with the club's app: Microsoft Graph, or EWS at `ews_url` (`--oauth`); AdminError
+    if the club has no app registration yet (saying what to run) or the values are wrong."""
     mailbox = mailbox.strip()
-    if not MAILBOX.match(mailbox):
-        raise AdminError(f"{mailbox!r} is not a mailbox address like golfclub@example.com")
-    if not password:
-        raise AdminError("the password is empty")
-    if "\n" in password or "\r" in password:
-        raise AdminError("the password may not contain a line break")
-    values = {
-        "ews_url": ews_url,
-        "mailbox": mailbox,
-        "username": (username or mailbox).strip(),
-        "password_encrypted": vault.encrypt(password),
-    }
+    try:
+        if ews_url is not None:
+            check_ews_url(ews_url.strip())
+        check_mailbox(mailbox)
+        app = app_credentials(vault)
+        return GraphAccount(mailbox, app) if ews_url is None else EwsAccount(ews_url.strip(), mailbox, app)
+    except AccountError as exc:
+        raise AdminError(exc.message) from None
+    except AppMissing as exc:
+        raise AdminError(str(exc)) from None
+
+
+def store_account(login: str, account: Account, vault: PasswordVault) -> None:
+    """Set (or replace) the user's account as `account`."""
+    user = user_by_login(login)
+    values = row_values(account, vault)
     ExchangeAccount.insert(user=user, **values).on_conflict(
         conflict_target=[ExchangeAccount.user],
         update={getattr(ExchangeAccount, name): value for name, value in values.items()},
@@ -58,23 +97,44 @@ def set_account(
     clear_block(user.id)  # a mailbox left alone after a refused login is tried again (issue 13, defect 7)
 
 
-def show_account(login: str) -> AccountView:
-    user = user_by_login(login)
-    account = ExchangeAccount.get_or_none(ExchangeAccount.user == user)
-    if account is None:
-        raise AdminError(f"the user {login!r} has no Exchange account (see `sync-service account set`)")
-    return AccountView(login, account.ews_url, account.mailbox, account.username)
+def set_app_account(login: str, mailbox: str, vault: PasswordVault, ews_url: str | None = None) -> None:
+    """Set (or replace) the user's account as Microsoft Graph (or EWS at `ews_url`) with the club's app."""
+    user_by_login(login)
+    store_account(login, app_account(mailbox, vault, ews_url), vault)
 
 
-def account_for_gateway(login: str, vault: PasswordVault) -> dict[str, str]:
-    """The account as the gateway wants it with each request (the password decrypted, in memory only)."""
-    user = user_by_login(login)
-    account = ExchangeAccount.get_or_none(ExchangeAccount.user == user)
+def set_account(
+    login: str,
+    ews_url: str,
+    mailbox: str,
+    username: str | None,
+    password: str,
+    vault: PasswordVault,
+    auth: str = "basic",
+) -> None:
+    """Set (or replace) the user's account as EWS with a password."""
+    user_by_login(login)
+    store_account(login, ews_account(ews_url, mailbox, username, password, auth), vault)
+
+
+def show_account(login: str) -> AccountView | AppAccountView:
+    account = account_row(user_by_login(login))
     if account is None:
         raise AdminError(f"the user {login!r} has no Exchange account (see `sync-service account set`)")
-    return {
-        "ews_url": account.ews_url,
-        "mailbox": account.mailbox,
-        "username": account.username,
-        "password": vault.decrypt(account.password_encrypted),
-    }
+    if account.credential_kind == AppCredentials.kind:
+        return AppAccountView(
+            login, account.backend, account.endpoint, account.mailbox, "the club's app (see `sync-service app show`)"
+        )
+    return AccountView(
+        login, account.backend, account.endpoint or "", account.mailbox, account.username or "", account.auth or ""
+    )
+
+
+def account_for_gateway(login: str, vault: PasswordVault) -> dict[str, Any]:
+    """The account's wire form for a command that asks the gateway itself (`store/accounts.py`
+    makes it), with the admin commands' errors: an unknown user or no account is an AdminError."""
+    user_by_login(login)
+    try:
+        return stored_account_for_gateway(login, vault)
+    except AccountMissing as exc:
+        raise AdminError(str(exc)) from None

@@ -4,20 +4,19 @@ to the person chosen, or to a new person."""
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-import peewee as pw
-
+from ..core.contact_content import contact_names
+from ..engine.contacts import candidates_for, only_match, same_name
 from ..permissions import FieldGroup, FieldMode, field_mode, may_sync_contacts
 from ..store.models import ContactSubscription, Person
+from ..store.read_model import subject_for
 from . import AdminError
 from .lookups import person_by_id, user_by_login
 from .persons import MAX_EMAILS
 from .subscriptions import _now
 from .timetable import utc_now
-from .users import subject_for
 
 
 @dataclass(frozen=True)
@@ -42,53 +41,9 @@ def choose_contact(wanted: str, candidates: list[Mapping[str, Any]]) -> Mapping[
     return candidates[0]
 
 
-def name_key(text: str) -> str:
-    """A name as +ADD compares it: Unicode form, case and spaces do not count, nor umlaut spellings
-    (Müller, Mueller and MÜLLER are one name)."""
-    folded = " ".join(unicodedata.normalize("NFKC", text or "").casefold().split())
-    for umlaut, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
-        folded = folded.replace(umlaut, spelled)
-    return folded
-
-
-def contact_names(contact: Mapping[str, Any]) -> tuple[str, str]:
-    """First and last name of an Exchange contact: its given name and surname, else its display
-    name ("Max Muster", or "Muster, Max" as Outlook files it)."""
-    first = " ".join(str(contact.get("given_name") or "").split())
-    last = " ".join(str(contact.get("surname") or "").split())
-    if first or last:
-        return first, last
-    shown = " ".join(str(contact.get("display_name") or "").split())
-    if "," in shown:
-        surname, _, given = shown.partition(",")
-        return given.strip(), surname.strip()
-    parts = shown.rsplit(" ", 1)
-    return (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0])
-
-
-def _same_name(person: Person, first: str, last: str) -> bool:
-    return (name_key(person.first_name), name_key(person.last_name)) == (name_key(first), name_key(last))
-
-
 def _describe(person: Person) -> str:
     emails = ", ".join(e for e in (person.email1, person.email2, person.email3) if e)
     return f"person {person.id} {person.first_name} {person.last_name}" + (f" <{emails}>" if emails else "")
-
-
-def candidates_for(contact: Mapping[str, Any]) -> tuple[list[Person], list[Person]]:
-    """(persons sharing an e-mail address with the contact, persons of the same name)."""
-    emails = sorted({str(e).strip().casefold() for e in contact.get("emails") or [] if str(e).strip()})
-    by_email: list[Person] = []
-    if emails:
-        same_email = (
-            pw.fn.LOWER(pw.fn.TRIM(Person.email1)).in_(emails)
-            | pw.fn.LOWER(pw.fn.TRIM(Person.email2)).in_(emails)
-            | pw.fn.LOWER(pw.fn.TRIM(Person.email3)).in_(emails)
-        )
-        by_email = list(Person.select().where(same_email).order_by(Person.id))
-    first, last = contact_names(contact)
-    by_name = [p for p in Person.select().order_by(Person.id) if _same_name(p, first, last)] if last or first else []
-    return by_email, by_name
 
 
 def match_person(contact: Mapping[str, Any], modes: Mapping[str, FieldMode] | None = None) -> Matched:
@@ -96,11 +51,11 @@ def match_person(contact: Mapping[str, Any], modes: Mapping[str, FieldMode] | No
     addresses and its name. Never a guess: several candidates, or an e-mail address whose owner's
     name differs, are refused with the candidates listed; with none at all a new person is made
     (its names, and what the modes let come from Exchange)."""
+    if (matched := only_match(contact)) is not None:
+        return Matched(person_by_id(matched), "e-mail")
     by_email, by_name = candidates_for(contact)
     first, last = contact_names(contact)
-    both = [p for p in by_email if _same_name(p, first, last)]
-    if len(both) == 1 and len(by_name) == 1:
-        return Matched(both[0], "e-mail")
+    both = [p for p in by_email if same_name(p, first, last)]
     candidates = {p.id: p for p in [*by_email, *by_name]}
     if candidates:
         shown = f"{first} {last}".strip() or str(contact.get("display_name") or "?")

@@ -1,5 +1,6 @@
 """Special parameters: SYNC_EXCH switches the module on, SYNC_EXCH_ATTEMPTS bounds the retries;
-any other name is kept as given, for PC CADDIE's other uses."""
+any other name is kept as given, for PC CADDIE's other uses. What the engine reads of them is
+`store/read_model.py` (`module_enabled`, `max_attempts`); these commands read them through it too."""
 
 from __future__ import annotations
 
@@ -7,11 +8,9 @@ import re
 from typing import Callable
 
 from ..store.models import SpecialParameter
+from ..store.read_model import PARAMETER_DEFAULTS, SYNC_EXCH, SYNC_EXCH_ATTEMPTS, parameter
 from . import AdminError
 
-SYNC_EXCH = "SYNC_EXCH"
-SYNC_EXCH_ATTEMPTS = "SYNC_EXCH_ATTEMPTS"
-DEFAULTS = {SYNC_EXCH: "0", SYNC_EXCH_ATTEMPTS: "10"}
 NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 
 
@@ -48,25 +47,15 @@ def set_parameter(name: str, value: str) -> tuple[str, str]:
 
 def get_parameter(name: str) -> str:
     name = normalise_name(name)
-    row = SpecialParameter.get_or_none(SpecialParameter.name == name)
-    if row is not None:
-        return row.value
-    if name in DEFAULTS:
-        return DEFAULTS[name]
-    raise AdminError(f"the parameter {name} is not set")
+    value = parameter(name)
+    if value is None:
+        raise AdminError(f"the parameter {name} is not set")
+    return value
 
 
 def list_parameters() -> dict[str, tuple[str, bool]]:
     """name → (value, whether it is the default rather than set)."""
-    values = {name: (value, True) for name, value in DEFAULTS.items()}
+    values = {name: (value, True) for name, value in PARAMETER_DEFAULTS.items()}
     for row in SpecialParameter.select():
         values[row.name] = (row.value, False)
     return dict(sorted(values.items()))
-
-
-def module_enabled() -> bool:
-    return get_parameter(SYNC_EXCH) == "1"
-
-
-def max_attempts() -> int:
-    return int(get_parameter(SYNC_EXCH_ATTEMPTS))

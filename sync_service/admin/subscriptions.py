@@ -17,9 +17,9 @@ from ..store.models import (
     Person,
     TimetableArea,
 )
+from ..store.read_model import subject_for
 from . import AdminError
 from .lookups import area_by_name, person_by_id, user_by_login
-from .users import subject_for
 
 MAIN_CALENDAR = ""
 

@@ -112,6 +112,7 @@ def conflicts(login: str) -> list[dict[str, Any]]:
     return [
         {
             "when": row.created.replace(tzinfo=dt.timezone.utc).isoformat(),
+            "kind": row.kind,
             "area": _where(row.subscription_id, subscriptions),
             "appointment": row.appointment_id,
             "exchange_id": row.exchange_id,

@@ -1,12 +1,12 @@
-"""Groups, users and their sync permissions (password management, tab SYNC)."""
+"""Groups, users and their sync permissions (password management, tab SYNC). Reading a user's
+permissions back is `store/read_model.py` (`stored_permissions`, `subject_for`), shared with the engine."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
 
-from ..permissions import Appointments, Contacts, FieldMode, Permissions, Subject
-from ..store.models import AreaOwner, GroupListedArea, User, UserGroup, UserListedArea
+from ..permissions import Appointments, Contacts, FieldMode
+from ..store.models import GroupListedArea, User, UserGroup, UserListedArea
 from . import AdminError
 from .lookups import area_by_name, group_by_name, user_by_login
 
@@ -74,30 +74,3 @@ def set_group_permissions(name: str, change: PermissionChange) -> UserGroup:
     group = group_by_name(name)
     _apply(group, change, is_group=True)
     return group
-
-
-def stored_permissions(row: User | UserGroup) -> Permissions:
-    listed: Iterable[UserListedArea | GroupListedArea]
-    if isinstance(row, User):
-        listed = UserListedArea.select(UserListedArea.area).where(UserListedArea.user == row)
-    else:
-        listed = GroupListedArea.select(GroupListedArea.area).where(GroupListedArea.group == row)
-    return Permissions(
-        contacts=Contacts(row.contacts),
-        address=FieldMode(row.address),
-        phone=FieldMode(row.phone),
-        email=FieldMode(row.email),
-        appointments=Appointments(row.appointments),
-        listed_areas=frozenset(entry.area_id for entry in listed),
-    )
-
-
-def subject_for(user: User) -> Subject:
-    """Everything the permission functions need to know about a user."""
-    group = UserGroup.get_or_none(UserGroup.id == user.group_id) if user.group_id is not None else None
-    owned = AreaOwner.select(AreaOwner.area).where(AreaOwner.user == user)
-    return Subject(
-        own=stored_permissions(user),
-        group=stored_permissions(group) if group is not None else None,
-        owned_areas=frozenset(entry.area_id for entry in owned),
-    )

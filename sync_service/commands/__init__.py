@@ -2,10 +2,22 @@
 
 import click
 
-from . import accounts, appointments, areas, calendars, contacts, filters, parameters, persons, sync_info, users
+from . import accounts, app, appointments, areas, calendars, contacts, filters, parameters, persons, sync_info, users
 
 
 def register(main: click.Group) -> None:
-    for module in (parameters, users, areas, accounts, calendars, filters, appointments, persons, contacts, sync_info):
+    for module in (
+        parameters,
+        users,
+        areas,
+        accounts,
+        app,
+        calendars,
+        filters,
+        appointments,
+        persons,
+        contacts,
+        sync_info,
+    ):
         for command in module.COMMANDS:
             main.add_command(command)

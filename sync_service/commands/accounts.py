@@ -8,23 +8,24 @@ from pathlib import Path
 
 import click
 
+from protocol.accounts import AUTH_TYPES
 from protocol.addresses import Address
 from service_runtime.cli_support import AddressType
 from service_runtime.logsetup import configure_logging
 
 from ..admin import AdminError
-from ..admin.accounts import account_for_gateway, set_account, show_account
+from ..admin.accounts import account_for_gateway, set_account, set_app_account, show_account
 from ..admin.lookups import user_by_login
-from ..admin.mailbox_blocks import clear_block, record_block
 from ..gateway_calls import GatewayCallFailed, call_gateway, with_gateway
 from ..service import SERVICE_NAME
+from ..store.mailbox_blocks import clear_block, record_block
 from ..vault import PasswordVault
 from .context import Club, club_command, emit_json, json_option
 
 
 @click.group("account")
 def account() -> None:
-    """Exchange accounts (EWS address, mailbox, user name, password)."""
+    """Exchange accounts (backend, EWS address, mailbox, user name, password)."""
 
 
 def _read_password(from_stdin: bool, password_file: Path | None) -> str:
@@ -40,9 +41,17 @@ def _read_password(from_stdin: bool, password_file: Path | None) -> str:
 
 @account.command("set")
 @click.argument("login")
-@click.option("--ews-url", required=True, metavar="URL", help="e.g. https://mail.example.com/EWS/Exchange.asmx")
+@click.option("--ews-url", metavar="URL", help="e.g. https://mail.example.com/EWS/Exchange.asmx")
+@click.option("--graph", is_flag=True, help="Exchange Online through Microsoft Graph, with the club's app.")
+@click.option("--oauth", is_flag=True, help="EWS with the club's app (an OAuth2 bearer token, no password).")
 @click.option("--mailbox", required=True, metavar="ADDRESS", help="The mailbox to sync with.")
 @click.option("--username", metavar="NAME", help="The login name for Exchange (default: the mailbox).")
+@click.option(
+    "--auth",
+    type=click.Choice(AUTH_TYPES),
+    default=None,
+    help="How the password is sent: Basic (over TLS, the default) or NTLM (a Windows domain login).",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 @click.option(
     "--password-file",
@@ -54,16 +63,59 @@ def _read_password(from_stdin: bool, password_file: Path | None) -> str:
 def account_set(
     club: Club,
     login: str,
-    ews_url: str,
+    ews_url: str | None,
+    graph: bool,
+    oauth: bool,
     mailbox: str,
     username: str | None,
+    auth: str | None,
     password_stdin: bool,
     password_file: Path | None,
 ) -> None:
-    """Set (or replace) the user's Exchange account. The password is stored encrypted."""
+    """Set (or replace) the user's Exchange account: EWS at URL with a password, which is stored
+    encrypted; EWS at URL with the club's app (--oauth); or Microsoft Graph with the club's app
+    (--graph). The last two need `sync-service app set` first."""
+    vault = PasswordVault.for_home(club.home)
+    if graph or oauth:
+        _refuse_password_options(graph, oauth, ews_url, username, auth, password_stdin, password_file)
+        set_app_account(login, mailbox, vault, None if graph else ews_url)
+        click.echo(f"Exchange account of {login} saved (the club's app, {'Microsoft Graph' if graph else 'EWS'})")
+        return
+    if ews_url is None:
+        raise click.UsageError("give --ews-url URL (or --graph for Microsoft Graph)")
     password = _read_password(password_stdin, password_file)
-    set_account(login, ews_url, mailbox, username, password, PasswordVault.for_home(club.home))
+    set_account(login, ews_url, mailbox, username, password, vault, auth=auth or "basic")
     click.echo(f"Exchange account of {login} saved (password encrypted)")
+
+
+def _refuse_password_options(
+    graph: bool,
+    oauth: bool,
+    ews_url: str | None,
+    username: str | None,
+    auth: str | None,
+    password_stdin: bool,
+    password_file: Path | None,
+) -> None:
+    """The usage errors of an account with the club's app: it has no password of its own."""
+    if graph and oauth:
+        raise click.UsageError("give one of --graph (Microsoft Graph) or --oauth (EWS with the club's app), not both")
+    if graph and ews_url is not None:
+        raise click.UsageError("--graph takes no --ews-url: Microsoft Graph's address is the club's app's")
+    if oauth and ews_url is None:
+        raise click.UsageError("--oauth needs --ews-url URL (e.g. https://outlook.office365.com/EWS/Exchange.asmx)")
+    named = [
+        name
+        for name, given in (
+            ("--username", username is not None),
+            ("--auth", auth is not None),
+            ("--password-stdin", password_stdin),
+            ("--password-file", password_file is not None),
+        )
+        if given
+    ]
+    if named:
+        raise click.UsageError(f"an account with the club's app has no password: drop {', '.join(named)}")
 
 
 @account.command("show")
@@ -72,11 +124,11 @@ def account_set(
 @club_command
 def account_show(club: Club, login: str, as_json: bool) -> None:
     """Show the user's Exchange account; the password is masked."""
-    view = show_account(login)
+    shown = {name: value for name, value in dataclasses.asdict(show_account(login)).items() if value is not None}
     if as_json:
-        emit_json(dataclasses.asdict(view))
+        emit_json(shown)
         return
-    for name, value in dataclasses.asdict(view).items():
+    for name, value in shown.items():
         click.echo(f"{name.replace('_', ' ')}: {value}")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from ..admin.lookups import user_by_login
-from ..admin.mailbox_blocks import block_of
 from ..admin.subscriptions import (
     CalendarOptions,
     add_calendar,
@@ -17,6 +16,7 @@ from ..admin.subscriptions import (
     set_import_area,
 )
 from ..core.model import Policy
+from ..store.mailbox_blocks import block_of
 from .context import Club, club_command, emit_json, emit_table, json_option
 
 POLICIES = [p.value for p in Policy]

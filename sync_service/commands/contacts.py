@@ -11,10 +11,10 @@ from service_runtime.logsetup import configure_logging
 from ..admin.accounts import account_for_gateway
 from ..admin.exchange_contacts import add_exchange_contact, check_may_add, choose_contact, contact_names
 from ..admin.lookups import person_by_id, user_by_login
-from ..admin.mailbox_blocks import block_of
 from ..admin.subscriptions import add_contact, contact_policy, list_contacts, remove_contact, set_contact_policy
 from ..gateway_calls import call_gateway, with_gateway
 from ..service import SERVICE_NAME
+from ..store.mailbox_blocks import block_of
 from ..vault import PasswordVault
 from .context import Club, club_command, emit_json, emit_table, json_option
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ..admin import AdminError
@@ -82,7 +84,7 @@ def report_command(club: Club, login: str, cycles: int, as_json: bool) -> None:
 @json_option
 @club_command
 def conflicts_command(club: Club, login: str, as_json: bool) -> None:
-    """Conflicts met (both sides changed an appointment), with the version that lost."""
+    """Conflicts met (both sides changed an appointment or a contact), with the version that lost."""
     rows = conflicts(login)
     if as_json:
         emit_json(rows)
@@ -90,16 +92,22 @@ def conflicts_command(club: Club, login: str, as_json: bool) -> None:
     emit_table(
         ["WHEN", "AREA", "APPOINTMENT", "WINNER", "LOST VERSION"],
         [
-            (
-                r["when"][:19].replace("T", " "),
-                r["area"],
-                r["appointment"] or "-",
-                r["winner"],
-                f"{r['lost']['title']} ({r['lost']['start']} – {r['lost']['end']}, from {r['lost']['side']})",
-            )
+            (r["when"][:19].replace("T", " "), r["area"], r["appointment"] or "-", r["winner"], lost_version(r))
             for r in rows
         ],
     )
+
+
+def lost_version(row: dict[str, Any]) -> str:
+    """The version that lost, as one line: an appointment's title and times; a contact's field
+    group with the values that lost (an empty field shown as "–")."""
+    lost = row["lost"]
+    if row.get("kind") == "contacts":
+        group = next((key for key in lost if key not in ("side", "title", "start", "end")), None)
+        values = lost.get(group) if group else None
+        shown = ", ".join(str(v) or "–" for v in values) if isinstance(values, list) and any(values) else "(empty)"
+        return f"{lost['title']}: {shown} (from {lost['side']})"
+    return f"{lost['title']} ({lost['start']} – {lost['end']}, from {lost['side']})"
 
 
 @click.group("items", invoke_without_command=True)

@@ -14,8 +14,6 @@ from ..admin.users import (
     add_user,
     set_group_permissions,
     set_user_permissions,
-    stored_permissions,
-    subject_for,
 )
 from ..permissions import (
     Appointments,
@@ -27,6 +25,7 @@ from ..permissions import (
     may_sync_contacts,
 )
 from ..store.models import TimetableArea, User, UserGroup
+from ..store.read_model import stored_permissions, subject_for
 from .context import Club, club_command, emit_json, emit_table, json_option
 
 MODES = [m.value for m in FieldMode]

@@ -8,7 +8,8 @@ never touched. Names always travel both ways. A group with no agreed base (a con
 neither side matches) is merged without one: nothing is blanked. Around that:
 
 - a person on the user's list with no link is made in Exchange (only its names and exported
-  groups); an Exchange contact picked with +ADD is linked, merging both sides;
+  groups), unless an existing contact is that person (see existing_contact): it is adopted as
+  one picked with +ADD is; an Exchange contact picked with +ADD is linked, merging both sides;
 - a contact deleted in Exchange leaves the user's list; the PC CADDIE person is never deleted;
 - a person deleted in PC CADDIE deletes the contact the sync made for it (one picked with +ADD is
   left to its owner);
@@ -20,10 +21,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Callable, Collection, Mapping, Sequence
 
-from ..engine.contacts import GROUPS, NAMES, Groups, digest, normal
 from ..permissions import FieldMode
+from .contact_content import GROUPS, NAMES, Groups, contact_names, digest, normal, same_names
 from .contact_merge import merge_group
 from .model import UNCHANGED, Policy, Side, Unchanged
 
@@ -56,6 +57,7 @@ class ContactObservation:
     exchange_id: str | None = None
     local_modified: dt.datetime | None = None  # UTC, for newest-wins
     remote_modified: dt.datetime | None = None
+    made_by_sync: bool = False  # a contact to adopt that an earlier link of the person made
 
 
 @dataclass(frozen=True)
@@ -207,3 +209,72 @@ def mass_unlisting(decisions: list[ContactDecision], linked: int, threshold: int
                 "changed. Check both sides, then resume the contacts to let it go on"
             )
     return None
+
+
+EXTERNAL_PREFIX = "pccaddie-contact"
+
+
+def external_id_for(user_id: int, person_id: int | None, unique: str) -> str:
+    """The external id a new link's contact carries: the user and the person it is made for, so
+    that a contact an earlier link made is recognised once the link is gone."""
+    return f"{EXTERNAL_PREFIX}:{user_id}:{person_id}:{unique}"
+
+
+def made_for(external_id: Any, user_id: int) -> int | None:
+    """The person a contact carrying this external id was made for by this user's sync (None: not
+    made by it, or by a link from before external ids named the person)."""
+    parts = str(external_id or "").split(":")
+    if len(parts) != 4 or parts[0] != EXTERNAL_PREFIX or parts[1] != str(user_id) or not parts[2].isdigit():
+        return None
+    return int(parts[2])
+
+
+@dataclass(frozen=True)
+class Existing:
+    contact: Mapping[str, Any] | None = None  # the contact that is the person: adopted, not made again
+    made_by_sync: bool = False  # it carries an earlier link's external id for the person
+    alike: tuple[str, ...] = ()  # contacts that look like the person but are not told apart: none taken
+
+
+def existing_contact(
+    user_id: int,
+    person_id: int,
+    local: Groups,
+    found: Sequence[Mapping[str, Any]],
+    taken: Collection[str],
+    only_match: Callable[[Mapping[str, Any]], int | None],
+) -> Existing:
+    """Of the Exchange contacts found for a person about to be made in Exchange, the one that is
+    that person, never a guess:
+
+    1. a contact an earlier link made for this person (its external id names user and person);
+    2. else the one contact with one of the person's e-mail addresses and the person's name
+       (compared as +ADD compares them), which +ADD would match to this person alone
+       (`only_match`: the only person with that e-mail address and name, the only one of the name).
+
+    `taken`: the ids and external ids of contacts other links hold, and contacts picked with
+    +ADD: never adopted again. A contact made for another person is never taken. Several
+    candidates of the same rank are not told apart: none is taken (they are named in `alike`),
+    and the person's contact is made as usual."""
+    unique: dict[str, Mapping[str, Any]] = {}
+    for item in found:
+        if item.get("id") and item["id"] not in taken and str(item.get("external_id") or "") not in taken:
+            unique.setdefault(str(item["id"]), item)
+    free = list(unique.values())
+    ours = [c for c in free if made_for(c.get("external_id"), user_id) == person_id]
+    if len(ours) == 1:
+        return Existing(ours[0], made_by_sync=True)
+    if ours:
+        return Existing(alike=tuple(str(c["id"]) for c in ours))
+    emails = {e.casefold() for e in local.get("email", ())}
+    first, last = local[NAMES]
+    alike = [
+        c
+        for c in free
+        if made_for(c.get("external_id"), user_id) is None
+        and emails & {str(e).strip().casefold() for e in c.get("emails") or ()}
+        and same_names(*contact_names(c), first, last)
+    ]
+    if len(alike) == 1 and only_match(alike[0]) == person_id:
+        return Existing(alike[0])
+    return Existing(alike=tuple(str(c["id"]) for c in alike))

@@ -3,15 +3,9 @@
 For an item not linked yet, a version on one side is created on the other (unless filtered,
 private under "hide private", recurring, outside the sync window, or coming from Exchange into a
 read-only subscription). For a linked item the three-way comparison of each side against the
-digest last agreed says who changed:
-
-| PC CADDIE \\ Exchange | unchanged          | changed                       | deleted                   |
-|----------------------|--------------------|-------------------------------|---------------------------|
-| unchanged            | —                  | update PC CADDIE              | delete in PC CADDIE       |
-| changed              | update Exchange    | same: relink; else policy     | make it again in Exchange |
-| deleted              | delete in Exchange | make it again in PC CADDIE    | forget the link           |
-
-(On a conflict the policy's winner is written over the other side; the losing version is kept.)
+digest last agreed says who changed, and the decision table (`decision_table.TABLE`, the data
+that docs/sync.md shows) says what follows; `_carry_out` turns its outcome into actions. (On a
+conflict the policy's winner is written over the other side; the losing version is kept.)
 
 An Exchange item that carries the external id of an item already linked to another one is either
 our own twin (its create was sent again after a lost answer, and it holds exactly what one of them sent):
@@ -30,8 +24,9 @@ pauses the subscription instead.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterable
+from typing import Any, Iterable, assert_never
 
+from .decision_table import Change, Mode, Outcome, outcome
 from .model import UNCHANGED, Link, Observation, Observed, Options, Policy, Side, Version
 from .plan import Action, AdoptCopy, Conflict, Create, Delete, DropTwin, Pair, Plan, Relink, Skip, Unlink, Update
 
@@ -129,8 +124,12 @@ def _import_refusal(remote: Version, options: Options) -> str | None:
     return None
 
 
-def _changed(side: Observed, link: Link) -> bool:
-    return isinstance(side, Version) and side.digest != link.digest
+def _change(side: Observed, link: Link) -> Change:
+    if side is None:
+        return Change.DELETED
+    if isinstance(side, Version) and side.digest != link.digest:
+        return Change.CHANGED
+    return Change.UNCHANGED
 
 
 def _linked(
@@ -149,62 +148,67 @@ def _linked(
     if isinstance(remote, Version) and remote.recurring:
         skipped.append(Skip("recurring", Side.EXCHANGE, remote.key))
         remote = UNCHANGED
-    local_changed, remote_changed = _changed(local, link), _changed(remote, link)
-    local_deleted, remote_deleted = local is None, remote is None
+    local_change, remote_change = _change(local, link), _change(remote, link)
     if link.remote_key is None:  # read only: the Exchange copy was deleted there and is not back yet
-        if local_deleted:
+        if local_change is Change.DELETED:
             actions.append(Unlink(link))
-        elif local_changed:
+        elif local_change is Change.CHANGED:
             assert isinstance(local, Version)
             actions.append(Create(Side.EXCHANGE, local, link))
         return
 
     # an item that became excluded (or private, coming from Exchange) leaves the side the engine made it on
-    for version, changed in ((local, local_changed), (remote, remote_changed)):
-        if changed and isinstance(version, Version) and options.excluded(version.title):
+    for version, change in ((local, local_change), (remote, remote_change)):
+        if change is Change.CHANGED and isinstance(version, Version) and options.excluded(version.title):
             actions.append(Delete(link.origin.other, link))
             skipped.append(Skip("filtered", link.origin, version.key))
             return
-    if remote_changed and isinstance(remote, Version) and options.hide_private and remote.private:
+    if remote_change is Change.CHANGED and isinstance(remote, Version) and options.hide_private and remote.private:
         if link.origin is Side.EXCHANGE:
             actions.append(Delete(Side.PCCADDIE, link))
             skipped.append(Skip("private", Side.EXCHANGE, remote.key))
             return
-        remote_changed = False  # a PC CADDIE item made private in Exchange: that change is not imported
+        remote_change = Change.UNCHANGED  # a PC CADDIE item made private in Exchange: that change is not imported
         skipped.append(Skip("private", Side.EXCHANGE, remote.key))
 
-    if options.read_only:
-        if remote_deleted and not local_deleted:
-            if local_changed:
-                assert isinstance(local, Version)
-                actions.append(Create(Side.EXCHANGE, local, link))
-            else:
-                actions.append(Relink(link, link.digest, forget_remote=True))
-            return
-        if remote_changed:
-            skipped.append(Skip("read-only", Side.EXCHANGE, link.remote_key))
-            remote_changed = False
-            if not local_changed and not local_deleted:
-                assert isinstance(remote, Version)
-                # keep its change key current; what Exchange now holds is no longer the agreed content
-                actions.append(Relink(link, link.digest, remote.change_key, content_unknown=True))
-                return
+    if options.read_only and remote_change is Change.CHANGED:
+        skipped.append(Skip("read-only", Side.EXCHANGE, link.remote_key))
+    mode = Mode.READ_ONLY if options.read_only else Mode.TWO_WAY
+    _carry_out(outcome(mode, local_change, remote_change), link, local, remote, options, actions, conflicts)
 
-    if local_deleted and remote_deleted:
+
+def _carry_out(
+    decided: Outcome,
+    link: Link,
+    local: Observed,
+    remote: Observed,
+    options: Options,
+    actions: list[Action],
+    conflicts: list[Conflict],
+) -> None:
+    """The actions of one row of the decision table."""
+    if decided is Outcome.NOTHING:
+        if isinstance(remote, Version) and remote.change_key != link.change_key:
+            actions.append(Relink(link, link.digest, remote.change_key))
+    elif decided is Outcome.UPDATE_PCCADDIE:
+        assert isinstance(remote, Version)
+        actions.append(Update(Side.PCCADDIE, _with_change_key(link, remote), remote))
+    elif decided is Outcome.UPDATE_EXCHANGE:
+        assert isinstance(local, Version)
+        actions.append(Update(Side.EXCHANGE, _with_change_key(link, remote), local, _content(remote)))
+    elif decided is Outcome.DELETE_IN_PCCADDIE:
+        actions.append(Delete(Side.PCCADDIE, link))
+    elif decided is Outcome.DELETE_IN_EXCHANGE:
+        actions.append(Delete(Side.EXCHANGE, link))
+    elif decided is Outcome.CREATE_IN_PCCADDIE:
+        assert isinstance(remote, Version)
+        actions.append(Create(Side.PCCADDIE, remote, link))
+    elif decided is Outcome.CREATE_IN_EXCHANGE:
+        assert isinstance(local, Version)
+        actions.append(Create(Side.EXCHANGE, local, link))
+    elif decided is Outcome.FORGET_LINK:
         actions.append(Unlink(link))
-    elif local_deleted:
-        if remote_changed:
-            assert isinstance(remote, Version)
-            actions.append(Create(Side.PCCADDIE, remote, link))  # the change wins over the deletion
-        else:
-            actions.append(Delete(Side.EXCHANGE, link))
-    elif remote_deleted:
-        if local_changed:
-            assert isinstance(local, Version)
-            actions.append(Create(Side.EXCHANGE, local, link))
-        else:
-            actions.append(Delete(Side.PCCADDIE, link))
-    elif local_changed and remote_changed:
+    elif decided is Outcome.BOTH_CHANGED:
         assert isinstance(local, Version) and isinstance(remote, Version)
         if local.digest == remote.digest:
             actions.append(Relink(link, local.digest, remote.change_key, content=local.content))
@@ -216,14 +220,14 @@ def _linked(
             else:
                 actions.append(Update(Side.PCCADDIE, link, won))
             conflicts.append(Conflict(link, winner, lost))
-    elif local_changed:
-        assert isinstance(local, Version)
-        actions.append(Update(Side.EXCHANGE, _with_change_key(link, remote), local, _content(remote)))
-    elif remote_changed:
+    elif decided is Outcome.IGNORE_EXCHANGE_CHANGE:
         assert isinstance(remote, Version)
-        actions.append(Update(Side.PCCADDIE, _with_change_key(link, remote), remote))
-    elif isinstance(remote, Version) and remote.change_key != link.change_key:
-        actions.append(Relink(link, link.digest, remote.change_key))
+        # keep its change key current; what Exchange now holds is no longer the agreed content
+        actions.append(Relink(link, link.digest, remote.change_key, content_unknown=True))
+    elif decided is Outcome.IGNORE_EXCHANGE_DELETION:
+        actions.append(Relink(link, link.digest, forget_remote=True))
+    else:
+        assert_never(decided)
 
 
 def _content(side: Observed) -> Any:

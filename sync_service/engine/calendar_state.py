@@ -13,9 +13,7 @@ from zoneinfo import ZoneInfo
 
 from protocol.text_limits import shorten
 
-from ..admin.accounts import account_for_gateway
-from ..admin.parameters import max_attempts
-from ..admin.users import subject_for
+from ..core.appointment_content import AppointmentContent, agreed_json, parse_agreed, remote_version, to_entry
 from ..core.model import UNCHANGED, Link, Observation, Options, Policy, Side, Version
 from ..core.ownership import SharedCalendar, shared_calendar
 from ..core.remote_feed import Known
@@ -23,6 +21,7 @@ from ..filters import ExclusionFilter as Filter
 from ..filters import is_excluded
 from ..permissions import may_sync_area, may_sync_contacts
 from ..store import journal
+from ..store.accounts import account_for_gateway
 from ..store.models import (
     Appointment,
     AppointmentLink,
@@ -40,8 +39,9 @@ from ..store.models import (
     TimetableArea,
     User,
 )
+from ..store.read_model import max_attempts, subject_for
 from ..vault import PasswordVault, VaultError
-from .appointments import AppointmentContent, local_version, remote_version, to_entry, to_local_values
+from .appointments import local_version, to_local_values
 
 DEFAULT_REMINDER_MINUTES = 15
 UTC = dt.timezone.utc
@@ -602,41 +602,105 @@ def prepare_exchange_creates(
     context: SubscriptionContext, sources: Sequence[tuple[Version, Link | None]]
 ) -> list[tuple[int, dict[str, Any]]]:
     """Record each create as pending (with its external id) before it is sent: a crash after
-    sending is then found again by that id, never sent twice. Returns (link id, entry)."""
+    sending is then found again by that id, never sent twice. Returns (link id, entry).
+    The common case, an appointment no link holds yet, is written in bulk (one SELECT and one
+    INSERT of the batch); a create sent before goes row by row (`_prepare_again`)."""
+    sid = context.subscription_id
+    keys = [int(source.key) for source, _ in sources]
+    existing = {
+        row.appointment_id: row
+        for chunk in _chunks(keys, 500)
+        for row in AppointmentLink.select().where(
+            (AppointmentLink.subscription == sid) & AppointmentLink.appointment_id.in_(chunk)
+        )
+    }
+    stamp = now()
+    fresh: list[dict[str, Any]] = [
+        {
+            "subscription": sid,
+            "appointment_id": int(source.key),
+            "exchange_id": None,
+            "change_key": None,
+            "digest": source.digest,
+            "origin": Side.PCCADDIE.value,
+            "external_id": new_external_id(sid),
+            "pending_create": True,
+            "title": source.title,
+            "updated": stamp,
+            "creates_sent": 1,
+            "creates": json.dumps([source.digest]),
+        }
+        for source, link in sources
+        if link is None and int(source.key) not in existing
+    ]
+    made: dict[int, tuple[int, str]] = {}  # appointment id → (link id, external id)
+    for start in range(0, len(fresh), 100):
+        rows = fresh[start : start + 100]
+        ids = _insert_links(rows)
+        made.update({row["appointment_id"]: (ids[row["appointment_id"]], row["external_id"]) for row in rows})
     prepared = []
     for source, link in sources:
-        existing = AppointmentLink.get_or_none(
-            (AppointmentLink.subscription == context.subscription_id)
-            & (AppointmentLink.appointment_id == int(source.key))
-        )
-        if link is None and existing is not None:  # a create sent before whose outcome was unknown
-            link = _as_link(existing)
-        if link is None:
-            row = AppointmentLink.create(
-                subscription=context.subscription_id,
-                appointment_id=int(source.key),
-                exchange_id=None,
-                change_key=None,
-                digest=source.digest,
-                origin=Side.PCCADDIE.value,
-                external_id=new_external_id(context.subscription_id),
-                pending_create=True,
-                title=source.title,
-                updated=now(),
-                creates_sent=1,
-                creates=json.dumps([source.digest]),
-            )
+        key = int(source.key)
+        if link is None and key in made:
+            link_id, external_id = made[key]
         else:
-            row = AppointmentLink.get_by_id(link.id)
-            again = row.pending_create and row.creates_sent >= 1  # sent again: its outcome was unknown
-            row.creates_sent = row.creates_sent + 1 if again else 1
-            row.creates = json.dumps([*(_created_as(row) if again else []), source.digest][-20:])
-            row.exchange_id, row.change_key, row.digest, row.pending_create = None, None, source.digest, True
-            row.appointment_id, row.title, row.updated = int(source.key), source.title, now()
-            row.save()
-        entry = to_entry(source.content, context.zone, row.external_id, context.reminder_minutes, context.area_name)
-        prepared.append((row.id, entry))
+            row = _prepare_again(context, source, link, existing.get(key))
+            link_id, external_id = row.id, row.external_id
+        entry = to_entry(source.content, context.zone, external_id, context.reminder_minutes, context.area_name)
+        prepared.append((link_id, entry))
     return prepared
+
+
+def _insert_links(rows: Sequence[Mapping[str, Any]]) -> dict[int, int]:
+    """New links in one INSERT … RETURNING; the fields a row leaves out get the model's defaults.
+    Returns appointment id → link id. (peewee's insert_many spends most of the time building
+    the statement; this is the same statement, built once per batch.)"""
+    fields = [field for field in AppointmentLink._meta.sorted_fields if field.name != "id"]
+    values: list[Any] = []
+    for row in rows:
+        for f in fields:
+            value = row[f.name] if f.name in row else (f.default() if callable(f.default) else f.default)
+            values.append(f.db_value(value))
+    one = "(" + ", ".join("?" * len(fields)) + ")"
+    columns = ", ".join(f.column_name for f in fields)
+    cursor = AppointmentLink._meta.database.execute_sql(
+        f"INSERT INTO {AppointmentLink._meta.table_name} ({columns}) VALUES {', '.join([one] * len(rows))}"
+        " RETURNING id, appointment_id",
+        values,
+    )
+    return {appointment_id: link_id for link_id, appointment_id in cursor.fetchall()}
+
+
+def _prepare_again(
+    context: SubscriptionContext, source: Version, link: Link | None, existing: AppointmentLink | None
+) -> AppointmentLink:
+    """A create of an appointment a link holds already: sent before with an unknown outcome, or
+    made again (its Exchange item was deleted)."""
+    if link is None and existing is not None:  # a create sent before whose outcome was unknown
+        link = _as_link(existing)
+    if link is None:
+        return AppointmentLink.create(
+            subscription=context.subscription_id,
+            appointment_id=int(source.key),
+            exchange_id=None,
+            change_key=None,
+            digest=source.digest,
+            origin=Side.PCCADDIE.value,
+            external_id=new_external_id(context.subscription_id),
+            pending_create=True,
+            title=source.title,
+            updated=now(),
+            creates_sent=1,
+            creates=json.dumps([source.digest]),
+        )
+    row = AppointmentLink.get_by_id(link.id)
+    again = row.pending_create and row.creates_sent >= 1  # sent again: its outcome was unknown
+    row.creates_sent = row.creates_sent + 1 if again else 1
+    row.creates = json.dumps([*(_created_as(row) if again else []), source.digest][-20:])
+    row.exchange_id, row.change_key, row.digest, row.pending_create = None, None, source.digest, True
+    row.appointment_id, row.title, row.updated = int(source.key), source.title, now()
+    row.save()
+    return row
 
 
 def record_exchange_results(
@@ -651,7 +715,11 @@ def record_exchange_results(
     what that version holds is then what the next write is compared with, so that it writes every
     field in which the winner differs."""
     errors = []
+    confirmed = []  # the common case, a create or an update Exchange confirmed: written in bulk below
     for index, (link_id, action, result, content, sent_change_key) in enumerate(outcomes):
+        if result is not None and result.get("ok") and action != "delete" and content is not None:
+            confirmed.append((link_id, action, result, content))
+            continue
         held_content = held[index] if index < len(held) else None
         row = AppointmentLink.get_or_none(AppointmentLink.id == link_id)
         if row is None:
@@ -698,20 +766,37 @@ def record_exchange_results(
             errors.append((row.last_error, row.stopped))
         row.updated = now()
         row.save()
+    _record_confirmed(confirmed)
     return errors
 
 
-def agreed_json(content: AppointmentContent) -> str:
-    return json.dumps(asdict(content), sort_keys=True, ensure_ascii=False)
-
-
-def parse_agreed(text: str | None) -> AppointmentContent | None:
-    if not text:
-        return None
-    try:
-        return AppointmentContent(**json.loads(text))
-    except (TypeError, ValueError):
-        return None
+def _record_confirmed(
+    confirmed: Sequence[tuple[int, str, Mapping[str, Any], AppointmentContent]],
+) -> None:
+    """Creates and updates Exchange confirmed, as `record_exchange_results` records one: its id and
+    change key, the content agreed, nothing owed; a create is verified by the next read (a user may
+    delete it before, and Exchange then tells nothing). One statement for the batch."""
+    if not confirmed:
+        return
+    stamp = str(now())
+    values = [
+        (
+            result.get("id") or None,
+            result.get("change_key") or None,
+            1 if action == "create" else None,
+            content.digest,
+            agreed_json(content),
+            stamp,
+            link_id,
+        )
+        for link_id, action, result, content in confirmed
+    ]
+    AppointmentLink._meta.database.connection().executemany(
+        "UPDATE appointment_link SET exchange_id = coalesce(?, exchange_id), change_key = coalesce(?, change_key),"
+        " pending_create = 0, attempts = 0, last_error = NULL, verify = coalesce(?, verify), digest = ?,"
+        " agreed = ?, sent = NULL, updated = ? WHERE id = ?",
+        values,
+    )
 
 
 def record_sending(link_contents: Sequence[tuple[int, AppointmentContent]]) -> None:
@@ -885,17 +970,21 @@ def finish(
                 direction=direction,
                 **counts,
             )
-    for action, side, item, title, detail in report:
-        SyncReportLine.create(
-            user=context.user_id,
-            cycle_started=cycle_started,
-            subscription=context.subscription_id,
-            action=action,
-            side=side,
-            item=item,
-            title=title,
-            detail=detail,
-        )
+    lines = [
+        {
+            "user": context.user_id,
+            "cycle_started": cycle_started,
+            "subscription": context.subscription_id,
+            "action": action,
+            "side": side,
+            "item": item,
+            "title": title,
+            "detail": detail,
+        }
+        for action, side, item, title, detail in report
+    ]
+    for start in range(0, len(lines), 100):
+        SyncReportLine.insert_many(lines[start : start + 100]).execute()
 
 
 def statistics_any(statistics: Mapping[str, Mapping[str, int]]) -> bool:

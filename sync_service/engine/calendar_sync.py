@@ -1,38 +1,57 @@
-"""One calendar subscription's cycle: read both sides' changes, decide, carry the plan out.
+"""The appointments' kind of item for the sync pipeline (`pipeline.py`): one calendar
+subscription's content, links, decision and the writes that carry it out.
 
-Every result is recorded as soon as it is confirmed. A create is recorded as pending, with its
-external id, before it is sent. The Exchange sync state is saved only when every change it
-delivered has been applied, and the journal position only when every PC CADDIE change has reached
-Exchange (or its item has stopped being tried): whatever fails is read again next cycle, and what
-succeeded is then recognised by its digest and left alone.
+A create is recorded as pending, with its external id, before it is sent; an update records what
+it is about to write (`sent`). A user's copy made in Outlook is adopted as a new appointment and
+labelled with its own link's external id once the batches are done; a second copy the sync made
+itself (a twin) is deleted.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-import trio
 from loguru import logger
 
 from ..core import remote_feed
+from ..core.appointment_content import AppointmentContent, fields_to_write
 from ..core.decide import decide
-from ..core.model import Link, Side, Version
+from ..core.model import Side, Version
 from ..core.plan import AdoptCopy, Create, Delete, DropTwin, Pair, Plan, Relink, Unlink, Update
 from ..store.models import AppointmentLink
 from ..vault import PasswordVault
 from . import calendar_state as state
-from .appointments import AppointmentContent, fields_to_write
 from .database import DbRunner
 from .exchange_client import ExchangeClient, MailboxTrouble
+from .pipeline import (
+    BATCH,
+    PAGE,
+    PARALLEL_BATCHES,
+    TO_EXCHANGE,
+    TO_PCCADDIE,
+    Pipeline,
+    Prepared,
+    Recorded,
+    Sending,
+    SubscriptionOutcome,
+    Tally,
+    direction,
+)
 
-BATCH = 100
-PARALLEL_BATCHES = 4
-PAGE = 512
-TO_EXCHANGE, TO_PCCADDIE = "to-exchange", "to-pccaddie"
+__all__ = [
+    "BATCH",
+    "PAGE",
+    "PARALLEL_BATCHES",
+    "TO_EXCHANGE",
+    "TO_PCCADDIE",
+    "AppointmentKind",
+    "CalendarSync",
+    "EngineSettings",
+    "SubscriptionOutcome",
+]
 
 
 @dataclass(frozen=True)
@@ -40,22 +59,6 @@ class EngineSettings:
     zone: ZoneInfo
     vault: PasswordVault
     window_days: tuple[int, int] = (30, 400)
-
-
-@dataclass
-class SubscriptionOutcome:
-    subscription_id: int
-    label: str
-    counts: Counter[str] = field(default_factory=Counter)
-    error: str | None = None
-    not_syncing: str | None = None
-    mailbox: str | None = None
-    retry_after: float | None = None
-
-
-def _direction(side: Side) -> str:
-    """Where a write to `side` goes."""
-    return TO_EXCHANGE if side is Side.EXCHANGE else TO_PCCADDIE
 
 
 class CalendarSync:
@@ -81,174 +84,130 @@ class CalendarSync:
         if isinstance(context, state.NotSyncing):
             return SubscriptionOutcome(subscription_id, context.label, not_syncing=context.reason)
         outcome = SubscriptionOutcome(subscription_id, context.label, mailbox=context.account["mailbox"])
-        run = _Run(self.db, context, self.client_for(context.account), outcome, first_page)
-        try:
-            sync_state, journal_seq = await run.sync()
-        except MailboxTrouble as trouble:
-            outcome.error, outcome.retry_after = f"{trouble.code}: {trouble.message}", trouble.retry_after
-            await self.db.run(state.finish, context, started, None, None, run.statistics, run.report, outcome.error)
-            return outcome
-        verified = run.verified if sync_state is not None else ()  # safe once the state covering them is saved
-        if sync_state is not None or journal_seq is not None or run.report or verified:
-            await self.db.run(
-                state.finish, context, started, sync_state, journal_seq, run.statistics, run.report, None, verified
-            )
-        return outcome
-
-
-class _Run:
-    def __init__(
-        self,
-        db: DbRunner,
-        context: state.SubscriptionContext,
-        client: ExchangeClient,
-        outcome: SubscriptionOutcome,
-        first_page: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.db, self.context, self.client, self.outcome = db, context, client, outcome
-        self.first_page = first_page  # fetched with the other calendars' in one request
-        self.statistics: dict[str, Counter[str]] = {TO_EXCHANGE: Counter(), TO_PCCADDIE: Counter()}
-        self.report: list[tuple[str, str, str, str, str]] = []
-        self.unfinished_local = False  # a PC CADDIE change has not reached Exchange yet
-        self.unfinished_remote = False  # something the feed told has not been dealt with: read it again
-        self.verified: tuple[str, ...] = ()  # Exchange ids of links to verify that this cycle saw
-        self.unsure: set[str] = set()  # Exchange ids whose update met a newer version: verified again
-
-    def _count(self, direction: str, what: str, n: int = 1) -> None:
-        self.statistics[direction][what] += n
-        self.outcome.counts[f"{what}-{direction}"] += n
-
-    async def sync(self) -> tuple[str | None, int | None]:
-        context, client = self.context, self.client
-        try:
-            if context.folder and not context.initial_done and await client.ensure_folder(context.folder):
-                if context.sync_state is not None:  # the state read was of a folder gone since: read anew
-                    await self.db.run(state.start_afresh, context.subscription_id)
-                    self.context = context = dataclasses.replace(context, sync_state=None)
-            if context.pending:
-                pending = [external for _, external in context.pending]
-                found = await client.find_external(context.folder, pending, all_matches=True)
-                resolved = await self.db.run(state.resolve_pending, context, found)
-                self.context = context = dataclasses.replace(context, verify=(*context.verify, *resolved))
-            changes, sync_state = await self._read_changes()
-            context = self.context  # read afresh, it verifies more
-        except MailboxTrouble as trouble:
-            if trouble.code != "not_found" or not context.folder:
-                raise
-            # the user deleted the sub-calendar in Outlook: make it again and fill it anew (never
-            # read as the deletion of the club's appointments)
-            logger.warning(
-                f"{context.label}: the calendar {context.folder!r} is gone from the mailbox; "
-                "it is made again and filled anew"
-            )
-            await self.db.run(state.start_afresh, context.subscription_id)
-            await client.ensure_folder(context.folder)
-            self.report.append(("restart", Side.EXCHANGE.value, context.folder, "", "calendar made again"))
-            return None, None
-        if state.nothing_happened(context, changes) and sync_state == context.sync_state:
-            return None, None  # an idle cycle: not a single database call
-        feed = await self._complete(changes)
-        for item_id, item_type in feed.unsupported:
-            self._count(TO_PCCADDIE, "skipped")
-            self.report.append(("skip", Side.EXCHANGE.value, item_id, "", f"unsupported: {item_type}"))
-        observed = await self.db.run(state.observe, context, list(feed.changes))
-        relabel = {copy.key for _, copy in observed.unlabelled}
-        seen = [i for i in context.verify if i in feed.seen and i not in relabel]
-        added = await self.db.run(state.add_auto_contacts, context, observed.journal_seq)
-        if added:
-            self.report.append(
-                ("contact", Side.PCCADDIE.value, "", "", f"{added} booked persons added to the contacts")
-            )
-        plan = decide(observed.observations, context.options, observed.linked_items)
-        self._note_skips(plan)
-        if plan.paused:
-            await self.db.run(state.pause, context.subscription_id, plan.paused)
-            logger.warning(f"{context.label}: paused: {plan.paused}")
-            self.outcome.not_syncing = f"paused: {plan.paused}"
-            return None, None
-        adopted = await self.db.run(self._apply_local_plan, plan)
-        await self._exchange_creates([a for a in plan.of(Create) if a.side is Side.EXCHANGE])
-        await self._exchange_updates([a for a in plan.of(Update) if a.side is Side.EXCHANGE])
-        await self._exchange_deletes([a for a in plan.of(Delete) if a.side is Side.EXCHANGE])
-        await self._drop_twins(plan.of(DropTwin))
-        await self._label_copies([*adopted, *observed.unlabelled])
-        self.verified = tuple(i for i in seen if i not in self.unsure)
-        journal_seq = None if self.unfinished_local else observed.journal_seq
-        return (None if self.unfinished_remote else sync_state), journal_seq
-
-    async def _complete(self, changes: Sequence[Mapping[str, Any]]) -> remote_feed.Feed:
-        """The feed's changes with full items: what this subscription already holds is not fetched."""
-        context = self.context
-        ids = [c["id"] for c in changes if c["type"] in ("create", "update")]
-        known = await self.db.run(state.known_items, context, ids) if ids else {}
-        looked_up = context.verify + context.due_remote  # unsure of, or come into the window
-        wanted = remote_feed.to_fetch(changes, known, looked_up)
-        fetched = await remote_feed.fetch(self.client, wanted) if wanted else {}
-        try:
-            return remote_feed.complete(changes, known, looked_up, fetched)
-        except remote_feed.FetchError as failure:
-            raise MailboxTrouble(failure.code, f"an item could not be read: {failure.message}") from None
-
-    async def _read_changes(self) -> tuple[list[Mapping[str, Any]], str | None]:
-        """The Exchange changes since the saved sync state. When Exchange no longer knows that state
-        (expired, or the account now names another mailbox or server), the calendar is read afresh
-        from no state: every item comes as new and is matched to its link by id (none is fetched
-        again at a change key the engine holds, none is made twice), and each link the full read
-        did not list is looked up, so that what was deleted meanwhile is found and nothing else."""
-        try:
-            return await self._remote_changes()
-        except MailboxTrouble as trouble:
-            if trouble.code != "sync_state_invalid" or self.context.sync_state is None:
-                raise
-            why = trouble.message
-        context = self.context
-        logger.warning(
-            f"{context.label}: Exchange no longer knows this calendar's sync state ({why}); it is read afresh"
+        pipeline: Pipeline[AppointmentsObserved, Plan, list[tuple[int, Version]]] = Pipeline(
+            self.db, AppointmentKind(context), self.client_for(context.account), outcome, first_page
         )
-        self.report.append(("restart", Side.EXCHANGE.value, context.folder, "", "read afresh: sync state not known"))
-        self.context = context = dataclasses.replace(context, sync_state=None)
-        self.first_page = None
-        changes, sync_state = await self._remote_changes()
-        listed = {change["id"] for change in changes}
-        linked = await self.db.run(state.linked_exchange_ids, context)
-        unlisted = tuple(i for i in linked if i not in listed and i not in context.verify)
-        self.context = dataclasses.replace(context, verify=(*context.verify, *unlisted))
-        return changes, sync_state
+        return await pipeline.run(started)
 
-    async def _remote_changes(self) -> tuple[list[Mapping[str, Any]], str | None]:
-        changes: list[Mapping[str, Any]] = []
-        sync_state = self.context.sync_state
-        while True:
-            if self.first_page is not None:
-                page, self.first_page = self.first_page, None
-            else:
-                page = await self.client.changes(self.context.folder, sync_state, PAGE)
-            changes += page["changes"]
-            done = page["complete"] or page["sync_state"] == sync_state
-            sync_state = page["sync_state"]
-            if done:
-                return changes, sync_state
 
-    def _note_skips(self, plan: Plan) -> None:
+@dataclass(frozen=True)
+class AppointmentsObserved:
+    observed: state.Observed
+    seen: tuple[str, ...]  # the links to verify that the feed told about (users' copies to relabel apart)
+
+
+class AppointmentKind:
+    """A calendar subscription's appointments, for the pipeline (`pipeline.ItemKind`)."""
+
+    noun = "calendar"
+
+    def __init__(self, context: state.SubscriptionContext) -> None:
+        self.context = context  # replaced as the cycle learns (read afresh, more links to verify)
+        self.loaded = context  # as the cycle found it: what `finish` compares the positions with
+
+    @property
+    def label(self) -> str:
+        return self.context.label
+
+    @property
+    def folder(self) -> str:
+        return self.context.folder
+
+    @property
+    def sync_state(self) -> str | None:
+        return self.context.sync_state
+
+    @property
+    def pending(self) -> Sequence[str]:
+        return [external for _, external in self.context.pending]
+
+    @property
+    def looked_up(self) -> Sequence[str]:
+        return self.context.verify + self.context.due_remote  # unsure of, or come into the window
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    async def open(self, db: DbRunner, client: ExchangeClient) -> None:
+        context = self.context
+        if context.folder and not context.initial_done and await client.ensure_folder(context.folder):
+            if context.sync_state is not None:  # the state read was of a folder gone since: read anew
+                await db.run(state.start_afresh, context.subscription_id)
+                self.context = dataclasses.replace(context, sync_state=None)
+
+    def verify_also(self, exchange_ids: Sequence[str]) -> None:
+        if exchange_ids:
+            self.context = dataclasses.replace(self.context, verify=(*self.context.verify, *exchange_ids))
+
+    def read_afresh(self) -> None:
+        self.context = dataclasses.replace(self.context, sync_state=None)
+
+    def wanted(self, changes: Sequence[Mapping[str, Any]], known: Mapping[str, remote_feed.Known]) -> list[str]:
+        return remote_feed.to_fetch(changes, known, self.looked_up)
+
+    def resolve_pending(self, found: Mapping[str, Any]) -> Sequence[str]:
+        return state.resolve_pending(self.context, found)
+
+    def known_items(self, exchange_ids: Sequence[str]) -> Mapping[str, remote_feed.Known]:
+        return state.known_items(self.context, exchange_ids)
+
+    def linked_exchange_ids(self) -> Sequence[str]:
+        return state.linked_exchange_ids(self.context)
+
+    def idle(self, changes: Sequence[Mapping[str, Any]]) -> bool:
+        return state.nothing_happened(self.context, changes)
+
+    async def read_failed(self, trouble: MailboxTrouble, db: DbRunner, client: ExchangeClient, tally: Tally) -> bool:
+        context = self.context
+        if trouble.code != "not_found" or not context.folder:
+            return False
+        # the user deleted the sub-calendar in Outlook: make it again and fill it anew (never
+        # read as the deletion of the club's appointments)
+        logger.warning(
+            f"{context.label}: the calendar {context.folder!r} is gone from the mailbox; "
+            "it is made again and filled anew"
+        )
+        await db.run(state.start_afresh, context.subscription_id)
+        await client.ensure_folder(context.folder)
+        tally.line("restart", Side.EXCHANGE, context.folder, "", "calendar made again")
+        return True
+
+    # -- observe and decide -----------------------------------------------------------------------
+
+    async def observe(self, db: DbRunner, feed: remote_feed.Feed, tally: Tally) -> AppointmentsObserved:
+        context = self.context
+        observed = await db.run(state.observe, context, list(feed.changes))
+        relabel = {copy.key for _, copy in observed.unlabelled}
+        seen = tuple(i for i in context.verify if i in feed.seen and i not in relabel)
+        added = await db.run(state.add_auto_contacts, context, observed.journal_seq)
+        if added:
+            tally.line("contact", Side.PCCADDIE, "", "", f"{added} booked persons added to the contacts")
+        return AppointmentsObserved(observed, seen)
+
+    def decide(self, observed: AppointmentsObserved, tally: Tally) -> Plan:
+        plan = decide(observed.observed.observations, self.context.options, observed.observed.linked_items)
         for skip in plan.skipped:
-            direction = TO_PCCADDIE if skip.side is Side.EXCHANGE else TO_EXCHANGE
-            self._count(direction, "skipped")
-            self.report.append(("skip", skip.side.value, skip.key, "", skip.reason))
+            tally.count(TO_PCCADDIE if skip.side is Side.EXCHANGE else TO_EXCHANGE, "skipped")
+            tally.line("skip", skip.side, skip.key, "", skip.reason)
         for conflict in plan.conflicts:
-            self._count(_direction(conflict.winner.other), "conflicts")
-            self.report.append(
-                (
-                    "conflict",
-                    conflict.winner.other.value,
-                    conflict.link.local_key or "",
-                    conflict.loser.title,
-                    f"{conflict.winner.value} won",
-                )
+            tally.count(direction(conflict.winner.other), "conflicts")
+            tally.line(
+                "conflict",
+                conflict.winner.other,
+                conflict.link.local_key or "",
+                conflict.loser.title,
+                f"{conflict.winner.value} won",
             )
+        return plan
 
-    def _apply_local_plan(self, plan: Plan) -> list[tuple[int, Version]]:
-        """In the database thread: everything the plan writes into PC CADDIE, and link bookkeeping.
-        Returns (new link id, Exchange copy) of the users' copies imported, to label them as such."""
+    def paused(self, plan: Plan) -> str | None:
+        return plan.paused
+
+    def pause(self, reason: str) -> None:
+        state.pause(self.context.subscription_id, reason)
+
+    def apply_local(self, plan: Plan, tally: Tally) -> list[tuple[int, Version]]:
+        """Everything the plan writes into PC CADDIE, and link bookkeeping. Returns (new link id,
+        Exchange copy) of the users' copies imported, to label them as such."""
         context = self.context
         if context.due:
             state.clear_due(context)
@@ -272,124 +231,137 @@ class _Run:
                 link_id = state.apply_local(context, "adopt", None, action.remote)
                 assert link_id is not None
                 adopted.append((link_id, action.remote))
-                self._count(TO_PCCADDIE, "created")
-                self.report.append(
-                    ("create", Side.PCCADDIE.value, action.remote.key, action.remote.title, "a copy made in Outlook")
-                )
+                tally.count(TO_PCCADDIE, "created")
+                tally.line("create", Side.PCCADDIE, action.remote.key, action.remote.title, "a copy made in Outlook")
             elif isinstance(action, Unlink):
                 state.unlink(action.link)
             elif isinstance(action, (Create, Update, Delete)) and action.side is Side.PCCADDIE:
                 kind = type(action).__name__.lower()
                 source = getattr(action, "source", None)
                 state.apply_local(context, kind, action.link, source)
-                self._count(TO_PCCADDIE, f"{kind}d")
+                tally.count(TO_PCCADDIE, f"{kind}d")
                 title = source.title if source else ""
                 item = source.key if source else (action.link.local_key if action.link else None) or ""
-                self.report.append((kind, Side.PCCADDIE.value, item, title, ""))
+                tally.line(kind, Side.PCCADDIE, item, title)
         return adopted
 
-    async def _batches(self, actions: Sequence[Any], carry_out: Callable[[Sequence[Any]], Awaitable[None]]) -> None:
-        """Batches of BATCH items, up to PARALLEL_BATCHES sent at once (the gateway's limit per
-        mailbox is the same); each one's results recorded as soon as they come."""
-        limiter = trio.CapacityLimiter(PARALLEL_BATCHES)
-        troubles: list[Exception] = []
+    # -- the batches to Exchange ------------------------------------------------------------------
 
-        async def one(chunk: Sequence[Any]) -> None:
-            async with limiter:
-                if troubles:
-                    return  # the mailbox (or the database) is in trouble: the rest waits for the next cycle
-                try:
-                    await carry_out(chunk)
-                except Exception as trouble:  # raised plainly below, as if the batches had run one by one
-                    troubles.append(trouble)
+    def sendings(self, plan: Plan) -> Sequence[Sending]:
+        return [
+            Sending(op, [a for a in plan.of(action) if a.side is Side.EXCHANGE])
+            for op, action in (("create", Create), ("update", Update), ("delete", Delete))
+        ]
 
-        async with trio.open_nursery() as nursery:
-            for start in range(0, len(actions), BATCH):
-                nursery.start_soon(one, actions[start : start + BATCH])
-        if troubles:
-            raise troubles[0]
-
-    async def _exchange_creates(self, creates: Sequence[Create]) -> None:
-        await self._batches(creates, self._create_batch)
-
-    async def _create_batch(self, chunk: Sequence[Create]) -> None:
-        if chunk:
-            prepared = await self.db.run(
-                state.prepare_exchange_creates, self.context, [(c.source, c.link) for c in chunk]
-            )
-            results = await self.client.create(self.context.folder, [entry for _, entry in prepared])
-            await self._record("create", [link_id for link_id, _ in prepared], results, [c.source for c in chunk])
-
-    async def _exchange_updates(self, updates: Sequence[Update]) -> None:
-        await self._batches(updates, self._update_batch)
-
-    async def _update_batch(self, chunk: Sequence[Update]) -> None:
+    async def prepare(self, db: DbRunner, op: str, chunk: Sequence[Any]) -> Prepared:
         context = self.context
-        if chunk:
-            links = await self.db.run(_update_inputs, [u.link.id for u in chunk], [u.source.content for u in chunk])
-            items = []
+        if op == "create":
+            prepared = await db.run(state.prepare_exchange_creates, context, [(c.source, c.link) for c in chunk])
+            return Prepared(
+                [link_id for link_id, _ in prepared],
+                [entry for _, entry in prepared],
+                [(c.source.key, c.source.title) for c in chunk],
+                [c.source.content for c in chunk],
+            )
+        if op == "update":
+            links = await db.run(_update_inputs, [u.link.id for u in chunk], [u.source.content for u in chunk])
+            requests = []
             for update in chunk:
                 external_id, agreed = links[update.link.id]
                 entry = state.to_entry(
                     update.source.content, context.zone, external_id, context.reminder_minutes, context.area_name
                 )
-                fields = fields_to_write(update.remote_content or agreed, update.source.content)
-                items.append(
+                requests.append(
                     {
                         "id": update.link.remote_key,
                         "change_key": update.link.change_key,
-                        "fields": fields,
+                        "fields": fields_to_write(update.remote_content or agreed, update.source.content),
                         "item": entry,
                     }
                 )
-            results = await self.client.update(items)
-            sent = [u.link.change_key for u in chunk]
-            await self._record(
-                "update",
+            return Prepared(
                 [u.link.id for u in chunk],
-                results,
-                [u.source for u in chunk],
-                sent_keys=sent,
-                held=[u.remote_content for u in chunk],
+                requests,
+                [(u.source.key, u.source.title) for u in chunk],
+                _Sent(
+                    [u.source.content for u in chunk],
+                    [u.link.change_key for u in chunk],
+                    [u.remote_content for u in chunk],
+                ),
             )
+        return Prepared(
+            [d.link.id for d in chunk],
+            [{"id": d.link.remote_key, "change_key": None} for d in chunk],
+            [(d.link.local_key or "", "") for d in chunk],
+        )
 
-    async def _drop_twins(self, twins: Sequence[DropTwin]) -> None:
+    def record(self, op: str, prepared: Prepared, results: Sequence[Mapping[str, Any]]) -> Recorded:
+        sent = prepared.extra if isinstance(prepared.extra, _Sent) else None
+        contents: Sequence[AppointmentContent | None] = (
+            sent.contents if sent else prepared.extra or [None] * len(prepared.link_ids)
+        )
+        keys: Sequence[str | None] = sent.change_keys if sent else [None] * len(prepared.link_ids)
+        outcomes = [
+            (link_id, op, result, content, key)
+            for link_id, result, content, key in zip(prepared.link_ids, results, contents, keys)
+            if link_id is not None
+        ]
+        return Recorded(state.record_exchange_results(self.context, outcomes, sent.held if sent else ()))
+
+    # -- after the batches ------------------------------------------------------------------------
+
+    async def follow_up(
+        self,
+        db: DbRunner,
+        client: ExchangeClient,
+        observed: AppointmentsObserved,
+        plan: Plan,
+        local: list[tuple[int, Version]],
+        tally: Tally,
+    ) -> bool:
+        finished = await self._drop_twins(client, plan.of(DropTwin), tally)
+        # a copy whose link this plan removes (its appointment deleted, say) is not labelled: the
+        # link is gone, or its copy is being deleted
+        removed = {a.link.id for a in plan.actions if isinstance(a, (Delete, Unlink)) and a.link is not None}
+        labels = [
+            (link_id, copy) for link_id, copy in [*local, *observed.observed.unlabelled] if link_id not in removed
+        ]
+        await self._label_copies(db, client, labels)
+        return finished
+
+    async def _drop_twins(self, client: ExchangeClient, twins: Sequence[DropTwin], tally: Tally) -> bool:
         """Our own second copies of linked items: deleted in Exchange (nothing links them)."""
+        finished = True
         for start in range(0, len(twins), BATCH):
             chunk = twins[start : start + BATCH]
-            results = await self.client.delete([{"id": t.remote.key, "change_key": None} for t in chunk])
+            results = await client.delete([{"id": t.remote.key, "change_key": None} for t in chunk])
             for twin, result in zip(chunk, results):
                 error = result.get("error") or {}
                 if result.get("ok") or error.get("code") == "not_found":
-                    self._count(TO_EXCHANGE, "deleted")
-                    self.report.append(
-                        (
-                            "delete",
-                            Side.EXCHANGE.value,
-                            twin.remote.key,
-                            twin.remote.title,
-                            "a second copy the sync had made",
-                        )
+                    tally.count(TO_EXCHANGE, "deleted")
+                    tally.line(
+                        "delete", Side.EXCHANGE, twin.remote.key, twin.remote.title, "a second copy the sync had made"
                     )
                 else:
-                    self.unfinished_remote = True  # told again by the next read from the same state
-                    self._count(TO_EXCHANGE, "failed")
-                    self.report.append(
-                        (
-                            "fail",
-                            Side.EXCHANGE.value,
-                            twin.remote.key,
-                            twin.remote.title,
-                            f"{error.get('code')}: {error.get('message')}",
-                        )
+                    finished = False  # told again by the next read from the same state
+                    tally.count(TO_EXCHANGE, "failed")
+                    tally.line(
+                        "fail",
+                        Side.EXCHANGE,
+                        twin.remote.key,
+                        twin.remote.title,
+                        f"{error.get('code')}: {error.get('message')}",
                     )
+        return finished
 
-    async def _label_copies(self, adopted: Sequence[tuple[int, Version]]) -> None:
+    async def _label_copies(self, db: DbRunner, client: ExchangeClient, adopted: Sequence[tuple[int, Version]]) -> None:
         """A user's copy now has a link of its own: write that link's external id onto it."""
         context = self.context
         for start in range(0, len(adopted), BATCH):
-            chunk = adopted[start : start + BATCH]
-            external = await self.db.run(_update_inputs, [link_id for link_id, _ in chunk])
+            external = await db.run(_update_inputs, [link_id for link_id, _ in adopted[start : start + BATCH]])
+            chunk = [(link_id, copy) for link_id, copy in adopted[start : start + BATCH] if link_id in external]
+            if not chunk:
+                continue
             items = [
                 {
                     "id": copy.key,
@@ -399,57 +371,43 @@ class _Run:
                 }
                 for link_id, copy in chunk
             ]
-            results = await self.client.update(items)
-            await self.db.run(state.record_labels, [(link_id, r) for (link_id, _), r in zip(chunk, results)])
+            results = await client.update(items)
+            await db.run(state.record_labels, [(link_id, r) for (link_id, _), r in zip(chunk, results)])
 
-    async def _exchange_deletes(self, deletes: Sequence[Delete]) -> None:
-        await self._batches(deletes, self._delete_batch)
+    # -- the end ----------------------------------------------------------------------------------
 
-    async def _delete_batch(self, chunk: Sequence[Delete]) -> None:
-        results = await self.client.delete([{"id": d.link.remote_key, "change_key": None} for d in chunk])
-        await self._record("delete", [d.link.id for d in chunk], results, [None] * len(chunk), [d.link for d in chunk])
+    def journal_seq(self, observed: AppointmentsObserved) -> int:
+        return observed.observed.journal_seq
 
-    async def _record(
+    def verified(self, observed: AppointmentsObserved, feed: remote_feed.Feed) -> Sequence[str]:
+        return observed.seen
+
+    def finish(
         self,
-        action: str,
-        link_ids: list[int],
-        results: Sequence[Mapping[str, Any]],
-        sources: Sequence[Version | None],
-        links: Sequence[Link] | None = None,
-        sent_keys: Sequence[str | None] | None = None,
-        held: Sequence[AppointmentContent | None] = (),
+        started: Any,
+        sync_state: str | None,
+        journal_seq: int | None,
+        tally: Tally,
+        error: str | None,
+        verified: Sequence[str],
     ) -> None:
-        keys = sent_keys or [None] * len(link_ids)
-        outcomes = [
-            (link_id, action, result, source.content if source else None, key)
-            for link_id, result, source, key in zip(link_ids, results, sources, keys)
-        ]
-        failures = await self.db.run(state.record_exchange_results, self.context, outcomes, held)
-        for index, (result, source) in enumerate(zip(results, sources)):
-            item = source.key if source else (links[index].local_key if links else "") or ""
-            title = source.title if source else ""
-            if result.get("ok") or (action == "delete" and result.get("error", {}).get("code") == "not_found"):
-                self._count(TO_EXCHANGE, f"{action}d")
-                shortened = result.get("shortened") or ()
-                detail = f"shortened to Exchange's limits: {', '.join(map(str, shortened))}" if shortened else ""
-                self.report.append((action, Side.EXCHANGE.value, item, title, detail))
-            else:
-                self._count(TO_EXCHANGE, "failed")
-                error = result.get("error", {})
-                if action == "update" and error.get("code") == "conflict" and result.get("id"):
-                    self.unsure.add(str(result["id"]))
-                self.report.append(
-                    ("fail", Side.EXCHANGE.value, item, title, f"{error.get('code')}: {error.get('message')}")
-                )
-        if any(not stopped for _, stopped in failures):
-            self.unfinished_local = True
+        state.finish(self.loaded, started, sync_state, journal_seq, tally.statistics, tally.report, error, verified)
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """What an update batch writes, the change keys it names, and what the decision saw Exchange hold."""
+
+    contents: Sequence[AppointmentContent]
+    change_keys: Sequence[str | None]
+    held: Sequence[AppointmentContent | None]
 
 
 def _update_inputs(
     link_ids: list[int], sending: Sequence[AppointmentContent] = ()
 ) -> dict[int, tuple[str, AppointmentContent | None]]:
     """Each link's external id and the content last agreed; with `sending`, what each update is
-    about to write is recorded first."""
+    about to write is recorded first. A link gone meanwhile is left out."""
     if sending:
         state.record_sending(list(zip(link_ids, sending)))
     rows = AppointmentLink.select(AppointmentLink.id, AppointmentLink.external_id, AppointmentLink.agreed).where(

@@ -3,7 +3,9 @@ each confirmed result. Runs in the database thread (see database.DbRunner)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -11,15 +13,25 @@ from typing import Any, Mapping, Sequence
 
 from protocol.text_limits import shorten
 
-from ..admin.accounts import account_for_gateway
-from ..admin.parameters import max_attempts
-from ..admin.users import subject_for
-from ..core.contact_decide import UNKNOWN, ContactDecision, ContactLinkState, ContactObservation
+from ..core.contact_content import GROUPS, NAMES, Groups, digest, entry_groups, entry_values, person_values
+from ..core.contact_decide import (
+    UNKNOWN,
+    ContactDecision,
+    ContactLinkState,
+    ContactObservation,
+    Existing,
+    existing_contact,
+    external_id_for,
+)
 from ..core.model import UNCHANGED, Policy, Side
 from ..core.remote_feed import Known
 from ..permissions import FieldGroup, FieldMode, field_mode, may_sync_contacts
 from ..store import journal
+from ..store.accounts import account_for_gateway
 from ..store.models import (
+    Appointment,
+    Booking,
+    CalendarSubscription,
     ContactLink,
     ContactSubscription,
     ContactSyncState,
@@ -30,21 +42,13 @@ from ..store.models import (
     SyncStatistic,
     User,
 )
+from ..store.read_model import max_attempts, subject_for
 from ..vault import PasswordVault, VaultError
 from .calendar_state import NotSyncing, now
-from .contacts import (
-    GROUPS,
-    NAMES,
-    Groups,
-    digest,
-    entry_groups,
-    entry_values,
-    overlong,
-    person_groups,
-    person_values,
-)
+from .contacts import PersonNames, only_match, overlong, person_groups
 
 Values = tuple[str, ...]
+WINDOW_DAYS = (30, 400)  # the sync window's days back and ahead (the engine settings' default)
 LATE_CREATES = dt.timedelta(days=1)  # how long a create sent again is watched for a twin landing late
 CONTACTS_PAUSE = "the user may not sync contacts (password management, tab SYNC)"
 
@@ -65,6 +69,7 @@ class ContactContext:
     policy: Policy = Policy.PCCADDIE_WINS
     refresh: bool = False  # the modes changed since the last saved cycle: every linked contact is looked at
     resent: tuple[int, ...] = ()  # links whose create was sent more than once: a late twin may turn up
+    window_days: tuple[int, int] = WINDOW_DAYS  # a booking in it keeps an auto-synced person listed
 
     @property
     def label(self) -> str:
@@ -77,7 +82,9 @@ def users_with_contacts() -> list[int]:
     return sorted(listed | linked)
 
 
-def load_contact_context(user_id: int, vault: PasswordVault) -> ContactContext | NotSyncing:
+def load_contact_context(
+    user_id: int, vault: PasswordVault, window_days: tuple[int, int] = WINDOW_DAYS
+) -> ContactContext | NotSyncing:
     user = User.get_by_id(user_id)
     label = f"{user.login}/contacts"
     state, _ = ContactSyncState.get_or_create(user=user)
@@ -131,6 +138,7 @@ def load_contact_context(user_id: int, vault: PasswordVault) -> ContactContext |
         policy=Policy(state.policy),
         refresh=refresh,
         resent=tuple(link.id for link in [*links, *buried] if _may_land_late(link, now())),
+        window_days=window_days,
     )
 
 
@@ -289,7 +297,7 @@ def _create_landed(row: ContactLink, exchange_id: str, item: Mapping[str, Any] |
     row.save()
 
 
-def _utc(text: str | None) -> dt.datetime | None:
+def utc(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
@@ -347,6 +355,58 @@ class ContactsObserved:
     linked: int
     journal_seq: int
     twins: tuple[str, ...] = ()  # Exchange contacts a create sent again made a second time: to delete
+    unbooked: tuple[int, ...] = ()  # auto-synced persons no booking keeps listed: taken off (unlist_unbooked)
+
+
+def unbooked_auto(context: ContactContext, listed: Mapping[int, ContactSubscription]) -> set[int]:
+    """The persons on the list by auto sync (added for a booking) whom no booking keeps there: none
+    in an area the user syncs with auto sync contacts, in the sync window (a day's margin either
+    side, as the club's wall time is stored). Persons staff added (person, exchange) stay."""
+    autos = sorted(person_id for person_id, entry in listed.items() if entry.source == "auto")
+    if not autos:
+        return set()
+    areas = [
+        row.area_id
+        for row in CalendarSubscription.select(CalendarSubscription.area).where(
+            (CalendarSubscription.user == context.user_id) & CalendarSubscription.auto_sync_contacts
+        )
+    ]
+    today = now().replace(tzinfo=None)
+    first = today - dt.timedelta(days=context.window_days[0] + 1)
+    last = today + dt.timedelta(days=context.window_days[1] + 1)
+    kept: set[int] = set()
+    for start in range(0, len(autos), 500) if areas else ():
+        rows: Any = (
+            Booking.select(Booking.person)
+            .join(Appointment)
+            .where(
+                Booking.person.in_(autos[start : start + 500])
+                & Appointment.area.in_(areas)
+                & (Appointment.end >= first)
+                & (Appointment.start <= last)
+            )
+            .tuples()
+        )
+        kept |= {person_id for (person_id,) in rows}
+    return set(autos) - kept
+
+
+def unlist_unbooked(context: ContactContext, person_ids: Sequence[int]) -> None:
+    """Auto-synced persons no booking keeps (the guard let it go on): off the list, and the
+    contacts the sync made for them marked to delete (one the user had, adopted, stays theirs)."""
+    ids = list(person_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        ContactSubscription.delete().where(
+            (ContactSubscription.user == context.user_id)
+            & (ContactSubscription.source == "auto")
+            & ContactSubscription.person.in_(chunk)
+        ).execute()
+        ContactLink.update(delete_in_exchange=True).where(
+            (ContactLink.user == context.user_id)
+            & ContactLink.person_id.in_(chunk)
+            & (ContactLink.origin == Side.PCCADDIE.value)
+        ).execute()
 
 
 def _twin(link: ContactLink, item: Mapping[str, Any]) -> bool:
@@ -402,6 +462,8 @@ def observe_contacts(
     listed = {
         row.person_id: row for row in ContactSubscription.select().where(ContactSubscription.user == context.user_id)
     }
+    unbooked = unbooked_auto(context, listed)
+    listed = {person_id: entry for person_id, entry in listed.items() if person_id not in unbooked}
     by_remote = {link.exchange_id: link for link in links if link.exchange_id}
     by_person = {link.person_id: link for link in links if link.person_id is not None}
     by_external = {link.external_id: link for link in every}
@@ -428,7 +490,7 @@ def observe_contacts(
             entry_groups(item) if change["type"] != "delete" and item else None,
             (item or {}).get("change_key"),
         )
-        remote_modified[link.id] = _utc((item or {}).get("last_modified"))
+        remote_modified[link.id] = utc((item or {}).get("last_modified"))
         landed = remote[link.id][0]
         if link.sent and landed is not None:
             _landed(link, landed)
@@ -476,9 +538,12 @@ def observe_contacts(
                     )
                 )
             continue
+        link_state = _state(link)
+        if link.person_id in unbooked and link.origin == Side.PCCADDIE.value:
+            link_state = dataclasses.replace(link_state, delete_in_exchange=True)  # the contact the sync made goes
         observations.append(
             ContactObservation(
-                _state(link),
+                link_state,
                 local,
                 remote_groups,
                 on_list=link.person_id in listed,
@@ -504,16 +569,21 @@ def observe_contacts(
                     person_id=person_id,
                     exchange_id=entry.exchange_id,
                     local_modified=_modified(people[person_id]),
-                    remote_modified=_utc(item.get("last_modified")),
+                    remote_modified=utc(item.get("last_modified")),
                 )
             )
         else:
             observations.append(
                 ContactObservation(
-                    None, person_groups(people[person_id]), UNCHANGED, source=entry.source, person_id=person_id
+                    None,
+                    person_groups(people[person_id]),
+                    UNCHANGED,
+                    source=entry.source,
+                    person_id=person_id,
+                    local_modified=_modified(people[person_id]),  # for newest-wins, should its contact exist
                 )
             )
-    return ContactsObserved(tuple(observations), len(links), latest, tuple(twins))
+    return ContactsObserved(tuple(observations), len(links), latest, tuple(twins), tuple(sorted(unbooked)))
 
 
 # -- recording -----------------------------------------------------------------------------------
@@ -558,9 +628,9 @@ def apply_local(context: ContactContext, observation: ContactObservation, decisi
             person_id=person_id,
             exchange_id=observation.exchange_id,
             change_key=decision.change_key,
-            origin=Side.EXCHANGE.value,
+            origin=(Side.PCCADDIE if observation.made_by_sync else Side.EXCHANGE).value,
             updated=now(),
-            external_id=f"pccaddie-contact:{context.user_id}:{uuid.uuid4().hex}",
+            external_id=external_id_for(context.user_id, person_id, uuid.uuid4().hex),
         )
         _record_agreed(made, {g: v for g, v in decision.agreed.items() if g not in pending_exchange})
         made.save()
@@ -655,6 +725,49 @@ def record_conflict(
     )
 
 
+def without_link(context: ContactContext, person_ids: Sequence[int | None]) -> list[int]:
+    """Of these persons, those this user has no contact link for at all (not even a create owed)."""
+    wanted = [p for p in person_ids if p is not None]
+    linked = {
+        row.person_id
+        for start in range(0, len(wanted), 500)
+        for row in ContactLink.select(ContactLink.person_id).where(
+            (ContactLink.user == context.user_id) & ContactLink.person_id.in_(wanted[start : start + 500])
+        )
+    }
+    return [p for p in wanted if p not in linked]
+
+
+def choose_existing(
+    context: ContactContext, wanted: Sequence[tuple[int, Groups, Sequence[Mapping[str, Any]]]]
+) -> dict[int, Existing]:
+    """Per person about to be made in Exchange, the existing contact that is that person, if one
+    is (core.contact_decide.existing_contact), from the contacts the search found. Contacts other
+    links hold, or picked with +ADD, are not taken; nor one a create still on its way may make."""
+    taken: set[str] = set()
+    for link in ContactLink.select().where(ContactLink.user == context.user_id):
+        if is_tombstone(link):
+            if link.exchange_id is None:
+                taken.add(link.external_id)  # a create of it landing late makes a twin, deleted
+            continue
+        taken |= {v for v in (link.exchange_id, link.external_id) if v}
+    taken |= {
+        str(row.exchange_id)
+        for row in ContactSubscription.select().where(
+            (ContactSubscription.user == context.user_id) & ContactSubscription.exchange_id.is_null(False)
+        )
+    }
+    persons_by_name = functools.cache(PersonNames)  # read once, if a contact needs them at all
+
+    def only_person(contact: Mapping[str, Any]) -> int | None:
+        return only_match(contact, persons_by_name())
+
+    return {
+        person_id: existing_contact(context.user_id, person_id, local, found, taken, only_person)
+        for person_id, local, found in wanted
+    }
+
+
 def prepare_creates(
     context: ContactContext, items: Sequence[tuple[ContactObservation, ContactDecision]]
 ) -> list[tuple[int, dict[str, Any]]]:
@@ -671,7 +784,7 @@ def prepare_creates(
                 user=context.user_id,
                 person_id=observation.person_id,
                 origin=Side.PCCADDIE.value,
-                external_id=f"pccaddie-contact:{context.user_id}:{uuid.uuid4().hex}",
+                external_id=external_id_for(context.user_id, observation.person_id, uuid.uuid4().hex),
                 pending_create=True,
                 updated=now(),
             )

@@ -8,7 +8,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 from loguru import logger
 
+from ..core import contact_candidates as candidates
 from ..core import remote_feed
+from ..core.contact_content import ENTRY_FIELDS, Groups, entry_groups, entry_values
 from ..core.contact_decide import ContactDecision, ContactObservation, decide_contact, mass_unlisting
 from ..core.model import Side
 from ..store.models import ContactLink
@@ -16,7 +18,6 @@ from ..vault import PasswordVault
 from . import contact_state as state
 from .calendar_state import NotSyncing
 from .calendar_sync import PAGE, TO_EXCHANGE, TO_PCCADDIE, SubscriptionOutcome
-from .contacts import ENTRY_FIELDS, entry_values
 from .database import DbRunner
 from .exchange_client import ExchangeClient, MailboxTrouble
 
@@ -25,13 +26,17 @@ BATCH = 100
 
 class ContactSync:
     def __init__(
-        self, db: DbRunner, vault: PasswordVault, client_for: Callable[[Mapping[str, str]], ExchangeClient]
+        self,
+        db: DbRunner,
+        vault: PasswordVault,
+        client_for: Callable[[Mapping[str, str]], ExchangeClient],
+        window_days: tuple[int, int] = state.WINDOW_DAYS,
     ) -> None:
-        self.db, self.vault, self.client_for = db, vault, client_for
+        self.db, self.vault, self.client_for, self.window_days = db, vault, client_for, window_days
 
     async def run(self, user_id: int) -> SubscriptionOutcome:
         started = state.now()
-        context = await self.db.run(state.load_contact_context, user_id, self.vault)
+        context = await self.db.run(state.load_contact_context, user_id, self.vault, self.window_days)
         if isinstance(context, NotSyncing):
             return SubscriptionOutcome(-user_id, context.label, not_syncing=context.reason)
         outcome = SubscriptionOutcome(-user_id, context.label, mailbox=context.account["mailbox"])
@@ -98,9 +103,20 @@ class _ContactRun:
         paused = mass_unlisting([d for _, d in decisions], observed.linked)
         if paused:
             return None, None, paused
+        if observed.unbooked:
+            await self.db.run(state.unlist_unbooked, context, observed.unbooked)
+            for person_id in observed.unbooked:
+                self.report.append(
+                    ("unlist", Side.PCCADDIE.value, str(person_id), "", "auto sync: no booking keeps the person listed")
+                )
         await self.db.run(self._apply_local, decisions)
-        await self._creates([(o, d) for o, d in decisions if d.action == "create"])
-        await self._updates([(o, d) for o, d in decisions if d.action in ("update", "adopt") and d.to_exchange])
+        adoptions, creates = await self._look_for_existing(
+            [(o, d) for o, d in decisions if d.action == "create"], changes, feed
+        )
+        await self.db.run(self._apply_local, adoptions)
+        await self._creates(creates)
+        updates = [(o, d) for o, d in [*decisions, *adoptions] if d.action in ("update", "adopt") and d.to_exchange]
+        await self._updates(updates)
         await self._deletes([(o, d) for o, d in decisions if d.action == "delete-remote"])
         await self._drop_twins(observed.twins)
         return (None if self.twin_left else sync_state), (None if self.unfinished else observed.journal_seq), None
@@ -187,6 +203,92 @@ class _ContactRun:
             for group, winner, _ in decision.conflicts:
                 self._count(TO_EXCHANGE if winner is Side.PCCADDIE else TO_PCCADDIE, "conflicts")
                 self.report.append(("conflict", winner.other.value, str(person), group, f"{winner.value} won"))
+
+    async def _look_for_existing(
+        self,
+        creates: list[tuple[ContactObservation, ContactDecision]],
+        changes: Sequence[Mapping[str, Any]],
+        feed: remote_feed.Feed,
+    ) -> tuple[list[tuple[ContactObservation, ContactDecision]], list[tuple[ContactObservation, ContactDecision]]]:
+        """Before a person with no link at all is made in Exchange, its existing contact is looked
+        for (by its e-mail addresses, else by its name) and, if one is that person, adopted: merged
+        as one picked with +ADD is, not made again. Returns (adoptions, creates still to make).
+        A few persons are searched for; more are looked up in the folder read once
+        (core/contact_candidates: the same contacts either way). A search or read that fails
+        ends the cycle as mailbox trouble: nothing is made, and the creates come again next cycle."""
+        fresh = set(await self.db.run(state.without_link, self.context, [o.person_id for o, _ in creates]))
+        persons: list[tuple[int, Groups]] = [
+            (o.person_id, o.local)
+            for o, _ in creates
+            if o.person_id is not None and o.person_id in fresh and isinstance(o.local, dict)
+        ]
+        wanted: list[tuple[int, Groups, list[Mapping[str, Any]]]] = []
+        if candidates.searches_at_most(local for _, local in persons) <= candidates.FEW_SEARCHES:
+            for person_id, local in persons:
+                emails, name = candidates.search_texts(local)
+                found: list[Mapping[str, Any]] = []
+                for text in emails:
+                    found += await self.client.search_contacts(text)
+                if not found and name:
+                    found += await self.client.search_contacts(name)
+                if found:
+                    wanted.append((person_id, local, found))
+        else:
+            index = candidates.index_contacts(self.context.user_id, await self._folder_contacts(changes, feed))
+            for person_id, local in persons:
+                if found := candidates.found_in(index, person_id, local):
+                    wanted.append((person_id, local, found))
+        chosen = await self.db.run(state.choose_existing, self.context, wanted) if wanted else {}
+        adoptions, rest = [], []
+        for observation, decision in creates:
+            existing = chosen.get(observation.person_id or 0)
+            if existing is None or existing.contact is None:
+                if existing is not None and existing.alike:
+                    self.report.append(
+                        (
+                            "create",
+                            Side.EXCHANGE.value,
+                            str(observation.person_id),
+                            "",
+                            f"contacts alike, none taken (not told apart): {', '.join(existing.alike)}",
+                        )
+                    )
+                rest.append((observation, decision))
+                continue
+            item = existing.contact
+            adopting = dataclasses.replace(
+                observation,
+                remote=entry_groups(item),
+                source="exchange",
+                remote_change_key=item.get("change_key"),
+                exchange_id=item["id"],
+                remote_modified=state.utc(item.get("last_modified")),
+                made_by_sync=existing.made_by_sync,
+            )
+            how = "made by an earlier link" if existing.made_by_sync else "its e-mail address and name"
+            self.report.append(
+                ("adopt", Side.EXCHANGE.value, str(observation.person_id), "", f"existing contact: {how}")
+            )
+            adoptions.append((adopting, decide_contact(adopting, self.context.modes, self.context.policy)))
+        return adoptions, rest
+
+    async def _folder_contacts(
+        self, changes: Sequence[Mapping[str, Any]], feed: remote_feed.Feed
+    ) -> list[Mapping[str, Any]]:
+        """Every contact of the folder, read once: listed by this cycle's feed when it was read
+        from no state (a first sync, or read afresh), else by a feed from no state read for this
+        (its sync state is not kept); those this cycle has not read yet are fetched in chunks."""
+        if self.context.sync_state is not None:
+            changes, _ = await self._remote_changes(None)
+        have = {c["id"]: c["item"] for c in feed.changes if c.get("item") is not None}
+        wanted = [c["id"] for c in changes if c["type"] in ("create", "update") and c["id"] not in have]
+        fetched = await remote_feed.fetch(self.client, wanted) if wanted else {}
+        listed = [{**c, "item": have.get(c["id"])} for c in changes]
+        try:
+            read = remote_feed.complete(listed, {}, (), fetched)
+        except remote_feed.FetchError as failure:
+            raise MailboxTrouble(failure.code, f"a contact could not be read: {failure.message}") from None
+        return [c["item"] for c in read.changes if c.get("item") is not None]
 
     async def _creates(self, items: list[tuple[ContactObservation, ContactDecision]]) -> None:
         for start in range(0, len(items), BATCH):

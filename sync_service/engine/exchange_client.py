@@ -51,12 +51,15 @@ class ExchangeClient(Protocol):
 
     async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]: ...
 
+    async def search_contacts(self, text: str) -> list[Mapping[str, Any]]: ...  # by e-mail address or name
+
 
 class GatewayExchangeClient:
-    """An ExchangeClient that asks the gateway (one mailbox, one kind of folder)."""
+    """An ExchangeClient that asks the gateway (one mailbox, one kind of folder). `account` is the
+    account's wire form (`protocol.accounts`, made by `store/accounts.account_for_gateway`)."""
 
     def __init__(
-        self, peer: RpcPeer, account: Mapping[str, str], kind: str = "calendar", timeout: float = 180.0
+        self, peer: RpcPeer, account: Mapping[str, Any], kind: str = "calendar", timeout: float = 180.0
     ) -> None:
         self.peer = peer
         self.account = dict(account)
@@ -104,3 +107,7 @@ class GatewayExchangeClient:
 
     async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]:
         return await self._ask("exchange.get", ids=list(ids))
+
+    async def search_contacts(self, text: str) -> list[Mapping[str, Any]]:
+        """The mailbox's contacts with that e-mail address, or whose names contain the text."""
+        return list(await self._ask("exchange.search_contacts", text=text))

@@ -4,7 +4,7 @@ A wrong password must cost one failed login, not one per calendar per cycle: Win
 account after a handful. So in each cycle a user's subscriptions (calendars and contacts) pass a
 gate: the first goes alone, the probe; when Exchange accepted it (or never got to judge the
 login) the others follow, at once; when Exchange refused the login, the mailbox is blocked (and
-recorded, see admin/mailbox_blocks.py) and the others are skipped; when the probe made no call
+recorded, see store/mailbox_blocks.py) and the others are skipped; when the probe made no call
 at all (paused, no account), the next one probes. A mailbox blocked in the database is skipped
 outright.
 

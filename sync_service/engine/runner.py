@@ -20,10 +20,10 @@ import peewee as pw
 import trio
 from loguru import logger
 
-from ..admin.mailbox_blocks import Block, blocked_mailboxes, record_block
-from ..admin.parameters import module_enabled
 from ..store import journal
+from ..store.mailbox_blocks import Block, blocked_mailboxes, record_block
 from ..store.models import SyncReportLine
+from ..store.read_model import module_enabled
 from . import calendar_state as state
 from . import contact_state
 from .calendar_sync import CalendarSync, EngineSettings, SubscriptionOutcome
@@ -34,6 +34,16 @@ from .mailbox_health import AUTH_FAILED, MailboxGate, Verdict, auth_refusal, ver
 
 PRUNE_EVERY = 3600.0  # seconds between prunings of old reports and of the change journal
 JOURNAL_PRUNE_PAUSE = 0.05  # seconds between two batches of journal pruning: PC CADDIE's writers get their turn
+
+CALENDAR, CONTACTS = "calendar", "contacts"
+WorkKey = tuple[str, int]  # (kind, id): a calendar by its subscription id, a contact list by its user id
+
+
+def _old_key(key: WorkKey) -> str:
+    """How a subscription is named in the summary's errors: its id, a contact list's as the
+    negative user id (as the status file has always shown them)."""
+    kind, number = key
+    return str(-number if kind == CONTACTS else number)
 
 
 @dataclass
@@ -86,8 +96,8 @@ class CycleEngine:
         self.report_days = report_days
         self.clock = clock
         self._throttled_until: dict[str, float] = {}
-        self._mailbox_of: dict[int, str] = {}
-        self._quiet_reasons: dict[int, str] = {}  # why a calendar is not syncing, as last logged
+        self._mailbox_of: dict[WorkKey, str] = {}
+        self._quiet_reasons: dict[WorkKey, str] = {}  # why a calendar or contact list is not syncing, as last logged
         self._blocks_logged: dict[int, Block] = {}  # mailboxes left alone (wrong password), as logged
         self._known_blocks: dict[int, Block] = {}  # as read at the start of this cycle
         self._last_prune = float("-inf")
@@ -120,17 +130,22 @@ class CycleEngine:
         gate = MailboxGate(blocked=blocks)
         first_pages = await self._prefetch(contexts, changes_many, gate, blocks) if changes_many else {}
         calendars = CalendarSync(self.db, self.settings, lambda account: client_for(account, "calendar"))
-        contacts = ContactSync(self.db, self.settings.vault, lambda account: client_for(account, "contacts"))
+        contacts = ContactSync(
+            self.db, self.settings.vault, lambda account: client_for(account, "contacts"), self.settings.window_days
+        )
         limiter = trio.CapacityLimiter(self.parallel)
 
-        async def one(key: int, run: Callable[[], Awaitable[SubscriptionOutcome]]) -> None:
+        async def one(key: WorkKey, run: Callable[[], Awaitable[SubscriptionOutcome]]) -> None:
             mailbox = self._mailbox_of.get(key)
             if mailbox and self._throttled_until.get(mailbox, 0) > self.clock():
                 summary.not_syncing.append(f"{mailbox}: throttled")
                 return
-            what = f"{'calendar' if key > 0 else 'contacts'} {abs(key)}"
-            context = contexts.get(key) if key > 0 else None
-            user_id = -key if key < 0 else (context.user_id if isinstance(context, state.SubscriptionContext) else None)
+            kind, number = key
+            what = f"{kind} {number}"
+            context = contexts.get(number) if kind == CALENDAR else None
+            user_id = number if kind == CONTACTS else None
+            if isinstance(context, state.SubscriptionContext):
+                user_id = context.user_id
             ticket = await gate.enter(user_id) if user_id is not None else None
             if ticket is not None and not ticket.go:
                 self._skip_blocked(ticket.user_id, context.label if context is not None else None, summary)
@@ -141,20 +156,20 @@ class CycleEngine:
                     try:
                         outcome = await run()
                     except (pw.PeeweeException, pw.DoesNotExist) as exc:  # locked too long, disk full, removed
-                        summary.errors.append(f"{key}: database: {exc}")
+                        summary.errors.append(f"{_old_key(key)}: database: {exc}")
                         logger.error(
                             f"Synchronisation of {what} stopped by the database: {exc}; nothing of it was "
                             "half-applied, it is tried again next cycle"
                         )
                         return
                     except Exception as exc:  # one calendar's failure never ends the others' (nor the service)
-                        summary.errors.append(f"{key}: {type(exc).__name__}: {exc}")
+                        summary.errors.append(f"{_old_key(key)}: {type(exc).__name__}: {exc}")
                         logger.opt(exception=exc).error(
                             f"Synchronisation of {what} failed: {type(exc).__name__}: {exc}; "
                             "what it had confirmed is recorded, the rest is tried again next cycle"
                         )
                         return
-                self._note(outcome, summary)
+                self._note(key, outcome, summary)
                 reached = verdict(outcome)
                 refusal = auth_refusal(outcome)
                 if refusal is not None and user_id is not None:
@@ -167,13 +182,13 @@ class CycleEngine:
             for subscription_id in subscriptions:
                 nursery.start_soon(
                     one,
-                    subscription_id,
+                    (CALENDAR, subscription_id),
                     functools.partial(
                         calendars.run, subscription_id, contexts[subscription_id], first_pages.get(subscription_id)
                     ),
                 )
-            for user_id in contact_users:  # keyed by the negative user id, apart from the calendars
-                nursery.start_soon(one, -user_id, functools.partial(contacts.run, user_id))
+            for user_id in contact_users:
+                nursery.start_soon(one, (CONTACTS, user_id), functools.partial(contacts.run, user_id))
         if self.clock() - self._last_prune > PRUNE_EVERY:
             self._last_prune = self.clock()
             await self._prune()
@@ -268,12 +283,12 @@ class CycleEngine:
             block = self._blocks_logged.pop(user_id)
             logger.info(f"{block.login}: mailbox {block.mailbox}: the account was set again or checked; synchronising")
 
-    def _note(self, outcome: SubscriptionOutcome, summary: CycleSummary) -> None:
+    def _note(self, key: WorkKey, outcome: SubscriptionOutcome, summary: CycleSummary) -> None:
         summary.counts.update(outcome.counts)
         if outcome.mailbox:
-            self._mailbox_of[outcome.subscription_id] = outcome.mailbox
+            self._mailbox_of[key] = outcome.mailbox
         if not outcome.not_syncing:
-            self._quiet_reasons.pop(outcome.subscription_id, None)
+            self._quiet_reasons.pop(key, None)
         if outcome.error:
             summary.errors.append(f"{outcome.label}: {outcome.error}")
             logger.warning(f"{outcome.label} ({outcome.mailbox}): {outcome.error}")
@@ -281,8 +296,8 @@ class CycleEngine:
                 self._throttled_until[outcome.mailbox] = self.clock() + outcome.retry_after
         elif outcome.not_syncing:
             summary.not_syncing.append(f"{outcome.label}: {outcome.not_syncing}")
-            if self._quiet_reasons.get(outcome.subscription_id) != outcome.not_syncing:  # logged once, not each cycle
-                self._quiet_reasons[outcome.subscription_id] = outcome.not_syncing
+            if self._quiet_reasons.get(key) != outcome.not_syncing:  # logged once, not each cycle
+                self._quiet_reasons[key] = outcome.not_syncing
                 logger.info(f"{outcome.label}: not synchronised: {outcome.not_syncing}")
             return
         elif outcome.counts:

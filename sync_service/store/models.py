@@ -146,14 +146,39 @@ class Booking(BaseModel):
 
 
 class ExchangeAccount(BaseModel):
+    """A user's mailbox account as a tagged union (protocol/accounts.py; schema migration 7): the
+    backend and credential kind say which of the other columns hold something. Read it through
+    store/accounts.py, which builds the protocol value, rather than column by column."""
+
     user = pw.ForeignKeyField(User, unique=True, backref="exchange_accounts", on_delete="CASCADE")
-    ews_url = pw.TextField()
+    backend = pw.CharField()  # ews (graph: issue 16)
+    endpoint = pw.TextField(null=True)  # the EWS address; none where the backend's address is the app's
     mailbox = pw.TextField()
-    username = pw.TextField()
-    password_encrypted = pw.BlobField()
+    credential_kind = pw.CharField()  # password (app: issue 16)
+    username = pw.TextField(null=True)  # password credentials only, as are the next two
+    password_encrypted = pw.BlobField(null=True)
+    auth = pw.CharField(null=True)  # basic | ntlm
 
     class Meta:
         table_name = "exchange_account"
+
+
+class AppRegistration(BaseModel):
+    """The club's one app registration in Microsoft Entra ID (schema migration 8), which accounts
+    of credential kind "app" use. Read it through store/app_registration.py."""
+
+    tenant = pw.TextField()
+    client_id = pw.TextField()
+    credential_kind = pw.CharField()  # secret | certificate (its private key encrypted, its thumbprint)
+    secret_encrypted = pw.BlobField(null=True)
+    certificate_encrypted = pw.BlobField(null=True)
+    thumbprint = pw.TextField(null=True)
+    authority = pw.TextField()
+    graph_url = pw.TextField()
+    updated = pw.DateTimeField()
+
+    class Meta:
+        table_name = "app_registration"
 
 
 class CalendarSubscription(BaseModel):
@@ -395,6 +420,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     Appointment,
     Booking,
     ExchangeAccount,
+    AppRegistration,
     CalendarSubscription,
     ContactSubscription,
     ExclusionFilter,

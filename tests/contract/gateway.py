@@ -1,17 +1,23 @@
-"""The real thing for the contract: the stand-in EWS server in a thread, the gateway's server with
-its real operation table in this trio run, and a `GatewayExchangeClient` on an `RpcPeer` connected
-to it over a loopback socket (handshake, msgpack frames and all), as the sync service talks to it."""
+"""The real thing for the contract: the gateway's server with its real operation table (every
+backend) in this trio run, a `GatewayExchangeClient` on an `RpcPeer` connected to it over a
+loopback socket (handshake, msgpack frames and all), as the sync service talks to it, and for
+each backend a stand-in server with its person in Outlook (`STANDINS`).
+
+A new backend is one more entry in `STANDINS`: a context manager that starts its stand-in and
+yields the account map the sync service would send for it and an `Outlook` writing to it."""
 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from typing import Any, AsyncContextManager, AsyncIterator, Callable
 
 import trio
+from exchangelib import BASIC, DELEGATE, Account, Configuration, Credentials, EWSTimeZone, FailFast
 from exchangelib.protocol import close_connections
 
+from exchange_gateway.backends import backends
 from exchange_gateway.ews.connection import ExchangeSettings, configure_exchangelib
-from exchange_gateway.ews.operations import ExchangeLimits, ExchangeOperations
+from exchange_gateway.exchange_operations import ExchangeLimits, ExchangeOperations
 from exchange_gateway.operations import OperationTable
 from exchange_gateway.server import Gateway, GatewaySettings
 from exchange_standin import EmulatorServer
@@ -21,6 +27,7 @@ from protocol.handshake import ClientHandshake
 from protocol.handshake_io import client_handshake
 from protocol.rpc import PeerSettings, RpcPeer
 from sync_service.engine.exchange_client import GatewayExchangeClient
+from tests.contract.outlook import ExchangelibOutlook, Outlook
 
 MAILBOX = ("anna@club.example", "anna-secret")
 TOKEN = "contract-token"
@@ -41,7 +48,7 @@ async def emulator() -> AsyncIterator[EmulatorServer]:
 async def gateway_peer() -> AsyncIterator[RpcPeer]:
     """A client connection to a gateway serving the real Exchange operations."""
     configure_exchangelib(SETTINGS)
-    operations = ExchangeOperations(SETTINGS, ExchangeLimits(overall=16, per_mailbox=4, deadline=20))
+    operations = ExchangeOperations(backends(SETTINGS), ExchangeLimits(overall=16, per_mailbox=4, deadline=20))
     settings = GatewaySettings(
         listen=Address("127.0.0.1", 0),
         token=TOKEN,
@@ -63,6 +70,26 @@ async def gateway_peer() -> AsyncIterator[RpcPeer]:
             gateway.request_stop()
 
 
-def gateway_client(peer: RpcPeer, server: EmulatorServer, kind: str) -> GatewayExchangeClient:
-    account = {"ews_url": server.url, "mailbox": MAILBOX[0], "password": MAILBOX[1]}
+def gateway_client(peer: RpcPeer, account: dict[str, Any], kind: str) -> GatewayExchangeClient:
     return GatewayExchangeClient(peer, account, kind=kind, timeout=30)
+
+
+@asynccontextmanager
+async def ews_standin(kind: str) -> AsyncIterator[tuple[dict[str, Any], Outlook]]:
+    """The stand-in EWS server; the account as older sync services send it (no `backend` tag:
+    EWS), and the person in Outlook with plain exchangelib."""
+    async with emulator() as server:
+        config = Configuration(
+            service_endpoint=server.url, credentials=Credentials(*MAILBOX), auth_type=BASIC, retry_policy=FailFast()
+        )
+        account = Account(
+            MAILBOX[0],
+            config=config,
+            autodiscover=False,
+            access_type=DELEGATE,
+            default_timezone=EWSTimeZone("Europe/Berlin"),
+        )
+        yield {"ews_url": server.url, "mailbox": MAILBOX[0], "password": MAILBOX[1]}, ExchangelibOutlook(account, kind)
+
+
+STANDINS: dict[str, Callable[[str], AsyncContextManager[tuple[dict[str, Any], Outlook]]]] = {"ews": ews_standin}

@@ -2,9 +2,11 @@
 person in Outlook:
 
 - `fake`: the in-memory `FakeExchange` the engine's tests use, and its user methods;
-- `gateway`: `GatewayExchangeClient` over a real loopback connection to the gateway's server and
-  operation table (exchangelib inside), which talks to the stand-in EWS server; the person in
-  Outlook writes to the stand-in with plain exchangelib.
+- `gateway-<backend>`, for every backend the gateway speaks (`gateway.STANDINS`; today `ews`):
+  `GatewayExchangeClient` over a real loopback connection to the gateway's server and operation
+  table, with an account of that backend, which the gateway reaches on that backend's stand-in
+  (the EWS stand-in, through exchangelib); the person in Outlook writes to the stand-in directly
+  (with plain exchangelib for EWS). Its `implementation` is "gateway", its `backend` the name.
 """
 
 from __future__ import annotations
@@ -13,14 +15,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import AsyncIterator
 
-from exchangelib import BASIC, DELEGATE, Account, Configuration, Credentials, EWSTimeZone, FailFast
-
 from sync_service.engine.exchange_client import ExchangeClient
-from tests.contract.gateway import MAILBOX, emulator, gateway_client, gateway_peer
-from tests.contract.outlook import ExchangelibOutlook, FakeOutlook, Outlook
+from tests.contract.gateway import STANDINS, gateway_client, gateway_peer
+from tests.contract.outlook import FakeOutlook, Outlook
 from tests.sync_service.engine.fake_exchange import FakeExchange
 
-IMPLEMENTATIONS = ("fake", "gateway")
+IMPLEMENTATIONS = ("fake", *(f"gateway-{backend}" for backend in STANDINS))
 
 
 @dataclass
@@ -29,6 +29,7 @@ class Mailbox:
     kind: str  # calendar | contacts
     client: ExchangeClient
     outlook: Outlook
+    backend: str | None = None  # the gateway's backend (ews)
 
 
 @asynccontextmanager
@@ -38,15 +39,6 @@ async def open_mailbox(implementation: str, kind: str) -> AsyncIterator[Mailbox]
         exchange = FakeExchange(kind=kind)
         yield Mailbox(implementation, kind, exchange, FakeOutlook(exchange))
         return
-    async with emulator() as server, gateway_peer() as peer:
-        config = Configuration(
-            service_endpoint=server.url, credentials=Credentials(*MAILBOX), auth_type=BASIC, retry_policy=FailFast()
-        )
-        account = Account(
-            MAILBOX[0],
-            config=config,
-            autodiscover=False,
-            access_type=DELEGATE,
-            default_timezone=EWSTimeZone("Europe/Berlin"),
-        )
-        yield Mailbox(implementation, kind, gateway_client(peer, server, kind), ExchangelibOutlook(account, kind))
+    backend = implementation.removeprefix("gateway-")
+    async with STANDINS[backend](kind) as (account, outlook), gateway_peer() as peer:
+        yield Mailbox("gateway", kind, gateway_client(peer, account, kind), outlook, backend)

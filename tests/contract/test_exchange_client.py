@@ -653,3 +653,44 @@ async def test_a_missing_folder_is_mailbox_trouble_not_found(mailbox: Mailbox):
         with pytest.raises(MailboxTrouble) as trouble:
             await call()
         assert trouble.value.code == "not_found"
+
+
+# -- text over Exchange's limits; looking contacts up -------------------------------------------------
+
+
+async def test_a_create_or_update_names_the_fields_it_shortened(contacts: Mailbox):
+    client = contacts.client
+    long_street = "Lange Straße " * 30  # over Exchange's 255
+    fitting, overlong = await client.create(MAIN, [contact(1), contact(2, street=long_street)])
+    assert fitting["ok"] is True and "shortened" not in fitting  # on the wire only when there are some
+    assert overlong["ok"] is True and overlong["shortened"] == ["street"]
+    stored = await get_one(client, overlong["id"])
+    assert stored["street"] != long_street.strip() and len(stored["street"]) <= 255
+    (named,) = await client.update(
+        [{"id": fitting["id"], "change_key": None, "fields": ["street"], "item": contact(1, street=long_street)}]
+    )
+    assert named["ok"] is True and named["shortened"] == ["street"]
+    unnamed_update = {"id": fitting["id"], "change_key": None, "fields": ["city"]}
+    (unnamed,) = await client.update([{**unnamed_update, "item": contact(1, street=long_street, city="Bonn")}])
+    assert unnamed["ok"] is True and "shortened" not in unnamed  # the street was not written
+
+
+async def test_search_contacts_by_email_or_name(contacts: Mailbox):
+    client = contacts.client
+    (max_,) = await create(client, contact(1, emails=["Familie@Muster.de"]))
+    erika = await contacts.outlook.create(
+        given_name="Erika", surname="Muster", display_name="Erika Muster", emails=["familie@muster.de"]
+    )
+    await contacts.outlook.create(
+        given_name="Peter", surname="Schmidt", display_name="Peter Schmidt", emails=["peter@example.com"]
+    )
+    by_mail = await client.search_contacts("FAMILIE@muster.de")
+    assert sorted(c["id"] for c in by_mail) == sorted([max_["id"], erika])
+    assert {c["external_id"] for c in by_mail} == {"pccaddie-person:1", None}  # our id, as stored
+    assert [c["id"] for c in await client.search_contacts("erika muster")] == [erika]
+    assert [c["surname"] for c in await client.search_contacts("schmidt peter")] == ["Schmidt"]
+    assert await client.search_contacts("muster.de") == []  # an e-mail address matches whole
+    assert set(by_mail[0]) == CONTACT_KEYS
+    with pytest.raises(MailboxTrouble) as trouble:
+        await client.search_contacts("  ")
+    assert trouble.value.code == "invalid"

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.e2e.processes import free_port, gateway, sync_service
+from sandbox.processes import free_port, gateway, sync_service
 
 
 @pytest.fixture
@@ -12,14 +12,15 @@ def port():
 def services(tmp_path, port):
     """Factories for the two services on one home; everything started is stopped afterwards."""
     started = []
+    address = f"127.0.0.1:{port}"
 
     def start_gateway(*extra, home=None):
-        service = gateway(home or tmp_path / "home", port, *extra).start()
+        service = gateway(home or tmp_path / "home", address, *extra).start()
         started.append(service)
         return service
 
     def start_sync(*extra, home=None):
-        service = sync_service(home or tmp_path / "home", port, *extra).start()
+        service = sync_service(home or tmp_path / "home", address, *extra).start()
         started.append(service)
         return service
 

@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from tests.e2e.processes import run_command
+from sandbox.processes import run_command
 
 pytestmark = pytest.mark.e2e
 

@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from tests.e2e.processes import run_command
+from sandbox.processes import run_command
 
 pytestmark = pytest.mark.e2e
 

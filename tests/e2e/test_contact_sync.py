@@ -9,7 +9,7 @@ from exchangelib import Contact
 from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAddress
 from exchangelib.protocol import close_connections
 
-from tests.e2e.world import World, local_day
+from sandbox.world import World, local_day
 
 pytestmark = pytest.mark.e2e
 
@@ -212,3 +212,77 @@ def test_plus_add_never_guesses_and_merges_without_losing_what_outlook_holds(wor
     world.sync_now()
     (home,) = [a for a in contacts(world)["Muster"].physical_addresses if a.label == "Home"]
     assert (home.street, home.city, home.state) == ("Lindenweg 2", "Bonn", "NRW")  # the State is kept
+
+
+def test_an_existing_contact_is_looked_for_before_one_is_made(world):
+    """Issue 14, from outside: removed and added again, one contact; a pupil already in Outlook is
+    adopted by auto sync, and stays the user's when the booking goes; a pupil the sync exported
+    leaves with the booking, the contact too."""
+    world.caddie("user", "permissions", "anna", "--email", "sync")
+    tom = world.caddie("person", "add", "--first-name", "Tom", "--last-name", "Tee").stdout.strip()
+    world.caddie("contact", "add", "anna", "--person", tom)
+    world.sync_now()
+    world.caddie("contact", "remove", "anna", tom)
+    world.sync_now()
+    world.caddie("contact", "add", "anna", "--person", tom)
+    world.sync_now()
+    assert [c.surname for c in contacts(world).values()] == ["Tee"] and len(list(world.outlook().contacts.all())) == 1
+
+    account = world.outlook()
+    Contact(
+        account=account,
+        folder=account.contacts,
+        given_name="Lena",
+        surname="Birdie",
+        display_name="Lena Birdie",
+        email_addresses=[EmailAddress(label="EmailAddress1", email="lena@example.com")],
+        phone_numbers=[PhoneNumber(label="HomePhone", phone_number="0221 9")],
+    ).save()
+    lena = world.caddie(
+        "person", "add", "--first-name", "Lena", "--last-name", "Birdie", "--email", "lena@example.com"
+    ).stdout.strip()
+    ben = world.caddie("person", "add", "--first-name", "Ben", "--last-name", "Putt").stdout.strip()
+    world.caddie("area", "add", "Lessons")
+    world.caddie("calendar", "add", "anna", "Lessons", "--auto-sync-contacts")
+    start = local_day(2, 10)
+    lessons = [
+        world.caddie(
+            "appointment",
+            "add",
+            "Lessons",
+            "--title",
+            f"Lesson {n}",
+            "--start",
+            start.replace(hour=10 + n).isoformat(),
+            "--end",
+            start.replace(hour=11 + n).isoformat(),
+            "--person",
+            who,
+        ).stdout.strip()
+        for n, who in enumerate((lena, ben))
+    ]
+    world.sync_now()  # the bookings put them on the list…
+    world.sync_now()  # …and the next cycle links Lena's contact and exports Ben
+    assert sorted(contacts(world)) == ["Birdie", "Putt", "Tee"]
+    assert len(list(world.outlook().contacts.all())) == 3  # Lena's contact adopted, not made again
+    listed = {p["id"]: p for p in world.json("person", "list")}
+    assert listed[int(lena)]["phone_home"] == ""  # phone: export, nothing comes in…
+    phones = {(p.label, p.phone_number) for p in contacts(world)["Birdie"].phone_numbers or []}
+    assert ("HomePhone", "0221 9") in phones  # …and Outlook's number is not wiped
+
+    for lesson in lessons:
+        world.caddie("appointment", "delete", lesson)
+    world.sync_now()
+    world.sync_now()
+    assert [c["person"] for c in world.json("contact", "list", "anna")] == [int(tom)]
+    assert sorted(contacts(world)) == ["Birdie", "Tee"]  # Ben's contact went; Lena's is the user's own
+    assert {p["last_name"] for p in world.json("person", "list")} >= {"Birdie", "Putt", "Tee"}
+
+    # a contact conflict: `conflicts` shows the version that lost in its text output too
+    world.caddie("person", "update", tom, "--city", "Bonn")
+    tee = contacts(world)["Tee"]
+    tee.physical_addresses = [PhysicalAddress(label="Home", city="Köln")]
+    tee.save(update_fields=["physical_addresses"])
+    world.sync_now()
+    (line,) = [row for row in world.caddie("conflicts", "anna").stdout.splitlines() if f"person {tom}" in row]
+    assert "contacts" in line and line.endswith(f"address of person {tom}: –, –, Köln, – (from exchange)")

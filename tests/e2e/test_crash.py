@@ -11,7 +11,8 @@ import pytest
 from exchangelib.protocol import close_connections
 
 from campaigns.crash import Findings, Oracle
-from tests.e2e.world import World, external_id_visible
+from sandbox.outlook import external_id_visible
+from sandbox.world import World
 
 pytestmark = pytest.mark.e2e
 

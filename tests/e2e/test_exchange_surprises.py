@@ -29,7 +29,8 @@ from exchangelib.items import DistributionList
 from exchangelib.properties import Member
 from exchangelib.protocol import close_connections
 
-from tests.e2e.world import BERLIN, World, external_id_visible, local_day
+from sandbox.outlook import BERLIN, external_id_visible
+from sandbox.world import World, local_day
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.e2e.world import MAILBOX, PASSWORD, World
+from sandbox.world import MAILBOX, PASSWORD, World
 
 NEW_PASSWORD = "changed-in-active-directory"
 REFUSAL_LOGGED = "not synchronised: Exchange refused the login"

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.e2e.processes import command, run_command
+from sandbox.processes import command, run_command
 
 pytestmark = pytest.mark.e2e
 

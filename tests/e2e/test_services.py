@@ -14,8 +14,8 @@ from protocol.handshake import ClientHandshake
 from protocol.handshake_io import client_handshake
 from protocol.messages import Refuse, message_from_wire
 from protocol.rpc import PeerSettings, RpcPeer
+from sandbox.processes import LOG_LINE
 from service_runtime.home import Home, read_token
-from tests.e2e.processes import LOG_LINE
 
 pytestmark = pytest.mark.e2e
 

@@ -5,52 +5,33 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
 
 import pytest
-from exchangelib import (
-    BASIC,
-    DELEGATE,
-    Account,
-    CalendarItem,
-    Configuration,
-    Credentials,
-    EWSDateTime,
-    EWSTimeZone,
-    FailFast,
-)
+from exchangelib import Account, CalendarItem, EWSDateTime
 from exchangelib.protocol import close_connections
 
-from tests.e2e.processes import Service, command, free_port, run_command
-from tests.e2e.world import external_id_visible
+from sandbox.outlook import BERLIN, external_id_visible, outlook
+from sandbox.processes import free_port, gateway, run_command
+from sandbox.standin import StandIn
+from sandbox.world import MAILBOX, PASSWORD, account_set_arguments
 
 pytestmark = pytest.mark.e2e
-MAILBOX, PASSWORD = "anna@club.example", "anna-secret"
-BERLIN = EWSTimeZone("Europe/Berlin")
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
-    emulator_port, gateway_port = free_port(), free_port()
-    emulator = subprocess.Popen(
-        command("exchange-gateway")
-        + ["emulator", "--listen", f"127.0.0.1:{emulator_port}", "--mailbox", f"{MAILBOX}:{PASSWORD}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    url = emulator.stdout.readline().strip()
-    assert url.endswith("/EWS/Exchange.asmx"), url
-    gateway = Service("exchange-gateway", home, "run", "--listen", f"127.0.0.1:{gateway_port}").start()
-    gateway.wait_for("Listener started")
+    standin = StandIn.start([(MAILBOX, PASSWORD)])
+    assert standin.url.endswith("/EWS/Exchange.asmx"), standin.url
+    address = f"127.0.0.1:{free_port()}"
+    service = gateway(home, address).start()
     try:
+        service.wait_for("Listener started")
         with external_id_visible():
-            yield {"home": home, "url": url, "gateway": f"127.0.0.1:{gateway_port}"}
+            yield {"home": home, "url": standin.url, "gateway": address}
     finally:
-        gateway.ensure_stopped()
-        emulator.terminate()
-        emulator.wait(timeout=10)
+        service.ensure_stopped()
+        standin.stop()
         close_connections()
 
 
@@ -67,13 +48,7 @@ def sync_now(world):
 
 
 def exchange(world) -> Account:
-    config = Configuration(
-        service_endpoint=world["url"],
-        credentials=Credentials(MAILBOX, PASSWORD),
-        auth_type=BASIC,
-        retry_policy=FailFast(),
-    )
-    return Account(MAILBOX, config=config, autodiscover=False, access_type=DELEGATE, default_timezone=BERLIN)
+    return outlook(world["url"], MAILBOX, PASSWORD)
 
 
 def local_day(offset: int, hour: int) -> dt.datetime:
@@ -101,18 +76,7 @@ def test_the_whole_round_trip(world):
         "sync",
     )
     caddie(world, "area", "add", "Tee times", "--owner", "anna")
-    caddie(
-        world,
-        "account",
-        "set",
-        "anna",
-        "--ews-url",
-        world["url"],
-        "--mailbox",
-        MAILBOX,
-        "--password-stdin",
-        input=PASSWORD + "\n",
-    )
+    caddie(world, *account_set_arguments("anna", world["url"], MAILBOX), input=PASSWORD + "\n")
     check = caddie(world, "account", "check", "anna", "--gateway", world["gateway"])
     assert "OK" in check.stdout and "15." in check.stdout
     caddie(world, "calendar", "add", "anna", "Tee times")

@@ -25,7 +25,14 @@ def _run(command: list[str], cwd: Path, timeout: float = 600) -> subprocess.Comp
 def _modules(root: Path) -> set[str]:
     return {
         path.relative_to(root).as_posix()
-        for package in ("protocol", "service_runtime", "exchange_gateway", "exchange_standin", "sync_service")
+        for package in (
+            "protocol",
+            "service_runtime",
+            "exchange_gateway",
+            "exchange_standin",
+            "sandbox",
+            "sync_service",
+        )
         for path in (root / package).rglob("*.py")
     }
 

@@ -5,7 +5,7 @@ from exchangelib import Contact
 from exchangelib.indexed_properties import PhysicalAddress
 
 from exchange_gateway.ews.convert import apply_contact, contact_entry, new_contact, register_external_id
-from exchange_gateway.ews.entries import ContactEntry
+from protocol.entries import ContactEntry
 
 register_external_id()
 

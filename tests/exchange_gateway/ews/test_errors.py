@@ -4,7 +4,8 @@ import pytest
 import requests
 from exchangelib import errors as ews
 
-from exchange_gateway.ews.errors import CODES, GatewayError, map_exception
+from exchange_gateway.errors import CODES, GatewayError
+from exchange_gateway.ews.errors import map_exception
 
 
 @pytest.mark.parametrize(

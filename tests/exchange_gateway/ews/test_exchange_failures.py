@@ -9,15 +9,19 @@ import datetime as dt
 
 import pytest
 import requests
-from exchangelib import BASIC, DELEGATE, Account, Configuration, Credentials, FailFast, ItemId
+from exchangelib import BASIC, DELEGATE, Account, CalendarItem, Configuration, Credentials, FailFast, ItemId
 from exchangelib.protocol import close_connections
 from lxml import etree
 
+from exchange_gateway.backends import backends
+from exchange_gateway.errors import GatewayError
+from exchange_gateway.ews import convert
 from exchange_gateway.ews.connection import ExchangeSettings, configure_exchangelib
-from exchange_gateway.ews.errors import GatewayError
-from exchange_gateway.ews.operations import ExchangeLimits, ExchangeOperations
+from exchange_gateway.ews.folders import DEFAULT_MAX_AGE
 from exchange_gateway.ews.services import SyncItems
+from exchange_gateway.exchange_operations import ExchangeLimits, ExchangeOperations
 from exchange_standin import EmulatorServer, dispatcher
+from protocol.entries import CalendarEntry
 from protocol.framing import DEFAULT_MAX_FRAME_SIZE
 from tests.exchange_standin.conftest import envelope, post
 
@@ -53,8 +57,11 @@ def emulator():
     close_connections()
 
 
-def gateway(**limits: object) -> ExchangeOperations:
-    return ExchangeOperations(ExchangeSettings(request_timeout=10), ExchangeLimits(deadline=15, **limits))  # type: ignore[arg-type]
+def gateway(folder_max_age: float = DEFAULT_MAX_AGE, **limits: object) -> ExchangeOperations:
+    return ExchangeOperations(
+        backends(ExchangeSettings(request_timeout=10), folder_max_age),
+        ExchangeLimits(deadline=15, **limits),  # type: ignore[arg-type]
+    )
 
 
 @pytest.fixture
@@ -236,6 +243,46 @@ async def test_an_item_exchangelib_refuses_fails_alone(emulator, ops):
     assert [r["ok"] for r in results] == [True, False, True]
     assert results[1]["error"]["code"] == "invalid"
     assert subjects(emulator) == ["Lesson 1", "Lesson 3"]
+
+
+def refusing(monkeypatch: pytest.MonkeyPatch, subject: str) -> list[object]:
+    """exchangelib made to refuse (as it checks an item while it writes the request) the item
+    built for `subject`, which nothing refuses before; returns the items checked, each time."""
+    checked: list[object] = []
+    build, clean = convert.calendar_item, CalendarItem.clean
+
+    def calendar_item(entry: CalendarEntry, *args: object, **kwargs: object) -> CalendarItem:
+        item = build(entry, *args, **kwargs)  # type: ignore[arg-type]
+        if entry.subject == subject:
+            item.reminder_minutes_before_start = -5  # IntegerField(min=0): refused by clean()
+        return item
+
+    def counted(self: CalendarItem, version: object = None) -> None:
+        checked.append(self)
+        clean(self, version=version)
+
+    monkeypatch.setattr(convert, "calendar_item", calendar_item)
+    monkeypatch.setattr(CalendarItem, "clean", counted)
+    return checked
+
+
+async def test_a_create_checks_each_item_once(emulator, ops, monkeypatch):
+    acct = await ready(ops, emulator)
+    checked = refusing(monkeypatch, "nothing is refused")
+    results = await ops.create({"account": acct, "items": [entry(n) for n in (1, 2, 3)]})
+    assert [r["ok"] for r in results] == [True, True, True]
+    assert len(checked) == 3 and len({id(item) for item in checked}) == 3  # by exchangelib, as it writes them
+
+
+async def test_an_item_refused_only_as_the_request_is_written_fails_alone(emulator, ops, monkeypatch):
+    acct = await ready(ops, emulator)
+    refusing(monkeypatch, "Lesson 2")
+    creates = emulator.request_counts.get("CreateItem", 0)
+    results = await ops.create({"account": acct, "items": [entry(1), entry(2), entry(3)]})
+    assert [r["ok"] for r in results] == [True, False, True]
+    assert results[1]["error"]["code"] == "invalid" and results[1]["id"] is None
+    assert subjects(emulator) == ["Lesson 1", "Lesson 3"]
+    assert emulator.request_counts["CreateItem"] == creates + 1  # the refused request was never sent
 
 
 # -- 4. an invalid sync state ----------------------------------------------------------------------

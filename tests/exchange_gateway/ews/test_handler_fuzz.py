@@ -9,8 +9,9 @@ import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exchange_gateway.ews.errors import CODES, GatewayError
-from exchange_gateway.ews.operations import ExchangeLimits, ExchangeOperations
+from exchange_gateway.backends import backends
+from exchange_gateway.errors import CODES, GatewayError
+from exchange_gateway.exchange_operations import ExchangeLimits, ExchangeOperations
 
 
 def closed_port() -> int:
@@ -20,6 +21,14 @@ def closed_port() -> int:
 
 
 PORT = closed_port()
+APP = {  # the club's app, its identity platform at the closed port
+    "kind": "app",
+    "tenant": "t.example",
+    "client_id": "c1",
+    "client_secret": "s",
+    "authority": f"https://127.0.0.1:{PORT}/t.example",
+    "graph_url": f"https://127.0.0.1:{PORT}/v1.0",
+}
 values = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 600) | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
@@ -32,6 +41,16 @@ accounts = st.one_of(
             "ews_url": st.just(f"http://127.0.0.1:{PORT}/EWS/Exchange.asmx"),
             "mailbox": st.just("a@b.example"),
             "password": st.just("pw"),
+        }
+    ),
+    st.fixed_dictionaries(  # tagged, with a backend this gateway may not speak
+        {
+            "backend": st.sampled_from(["ews", "graph"]) | values,
+            "endpoint": st.just(f"http://127.0.0.1:{PORT}/EWS/Exchange.asmx"),
+            "mailbox": st.just("a@b.example"),
+            "credentials": st.just({"kind": "password", "username": "a", "password": "pw", "auth": "basic"})
+            | st.just(APP)
+            | values,
         }
     ),
 )
@@ -50,10 +69,12 @@ arguments = st.fixed_dictionaries(
             "text",
             "name",
             "requests",
+            "scopes",
         )
-    },
+    }
+    | {"app": st.just(APP) | values},
 )
-OPS = ExchangeOperations(limits=ExchangeLimits(deadline=10))
+OPS = ExchangeOperations(backends(), ExchangeLimits(deadline=10))
 
 
 @pytest.mark.parametrize("operation", sorted(OPS.table()))

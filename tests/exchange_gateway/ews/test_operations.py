@@ -10,9 +10,10 @@ import pytest
 import trio
 from exchangelib.protocol import close_connections
 
+from exchange_gateway.backends import backends
+from exchange_gateway.errors import GatewayError
 from exchange_gateway.ews.connection import ExchangeSettings, configure_exchangelib
-from exchange_gateway.ews.errors import GatewayError
-from exchange_gateway.ews.operations import ExchangeLimits, ExchangeOperations
+from exchange_gateway.exchange_operations import ExchangeLimits, ExchangeOperations
 from exchange_standin import EmulatorServer
 
 ANNA = ("anna@club.example", "anna-secret")
@@ -57,7 +58,7 @@ def emulator():
 @pytest.fixture
 def ops():
     return ExchangeOperations(
-        ExchangeSettings(request_timeout=10), ExchangeLimits(overall=16, per_mailbox=4, deadline=15)
+        backends(ExchangeSettings(request_timeout=10)), ExchangeLimits(overall=16, per_mailbox=4, deadline=15)
     )
 
 
@@ -273,7 +274,7 @@ async def test_faults_become_stable_codes(emulator, ops, fault, code):
     emulator.clear_faults()
     if code == "throttled":
         assert failure.value.retry_after >= 1
-        ops = ExchangeOperations(ExchangeSettings(request_timeout=10))  # (this gateway would wait: see below)
+        ops = ExchangeOperations(backends(ExchangeSettings(request_timeout=10)))  # (this gateway would wait: see below)
     assert (await ops.changes({"account": acct, "sync_state": None}))["complete"]  # fine again afterwards
 
 
@@ -308,7 +309,7 @@ async def test_unreachable_server(ops):
 
 
 async def test_deadline_answers_timeout_in_time(emulator):
-    ops = ExchangeOperations(ExchangeSettings(request_timeout=10), ExchangeLimits(deadline=0.5))
+    ops = ExchangeOperations(backends(ExchangeSettings(request_timeout=10)), ExchangeLimits(deadline=0.5))
     emulator.add_fault("delay", seconds=3, count=1)
     started = trio.current_time()
     with pytest.raises(GatewayError) as failure:
@@ -415,7 +416,7 @@ async def test_every_write_is_reported_its_own_included_and_without_items_on_req
     acct = account(emulator)
     first = await ops.changes({"account": acct, "sync_state": None})
     (ours,) = await ops.create({"account": acct, "items": [ROUND]})
-    fresh = ExchangeOperations(ExchangeSettings(request_timeout=10))  # another gateway
+    fresh = ExchangeOperations(backends(ExchangeSettings(request_timeout=10)))  # another gateway
     (elsewhere,) = await fresh.create({"account": acct, "items": [{**ROUND, "subject": "Outlook"}]})
     page = await ops.changes({"account": acct, "sync_state": first["sync_state"], "with_items": False})
     assert {(c["type"], c["id"], c["change_key"], c["item"]) for c in page["changes"]} == {

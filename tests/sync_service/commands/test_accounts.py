@@ -5,6 +5,11 @@ import stat
 
 import pytest
 
+from service_runtime.home import Home
+from sync_service.admin.accounts import account_for_gateway
+from sync_service.store.database import open_database
+from sync_service.vault import PasswordVault
+
 from .support import assert_refused
 
 URL = "https://mail.example.com/EWS/Exchange.asmx"
@@ -59,20 +64,48 @@ def test_show_masks_the_password(alice):
     out = alice.ok("account", "show", "alice")
     assert out.splitlines() == [
         "login: alice",
+        "backend: ews",
         f"ews url: {URL}",
         "mailbox: golf@example.com",
         "username: DOMAIN\\golf",
+        "auth: basic",
         "password: ********",
     ]
     shown = alice.json("account", "show", "alice")
     assert shown == {
         "login": "alice",
+        "backend": "ews",
         "ews_url": URL,
         "mailbox": "golf@example.com",
         "username": "DOMAIN\\golf",
+        "auth": "basic",
         "password": "********",
     }
     assert PASSWORD not in out + json.dumps(shown)
+
+
+def test_ntlm_is_chosen_with_auth_and_goes_to_the_gateway(alice, tmp_path):
+    set_account(alice, "--username", "DOMAIN\\golf", "--auth", "ntlm")
+    assert alice.json("account", "show", "alice")["auth"] == "ntlm"
+    assert alice.rows("SELECT backend, credential_kind, auth FROM exchange_account") == [("ews", "password", "ntlm")]
+    home = open_database(tmp_path / "pccaddie.sqlite3")
+    with home.atomic():
+        wire = account_for_gateway("alice", PasswordVault.for_home(Home(tmp_path)))
+    home.close()
+    assert wire == {
+        "backend": "ews",
+        "endpoint": URL,
+        "mailbox": "golf@example.com",
+        "credentials": {"kind": "password", "username": "DOMAIN\\golf", "password": PASSWORD, "auth": "ntlm"},
+    }
+
+
+def test_an_unknown_auth_is_a_usage_error(alice):
+    result = set_account(alice, "--auth", "kerberos")
+    assert result.exit_code == 2
+    assert "'kerberos' is not one of 'basic', 'ntlm'" in result.stderr
+    assert alice.count("exchange_account") == 0
+    assert PASSWORD not in result.stdout + result.stderr
 
 
 def test_username_defaults_to_the_mailbox(alice):
@@ -216,3 +249,25 @@ def test_a_key_file_others_can_read(alice, tmp_path):
     set_account(alice)
     (tmp_path / "secret.key").chmod(0o644)
     assert "can be read by other users (mode 0644)" in assert_refused(set_account(alice))
+
+
+def test_check_without_an_account_is_refused_before_the_gateway_is_asked(alice):
+    line = alice.refused("account", "check", "alice", "--gateway", "127.0.0.1:9")
+    assert line.startswith("Error: the user 'alice' has no Exchange account")
+
+
+def test_check_of_an_unknown_user(run):
+    assert run.refused("account", "check", "ghost", "--gateway", "127.0.0.1:9").startswith(
+        "Error: unknown user 'ghost'"
+    )
+
+
+def test_a_stored_account_outside_the_rules_is_refused_with_the_reason(alice):
+    set_account(alice)
+    alice.execute("UPDATE exchange_account SET endpoint = 'mail.example.com'")
+    line = alice.refused("account", "check", "alice", "--gateway", "127.0.0.1:9")
+    assert line == (
+        "Error: the Exchange account of 'alice' cannot be used: 'mail.example.com' is not an EWS address like "
+        "https://mail.example.com/EWS/Exchange.asmx; set it again with `sync-service account set alice`"
+    )
+    assert PASSWORD not in line

@@ -33,8 +33,8 @@ def anna(club):
 
 def block(cli) -> None:
     """What the sync service records when Exchange answers `auth_failed` (see the engine's tests)."""
-    from sync_service.admin.mailbox_blocks import record_block
     from sync_service.store.database import open_database
+    from sync_service.store.mailbox_blocks import record_block
 
     db = open_database(cli.home / "pccaddie.sqlite3")
     with db.atomic():

@@ -38,13 +38,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from exchange_gateway.ews.convert import display_name
-from exchange_gateway.ews.entries import CALENDAR_FIELDS, CONTACT_FIELDS, CalendarEntry, ContactEntry
-from exchange_gateway.ews.errors import GatewayError
-from exchange_gateway.ews.limits import fit
+from exchange_gateway.fitting import fit
 from exchange_standin.bodies import html_to_text
+from protocol.entries import CALENDAR_FIELDS, CONTACT_FIELDS, CalendarEntry, ContactEntry, EntryError
 from sync_service.engine.exchange_client import MailboxTrouble
 
 MAX_CHANGES = 512
+SEARCH_LIMIT = 50  # the gateway's search_contacts answers at most this many
 STATE_PREFIX = "fake-state:"
 WHEN_FIELDS = {"start", "end", "all_day"}  # written together, with the time zone, as the gateway does
 NAME_FIELDS = {"given_name", "surname", "display_name"}
@@ -192,15 +192,26 @@ class FakeExchange:
 
     def _entry(self, wire: Any) -> dict[str, Any]:
         """An entry as the gateway reads it (every field, defaults filled in), or the request refused."""
+        return self._fitted(wire)[0]
+
+    def _fitted(self, wire: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """The entry as the gateway writes it (within Exchange's limits), and the names of the
+        fields it shortened to fit them."""
         try:
             if self._kind_of(wire) == "contacts":
-                contact, _ = fit(ContactEntry.from_wire(wire))  # within Exchange's limits, as the gateway writes it
+                contact, cut = fit(ContactEntry.from_wire(wire))
                 assert isinstance(contact, ContactEntry)
-                return {**contact.to_wire(), "display_name": display_name(contact)}
-            fitted, _ = fit(CalendarEntry.from_wire(wire))  # within Exchange's limits, as the gateway writes it
-            return {**fitted.to_wire(), "body_html": False}
-        except GatewayError as error:
+                return {**contact.to_wire(), "display_name": display_name(contact)}, tuple(cut)
+            fitted, cut = fit(CalendarEntry.from_wire(wire))
+            return {**fitted.to_wire(), "body_html": False}, tuple(cut)
+        except EntryError as error:
             raise MailboxTrouble("invalid", error.message) from None
+
+    @staticmethod
+    def _with_shortened(result: dict[str, Any], shortened: Sequence[str]) -> dict[str, Any]:
+        """A result as the gateway answers it: `shortened` names the fields cut to Exchange's
+        limits, on the wire only when there are some."""
+        return {**result, "shortened": list(shortened)} if shortened else result
 
     def _written(self, wire: Any) -> dict[str, Any]:
         """What a create stores of an entry: the properties it sets (Exchange does not store the
@@ -281,16 +292,19 @@ class FakeExchange:
             raise self._trouble(failure)
         self._folder(folder)
         written = [self._written(entry) for entry in entries]
+        cuts = [self._fitted(entry)[1] for entry in entries]
         if failure and failure.when == "late":
             self._late.append((folder, written))
             raise self._trouble(failure)
         results: list[Mapping[str, Any]] = []
-        for entry in written:
+        for entry, cut in zip(written, cuts):
             if failure and failure.when == "item":
-                results.append({"ok": False, "id": None, "error": {"code": failure.code, "message": "injected"}})
+                error = {"code": failure.code, "message": "injected"}
+                results.append(self._with_shortened({"ok": False, "id": None, "error": error}, cut))
                 continue
             item_id = self._create_one(entry)
-            results.append({"ok": True, "id": item_id, "change_key": self.items[item_id]["change_key"]})
+            made = {"ok": True, "id": item_id, "change_key": self.items[item_id]["change_key"]}
+            results.append(self._with_shortened(made, cut))
         if failure and failure.when == "after":
             raise self._trouble(failure)
         self._finish_late_creates()  # an abandoned create ends after the one sent again
@@ -338,21 +352,24 @@ class FakeExchange:
             fields = update.get("fields")
             if not isinstance(fields, list) or not fields or not set(fields) <= self._writable(update.get("item")):
                 raise MailboxTrouble("invalid", "fields must name the entry's fields to write")
-            checked.append((update, self._entry(update.get("item"))))
+            entry, cut = self._fitted(update.get("item"))
+            checked.append((update, entry, tuple(name for name in cut if name in fields)))  # of those written
         results: list[Mapping[str, Any]] = []
-        for update, entry in checked:
+        for update, entry, cut in checked:
             current = self.items.get(update["id"])
             if failure and failure.when == "item":
-                results.append(
-                    {"ok": False, "id": update["id"], "error": {"code": failure.code, "message": "injected"}}
-                )
+                error = {"code": failure.code, "message": "injected"}
+                results.append(self._with_shortened({"ok": False, "id": update["id"], "error": error}, cut))
             elif current is None:
-                results.append({"ok": False, "id": update["id"], "error": {"code": "not_found", "message": "gone"}})
+                error = {"code": "not_found", "message": "gone"}
+                results.append(self._with_shortened({"ok": False, "id": update["id"], "error": error}, cut))
             elif update.get("change_key") and update["change_key"] != current["change_key"]:
-                results.append({"ok": False, "id": update["id"], "error": {"code": "conflict", "message": "changed"}})
+                error = {"code": "conflict", "message": "changed"}
+                results.append(self._with_shortened({"ok": False, "id": update["id"], "error": error}, cut))
             else:
                 self._write(update["id"], self._changes_of(update["id"], update["fields"], entry))
-                results.append({"ok": True, "id": update["id"], "change_key": self.items[update["id"]]["change_key"]})
+                done = {"ok": True, "id": update["id"], "change_key": self.items[update["id"]]["change_key"]}
+                results.append(self._with_shortened(done, cut))
         if failure and failure.when == "after":
             raise self._trouble(failure)
         return results
@@ -387,8 +404,33 @@ class FakeExchange:
                 found.setdefault(item["external_id"], []).append(self._view(item))
         return found if all_matches else {external_id: entries[0] for external_id, entries in found.items()}
 
+    async def search_contacts(self, text: str) -> list[Mapping[str, Any]]:
+        """As the gateway searches the contacts folder: a contact with that e-mail address, or
+        whose display name or names ("given surname", "surname given") contain the text, case
+        not counting; at most SEARCH_LIMIT, in the order they were made."""
+        failure = self._failure("search_contacts")
+        if failure:
+            raise self._trouble(failure)
+        needle = text.strip().casefold()
+        if not needle:
+            raise MailboxTrouble("invalid", "give a name or an e-mail address to search for")
+        matches: list[Mapping[str, Any]] = []
+        for item in self.items.values():
+            if "item_type" in item:
+                continue
+            view = self._view(item)
+            given, surname = view["given_name"], view["surname"]
+            names = (view["display_name"], f"{given} {surname}", f"{surname} {given}")
+            if any(needle == str(e).casefold() for e in view["emails"]) or any(needle in n.casefold() for n in names):
+                matches.append(view)
+                if len(matches) >= SEARCH_LIMIT:
+                    break
+        return matches
+
     async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]:
         failure = self._failure("get")
+        if failure and failure.when == "item":  # each item answered with the error
+            return [{"ok": False, "id": i, "error": {"code": failure.code, "message": "injected"}} for i in ids]
         if failure:
             raise self._trouble(failure)
         gone = {"code": "not_found", "message": "gone"}

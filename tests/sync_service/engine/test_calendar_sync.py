@@ -372,3 +372,22 @@ async def test_items_beyond_the_window_are_picked_up_once_the_window_reaches_the
     outcome = await engine(30).run(club.subscription_id)
     assert outcome.counts == {"created-to-pccaddie": 1} and club.titles() == {"Autumn meeting", "Winter party"}
     assert (await engine(30).run(club.subscription_id)).counts == {}
+
+
+async def test_a_batch_sending_a_create_again_beside_new_ones_makes_each_once(club):
+    first = club.add("Captains")
+    club.exchange.fail("create", when="before")  # not made; the answer is a timeout: the outcome unknown
+    assert (await club.sync()).error is not None
+    (owed,) = club.links()
+    assert owed.pending_create and owed.exchange_id is None
+    club.add("Medal")
+    club.add("Greenfee guests")
+    outcome = await club.sync()  # the lookup finds nothing: sent again, in one batch with the new ones
+    assert outcome.error is None and outcome.counts == {"created-to-exchange": 3}
+    links = {link.appointment_id: link for link in club.links()}
+    assert len(links) == 3 and links[first].external_id == owed.external_id  # the same id, never a second
+    by_external = {item["external_id"]: item_id for item_id, item in club.exchange.items.items()}
+    assert all(by_external[link.external_id] == link.exchange_id for link in links.values())
+    assert not any(link.pending_create or link.attempts for link in links.values())
+    assert club.titles() == club.remote_titles() == {"Captains", "Medal", "Greenfee guests"}
+    assert (await club.sync()).counts == {}

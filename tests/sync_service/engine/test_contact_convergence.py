@@ -13,6 +13,7 @@ once and unstopped, and an edit made on either side to every contact still arriv
 
 from __future__ import annotations
 
+import copy
 import itertools
 import os
 import sys
@@ -33,16 +34,27 @@ from sync_service.engine.contact_state import is_tombstone
 from sync_service.engine.contact_sync import ContactSync
 from sync_service.engine.database import DbRunner
 from sync_service.store.models import ContactLink, ContactSubscription, Person
+from tests.sync_service.engine.fake_exchange import FakeExchange
 from tests.sync_service.engine.test_contact_sync import Contactsclub
 from tests.sync_service.engine.test_convergence import NEW, Mailbox, killed
 
-OPS = ["changes", "get", "find_external", "create", "update", "delete"]
+OPS = ["changes", "get", "find_external", "search_contacts", "create", "update", "delete"]
 MODES = {"names": "sync", "address": "sync", "phone": "export", "email": "no"}
 EXPORTED = ("names", "address", "phone")  # what a create writes
 MAX_LISTED = 9  # fewer than the mass-unlisting guard's 10
 QUIET_CYCLES = 8
 
 Groups = dict[str, tuple[str, ...]]
+
+
+@dataclass
+class ContactMailbox(Mailbox):
+    """The fake contacts folder as the engine sees it, its search too."""
+
+    async def search_contacts(self, *args: Any) -> Any:
+        return await self._call("search_contacts", *args)
+
+
 LOCAL_EDITS = ["first_name", "last_name", "street", "postal_code", "city", "country", "phone_mobile", "phone_home"]
 REMOTE_EDITS = ["given_name", "surname", "city", "street", "phone_mobile", "phone_business", "emails"]
 FAILURES = st.one_of(
@@ -113,7 +125,7 @@ class ContactMachine(RuleBasedStateMachine):
         self.club.write(set_parameter, "SYNC_EXCH_ATTEMPTS", "1000")  # no contact stops: each failure is once
         self.fake = self.club.exchange
         self.fake.kind = "contacts"
-        self.mailbox = Mailbox(self.fake)
+        self.mailbox = ContactMailbox(self.fake)
         self.numbers = itertools.count(1)
         self.members: list[Member] = []
         self.others: dict[str, dict[str, Any]] = {}  # Exchange items the sync must leave alone, as they are
@@ -582,3 +594,422 @@ ContactMachine.TestCase.settings = settings(
     phases=tuple(Phase) if os.environ.get("SYNC_MACHINE_SHRINK", "1") == "1" else (Phase.generate,),
 )
 test_contact_sync_converges = ContactMachine.TestCase
+
+
+# -- two mailboxes, changing modes, +ADD ------------------------------------------------------------
+
+USERS = ("anna", "bert")
+CHANGEABLE = ("address", "phone", "email")
+PERSON_COLUMNS = {
+    "names": ("first_name", "last_name"),
+    "address": ("street", "postal_code", "city", "country"),
+    "phone": ("phone_home", "phone_business", "phone_mobile"),
+}
+ENTRY_COLUMNS = {
+    "names": ("given_name", "surname"),
+    "address": ("street", "postal_code", "city", "country"),
+    "phone": ("phone_home", "phone_business", "phone_mobile"),
+}
+ADD_KINDS = ["match", "shared_name_and_email", "email_of_another_name", "name_without_email"]
+
+
+def clean_groups(c: dict[str, Any]) -> Groups:
+    """A contact's groups as the sync compares them (spaces around a value do not count)."""
+    return {group: tuple(str(v).strip() for v in values) for group, values in contact_groups(c).items()}
+
+
+def folded(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+class SharedContactsMachine(RuleBasedStateMachine):
+    """Two users list persons of the same club, each with a mailbox of their own, and change their
+    field groups' modes between cycles; members are edited in PC CADDIE and in both Outlooks;
+    Outlook contacts are picked with +ADD (refused unless exactly one person is that contact) or
+    are already there when a person is listed (adopted, not made again). Cycles of both users
+    run at once. At every cycle: no person is deleted, no non-empty PC CADDIE field is blanked, no
+    contact is made twice, contacts not on a list are not touched. Settled, every listed person's
+    contact holds, per group, what the user's mode says: names and `sync` groups equal to the
+    person, and an edit in PC CADDIE and then in an Outlook reaches every side the modes allow."""
+
+    def __init__(self):
+        super().__init__()
+        from sync_service.admin.accounts import set_account
+        from sync_service.admin.users import PermissionChange, add_user, set_user_permissions
+        from sync_service.permissions import Contacts, FieldMode
+
+        self.FieldMode, self.PermissionChange, self.set_user_permissions = (
+            FieldMode,
+            PermissionChange,
+            set_user_permissions,
+        )
+        self.folder = tempfile.TemporaryDirectory()
+        self.club = Contactsclub(Path(self.folder.name))
+        self.club.write(add_user, "bert")
+        for login in USERS:
+            self.club.write(
+                set_account,
+                login,
+                "https://mail.example.com/EWS/Exchange.asmx",
+                f"{login}@club.example",
+                None,
+                "pw",
+                self.club.vault,
+            )
+        self.user_ids = {login: self._user_id(login) for login in USERS}
+        self.modes = {login: {g: "sync" for g in CHANGEABLE} for login in USERS}
+        for login in USERS:
+            self.club.write(
+                set_user_permissions,
+                login,
+                PermissionChange(contacts=Contacts.YES, **{g: FieldMode(m) for g, m in self.modes[login].items()}),
+            )
+        self.fakes = {login: FakeExchange(kind="contacts") for login in USERS}
+        self.numbers = itertools.count(1)
+        self.persons: list[int] = []
+        self.listed: dict[str, set[int]] = {login: set() for login in USERS}
+        self.others: dict[str, dict[str, dict[str, Any]]] = {login: {} for login in USERS}
+        self.picked: dict[str, set[str]] = {login: set() for login in USERS}  # +ADDed, linked by the next cycle
+
+    def _user_id(self, login: str) -> int:
+        from sync_service.store.models import User
+
+        with self.club.db.connection_context():
+            return User.get(User.login == login).id
+
+    def teardown(self):
+        try:
+            if sys.exc_info()[1] is None:
+                self._moves()
+        finally:
+            self.club.db.close()
+            self.folder.cleanup()
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def _people(self) -> dict[int, Person]:
+        with self.club.db.connection_context():
+            return {p.id: p for p in Person.select()}
+
+    def _links(self, login: str) -> dict[int, ContactLink]:
+        with self.club.db.connection_context():
+            rows = ContactLink.select().where(ContactLink.user == self.user_ids[login])
+            return {link.person_id: link for link in rows if not is_tombstone(link)}
+
+    def _db_listed(self, login: str) -> set[int]:
+        with self.club.db.connection_context():
+            return {
+                c.person_id
+                for c in ContactSubscription.select().where(ContactSubscription.user == self.user_ids[login])
+            }
+
+    def _contact(self, login: str, person_id: int) -> dict[str, Any] | None:
+        link = self._links(login).get(person_id)
+        return self.fakes[login].items.get(link.exchange_id) if link and link.exchange_id else None
+
+    # -- cycles -----------------------------------------------------------------------------------
+
+    def _cycle(self, who: tuple[str, ...]) -> dict[str, Any]:
+        people_before = {i: person_groups(p) for i, p in self._people().items()}
+        contacts_before = {login: copy.deepcopy(self.fakes[login].items) for login in USERS}
+        outcomes: dict[str, Any] = {}
+
+        async def one(login: str, db: DbRunner) -> None:
+            sync = ContactSync(db, self.club.vault, lambda account: self.fakes[account["mailbox"].split("@")[0]])
+            outcomes[login] = await sync.run(self.user_ids[login])
+
+        async def run():
+            db = DbRunner(self.club.db)
+            async with trio.open_nursery() as nursery:
+                for login in who:
+                    nursery.start_soon(one, login, db)
+
+        trio.run(run)
+        for login in who:
+            assert outcomes[login].error is None and outcomes[login].not_syncing is None, outcomes[login]
+        self._every_cycle(people_before, contacts_before)
+        return outcomes
+
+    def _every_cycle(self, people_before, contacts_before) -> None:
+        people = {i: person_groups(p) for i, p in self._people().items()}
+        assert set(people) == set(self.persons), "the sync never deletes (nor makes) a person"
+        for person_id, groups in people_before.items():
+            for group, values in groups.items():
+                if group == "email":
+                    assert len(people[person_id][group]) >= min(len(values), 1), f"{person_id}: e-mail blanked"
+                    continue
+                for before, after in zip(values, people[person_id][group]):
+                    assert after or not before, (
+                        f"person {person_id}: {group} {values} blanked to {people[person_id][group]}"
+                    )
+        for login in USERS:
+            assert self._db_listed(login) == self.listed[login], f"{login}'s list is the model's"
+            links = self._links(login)
+            ids = [link.exchange_id for link in links.values() if link.exchange_id]
+            assert len(ids) == len(set(ids)), "one contact per link"
+            held = set(ids) | set(self.others[login]) | self.picked[login]
+            assert set(self.fakes[login].items) <= held, (
+                f"{login}: contacts made twice or not linked: {set(self.fakes[login].items) - held}"
+            )
+            for item_id, entry in self.others[login].items():
+                assert self.fakes[login].items.get(item_id) == entry, f"{login}: the sync touched {item_id}"
+            for item_id, entry in contacts_before[login].items():
+                now = self.fakes[login].items.get(item_id)
+                if now is None:
+                    continue
+                for group, columns in ENTRY_COLUMNS.items():
+                    if self.modes[login].get(group) == "export":
+                        continue  # PC CADDIE's group written whole: an Outlook value overwritten is a conflict's loser
+                    for column in columns:
+                        assert now.get(column) or not entry.get(column), f"{login}: {item_id}'s {column} blanked"
+
+    def _settle(self) -> None:
+        for _ in range(QUIET_CYCLES):
+            outcomes = self._cycle(USERS)
+            if not any(o.counts for o in outcomes.values()):
+                break
+        else:
+            raise AssertionError(f"still writing after {QUIET_CYCLES} cycles")
+        self._check_settled()
+
+    def _check_settled(self) -> None:
+        people = self._people()
+        for login in USERS:
+            links = self._links(login)
+            assert set(links) == self.listed[login], f"{login}: one link per listed person"
+            for person_id in self.listed[login]:
+                contact = self._contact(login, person_id)
+                assert contact is not None, f"{login}: person {person_id} has no contact"
+                local, remote = person_groups(people[person_id]), clean_groups(contact)
+                assert local["names"] == remote["names"], f"{login}: names {local['names']} / {remote['names']}"
+                for group in CHANGEABLE:
+                    if self.modes[login][group] == "sync":
+                        assert local[group] == remote[group], (
+                            f"{login} {person_id}: {group} {local[group]} / {remote[group]}"
+                        )
+
+    def _moves(self) -> None:
+        """Settled, an edit of every group in PC CADDIE reaches every contact whose mode allows it
+        (the others' groups untouched), then an edit of every group in anna's Outlook reaches PC
+        CADDIE where her mode is sync, and from there bert's contacts where his allows."""
+        self._settle()
+        before = {login: copy.deepcopy(self.fakes[login].items) for login in USERS}
+        for person_id in self.persons:
+            n = next(self.numbers)
+            self.club.write(
+                update_person,
+                person_id,
+                PersonInput(
+                    first_name=f"F{n}",
+                    street=f"S{n}",
+                    city=f"C{n}",
+                    phone_home=f"+49 {n}",
+                    emails=(f"m{n}@example.com",),
+                ),
+            )
+        self._settle()
+        people = self._people()
+        for login in USERS:
+            for person_id in self.listed[login]:
+                local, contact = person_groups(people[person_id]), self._contact(login, person_id)
+                assert contact is not None
+                remote = clean_groups(contact)
+                link = self._links(login)[person_id]
+                was = clean_groups(before[login].get(link.exchange_id) or {})
+                for group in ("names", *CHANGEABLE):
+                    mode = "sync" if group == "names" else self.modes[login][group]
+                    if mode == "no":
+                        assert remote[group] == was[group], (
+                            f"{login}: {group} (no) was written: {was[group]} → {remote[group]}"
+                        )
+                    else:
+                        assert remote[group] == local[group], (
+                            f"{login}: {group} ({mode}) did not arrive: {remote[group]}"
+                        )
+        typed: dict[int, dict[str, tuple[str, ...]]] = {}
+        for person_id in self.listed["anna"]:
+            contact = self._contact("anna", person_id)
+            assert contact is not None
+            n = next(self.numbers)
+            changes = {
+                "given_name": f"G{n}",
+                "city": f"T{n}",
+                "phone_mobile": f"+43 {n}",
+                "emails": [f"o{n}@example.com"],
+            }
+            self.fakes["anna"].user_update(contact["id"], **changes)
+            typed[person_id] = clean_groups(self.fakes["anna"].items[contact["id"]])
+        before_people = {i: person_groups(p) for i, p in self._people().items()}
+        self._settle()
+        people = self._people()
+        for person_id, outlook in typed.items():
+            local = person_groups(people[person_id])
+            for group in ("names", *CHANGEABLE):
+                mode = "sync" if group == "names" else self.modes["anna"][group]
+                expected = outlook[group] if mode == "sync" else before_people[person_id][group]
+                assert local[group] == expected, f"anna's {group} ({mode}) edit: {local[group]}, expected {expected}"
+            if person_id in self.listed["bert"]:
+                remote = clean_groups(self._contact("bert", person_id) or {})
+                for group in ("names", *CHANGEABLE):
+                    if group == "names" or self.modes["bert"][group] != "no":
+                        assert remote[group] == local[group], f"bert's {group} did not follow: {remote[group]}"
+
+    # -- rules ------------------------------------------------------------------------------------
+
+    @precondition(lambda self: len(self.persons) < 8)
+    @rule()
+    def new_person(self):
+        n = next(self.numbers)
+        given = PersonInput(
+            first_name=f"P{n}",
+            last_name=f"Family{n}",
+            city=f"City{n}",
+            phone_mobile=f"+49 {n}",
+            emails=(f"p{n}@example.com",),
+        )
+        self.persons.append(self.club.write(lambda: add_person(given).id))
+
+    def _unlisted(self, login: str) -> list[int]:
+        return [p for p in self.persons if p not in self.listed[login]]
+
+    @rule(data=st.data(), login=st.sampled_from(USERS))
+    def list_person(self, data, login):
+        if not self._unlisted(login):
+            return
+        person_id = data.draw(st.sampled_from(self._unlisted(login)))
+        self.club.write(add_contact, login, person_id)
+        self.listed[login].add(person_id)
+
+    @precondition(lambda self: self.persons)
+    @rule(data=st.data(), what=st.sampled_from(LOCAL_EDITS + ["phone_business", "emails"]))
+    def edit_person(self, data, what):
+        person_id = data.draw(st.sampled_from(self.persons))
+        n = next(self.numbers)
+        value: Any = (f"e{n}@example.com",) if what == "emails" else f"{what} {n}"
+        self.club.write(update_person, person_id, PersonInput(**{what: value}))
+
+    @rule(data=st.data(), login=st.sampled_from(USERS), what=st.sampled_from(REMOTE_EDITS + ["country", "phone_home"]))
+    def edit_in_outlook(self, data, login, what):
+        linked = sorted(self._contact(login, p)["id"] for p in self.listed[login] if self._contact(login, p))
+        if not linked:
+            return
+        item_id = data.draw(st.sampled_from(linked))
+        n = next(self.numbers)
+        value: Any = [f"o{n}@example.com"] if what == "emails" else f"Outlook {what} {n}"
+        self.fakes[login].user_update(item_id, **{what: value})
+
+    @rule(
+        login=st.sampled_from(USERS), group=st.sampled_from(CHANGEABLE), mode=st.sampled_from(["no", "export", "sync"])
+    )
+    def change_mode(self, login, group, mode):
+        self.modes[login][group] = mode
+        self.club.write(self.set_user_permissions, login, self.PermissionChange(**{group: self.FieldMode(mode)}))
+
+    @rule(login=st.sampled_from(USERS))
+    def own_contact(self, login):
+        n = next(self.numbers)
+        item_id = self.fakes[login].user_create(given_name=f"Own{n}", surname="Contact", emails=[f"own{n}@example.com"])
+        self.others[login][item_id] = dict(self.fakes[login].items[item_id])
+
+    def _oracle(self, contact: dict[str, Any]) -> tuple[str, int | None]:
+        """What +ADD must answer, from the persons as they are: (match, person) for the one person
+        with one of its e-mail addresses and its name when no other has the name; (refused, None)
+        with any other candidate; (new, None) with none."""
+        people = self._people()
+        emails = {folded(e) for e in contact.get("emails") or []}
+        name = (folded(contact.get("given_name", "")), folded(contact.get("surname", "")))
+        by_email = [i for i, p in people.items() if emails & {folded(e) for e in person_groups(p)["email"]}]
+        by_name = [i for i, p in people.items() if (folded(p.first_name), folded(p.last_name)) == name]
+        both = [i for i in by_email if i in by_name]
+        if len(both) == 1 and len(by_name) == 1:
+            return "match", both[0]
+        return ("refused", None) if by_email or by_name else ("new", None)
+
+    @precondition(lambda self: self.persons)
+    @rule(data=st.data(), login=st.sampled_from(USERS), kind=st.sampled_from(ADD_KINDS))
+    def plus_add(self, data, login, kind):
+        """An Outlook contact picked with +ADD: taken only when exactly one person is it."""
+        from sync_service.admin import AdminError
+        from sync_service.admin.exchange_contacts import add_exchange_contact
+
+        person_id = data.draw(st.sampled_from(self.persons))
+        p = person_groups(self._people()[person_id])
+        first, last = p["names"]
+        email = p["email"][0] if p["email"] else f"nobody{next(self.numbers)}@example.com"
+        if kind == "shared_name_and_email":  # a second person of that name and e-mail address
+            given = PersonInput(first_name=first, last_name=last, emails=(email,))
+            self.persons.append(self.club.write(lambda: add_person(given).id))
+        n = next(self.numbers)
+        entry = {
+            "match": {"given_name": f" {first.upper()} ", "surname": last, "emails": [email.upper()]},
+            "shared_name_and_email": {"given_name": first, "surname": last, "emails": [email]},
+            "email_of_another_name": {"given_name": f"Other{n}", "surname": last, "emails": [email]},
+            "name_without_email": {"given_name": first, "surname": last},
+        }[kind]
+        fake = self.fakes[login]
+        item_id = fake.user_create(**entry, phone_business=f"+41 {n}")
+        view = fake._view(fake.items[item_id])
+        expected, who = self._oracle(view)
+        persons_before = list(self.persons)
+        try:
+            matched = self.club.write(add_exchange_contact, login, view)
+        except AdminError as refusal:
+            assert expected == "refused" or (who in self.listed[login]), f"+ADD refused {view}: {refusal}"
+            assert self._people().keys() == set(persons_before), "a refused +ADD makes no person"
+            fake.user_delete(item_id)  # the user gives up on it
+            return
+        assert expected != "refused", f"+ADD guessed: {view} matched to {matched.person.id}"
+        if expected == "match":
+            assert (matched.how, matched.person.id) == ("e-mail", who), f"+ADD matched {matched}"
+        else:
+            assert matched.how == "new"
+            self.persons.append(matched.person.id)
+        self.listed[login].add(matched.person.id)
+        self.picked[login].add(item_id)
+
+    @precondition(lambda self: self.persons)
+    @rule(data=st.data(), login=st.sampled_from(USERS))
+    def already_in_outlook(self, data, login):
+        """A person listed whose contact the user already has: adopted (merged), not made again,
+        when it is that person alone; otherwise a contact of its own is made and the user's stays."""
+        if not self._unlisted(login):
+            return
+        person_id = data.draw(st.sampled_from(self._unlisted(login)))
+        p = person_groups(self._people()[person_id])
+        if not p["email"]:
+            return
+        n = next(self.numbers)
+        fake = self.fakes[login]
+        item_id = fake.user_create(
+            given_name=p["names"][0], surname=p["names"][1], emails=[p["email"][0]], phone_business=f"+41 {n}"
+        )
+        expected, who = self._oracle(fake._view(fake.items[item_id]))
+        self.club.write(add_contact, login, person_id)
+        self.listed[login].add(person_id)
+        if expected != "match" or who != person_id:
+            self.others[login][item_id] = dict(fake.items[item_id])
+        self._cycle((login,))
+        link = self._links(login)[person_id]
+        if expected == "match" and who == person_id:
+            assert link.exchange_id == item_id, f"{login}: person {person_id}'s contact made again"
+        else:
+            assert link.exchange_id != item_id, f"{login}: a contact another person may be was adopted"
+
+    @rule(who=st.sampled_from([USERS, ("anna",), ("bert",)]))
+    def sync(self, who):
+        self._cycle(who)
+
+    @rule()
+    def settle(self):
+        self._settle()
+
+
+SharedContactsMachine.TestCase.settings = settings(
+    max_examples=int(os.environ.get("SYNC_MACHINE_EXAMPLES", "40")),
+    stateful_step_count=int(os.environ.get("SYNC_MACHINE_STEPS", "25")),
+    derandomize=os.environ.get("HYPOTHESIS_PROFILE", "deterministic") == "deterministic",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=tuple(Phase) if os.environ.get("SYNC_MACHINE_SHRINK", "1") == "1" else (Phase.generate,),
+)
+test_shared_contacts_converge = SharedContactsMachine.TestCase

@@ -4,7 +4,7 @@ Outlook, items of other kinds, a folder deleted while a create is owed, notes wr
 
 import datetime as dt
 
-from sync_service.engine.appointments import ALL_UPDATE_FIELDS
+from sync_service.core.appointment_content import ALL_UPDATE_FIELDS
 from sync_service.store.models import Appointment
 from tests.sync_service.engine.conftest import utc
 
@@ -329,4 +329,22 @@ async def test_a_title_over_exchanges_limit_is_shortened_there_and_stays_whole_h
     assert (await club.sync()).counts == {"updated-to-pccaddie": 1}
     appointment = club.local()[local_id]
     assert appointment.title == long_title.rstrip() and appointment.location == "Terrace"
+    assert (await club.sync()).counts == {}
+
+
+async def test_a_copy_not_labelled_yet_whose_appointment_is_deleted_is_deleted_not_labelled(club):
+    club.add("Junior training")
+    await club.sync()
+    original = remote(club, "Junior training")
+    copy_id = club.exchange.user_copy(original["id"], subject="Junior training (copy)")
+    club.exchange.fail("update", when="before")  # the cycle ends before the copy's label is written
+    outcome = await club.sync()
+    assert outcome.error is not None and outcome.counts == {"created-to-pccaddie": 1}
+    (copy_appointment,) = [a for a in club.local().values() if a.title == "Junior training (copy)"]
+    club.delete(copy_appointment.id)  # the unlabelled copy's appointment deleted in PC CADDIE
+    outcome = await club.sync()
+    assert outcome.error is None and outcome.counts == {"deleted-to-exchange": 1}
+    assert copy_id not in club.exchange.items
+    assert club.titles() == club.remote_titles() == {"Junior training"}
+    assert [link.exchange_id for link in club.links()] == [original["id"]]
     assert (await club.sync()).counts == {}

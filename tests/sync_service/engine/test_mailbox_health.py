@@ -9,7 +9,6 @@ import trio.testing
 
 from sync_service.admin.accounts import set_account
 from sync_service.admin.areas import add_area
-from sync_service.admin.mailbox_blocks import block_of, blocked_mailboxes, clear_block, record_block
 from sync_service.admin.persons import PersonInput, add_person
 from sync_service.admin.subscriptions import CalendarOptions, add_calendar, add_contact
 from sync_service.admin.users import PermissionChange, set_user_permissions
@@ -19,6 +18,7 @@ from sync_service.engine.exchange_client import MailboxTrouble
 from sync_service.engine.mailbox_health import MailboxGate, Verdict, auth_refusal, verdict
 from sync_service.engine.runner import CycleEngine
 from sync_service.permissions import Contacts, FieldMode
+from sync_service.store.mailbox_blocks import block_of, blocked_mailboxes, clear_block, record_block
 from tests.logcapture import captured_log
 from tests.sync_service.engine.conftest import BERLIN, Club, make_club
 from tests.sync_service.engine.fake_exchange import FakeExchange
@@ -122,7 +122,7 @@ class Mailboxes:
 
     def _login(self, account: Mapping[str, str]) -> None:
         self.logins += 1
-        if account["password"] != self.password:
+        if account["credentials"]["password"] != self.password:  # the wire form (protocol/accounts.py)
             self.refused += 1
             raise MailboxTrouble("auth_failed", REFUSED)
 

@@ -1,5 +1,5 @@
-from exchange_gateway.ews.entries import CalendarEntry, ContactEntry
-from exchange_gateway.ews.limits import fit, shorten, utf16_length
+from exchange_gateway.fitting import fit, shorten, utf16_length
+from protocol.entries import CalendarEntry, ContactEntry
 
 
 def test_shortening_counts_as_exchange_does_and_never_splits_a_character():

@@ -1,4 +1,5 @@
 """Mailboxes Exchange refused the password of (issue 13, defect 7), as recorded in the database.
+The engine records and reads them each cycle; `account set` and `account check` lift them.
 
 After `auth_failed` a user's mailbox gets no further Exchange call, not even after a restart, so
 that a wrong password never turns into a storm of failed logins (and a locked Windows account).
@@ -14,7 +15,8 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from ..store.models import ExchangeAccount, MailboxBlock, User
+from .app_registration import app_digest, app_row
+from .models import ExchangeAccount, MailboxBlock, User
 
 
 @dataclass(frozen=True)
@@ -35,16 +37,47 @@ class Block:
         )
 
 
-def credentials_digest(ews_url: str, mailbox: str, username: str, password_encrypted: bytes) -> str:
-    """Pure: what identifies an account as it was set (every `account set` gives a new one)."""
+PRE_UNION = ("ews", "password", "basic")  # every account before accounts were tagged (schema 7)
+
+
+def credentials_digest(
+    backend: str,
+    endpoint: str | None,
+    mailbox: str,
+    credential_kind: str,
+    username: str | None,
+    password_encrypted: bytes | None,
+    auth: str | None,
+    app: str = "",
+) -> str:
+    """Pure: what identifies an account as it was set, every part of its tagged union (every
+    `account set` gives a new one), and for credentials of kind "app" the club's app registration
+    as it was set (`app_registration.app_digest`: every `app set` gives a new one too). An EWS
+    account with a Basic password digests as it did before accounts were tagged, so that a mailbox
+    blocked before the upgrade to schema 7 stays blocked."""
+    parts = [(endpoint or "").encode(), mailbox.encode(), (username or "").encode(), bytes(password_encrypted or b"")]
+    if (backend, credential_kind, auth) != PRE_UNION:
+        parts += [backend.encode(), credential_kind.encode(), (auth or "").encode()]
+    if app:
+        parts.append(app.encode())
     digest = hashlib.sha256()
-    for part in (ews_url.encode(), mailbox.encode(), username.encode(), bytes(password_encrypted)):
+    for part in parts:
         digest.update(len(part).to_bytes(8, "big") + part)
     return digest.hexdigest()
 
 
 def _digest_of(account: ExchangeAccount) -> str:
-    return credentials_digest(account.ews_url, account.mailbox, account.username, account.password_encrypted)
+    app = app_digest(app_row()) if account.credential_kind == "app" else ""
+    return credentials_digest(
+        account.backend,
+        account.endpoint,
+        account.mailbox,
+        account.credential_kind,
+        account.username,
+        account.password_encrypted,
+        account.auth,
+        app,
+    )
 
 
 def _now() -> dt.datetime:

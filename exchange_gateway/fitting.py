@@ -1,4 +1,5 @@
-"""Exchange's limits on the text fields the sync writes, and entries shortened to fit them.
+"""Entries shortened to fit Exchange's limits on the text fields the sync writes (any backend:
+EWS and Graph reach the same store, with the same limits).
 
 Exchange stores a subject, a location, a contact's names, address parts and phone numbers in at
 most 255 characters (counted as .NET does, in UTF-16 code units), and a category name likewise;
@@ -12,9 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from protocol.entries import CalendarEntry, ContactEntry
 from protocol.text_limits import MAX_TEXT, shorten, utf16_length
-
-from .entries import CalendarEntry, ContactEntry
 
 __all__ = ["MAX_TEXT", "fit", "fit_calendar", "fit_contact", "shorten", "utf16_length"]
 CALENDAR_LIMITS = {"subject": MAX_TEXT, "location": MAX_TEXT}

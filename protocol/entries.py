@@ -1,4 +1,9 @@
-"""The neutral schema in which items cross the wire between the services.
+"""The entries: the neutral schema in which items cross the wire between the two processes.
+
+The sync service builds them (`to_wire`) and reads them (`from_wire`); the gateway reads what the
+sync service sends and answers in them, whichever backend (EWS, later Graph) holds the mailbox.
+`from_wire` refuses anything malformed with `EntryError` (the wire's code `invalid`). This module
+imports nothing that does I/O.
 
 Calendar entry:
     id, change_key      Exchange's, None for an entry not yet created
@@ -28,16 +33,24 @@ Contact entry:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
-
-from .errors import INVALID, GatewayError
 
 MAX_EMAILS = 3
 
 
-def _invalid(message: str) -> GatewayError:
-    return GatewayError(INVALID, message)
+class EntryError(ValueError):
+    """An entry (or item reference) the schema refuses; on the wire it is answered `invalid`."""
+
+    code = "invalid"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _invalid(message: str) -> EntryError:
+    return EntryError(message)
 
 
 def parse_utc(text: str, what: str) -> dt.datetime:
@@ -209,6 +222,11 @@ CONTACT_FIELDS = (
 )
 
 
+Entry = CalendarEntry | ContactEntry
+CALENDAR, CONTACTS = "calendar", "contacts"  # the kinds of entry, as a request names them
+KINDS = (CALENDAR, CONTACTS)
+
+
 @dataclass(frozen=True)
 class ItemRef:
     id: str
@@ -230,7 +248,7 @@ class Change:
 
     kind: str  # create | update | delete | unsupported (an item of a kind the sync does not handle)
     id: str
-    entry: CalendarEntry | ContactEntry | None = None
+    entry: Entry | None = None
     change_key: str | None = None
     item_type: str | None = None  # for unsupported: the EWS item type, e.g. DistributionList
 
@@ -244,22 +262,3 @@ class Change:
         if self.item_type:
             wire["item_type"] = self.item_type
         return wire
-
-
-@dataclass(frozen=True)
-class ItemResult:
-    """The outcome for one item of a batch, in the batch's order. `shortened` (on the wire only
-    when not empty) names the entry fields written shortened to fit Exchange's limits."""
-
-    ok: bool
-    id: str | None = None
-    change_key: str | None = None
-    error: GatewayError | None = field(default=None, compare=False)
-    shortened: tuple[str, ...] = ()  # the entry fields cut to Exchange's limits (limits.py)
-
-    def to_wire(self) -> dict[str, Any]:
-        extra: dict[str, Any] = {"shortened": list(self.shortened)} if self.shortened else {}
-        if self.ok:
-            return {"ok": True, "id": self.id, "change_key": self.change_key, **extra}
-        assert self.error is not None
-        return {"ok": False, "id": self.id, "error": self.error.to_wire(), **extra}

@@ -1,7 +1,9 @@
+import subprocess
+import sys
+
 import pytest
 
-from exchange_gateway.ews.entries import CalendarEntry, Change, ContactEntry, ItemRef, ItemResult
-from exchange_gateway.ews.errors import GatewayError
+from protocol.entries import CalendarEntry, Change, ContactEntry, EntryError, ItemRef
 
 TIMED = {
     "subject": "Round",
@@ -41,7 +43,7 @@ def test_all_day_uses_dates_with_an_inclusive_last_day():
     ],
 )
 def test_calendar_refusals(change, complaint):
-    with pytest.raises(GatewayError, match=complaint) as refused:
+    with pytest.raises(EntryError, match=complaint) as refused:
         CalendarEntry.from_wire({**TIMED, **change})
     assert refused.value.code == "invalid"
 
@@ -51,15 +53,15 @@ def test_contact_round_trip_and_limits():
     entry = ContactEntry.from_wire(wire)
     assert entry.emails == ("a@b.de", "c@d.de")
     assert ContactEntry.from_wire(entry.to_wire()) == entry
-    with pytest.raises(GatewayError, match="at most 3"):
+    with pytest.raises(EntryError, match="at most 3"):
         ContactEntry.from_wire({"emails": ["a@b.c"] * 4})
-    with pytest.raises(GatewayError, match="must be a map"):
+    with pytest.raises(EntryError, match="must be a map"):
         ContactEntry.from_wire(["x"])
 
 
-def test_refs_changes_results():
+def test_refs_and_changes():
     assert ItemRef.from_wire({"id": "AAA", "change_key": "CK"}) == ItemRef("AAA", "CK")
-    with pytest.raises(GatewayError):
+    with pytest.raises(EntryError):
         ItemRef.from_wire({"id": ""})
     assert Change("delete", "AAA", change_key="CK").to_wire() == {
         "type": "delete",
@@ -68,6 +70,9 @@ def test_refs_changes_results():
         "item": None,
     }
     assert Change("unsupported", "B", item_type="DistributionList").to_wire()["item_type"] == "DistributionList"
-    assert ItemResult(True, "AAA", "CK").to_wire() == {"ok": True, "id": "AAA", "change_key": "CK"}
-    failed = ItemResult(False, "AAA", error=GatewayError("throttled", "busy", 2.5)).to_wire()
-    assert failed == {"ok": False, "id": "AAA", "error": {"code": "throttled", "message": "busy", "retry_after": 2.5}}
+
+
+def test_the_entries_import_nothing_that_does_io():
+    code = "import sys, protocol.entries; print(sorted({'trio', 'peewee', 'loguru', 'exchangelib'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"

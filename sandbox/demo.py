@@ -15,20 +15,20 @@ import datetime as dt
 import functools
 import json
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import click
-import filelock
 
 from service_runtime.home import Home
+
+from .outlook import outlook as outlook_client
+from .processes import NotLogged, Service, ServiceExited, ServiceFailure, cycle_lock, free_port, run_command
+from .standin import StandIn
+from .world import account_set_arguments
 
 STEP_TIMEOUT = 30.0
 
@@ -37,48 +37,26 @@ class DemoFailed(Exception):
     pass
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class _Shown:
+    """A service whose log the demo shows as it goes: its new lines and its partners' (`others`),
+    in time order."""
 
-
-def _command(name: str) -> list[str]:
-    script = Path(sys.executable).parent / name
-    return [str(script)] if script.exists() else [sys.executable, "-m", name.replace("-", "_")]
-
-
-class _Process:
-    def __init__(self, name: str, home: Home, args: list[str], say: Callable[[str], None]) -> None:
-        self.name = name
-        self.home = home
-        self.args = args
+    def __init__(self, service: Service, say: Callable[[str], None]) -> None:
+        self.service = service
         self.say = say
-        self.process: subprocess.Popen[bytes] | None = None
         self._shown = 0
-        self.others: list[_Process] = []  # whose new log lines to show alongside ours
+        self.others: list[_Shown] = []  # whose new log lines to show alongside ours
 
     @property
-    def log(self) -> Path:
-        return self.home.log_file(self.name)
+    def name(self) -> str:
+        return self.service.name
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            _command(self.name) + ["--home", str(self.home.root), *self.args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.say(f"   started {self.name} (PID {self.process.pid})")
-
-    def lines(self) -> list[str]:
-        try:
-            return self.log.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
+        self.service.start()
+        self.say(f"   started {self.name} (PID {self.service.pid})")
 
     def take_new_lines(self) -> list[tuple[str, str]]:
-        lines = self.lines()
+        lines = self.service.log_lines()
         new = [(line, self.name) for line in lines[self._shown :]]
         self._shown = len(lines)
         return new
@@ -93,44 +71,24 @@ class _Process:
             if not any(text in line for text in skip):
                 self.say(f"   {name:>16} | {line}")
 
-    @contextmanager
-    def paused_cycles(self) -> Iterator[None]:
-        """Hold the cycle lock (as `sync-now` does): no cycle runs in between."""
-        lock = filelock.FileLock(str(self.home.cycle_lock_file))
-        with lock.acquire(timeout=60):
-            yield
-
     def count(self, text: str) -> int:
-        return sum(line.endswith(": " + text) for line in self.lines())
+        return self.service.count(text)
 
     def wait_for(self, text: str, count: int = 1) -> None:
-        deadline = time.monotonic() + STEP_TIMEOUT
-        while time.monotonic() < deadline:
-            self.show_new_lines(skip=BORING)
-            if sum(line.endswith(": " + text) for line in self.lines()) >= count:
-                return
-            if self.process is not None and self.process.poll() is not None:
-                raise DemoFailed(f"{self.name} exited unexpectedly with status {self.process.returncode}")
-            time.sleep(0.05)
-        raise DemoFailed(f"{self.name} did not log {text!r} within {STEP_TIMEOUT:g} s")
+        try:
+            self.service.wait_for(text, count, STEP_TIMEOUT, while_waiting=lambda: self.show_new_lines(skip=BORING))
+        except ServiceExited as exc:
+            raise DemoFailed(f"{self.name} exited unexpectedly with status {exc.status}") from None
+        except NotLogged:
+            raise DemoFailed(f"{self.name} did not log {text!r} within {STEP_TIMEOUT:g} s") from None
 
     def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
+        self.service.kill()
 
     def stop(self) -> int:
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        status = self.process.wait(timeout=60)
+        status = self.service.stop(timeout=60)
         self.show_new_lines()
         return status
-
-    def ensure_stopped(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
 
 
 def _cli(home: Home, say: Callable[[str], None], *args: str, input: str | None = None, show: bool = True) -> str:
@@ -138,37 +96,10 @@ def _cli(home: Home, say: Callable[[str], None], *args: str, input: str | None =
     if show:
         shown = " ".join(a if " " not in a else f'"{a}"' for a in args)
         say(f"   $ sync-service {shown}" + ("   (password on stdin)" if input else ""))
-    result = subprocess.run(
-        _command("sync-service") + ["--home", str(home.root), *args],
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_command("sync-service", "--home", str(home.root), *args, input=input, timeout=120)
     if result.returncode != 0:
         raise DemoFailed(f"`sync-service {' '.join(args)}` failed: {result.stderr.strip()}")
     return result.stdout.strip()
-
-
-def _outlook(url: str, mailbox: str, password: str) -> Any:
-    """The mailbox as Outlook would see it (a plain exchangelib client, not the product)."""
-    from exchangelib import BASIC, DELEGATE, Account, Configuration, Credentials, EWSTimeZone, FailFast
-
-    config = Configuration(
-        service_endpoint=url, credentials=Credentials(mailbox, password), auth_type=BASIC, retry_policy=FailFast()
-    )
-    return Account(
-        mailbox, config=config, autodiscover=False, access_type=DELEGATE, default_timezone=EWSTimeZone("Europe/Berlin")
-    )
-
-
-def _outlook_shows(account: Any) -> list[str]:
-    items = sorted(account.calendar.all(), key=lambda item: item.start)
-    return [f"{item.start.astimezone(account.default_timezone):%a %d.%m. %H:%M} {item.subject}" for item in items]
-
-
-def _cycles(process: _Process) -> int:
-    return sum(line.endswith(": Sync ended") for line in process.lines())
 
 
 BORING = (": Sync started", ": Sync ended", "calendars: no changes", "calendar: no changes", "Next connection attempt")
@@ -200,36 +131,27 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
         if home_root is None:
             home_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="caddie-sync-demo-")))
         home = Home(home_root).prepare()
-        gateway_address, exchange_address = f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"
+        gateway_address, exchange_address = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
         mailbox, password = "pro@golfclub.example", secrets.token_urlsafe(12)
         say(f"PC CADDIE Exchange synchronisation: the whole story, in {home.root}\n")
 
         say(f"0. A stand-in Exchange server (EWS) starts on {exchange_address} with the mailbox {mailbox}.")
-        arguments = ["emulator", "--listen", exchange_address, "--mailbox", f"{mailbox}:{password}"]
-        emulator = subprocess.Popen(
-            _command("exchange-gateway") + arguments,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-
-        def stop_emulator() -> None:
-            if emulator.poll() is None:
-                emulator.terminate()
-            emulator.wait(timeout=10)
-
-        stack.callback(stop_emulator)
-        url = emulator.stdout.readline().strip() if emulator.stdout else ""
-        if not url.startswith("http"):
-            raise DemoFailed("the stand-in Exchange server did not start")
+        try:
+            standin = StandIn.start([(mailbox, password)], listen=exchange_address)
+        except ServiceFailure as exc:
+            raise DemoFailed(str(exc)) from None
+        stack.callback(standin.stop)
+        url = standin.url
         say(f"   EWS at {url}")
 
-        gateway = _Process("exchange-gateway", home, ["run", "--listen", gateway_address], say)
-        sync = _Process("sync-service", home, ["run", "--gateway", gateway_address, "--interval", "2"], say)
+        gateway = _Shown(Service("exchange-gateway", home.root, "run", "--listen", gateway_address, console=False), say)
+        sync = _Shown(
+            Service("sync-service", home.root, "run", "--gateway", gateway_address, "--interval", "2", console=False),
+            say,
+        )
         gateway.others, sync.others = [sync], [gateway]
         for process in (gateway, sync):
-            stack.callback(process.ensure_stopped)
+            stack.callback(process.service.ensure_stopped)
 
         say("\n1. The Exchange gateway starts and listens on loopback.")
         gateway.start()
@@ -270,7 +192,7 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
             "--email",
             "anna.berger@example.com",
         )
-        cli("account", "set", "pro", "--ews-url", url, "--mailbox", mailbox, "--password-stdin", input=password + "\n")
+        cli(*account_set_arguments("pro", url, mailbox), input=password + "\n")
         say("   " + cli("account", "check", "pro", "--gateway", gateway_address))
         cli("calendar", "add", "pro", "Lessons", "--hide-private", "--auto-sync-contacts")
         cli("calendar", "add", "pro", "Tee times", "--folder", "Tee times", "--read-only", "--disable-reminders")
@@ -321,7 +243,7 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
         sync.wait_for(confirmed, count=before + 1)
         sync.wait_for("Sync ended", count=sync.count("Sync ended") + 3)
         sync.show_new_lines(skip=BORING)
-        outlook = _outlook(url, mailbox, password)
+        outlook = outlook_client(url, mailbox, password)
         say(f"   Outlook, main calendar:       {_outlook_calendar(outlook)}")
         say(f"   Outlook, calendar 'Tee times': {_outlook_calendar(outlook, 'Tee times')}")
         say(f"   Outlook, contacts:            {_outlook_contacts(outlook)}   (booked into a lesson)")
@@ -348,7 +270,7 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
         CalendarItem(
             account=outlook, folder=outlook.calendar, subject="Dentist", start=at(13), end=at(14), sensitivity="Private"
         ).save()
-        sync.wait_for("Sync ended", count=_cycles(sync) + 2)
+        sync.wait_for("Sync ended", count=sync.count("Sync ended") + 2)
         say(_indent(cli("appointment", "list", "--area", "Lessons")))
 
         say("\n5. A change each way: PC CADDIE moves Anna's lesson an hour later; Outlook renames Ben's.")
@@ -356,13 +278,13 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
         ben.refresh()
         ben.subject = "Lesson: Ben Carter (bring a putter)"
         ben.save(update_fields=["subject"])
-        sync.wait_for("Sync ended", count=_cycles(sync) + 2)
+        sync.wait_for("Sync ended", count=sync.count("Sync ended") + 2)
         say(f"   Outlook, main calendar: {_outlook_calendar(outlook)}")
         say(_indent(cli("appointment", "list", "--area", "Lessons")))
 
         say("\n6. A conflict: both sides change Ben's lesson before the next cycle. PC CADDIE wins (the default")
         say("   policy); Outlook's version is kept and shown.")
-        with sync.paused_cycles():
+        with cycle_lock(home.root).acquire(timeout=60):  # as `sync-now` holds it: no cycle in between
             ben_id = next(
                 a
                 for a in json.loads(cli("appointment", "list", "--json", show=False))
@@ -396,7 +318,7 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
                 "Press Ctrl+C to stop them."
             )
             try:
-                while gateway.process.poll() is None and sync.process.poll() is None:  # type: ignore[union-attr]
+                while gateway.service.running and sync.service.running:
                     sync.show_new_lines(skip=BORING)
                     time.sleep(0.5)
             except KeyboardInterrupt:

@@ -1,5 +1,6 @@
-"""The whole product as processes for end-to-end tests: the stand-in Exchange server, the gateway,
-the sync service (when a test wants it running), a home; helpers for both sides."""
+"""The whole product as processes, for end-to-end tests and campaigns: the stand-in Exchange server,
+the gateway, the sync service (when wanted running), a home; PC CADDIE's side through the command
+line and straight in its database, Exchange's side through plain exchangelib."""
 
 from __future__ import annotations
 
@@ -7,55 +8,23 @@ import datetime as dt
 import json
 import sqlite3
 import subprocess
-import urllib.request
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Sequence
 
-from exchangelib import (
-    BASIC,
-    DELEGATE,
-    Account,
-    CalendarItem,
-    Configuration,
-    Credentials,
-    EWSDateTime,
-    EWSTimeZone,
-    ExtendedProperty,
-    FailFast,
-)
-from exchangelib.fields import InvalidField
+from exchangelib import Account, CalendarItem, EWSDateTime
 
-from tests.e2e.processes import Service, command, free_port, run_command
+from .outlook import BERLIN, outlook
+from .processes import Service, free_port, gateway, run_command, sync_service
+from .standin import StandIn
 
 MAILBOX, PASSWORD = "anna@club.example", "anna-secret"
-BERLIN = EWSTimeZone("Europe/Berlin")
 
 
-class PcCaddieSyncId(ExtendedProperty):
-    """Our external id as any Exchange client sees it (the set id and name are the product's)."""
-
-    property_set_id = "6f0c8a52-3d1e-4b7a-9c55-2e8d41f7b3a9"
-    property_name = "PcCaddieSyncId"
-    property_type = "String"
-
-
-@contextmanager
-def external_id_visible() -> Iterator[None]:
-    """Let plain exchangelib show our external id as `item.pccaddie_sync_id`, as any client could
-    (unless this process registered it already, e.g. the gateway's own code in another test)."""
-    try:
-        CalendarItem.get_field_by_fieldname("pccaddie_sync_id")
-        registered_here = False
-    except InvalidField:
-        CalendarItem.register("pccaddie_sync_id", PcCaddieSyncId)
-        registered_here = True
-    try:
-        yield
-    finally:
-        if registered_here:
-            CalendarItem.deregister("pccaddie_sync_id")
+def account_set_arguments(login: str, url: str, mailbox: str) -> list[str]:
+    """`sync-service account set` for `login`'s mailbox at the EWS address `url`, the password
+    on standard input."""
+    return ["account", "set", login, "--ews-url", url, "--mailbox", mailbox, "--password-stdin"]
 
 
 def local_day(offset: int, hour: int, minute: int = 0) -> dt.datetime:
@@ -65,44 +34,43 @@ def local_day(offset: int, hour: int, minute: int = 0) -> dt.datetime:
 @dataclass
 class World:
     home: Path
-    url: str
-    gateway: str
-    emulator: subprocess.Popen
+    standin: StandIn
+    gateway: str  # the gateway's address, HOST:PORT
     services: list[Service] = field(default_factory=list)
-    password: str = PASSWORD
+    password: str = PASSWORD  # the mailbox's, as the campaign's own Outlook client knows it
 
     @classmethod
-    def start(cls, home: Path) -> "World":
-        emulator_port, gateway_port = free_port(), free_port()
-        emulator = subprocess.Popen(
-            command("exchange-gateway")
-            + ["emulator", "--listen", f"127.0.0.1:{emulator_port}", "--mailbox", f"{MAILBOX}:{PASSWORD}"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert emulator.stdout is not None
-        url = emulator.stdout.readline().strip()
-        world = cls(home, url, f"127.0.0.1:{gateway_port}", emulator)
-        world.start_gateway()
+    def start(cls, home: Path, mailboxes: Sequence[tuple[str, str]] = ((MAILBOX, PASSWORD),)) -> World:
+        """The stand-in with `mailboxes` (address, password) and a gateway on free loopback ports."""
+        standin = StandIn.start(mailboxes)
+        world = cls(home, standin, f"127.0.0.1:{free_port()}")
+        try:
+            world.start_gateway()
+        except BaseException:
+            world.stop()
+            raise
         return world
 
+    @property
+    def url(self) -> str:
+        """The stand-in's EWS address."""
+        return self.standin.url
+
     def start_gateway(self) -> Service:
-        gateway = Service("exchange-gateway", self.home, "run", "--listen", self.gateway).start()
-        self.services.append(gateway)
-        gateway.wait_for("Listener started", count=sum(s.name == "exchange-gateway" for s in self.services))
-        return gateway
+        started = gateway(self.home, self.gateway).start()
+        self.services.append(started)
+        started.wait_for("Listener started", count=sum(s.name == "exchange-gateway" for s in self.services))
+        return started
 
     def start_sync(self, interval: str = "1") -> Service:
-        sync = Service("sync-service", self.home, "run", "--gateway", self.gateway, "--interval", interval).start()
+        sync = sync_service(self.home, self.gateway, "--interval", interval).start()
         self.services.append(sync)
         return sync
 
     def stop(self) -> None:
         for service in self.services:
             service.ensure_stopped()
-        self.emulator.terminate()
-        self.emulator.wait(timeout=10)
+        self.standin.stop()
 
     # -- PC CADDIE's side, through the command line --------------------------------------------
 
@@ -123,18 +91,12 @@ class World:
         self.caddie("user", "add", login)
         self.caddie("user", "permissions", login, "--appointments", "all", "--contacts", "yes")
         self.caddie("area", "add", area)
-        self.caddie(
-            "account",
-            "set",
-            login,
-            "--ews-url",
-            self.url,
-            "--mailbox",
-            MAILBOX,
-            "--password-stdin",
-            input=PASSWORD + "\n",
-        )
+        self.set_account(login, PASSWORD)
         self.caddie("calendar", "add", login, area, *calendar_options)
+
+    def set_account(self, login: str, password: str, mailbox: str = MAILBOX) -> None:
+        """`login`'s Exchange account: `mailbox` on the stand-in, with `password`."""
+        self.caddie(*account_set_arguments(login, self.url, mailbox), input=password + "\n")
 
     def add(self, title: str, offset: int = 3, hour: int = 9, *extra: str, area: str = "Tee times") -> str:
         start, end = local_day(offset, hour), local_day(offset, hour + 1)
@@ -182,13 +144,7 @@ class World:
     # -- Exchange's side, with plain exchangelib -----------------------------------------------
 
     def outlook(self) -> Account:
-        config = Configuration(
-            service_endpoint=self.url,
-            credentials=Credentials(MAILBOX, self.password),
-            auth_type=BASIC,
-            retry_policy=FailFast(),
-        )
-        return Account(MAILBOX, config=config, autodiscover=False, access_type=DELEGATE, default_timezone=BERLIN)
+        return outlook(self.url, MAILBOX, self.password)
 
     def outlook_items(self) -> list[CalendarItem]:
         return list(self.outlook().calendar.all())
@@ -210,18 +166,12 @@ class World:
         return item
 
     def control(self, path: str, body: Any = None, method: str = "POST") -> Any:
-        base = self.url.rsplit("/EWS/", 1)[0]
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            base + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return json.loads(answer.read() or b"null")
+        return self.standin.control(path, body, method)
 
     def exchange_calendar_index(self, folder: str = "Calendar") -> dict[str, str]:
         """Item id → change key of every item in the mailbox's calendar, from the emulator's state
         (cheap: which items changed, without reading them)."""
-        mailbox = next(m for m in self.control("/emulator/state", method="GET")["mailboxes"] if m["address"] == MAILBOX)
+        mailbox = next(m for m in self.standin.state()["mailboxes"] if m["address"] == MAILBOX)
         return {
             item["id"]: item["changekey"]
             for item in mailbox["items"]
@@ -229,5 +179,5 @@ class World:
         }
 
     def exchange_item_count(self) -> int:
-        state = self.control("/emulator/state", method="GET")
+        state = self.standin.state()
         return sum(1 for mailbox in state["mailboxes"] for item in mailbox["items"] if item["type"] == "CalendarItem")
