@@ -21,6 +21,7 @@ from exchange_gateway.exchange_operations import ExchangeLimits, ExchangeOperati
 from exchange_gateway.operations import OperationTable
 from exchange_gateway.server import Gateway, GatewaySettings
 from exchange_standin import EmulatorServer
+from protocol.accounts import EwsAccount, PasswordCredentials
 from protocol.addresses import Address
 from protocol.framed_stream import FramedStream
 from protocol.handshake import ClientHandshake
@@ -76,8 +77,9 @@ def gateway_client(peer: RpcPeer, account: dict[str, Any], kind: str) -> Gateway
 
 @asynccontextmanager
 async def ews_standin(kind: str) -> AsyncIterator[tuple[dict[str, Any], Outlook]]:
-    """The stand-in EWS server; the account as older sync services send it (no `backend` tag:
-    EWS), and the person in Outlook with plain exchangelib."""
+    """The stand-in EWS server; the account in its tagged form, as the sync service sends it
+    (protocol/accounts.py; the flat form of older sync services is tested in
+    tests/exchange_gateway/ews/test_connection.py), and the person in Outlook with plain exchangelib."""
     async with emulator() as server:
         config = Configuration(
             service_endpoint=server.url, credentials=Credentials(*MAILBOX), auth_type=BASIC, retry_policy=FailFast()
@@ -89,7 +91,8 @@ async def ews_standin(kind: str) -> AsyncIterator[tuple[dict[str, Any], Outlook]
             access_type=DELEGATE,
             default_timezone=EWSTimeZone("Europe/Berlin"),
         )
-        yield {"ews_url": server.url, "mailbox": MAILBOX[0], "password": MAILBOX[1]}, ExchangelibOutlook(account, kind)
+        tagged = EwsAccount(server.url, MAILBOX[0], PasswordCredentials(MAILBOX[0], MAILBOX[1], "basic"))
+        yield tagged.to_wire(), ExchangelibOutlook(account, kind)
 
 
 STANDINS: dict[str, Callable[[str], AsyncContextManager[tuple[dict[str, Any], Outlook]]]] = {"ews": ews_standin}
