@@ -32,8 +32,7 @@ from ..errors import (
     GatewayError,
 )
 
-# GatewayError and INVALID are also imported from here by connection.py
-__all__ = ["GatewayError", "INVALID", "MAILBOX_WIDE", "ServiceUnavailable", "is_mailbox_wide", "map_exception"]
+__all__ = ["MAILBOX_WIDE", "ServiceUnavailable", "is_mailbox_wide", "map_exception"]
 
 
 class ServiceUnavailable(ews_errors.TransportError):

@@ -127,3 +127,26 @@ async def test_the_mass_unlisting_guard_holds_for_auto_sync(club):
     assert len(club.listed()) == 12 and len(club.exchange.items) == 12  # nothing changed
     with club.db.connection_context():
         assert ContactSyncState.get_by_id(club.user_id).paused_reason
+
+
+async def test_the_cycle_engine_gives_auto_sync_the_configured_window(club):
+    """`[sync] window_days_back` reaches the contact lists through the cycle engine: a lesson 10 days
+    ago keeps its pupil under the default window (30 days back), not under a window of 5."""
+    from sync_service.admin.parameters import set_parameter
+    from sync_service.engine.calendar_sync import EngineSettings
+    from sync_service.engine.database import DbRunner
+    from sync_service.engine.runner import CycleEngine
+    from tests.sync_service.engine.conftest import BERLIN
+
+    club.write(lambda: set_parameter("SYNC_EXCH", "1"))
+    person_id, lesson = club.pupil("Birdie", days=-10)
+
+    async def cycle(window: tuple[int, int]) -> None:
+        engine = CycleEngine(DbRunner(club.db), EngineSettings(BERLIN, club.vault, window))
+        summary = await engine.run(lambda account, kind: club.exchange)
+        assert summary.errors == []
+
+    await cycle((30, 400))
+    assert club.listed() == [person_id] and len(club.exchange.items) == 1
+    await cycle((5, 400))
+    assert club.listed() == [] and club.exchange.items == {}
