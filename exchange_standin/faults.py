@@ -32,7 +32,12 @@ FAULT_KINDS = (
     "invalid_sync_state",
     "timeout_after_work",
     "fault_after_work",
+    "throttled",
 )
+# What a Graph request can meet (operation "Graph"): throttled (429 TooManyRequests with
+# Retry-After), server_busy (the same), http_503, http_500, delay, drop and unauthorized.
+EWS_KINDS = tuple(kind for kind in FAULT_KINDS if kind != "throttled")
+GRAPH_KINDS = ("throttled", "server_busy", "http_503", "http_500", "delay", "drop", "unauthorized")
 # Where a kind applies unless the rule names its operations: a full mailbox refuses what would
 # store more (reads and deletes still work); an invalid sync state is one a sync is given.
 DEFAULT_OPERATIONS = {
@@ -61,7 +66,7 @@ class FaultRule:
     back_off_ms: int = 30000  # server_busy: BackOffMilliseconds
     style: str = "fault"  # server_busy: "fault" (SOAP fault, HTTP 500) or "message" (an error response message)
     code: str = "ErrorInternalServerError"  # http_500, fault_after_work, error_message: the ResponseCode
-    retry_after: int | None = None  # http_503: a Retry-After header (seconds)
+    retry_after: float | None = None  # http_503, throttled: a Retry-After header (seconds; Graph's may be fractional)
     seconds: float = 1.0  # delay: how long
     process: bool = False  # drop: carry out the operation before the connection is dropped
     reset: bool = False  # drop: send a TCP reset instead of closing normally
@@ -107,10 +112,14 @@ class FaultPlan:
             self.seed = seed
             self._random = random.Random(seed)
 
-    def pick(self, operation: str | None, mailbox: str | None) -> FaultRule | None:
-        """The rule that applies to this request (and count it), or None."""
+    def pick(
+        self, operation: str | None, mailbox: str | None, kinds: tuple[str, ...] | None = None
+    ) -> FaultRule | None:
+        """The rule that applies to this request (and count it), or None; only rules of `kinds` if given."""
         with self._lock:
             for rule in list(self.rules):
+                if kinds is not None and rule.kind not in kinds:
+                    continue
                 if rule.operations is not None and operation not in rule.operations:
                     continue
                 if rule.mailboxes is not None and (mailbox or "").lower() not in rule.mailboxes:

@@ -7,7 +7,9 @@ import base64
 import binascii
 import json
 import socket
+import ssl
 import struct
+import sys
 import threading
 import time
 from http import HTTPStatus
@@ -17,9 +19,10 @@ from urllib.parse import urlsplit
 
 from loguru import logger
 
-from . import dispatcher, fault_answers, soap
+from . import dispatcher, fault_answers, graph_http, identity_http, soap
 from .errors import EwsError, SoapFault
-from .faults import KIND_CODES, FaultError, FaultRule, rule_from_json
+from .faults import EWS_KINDS, KIND_CODES, FaultError, FaultRule, rule_from_json
+from .identity import OUTLOOK_AUDIENCE, TokenRejected
 
 if TYPE_CHECKING:
     from .server import EmulatorServer
@@ -47,6 +50,14 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.address_family = family
         self.emulator = emulator
         super().__init__(address, EwsRequestHandler)
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up or fails the TLS handshake is no error of the server's."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ssl.SSLError, ConnectionError)):
+            logger.debug(f"Emulator HTTP: {client_address}: {error}")
+        else:
+            super().handle_error(request, client_address)
 
 
 class EwsRequestHandler(BaseHTTPRequestHandler):
@@ -144,6 +155,10 @@ class EwsRequestHandler(BaseHTTPRequestHandler):
             self._ews()
         elif path.startswith("/emulator/"):
             self._control("POST", path)
+        elif identity_http.is_identity_path(path):
+            identity_http.handle(self, "POST")
+        elif graph_http.is_graph_path(path):
+            graph_http.handle(self, "POST")
         else:
             self._send(HTTPStatus.NOT_FOUND, b"Not Found", "text/plain")
 
@@ -151,6 +166,10 @@ class EwsRequestHandler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path.startswith("/emulator/"):
             self._control("GET", path)
+        elif identity_http.is_identity_path(path):
+            identity_http.handle(self, "GET")
+        elif graph_http.is_graph_path(path):
+            graph_http.handle(self, "GET")
         elif path.lower() == EWS_PATH:
             if self._authenticate() is None:
                 self._unauthorized()
@@ -163,6 +182,15 @@ class EwsRequestHandler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path.startswith("/emulator/"):
             self._control("DELETE", path)
+        elif graph_http.is_graph_path(path):
+            graph_http.handle(self, "DELETE")
+        else:
+            self._send(HTTPStatus.NOT_FOUND, b"Not Found", "text/plain")
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        path = urlsplit(self.path).path
+        if graph_http.is_graph_path(path):
+            graph_http.handle(self, "PATCH")
         else:
             self._send(HTTPStatus.NOT_FOUND, b"Not Found", "text/plain")
 
@@ -173,6 +201,9 @@ class EwsRequestHandler(BaseHTTPRequestHandler):
         if body is None:
             self._send(HTTPStatus.BAD_REQUEST, b"Bad Request", "text/plain")
             self.close_connection = True
+            return
+        if self.headers.get("Authorization", "").lower().startswith("bearer"):
+            self._ews_as_app(body)
             return
         mailbox = self._authenticate()
         if mailbox is None:
@@ -185,7 +216,55 @@ class EwsRequestHandler(BaseHTTPRequestHandler):
             self.emulator.record(None, mailbox.address, 500, None)
             self._send_xml(500, soap.fault(exc))
             return
-        rule = self.emulator.faults.pick(request.operation, mailbox.address)
+        self._ews_request(request, mailbox)
+
+    def _ews_as_app(self, body: bytes) -> None:
+        """EWS with an app's bearer token: the mailbox is the impersonated one (ExchangeImpersonation's
+        address, else X-AnchorMailbox), as Exchange Online does for full_access_as_app."""
+        try:
+            grant = self.emulator.identity.verify(self.headers.get("Authorization", ""), OUTLOOK_AUDIENCE)
+        except TokenRejected as exc:
+            self.emulator.record(None, None, 401, None)
+            self._bearer_unauthorized(exc)
+            return
+        try:
+            request = soap.parse_request(body)
+        except SoapFault as exc:
+            self.emulator.record(None, None, 500, None)
+            self._send_xml(500, soap.fault(exc))
+            return
+        address = soap.impersonated_address(request) or self.headers.get("X-AnchorMailbox", "")
+        with self.emulator.store.lock:
+            mailbox = self.emulator.store.mailbox(address) if address else None
+        if mailbox is None:
+            self.emulator.record(request.operation, None, 500, None)
+            fault = (
+                SoapFault("ErrorNonExistentMailbox")
+                if address
+                else SoapFault("ErrorImpersonationFailed", "An app must impersonate a mailbox (ExchangeImpersonation).")
+            )
+            self._send_xml(500, soap.fault(fault))
+            return
+        if not self.emulator.identity.may_reach(grant, mailbox.address):
+            self.emulator.record(request.operation, mailbox.address, 500, None)
+            self._send_xml(500, soap.fault(SoapFault("ErrorImpersonateUserDenied")))
+            return
+        request.impersonation = None  # carried out: the request runs as that mailbox
+        self._ews_request(request, mailbox)
+
+    def _bearer_unauthorized(self, rejected: TokenRejected) -> None:
+        challenge = (
+            'Bearer client_id="00000002-0000-0ff1-ce00-000000000000", '
+            'token_types="app_asserted_user_v1 service_asserted_app_v1", error="invalid_token"'
+        )
+        category = {"expired": "invalid_lifetime", "audience": "invalid_resource"}.get(rejected.kind, "invalid_token")
+        diagnostics = f'2000001;reason="{rejected.reason}";error_category="{category}"'
+        self._send(
+            HTTPStatus.UNAUTHORIZED, b"", "text/html", {"WWW-Authenticate": challenge, "x-ms-diagnostics": diagnostics}
+        )
+
+    def _ews_request(self, request: soap.Request, mailbox) -> None:
+        rule = self.emulator.faults.pick(request.operation, mailbox.address, EWS_KINDS)
         if rule is not None and self._inject(rule, request, mailbox):
             return
         status, response = dispatcher.handle(self.emulator.store, mailbox, request)
@@ -285,6 +364,20 @@ class EwsRequestHandler(BaseHTTPRequestHandler):
                     raise FaultError("give mailbox and password")
                 emulator.change_password(str(data["mailbox"]), str(data["password"]))
                 self._send_json(200, {"mailbox": data["mailbox"]})
+            elif method == "POST" and path == "/emulator/apps/scope":
+                data = self._control_body()
+                if not isinstance(data, dict) or not {"tenant", "client_id"} <= set(data):
+                    raise FaultError("give tenant, client_id and mailboxes (a list, or null for all)")
+                reach = data.get("mailboxes")
+                if reach is not None and not isinstance(reach, list):
+                    raise FaultError("mailboxes is a list of addresses, or null for all")
+                emulator.identity.scope(str(data["tenant"]), str(data["client_id"]), reach)
+                self._send_json(200, {"tenant": data["tenant"], "client_id": data["client_id"], "mailboxes": reach})
+            elif method == "POST" and path == "/emulator/tokens/expire":
+                emulator.identity.expire_all()
+                self._send_json(200, {"expired": True})
+            elif method == "POST" and path == "/emulator/graph/forget-delta-tokens":
+                self._send_json(200, {"forgotten": emulator.graph.deltas.forget_all()})
             elif method == "POST" and path == "/emulator/seed":
                 data = self._control_body()
                 emulator.faults.reseed(int(data.get("seed", 0)) if isinstance(data, dict) else 0)

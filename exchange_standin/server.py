@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from loguru import logger
@@ -15,8 +16,11 @@ from loguru import logger
 from protocol.addresses import is_loopback
 
 from .faults import FaultPlan, FaultRule
+from .graph import Graph
 from .httpserver import EmulatorHTTPServer, serve_in_thread
+from .identity import AppSpec, Identity
 from .store import Mailbox, Store
+from .tls import make_certificates, server_context, write_ca
 
 
 class EmulatorError(Exception):
@@ -24,7 +28,9 @@ class EmulatorError(Exception):
 
 
 class EmulatorServer:
-    """A stand-in Exchange server speaking EWS on http://HOST:PORT/EWS/Exchange.asmx."""
+    """A stand-in Exchange server speaking EWS on http://HOST:PORT/EWS/Exchange.asmx; with `apps`
+    also the identity platform and Microsoft Graph (/v1.0/), with `tls_dir` all of it over HTTPS
+    (the CA in tls_dir/ca.pem)."""
 
     def __init__(
         self,
@@ -33,11 +39,15 @@ class EmulatorServer:
         mailboxes: Iterable[tuple[str, str]] | dict[str, str] = (),
         *,
         fault_seed: int = 0,
+        apps: Iterable[AppSpec] = (),
+        tls_dir: Path | None = None,
     ) -> None:
         if not is_loopback(host):
             raise EmulatorError(f"refusing to listen on {host}: the emulator only listens on a loopback address")
         self.store = Store()
         self.faults = FaultPlan(seed=fault_seed)
+        self.identity = Identity.of(apps)
+        self.ca_file: Path | None = None
         self.stopping = threading.Event()
         self._requests: collections.Counter[str] = collections.Counter()
         self._statuses: collections.Counter[int] = collections.Counter()  # HTTP status of each answer
@@ -51,6 +61,18 @@ class EmulatorServer:
             self._http = EmulatorHTTPServer((host, port), self, family)
         except OSError as exc:
             raise EmulatorError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        if tls_dir is not None:
+            certificates = make_certificates()
+            try:
+                self.ca_file = write_ca(certificates, tls_dir)
+            except OSError as exc:
+                self._http.server_close()
+                raise EmulatorError(f"cannot write the CA to {tls_dir}: {exc.strerror or exc}") from None
+            # the handshake happens on the first read, in the request's own thread, not in accept()
+            self._http.socket = server_context(certificates).wrap_socket(
+                self._http.socket, server_side=True, do_handshake_on_connect=False
+            )
+        self.graph = Graph(self.store, self.identity, self.base_url)
         self._thread: threading.Thread | None = None
 
     # addresses ----------------------------------------------------------------------------------
@@ -66,7 +88,8 @@ class EmulatorServer:
     @property
     def base_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.ca_file is not None else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def url(self) -> str:

@@ -55,6 +55,17 @@ class Request:
     timezone_id: str | None = None
 
 
+def impersonated_address(request: Request) -> str | None:
+    """The mailbox an ExchangeImpersonation header names (its SMTP address), if any."""
+    if request.impersonation is None:
+        return None
+    for name in ("PrimarySmtpAddress", "SmtpAddress", "PrincipalName"):
+        found = request.impersonation.find(f".//{t(name)}")
+        if found is not None and (found.text or "").strip():
+            return found.text.strip()
+    return None
+
+
 def parse_request(body: bytes) -> Request:
     """Parse a SOAP request. Raises SoapFault for anything that is not a well-formed EWS request."""
     try:

@@ -18,7 +18,7 @@ from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAd
 from exchangelib.properties import Body, HTMLBody
 from lxml import etree
 
-from protocol.entries import MAX_EMAILS, CalendarEntry, ContactEntry, format_utc, parse_date, parse_utc
+from protocol.entries import CONTACT_FIELDS, MAX_EMAILS, CalendarEntry, ContactEntry, format_utc, parse_date, parse_utc
 from protocol.text_limits import MAX_TEXT, shorten
 
 from ..errors import INVALID, GatewayError
@@ -341,20 +341,7 @@ def apply_contact(contact: Contact, entry: ContactEntry, fields: set[str]) -> li
     return changed
 
 
-CONTACT_FIELD_NAMES = {
-    "given_name",
-    "surname",
-    "display_name",
-    "street",
-    "postal_code",
-    "city",
-    "country",
-    "phone_home",
-    "phone_business",
-    "phone_mobile",
-    "emails",
-    "external_id",
-}
+CONTACT_FIELD_NAMES = set(CONTACT_FIELDS)
 
 
 def new_contact(entry: ContactEntry, **kwargs: object) -> Contact:

@@ -8,8 +8,8 @@ from exchangelib import Body, CalendarItem, EWSDateTime, EWSTimeZone, HTMLBody, 
 from exchangelib.errors import ErrorInvalidPropertySet
 
 from exchange_gateway.ews import convert
-from exchange_gateway.ews.entries import CalendarEntry
 from exchange_standin.bodies import html_to_text
+from protocol.entries import CalendarEntry
 
 from .conftest import NS, envelope, parse, post, response_codes
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import selectors
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from exchangelib import CalendarItem, EWSDateTime, EWSTimeZone
 from exchangelib.protocol import close_connections
@@ -99,9 +101,62 @@ def test_refuses_a_port_in_use():
         ["--listen", "nonsense", "--mailbox", "anna@club.example:pw"],
         ["--listen", "127.0.0.1:0", "--mailbox", "a@b.c:x", "--mailbox", "A@b.c:y"],
         ["--mailbox", "anna@club.example:pw"],
+        ["--listen", "127.0.0.1:0", "--mailbox", "a@b.c:x", "--app", "tenant:client"],
+        ["--listen", "127.0.0.1:0", "--mailbox", "a@b.c:x", "--app", "t:c:s", "--app", "T:C:other"],
     ],
 )
 def test_usage_errors_exit_2(args):
     result = run("emulator", *args)
     assert result.returncode == 2
     assert "Error:" in result.stderr
+
+
+def test_the_console_script_with_an_app_over_tls(tmp_path: Path):
+    certs = tmp_path / "certs"
+    process = subprocess.Popen(
+        [
+            str(SCRIPT),
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--mailbox",
+            "anna@club.example:pw",
+            "--app",
+            "club-tenant:client-1:se:cret",
+            "--tls",
+            str(certs),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = read_line(process)
+        assert url.startswith("https://127.0.0.1:") and url.endswith("/EWS/Exchange.asmx")
+        base = url.removesuffix("/EWS/Exchange.asmx")
+        context = ssl.create_default_context(cafile=str(certs / "ca.pem"))
+        with httpx.Client(base_url=base, verify=context) as client:
+            answer = client.post(
+                "/club-tenant/oauth2/v2.0/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": "client-1",
+                    "client_secret": "se:cret",
+                    "scope": "https://graph.microsoft.com/.default",
+                },
+            )
+            assert answer.status_code == 200
+            events = client.get(
+                "/v1.0/users/anna@club.example/events",
+                headers={"Authorization": f"Bearer {answer.json()['access_token']}"},
+            )
+            assert events.status_code == 200
+            assert events.json()["value"] == []
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        process.stderr.close()
