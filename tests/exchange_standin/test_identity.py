@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import msal
 import pytest
+import requests.adapters
 from exchangelib import (
     IMPERSONATION,
     OAUTH2,
@@ -20,7 +21,7 @@ from exchangelib import (
     FailFast,
 )
 from exchangelib.credentials import OAuth2AuthorizationCodeCredentials
-from exchangelib.protocol import close_connections
+from exchangelib.protocol import BaseProtocol, close_connections
 from oauthlib.oauth2 import OAuth2Token
 
 from exchange_standin import EmulatorServer
@@ -240,6 +241,8 @@ def test_ews_as_app_needs_a_mailbox_the_app_may_reach(online: EmulatorServer):
 
 def test_exchangelib_with_the_apps_token_impersonating_a_mailbox(online: EmulatorServer, monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(online.ca_file))  # exchangelib's sessions trust the stand-in's CA
+    # plain exchangelib: its own HTTP adapter, whatever a gateway test in this process configured before
+    monkeypatch.setattr(BaseProtocol, "HTTP_ADAPTER_CLS", requests.adapters.HTTPAdapter)
     answer = token_request(online, scope=OUTLOOK).json()
     access = OAuth2Token({**answer, "expires_at": time.time() + answer["expires_in"]})
     credentials = OAuth2AuthorizationCodeCredentials(
