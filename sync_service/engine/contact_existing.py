@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 from ..core import contact_candidates as candidates
 from ..core import remote_feed
 from ..core.contact_content import Groups, entry_groups
-from ..core.contact_decide import ContactObservation, to_make
+from ..core.contact_decide import ContactObservation, Existing, to_make
 from ..core.model import Side
 from . import contact_state as state
 from .database import DbRunner
@@ -62,7 +62,7 @@ async def with_existing(
     return tuple(_observed_with(o, chosen.get(o.person_id or 0), tally) if to_make(o) else o for o in observations)
 
 
-def _observed_with(observation: ContactObservation, existing: Any, tally: Tally) -> ContactObservation:
+def _observed_with(observation: ContactObservation, existing: Existing | None, tally: Tally) -> ContactObservation:
     """The person's observation, with its existing contact if one was chosen."""
     person = str(observation.person_id)
     if existing is None or existing.contact is None:

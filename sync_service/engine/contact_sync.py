@@ -209,7 +209,7 @@ class ContactKind:
             [link.id if link else None for link in links],
             [{"id": link.exchange_id if link else None, "change_key": None} for link in links],
             items,
-            _Sent([{}] * len(actions), [None] * len(actions)),
+            _Sent([{}] * len(actions), persons),
         )
 
     async def _prepare_updates(

@@ -80,20 +80,24 @@ async def test_contact_batches_go_several_at_once(tmp_path):
 
 
 class DeletedBeforeTheUpdate(FakeExchange):
-    """The user deletes the contact in Outlook after the cycle read it, before its update lands."""
+    """Once `deleting`, the user deletes each contact in Outlook after the cycle read it, before
+    its update lands."""
+
+    deleting = False
 
     async def update(self, items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        for item in items:
+        for item in items if self.deleting else ():
             self.user_delete(item["id"])
         return await super().update(items)
 
 
 async def test_an_update_meeting_a_contact_gone_is_its_deletion_not_an_attempt(tmp_path):
     club = Contactsclub(tmp_path)
+    club.exchange = exchange = DeletedBeforeTheUpdate()
     person_id = add_listed(club)
     await club.sync()
     await club.sync()
-    club.exchange.__class__ = DeletedBeforeTheUpdate
+    exchange.deleting = True
     club.write(update_person, person_id, PersonInput(city="Bonn"))
     outcome = await club.sync()
     assert outcome.counts == {"failed-to-exchange": 1}
