@@ -193,10 +193,23 @@ def _new(observation: ContactObservation, modes: Mapping[str, FieldMode], policy
         return ContactDecision(
             "adopt", to_exchange, to_pccaddie, agreed, tuple(conflicts), observation.remote_change_key
         )
-    if isinstance(local, dict) and observation.on_list:
+    if to_make(observation):
+        assert isinstance(local, dict)
         exported = {g: local[g] for g in GROUPS if _active(g, modes)}
         return ContactDecision("create", to_exchange=exported, agreed=exported)
     return ContactDecision("none")
+
+
+def to_make(observation: ContactObservation) -> bool:
+    """Whether the decision makes this person's contact in Exchange: on the list, with no link and
+    not picked from Exchange (before it is made, an existing contact that is the person is looked
+    for, and adopted if found)."""
+    return (
+        observation.link is None
+        and observation.source != "exchange"
+        and isinstance(observation.local, dict)
+        and observation.on_list
+    )
 
 
 def mass_unlisting(decisions: list[ContactDecision], linked: int, threshold: int = 20) -> str | None:

@@ -33,6 +33,7 @@ class Feed:
     changes: tuple[Mapping[str, Any], ...]  # {"type": create|update|delete, "id", "item"} in feed order
     unsupported: tuple[tuple[str, str], ...] = ()  # (id, item type) of items the sync does not handle
     seen: frozenset[str] = field(default_factory=frozenset)  # every id the feed or a lookup told about
+    listed: tuple[Mapping[str, Any], ...] = ()  # the changes as the feed told them, own writes included
 
 
 def to_fetch(
@@ -103,7 +104,7 @@ def complete(
         if item_id not in seen and item_id in fetched:
             seen.add(item_id)
             fetched_change("update", item_id)
-    return Feed(tuple(out), tuple(dict.fromkeys(unsupported)), frozenset(seen))
+    return Feed(tuple(out), tuple(dict.fromkeys(unsupported)), frozenset(seen), tuple(changes))
 
 
 class _Getter(Protocol):

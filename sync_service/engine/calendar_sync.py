@@ -39,6 +39,7 @@ from .pipeline import (
     SubscriptionOutcome,
     Tally,
     direction,
+    drop_twins,
 )
 
 __all__ = [
@@ -319,7 +320,8 @@ class AppointmentKind:
         local: list[tuple[int, Version]],
         tally: Tally,
     ) -> bool:
-        finished = await self._drop_twins(client, plan.of(DropTwin), tally)
+        twins = [(t.remote.key, t.remote.title) for t in plan.of(DropTwin)]
+        finished = await drop_twins(client, twins, tally, "a second copy the sync had made")
         # a copy whose link this plan removes (its appointment deleted, say) is not labelled: the
         # link is gone, or its copy is being deleted
         removed = {a.link.id for a in plan.actions if isinstance(a, (Delete, Unlink)) and a.link is not None}
@@ -327,31 +329,6 @@ class AppointmentKind:
             (link_id, copy) for link_id, copy in [*local, *observed.observed.unlabelled] if link_id not in removed
         ]
         await self._label_copies(db, client, labels)
-        return finished
-
-    async def _drop_twins(self, client: ExchangeClient, twins: Sequence[DropTwin], tally: Tally) -> bool:
-        """Our own second copies of linked items: deleted in Exchange (nothing links them)."""
-        finished = True
-        for start in range(0, len(twins), BATCH):
-            chunk = twins[start : start + BATCH]
-            results = await client.delete([{"id": t.remote.key, "change_key": None} for t in chunk])
-            for twin, result in zip(chunk, results):
-                error = result.get("error") or {}
-                if result.get("ok") or error.get("code") == "not_found":
-                    tally.count(TO_EXCHANGE, "deleted")
-                    tally.line(
-                        "delete", Side.EXCHANGE, twin.remote.key, twin.remote.title, "a second copy the sync had made"
-                    )
-                else:
-                    finished = False  # told again by the next read from the same state
-                    tally.count(TO_EXCHANGE, "failed")
-                    tally.line(
-                        "fail",
-                        Side.EXCHANGE,
-                        twin.remote.key,
-                        twin.remote.title,
-                        f"{error.get('code')}: {error.get('message')}",
-                    )
         return finished
 
     async def _label_copies(self, db: DbRunner, client: ExchangeClient, adopted: Sequence[tuple[int, Version]]) -> None:

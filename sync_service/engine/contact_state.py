@@ -23,6 +23,7 @@ from ..core.contact_decide import (
     existing_contact,
     external_id_for,
 )
+from ..core.contact_plan import MakeInExchange
 from ..core.model import UNCHANGED, Policy, Side
 from ..core.remote_feed import Known
 from ..permissions import FieldGroup, FieldMode, field_mode, may_sync_contacts
@@ -44,7 +45,7 @@ from ..store.models import (
 )
 from ..store.read_model import max_attempts, subject_for
 from ..vault import PasswordVault, VaultError
-from .calendar_state import NotSyncing, now
+from .calendar_state import NotSyncing, now, statistics_any
 from .contacts import PersonNames, only_match, overlong, person_groups
 
 Values = tuple[str, ...]
@@ -70,6 +71,10 @@ class ContactContext:
     refresh: bool = False  # the modes changed since the last saved cycle: every linked contact is looked at
     resent: tuple[int, ...] = ()  # links whose create was sent more than once: a late twin may turn up
     window_days: tuple[int, int] = WINDOW_DAYS  # a booking in it keeps an auto-synced person listed
+    latest_seq: int | None = None  # the journal's newest entry when the cycle began
+    # the list and the links differ (a person listed with no link, a link whose person left the
+    # list, an auto-synced person no booking keeps): work owed though nothing was journaled
+    listing_owed: bool = True
 
     @property
     def label(self) -> str:
@@ -123,7 +128,7 @@ def load_contact_context(
         and not any(link.person_id == entry.person_id for link in links)
     )
     refresh = state.initial_done and _loads(state.modes) != modes_json(modes)
-    return ContactContext(
+    context = ContactContext(
         user_id=user.id,
         login=user.login,
         modes=modes,
@@ -139,6 +144,31 @@ def load_contact_context(
         refresh=refresh,
         resent=tuple(link.id for link in [*links, *buried] if _may_land_late(link, now())),
         window_days=window_days,
+        latest_seq=journal.latest_seq(),
+    )
+    return dataclasses.replace(context, listing_owed=_listing_owed(context, links))
+
+
+def _listing_owed(context: ContactContext, links: Sequence[ContactLink]) -> bool:
+    listed = {
+        row.person_id: row for row in ContactSubscription.select().where(ContactSubscription.user == context.user_id)
+    }
+    linked = {link.person_id for link in links}
+    return set(listed) != linked or bool(unbooked_auto(context, listed))
+
+
+def nothing_happened(context: ContactContext, remote_changes: Sequence[Mapping[str, Any]]) -> bool:
+    """No change from Exchange, none in the journal since the list's position, nothing owed."""
+    return (
+        context.initial_done
+        and not remote_changes
+        and not context.pending
+        and not context.to_adopt
+        and not context.verify
+        and not context.refresh
+        and not context.listing_owed
+        and context.latest_seq is not None
+        and context.latest_seq <= context.journal_seq
     )
 
 
@@ -768,14 +798,13 @@ def choose_existing(
     }
 
 
-def prepare_creates(
-    context: ContactContext, items: Sequence[tuple[ContactObservation, ContactDecision]]
-) -> list[tuple[int, dict[str, Any]]]:
+def prepare_creates(context: ContactContext, items: Sequence[MakeInExchange]) -> list[tuple[int, dict[str, Any]]]:
     """Record each create (its external id, what it sends) before it is sent: one whose answer is
     lost is found by that id, and agreed on what it sent; one sent again and landing late too is
     told from a user's copy by what it sent."""
     prepared = []
-    for observation, decision in items:
+    for item in items:
+        observation, decision = item.observation, item.decision
         row = ContactLink.get_or_none(
             (ContactLink.user == context.user_id) & (ContactLink.person_id == observation.person_id)
         )
@@ -831,6 +860,11 @@ def record_results(
             _record_agreed(row, agreed)
         elif error.get("code") == "busy":  # an earlier create of it is still running in the gateway
             failures.append((f"{action} in Exchange: busy", False))
+        elif action == "update" and error.get("code") == "not_found":
+            # deleted in Exchange since it was read: no attempt counted; the link is looked up next
+            # cycle, which finds the deletion and takes the person off the list (docs/sync.md)
+            row.verify = True
+            failures.append((f"update in Exchange: not_found: {error.get('message', '')}", False))
         else:
             if action == "update" and error.get("code") == "conflict":
                 row.verify = True  # Exchange holds a version this cycle did not see: read it next cycle
@@ -851,12 +885,18 @@ def finish(
     statistics: Mapping[str, Mapping[str, int]],
     report: Sequence[tuple[str, str, str, str, str]],
     error: str | None,
-    paused: str | None = None,
     verified: Sequence[str] = (),
 ) -> None:
     """Record the cycle. Only a cycle whose Exchange position is saved has told what it read: the
-    links it verified are sure from then on, and its modes are the ones synced."""
-    state = ContactSyncState.get_by_id(context.user_id)
+    links it verified are sure from then on, and its modes are the ones synced. A cycle that
+    changed nothing writes nothing."""
+    same_position = sync_state in (None, context.sync_state) and journal_seq in (None, context.journal_seq)
+    unchanged = same_position and context.initial_done and not context.refresh and not verified
+    if unchanged and error is None and not statistics_any(statistics) and not report:
+        return
+    state = ContactSyncState.get_or_none(ContactSyncState.user == context.user_id)
+    if state is None:
+        return  # its user removed while the cycle ran: nothing left to record
     if sync_state is not None:
         state.sync_state = sync_state
         clear_verified(context, verified)
@@ -865,8 +905,6 @@ def finish(
     if journal_seq is not None:
         state.journal_seq, state.initial_done = journal_seq, True
     state.last_cycle, state.last_error = cycle_started, error
-    if paused:
-        state.paused_reason = paused
     state.save()
     for direction, counts in statistics.items():
         if any(counts.values()):
@@ -884,3 +922,8 @@ def finish(
             title=title,
             detail=detail,
         )
+
+
+def pause(context: ContactContext, reason: str) -> None:
+    """The mass-unlisting guard stopped the list: nothing syncs until `contact resume`."""
+    ContactSyncState.update(paused_reason=reason).where(ContactSyncState.user == context.user_id).execute()

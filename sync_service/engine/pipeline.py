@@ -14,22 +14,8 @@ next cycle, and what succeeded is then recognised by its digest and left alone. 
 changed nothing writes nothing.
 
 What a kind gives the pipeline is `ItemKind`, bound to one subscription's context. The
-appointments' kind is `calendar_sync.AppointmentKind`. A contact kind (contacts still run on
-`contact_sync._ContactRun`, to be moved here) must provide:
-- `label`, `folder` (""), `sync_state`, `pending` (external ids of unknown creates), `looked_up`
-  (its links to verify; contacts fetch no stranger unless a create may have landed twice: `wanted`);
-- `read_afresh(unlisted)` and `verify_also(ids)`; `resolve_pending` (database thread);
-- `observe`: `observe_contacts` plus the `to_adopt` reads, giving the links and the twins;
-- `decide`: `decide_contact` per contact (with `merge_group` inside) wrapped into a plan whose
-  `paused` is `mass_unlisting`'s verdict; best made plan objects like the appointments' (a create,
-  an update of field groups, an unlisting, a delete in Exchange, an adoption);
-- `apply_local` (one transaction: the contacts' PC CADDIE writes, conflicts reported);
-- `sendings(plan)`: creates (after `_look_for_existing`, which may turn a create into an adoption:
-  done in the kind's `prepare` or before, in `follow_up`'s place as a step of its own), updates of
-  field groups, deletes; `prepare` → `prepare_creates` / `record_sending`; `record` →
-  `record_results` (and `overlong_fields` as `Recorded.shortened`);
-- `follow_up`: its twins deleted (a twin left means the sync state is not saved);
-- `finish`, which for contacts also saves `paused`, and `pause`.
+appointments' kind is `calendar_sync.AppointmentKind`, the contacts' `contact_sync.ContactKind`.
+Both drop their twins (second copies of a create sent again) with `drop_twins`.
 """
 
 from __future__ import annotations
@@ -314,18 +300,8 @@ class Pipeline(Generic[ObservedT, PlanT, LocalT]):
         return changes, sync_state
 
     async def _remote_changes(self) -> tuple[list[Mapping[str, Any]], str | None]:
-        changes: list[Mapping[str, Any]] = []
-        sync_state = self.kind.sync_state
-        while True:
-            if self.first_page is not None:
-                page, self.first_page = self.first_page, None
-            else:
-                page = await self.client.changes(self.kind.folder, sync_state, PAGE)
-            changes += page["changes"]
-            done = page["complete"] or page["sync_state"] == sync_state
-            sync_state = page["sync_state"]
-            if done:
-                return changes, sync_state
+        first_page, self.first_page = self.first_page, None
+        return await change_pages(self.client, self.kind.folder, self.kind.sync_state, first_page)
 
     async def _complete(self, changes: Sequence[Mapping[str, Any]]) -> remote_feed.Feed:
         """The feed's changes with full items: what the links already hold is not fetched."""
@@ -388,3 +364,42 @@ class Pipeline(Generic[ObservedT, PlanT, LocalT]):
                 tally.line("fail", Side.EXCHANGE, item, title, f"{error.get('code')}: {error.get('message')}")
         if any(not stopped for _, stopped in recorded.failures):
             self.unfinished_local = True
+
+
+async def change_pages(
+    client: ExchangeClient, folder: str, sync_state: str | None, first_page: Mapping[str, Any] | None = None
+) -> tuple[list[Mapping[str, Any]], str | None]:
+    """Exchange's changes of `folder` since `sync_state` (None: every item, as new), page by page;
+    `first_page` if it was fetched already. Returns the changes and the new sync state."""
+    changes: list[Mapping[str, Any]] = []
+    page = first_page
+    while True:
+        if page is None:
+            page = await client.changes(folder, sync_state, PAGE)
+        changes += page["changes"]
+        done = page["complete"] or page["sync_state"] == sync_state
+        sync_state = page["sync_state"]
+        if done:
+            return changes, sync_state
+        page = None
+
+
+async def drop_twins(client: ExchangeClient, twins: Sequence[tuple[str, str]], tally: Tally, what: str) -> bool:
+    """Second copies the sync made of a linked item (a create sent again after its answer was
+    lost, the first landing late): deleted in Exchange, BATCH at a time. `twins`: (Exchange id,
+    title). False if one could not be deleted: the sync state is then not saved, and the next read
+    from the same state tells it again."""
+    finished = True
+    for start in range(0, len(twins), BATCH):
+        chunk = twins[start : start + BATCH]
+        results = await client.delete([{"id": item_id, "change_key": None} for item_id, _ in chunk])
+        for (item_id, title), result in zip(chunk, results):
+            error = result.get("error") or {}
+            if result.get("ok") or error.get("code") == "not_found":
+                tally.count(TO_EXCHANGE, "deleted")
+                tally.line("delete", Side.EXCHANGE, item_id, title, what)
+            else:
+                finished = False
+                tally.count(TO_EXCHANGE, "failed")
+                tally.line("fail", Side.EXCHANGE, item_id, title, f"{error.get('code')}: {error.get('message')}")
+    return finished
