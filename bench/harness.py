@@ -25,10 +25,10 @@ from sync_service.admin.areas import add_area  # noqa: E402
 from sync_service.admin.parameters import set_parameter  # noqa: E402
 from sync_service.admin.subscriptions import CalendarOptions, add_calendar  # noqa: E402
 from sync_service.admin.users import PermissionChange, add_user, set_user_permissions  # noqa: E402
+from sync_service.core.permissions import Appointments  # noqa: E402
 from sync_service.engine.calendar_sync import EngineSettings  # noqa: E402
 from sync_service.engine.database import DbRunner  # noqa: E402
 from sync_service.engine.runner import CycleEngine  # noqa: E402
-from sync_service.permissions import Appointments  # noqa: E402
 from sync_service.store.database import DATABASE_FILE, open_database  # noqa: E402
 from sync_service.vault import PasswordVault  # noqa: E402
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..core.contact_content import contact_names
+from ..core.permissions import FieldGroup, FieldMode, field_mode, may_sync_contacts
 from ..engine.contacts import candidates_for, only_match, same_name
-from ..permissions import FieldGroup, FieldMode, field_mode, may_sync_contacts
 from ..store.models import ContactSubscription, Person
 from ..store.read_model import subject_for
 from . import AdminError

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from ..core.permissions import describe_area_refusal, may_sync_area, may_sync_contacts
 from ..filters import ExclusionFilter as Filter
 from ..filters import FilterError
-from ..permissions import describe_area_refusal, may_sync_area, may_sync_contacts
 from ..store.models import (
     CalendarSubscription,
     ContactLink,

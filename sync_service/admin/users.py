@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..permissions import Appointments, Contacts, FieldMode
+from ..core.permissions import Appointments, Contacts, FieldMode
 from ..store.models import GroupListedArea, User, UserGroup, UserListedArea
 from . import AdminError
 from .lookups import area_by_name, group_by_name, user_by_login

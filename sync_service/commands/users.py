@@ -15,7 +15,7 @@ from ..admin.users import (
     set_group_permissions,
     set_user_permissions,
 )
-from ..permissions import (
+from ..core.permissions import (
     Appointments,
     Contacts,
     FieldGroup,

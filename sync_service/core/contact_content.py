@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from protocol.text_limits import shorten
 
-from ..permissions import FieldGroup, FieldMode
+from .permissions import FieldGroup, FieldMode
 
 NAMES = "names"
 GROUPS = (NAMES, FieldGroup.ADDRESS.value, FieldGroup.PHONE.value, FieldGroup.EMAIL.value)

@@ -23,10 +23,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Collection, Mapping, Sequence
 
-from ..permissions import FieldMode
 from .contact_content import GROUPS, NAMES, Groups, contact_names, digest, normal, same_names
 from .contact_merge import merge_group
 from .model import UNCHANGED, Policy, Side, Unchanged
+from .permissions import FieldMode
 
 UNKNOWN = ""  # the digest of a group never agreed on
 Values = tuple[str, ...]

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..permissions import FieldMode
 from .model import Side
+from .permissions import FieldMode
 
 Values = tuple[str, ...]
 

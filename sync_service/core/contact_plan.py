@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Sequence, TypeVar
 
-from ..permissions import FieldMode
 from .contact_decide import ContactDecision, ContactObservation, decide_contact, mass_unlisting
 from .model import Policy
+from .permissions import FieldMode
 
 
 @dataclass(frozen=True)

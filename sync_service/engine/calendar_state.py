@@ -16,10 +16,10 @@ from protocol.text_limits import shorten
 from ..core.appointment_content import AppointmentContent, agreed_json, parse_agreed, remote_version, to_entry
 from ..core.model import UNCHANGED, Link, Observation, Options, Policy, Side, Version
 from ..core.ownership import SharedCalendar, shared_calendar
+from ..core.permissions import may_sync_area, may_sync_contacts
 from ..core.remote_feed import Known
 from ..filters import ExclusionFilter as Filter
 from ..filters import is_excluded
-from ..permissions import may_sync_area, may_sync_contacts
 from ..store import journal
 from ..store.accounts import account_for_gateway
 from ..store.models import (

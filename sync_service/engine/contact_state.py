@@ -25,8 +25,8 @@ from ..core.contact_decide import (
 )
 from ..core.contact_plan import MakeInExchange
 from ..core.model import UNCHANGED, Policy, Side
+from ..core.permissions import FieldGroup, FieldMode, field_mode, may_sync_contacts
 from ..core.remote_feed import Known
-from ..permissions import FieldGroup, FieldMode, field_mode, may_sync_contacts
 from ..store import journal
 from ..store.accounts import account_for_gateway
 from ..store.models import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..permissions import Appointments, Contacts, FieldMode, Permissions, Subject
+from ..core.permissions import Appointments, Contacts, FieldMode, Permissions, Subject
 from .models import AreaOwner, GroupListedArea, SpecialParameter, User, UserGroup, UserListedArea
 
 SYNC_EXCH = "SYNC_EXCH"

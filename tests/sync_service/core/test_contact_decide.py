@@ -7,7 +7,7 @@ import pytest
 from sync_service.core.contact_content import GROUPS, NAMES, digest
 from sync_service.core.contact_decide import ContactLinkState, ContactObservation, decide_contact, mass_unlisting
 from sync_service.core.model import UNCHANGED, Policy, Side
-from sync_service.permissions import FieldMode
+from sync_service.core.permissions import FieldMode
 
 AGREED = {
     NAMES: ("Max", "Muster"),

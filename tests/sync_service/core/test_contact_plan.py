@@ -14,7 +14,7 @@ from sync_service.core.contact_plan import (
     plan_contacts,
 )
 from sync_service.core.model import UNCHANGED, Policy, Side
-from sync_service.permissions import FieldMode
+from sync_service.core.permissions import FieldMode
 
 AGREED = {
     NAMES: ("Max", "Muster"),

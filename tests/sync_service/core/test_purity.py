@@ -18,7 +18,7 @@ ROOT = pathlib.Path(__file__).parents[3]
 IO_LIBRARIES = ("peewee", "trio", "loguru", "exchangelib", "httpx", "msgpack", "sqlite3", "_sqlite3")
 CORE_MODULES = sorted(f"sync_service.core.{m.name}" for m in pkgutil.iter_modules(sync_service.core.__path__))
 # pure too, and what the core may import from outside it
-PURE_MODULES = ["sync_service", "sync_service.core", "sync_service.permissions", *CORE_MODULES]
+PURE_MODULES = ["sync_service", "sync_service.core", *CORE_MODULES]
 
 PROBE = """
 import importlib, json, sys
@@ -74,7 +74,7 @@ def test_the_engine_does_not_import_the_admin_commands(path):
 
 @pytest.mark.parametrize("path", sorted((ROOT / "sync_service" / "core").glob("*.py")), ids=lambda p: p.name)
 def test_the_core_imports_nothing_of_the_service_around_it(path):
-    allowed = ("sync_service.core", "sync_service.permissions", "protocol.text_limits")
+    allowed = ("sync_service.core", "protocol.text_limits")
     ours = {n for n in _imported(path) if n.split(".")[0] in {"sync_service", "protocol", "exchange_gateway"}}
     outside = sorted(n for n in ours if not any(n == a or n.startswith(a + ".") for a in allowed))
     assert outside == [], f"core/{path.name} imports {outside}"

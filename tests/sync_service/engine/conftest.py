@@ -14,9 +14,9 @@ from sync_service.admin.parameters import set_parameter
 from sync_service.admin.subscriptions import CalendarOptions, add_calendar
 from sync_service.admin.timetable import AppointmentInput, add_appointment, delete_appointment, update_appointment
 from sync_service.admin.users import PermissionChange, add_user, set_user_permissions
+from sync_service.core.permissions import Appointments
 from sync_service.engine.calendar_sync import CalendarSync, EngineSettings
 from sync_service.engine.database import DbRunner
-from sync_service.permissions import Appointments
 from sync_service.store.database import open_database
 from sync_service.store.models import Appointment, AppointmentLink, CalendarSubscription
 from sync_service.vault import PasswordVault

@@ -233,7 +233,7 @@ def test_cycle_summary_line():
 async def test_auto_sync_contacts_adds_booked_persons(tmp_path):
     from sync_service.admin.persons import PersonInput, add_person
     from sync_service.admin.users import PermissionChange, set_user_permissions
-    from sync_service.permissions import Contacts
+    from sync_service.core.permissions import Contacts
     from sync_service.store.models import ContactSubscription
 
     club = make_club(tmp_path, auto_sync_contacts=True)
@@ -321,7 +321,7 @@ async def test_a_calendar_removed_while_its_cycle_runs_ends_only_that_calendar(c
     def second_user():
         from sync_service.admin.accounts import set_account
         from sync_service.admin.users import PermissionChange, set_user_permissions
-        from sync_service.permissions import Appointments
+        from sync_service.core.permissions import Appointments
 
         add_user("bert")
         set_user_permissions("bert", PermissionChange(appointments=Appointments.ALL))

@@ -11,7 +11,7 @@ from sync_service.admin import AdminError
 from sync_service.admin.exchange_contacts import add_exchange_contact, match_person
 from sync_service.admin.persons import PersonInput, add_person
 from sync_service.core.contact_content import contact_names, name_key
-from sync_service.permissions import FieldMode
+from sync_service.core.permissions import FieldMode
 from sync_service.store.models import Person, SyncConflict
 from tests.sync_service.engine.test_contact_sync import Contactsclub
 

@@ -636,7 +636,7 @@ class SharedContactsMachine(RuleBasedStateMachine):
         super().__init__()
         from sync_service.admin.accounts import set_account
         from sync_service.admin.users import PermissionChange, add_user, set_user_permissions
-        from sync_service.permissions import Contacts, FieldMode
+        from sync_service.core.permissions import Contacts, FieldMode
 
         self.FieldMode, self.PermissionChange, self.set_user_permissions = (
             FieldMode,

@@ -11,7 +11,7 @@ import pytest
 from sync_service.admin.persons import PersonInput, add_person
 from sync_service.admin.subscriptions import add_contact, remove_contact
 from sync_service.core import contact_candidates
-from sync_service.permissions import FieldMode
+from sync_service.core.permissions import FieldMode
 from sync_service.store.models import ContactLink, SyncReportLine
 from tests.sync_service.engine.test_contact_sync import Contactsclub
 

@@ -10,9 +10,9 @@ from sync_service.admin.accounts import set_account
 from sync_service.admin.persons import PersonInput, add_person, update_person
 from sync_service.admin.subscriptions import add_contact, remove_contact
 from sync_service.admin.users import PermissionChange, add_user, set_user_permissions
+from sync_service.core.permissions import Contacts, FieldMode
 from sync_service.engine.contact_sync import ContactSync
 from sync_service.engine.database import DbRunner
-from sync_service.permissions import Contacts, FieldMode
 from sync_service.store.database import open_database
 from sync_service.store.models import ContactLink, ContactSubscription, Person
 from sync_service.vault import PasswordVault

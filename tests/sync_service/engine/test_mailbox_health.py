@@ -12,12 +12,12 @@ from sync_service.admin.areas import add_area
 from sync_service.admin.persons import PersonInput, add_person
 from sync_service.admin.subscriptions import CalendarOptions, add_calendar, add_contact
 from sync_service.admin.users import PermissionChange, set_user_permissions
+from sync_service.core.permissions import Contacts, FieldMode
 from sync_service.engine.calendar_sync import EngineSettings, SubscriptionOutcome
 from sync_service.engine.database import DbRunner
 from sync_service.engine.exchange_client import MailboxTrouble
 from sync_service.engine.mailbox_health import MailboxGate, Verdict, auth_refusal, verdict
 from sync_service.engine.runner import CycleEngine
-from sync_service.permissions import Contacts, FieldMode
 from sync_service.store.mailbox_blocks import block_of, blocked_mailboxes, clear_block, record_block
 from tests.logcapture import captured_log
 from tests.sync_service.engine.conftest import BERLIN, Club, make_club

@@ -6,10 +6,10 @@ from __future__ import annotations
 from sync_service.admin.persons import PersonInput, add_person
 from sync_service.admin.subscriptions import add_contact
 from sync_service.admin.users import PermissionChange, set_user_permissions
+from sync_service.core.permissions import Contacts, FieldMode
 from sync_service.engine.calendar_sync import EngineSettings
 from sync_service.engine.database import DbRunner
 from sync_service.engine.runner import CycleEngine
-from sync_service.permissions import Contacts, FieldMode
 from sync_service.store.models import CalendarSubscription, User
 from tests.logcapture import captured_log
 from tests.sync_service.engine.conftest import BERLIN

@@ -5,7 +5,7 @@ import pytest
 
 from sync_service.admin.parameters import set_parameter
 from sync_service.admin.users import PermissionChange, add_group, add_user, set_group_permissions, set_user_permissions
-from sync_service.permissions import Appointments, Contacts, FieldMode, Permissions, Subject
+from sync_service.core.permissions import Appointments, Contacts, FieldMode, Permissions, Subject
 from sync_service.store.database import open_database
 from sync_service.store.models import AreaOwner, SpecialParameter, TimetableArea, User
 from sync_service.store.read_model import (

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from sync_service.permissions import (
+from sync_service.core.permissions import (
     Appointments,
     Contacts,
     FieldGroup,
