@@ -60,8 +60,8 @@ class ContactSync:
         started = state.now()
         context = await self.db.run(state.load_contact_context, user_id, self.vault, self.window_days)
         if isinstance(context, NotSyncing):
-            return SubscriptionOutcome(-user_id, context.label, not_syncing=context.reason)
-        outcome = SubscriptionOutcome(-user_id, context.label, mailbox=context.account["mailbox"])
+            return SubscriptionOutcome(user_id, context.label, not_syncing=context.reason, kind="contacts")
+        outcome = SubscriptionOutcome(user_id, context.label, mailbox=context.account["mailbox"], kind="contacts")
         client = self.client_for(context.account)
         pipeline: Pipeline[state.ContactsObserved, ContactPlan, None] = Pipeline(
             self.db, ContactKind(context, client), client, outcome

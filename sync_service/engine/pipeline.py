@@ -42,13 +42,17 @@ ReportLine = tuple[str, str, str, str, str]  # (action, side, item, title, detai
 
 @dataclass
 class SubscriptionOutcome:
-    subscription_id: int
+    """What one cycle of one piece of work came to: a calendar (`number` is its subscription id) or
+    a contact list (`kind` "contacts", `number` its user's id)."""
+
+    number: int
     label: str
     counts: Counter[str] = field(default_factory=Counter)
     error: str | None = None
     not_syncing: str | None = None
     mailbox: str | None = None
     retry_after: float | None = None
+    kind: str = "calendar"
 
 
 def direction(side: Side) -> str:

@@ -39,11 +39,11 @@ CALENDAR, CONTACTS = "calendar", "contacts"
 WorkKey = tuple[str, int]  # (kind, id): a calendar by its subscription id, a contact list by its user id
 
 
-def _old_key(key: WorkKey) -> str:
-    """How a subscription is named in the summary's errors: its id, a contact list's as the
-    negative user id (as the status file has always shown them)."""
+def _name(key: WorkKey) -> str:
+    """How a piece of work is named in the summary's errors: "calendar 5" (its subscription id),
+    "contacts of user 3"."""
     kind, number = key
-    return str(-number if kind == CONTACTS else number)
+    return f"contacts of user {number}" if kind == CONTACTS else f"calendar {number}"
 
 
 @dataclass
@@ -156,14 +156,14 @@ class CycleEngine:
                     try:
                         outcome = await run()
                     except (pw.PeeweeException, pw.DoesNotExist) as exc:  # locked too long, disk full, removed
-                        summary.errors.append(f"{_old_key(key)}: database: {exc}")
+                        summary.errors.append(f"{_name(key)}: database: {exc}")
                         logger.error(
                             f"Synchronisation of {what} stopped by the database: {exc}; nothing of it was "
                             "half-applied, it is tried again next cycle"
                         )
                         return
                     except Exception as exc:  # one calendar's failure never ends the others' (nor the service)
-                        summary.errors.append(f"{_old_key(key)}: {type(exc).__name__}: {exc}")
+                        summary.errors.append(f"{_name(key)}: {type(exc).__name__}: {exc}")
                         logger.opt(exception=exc).error(
                             f"Synchronisation of {what} failed: {type(exc).__name__}: {exc}; "
                             "what it had confirmed is recorded, the rest is tried again next cycle"

@@ -3,6 +3,8 @@ are told apart (each one's reason for not syncing is logged once, not every cycl
 
 from __future__ import annotations
 
+import peewee
+
 from sync_service.admin.persons import PersonInput, add_person
 from sync_service.admin.subscriptions import add_contact
 from sync_service.admin.users import PermissionChange, set_user_permissions
@@ -35,3 +37,23 @@ async def test_a_calendar_and_a_contact_list_of_the_same_number_are_told_apart(c
     quiet = [line for line in log if "not synchronised:" in line]
     assert len(quiet) == 2, quiet  # once each, not each cycle
     assert any("by hand" in line for line in quiet) and any("contacts" in line for line in quiet)
+
+
+async def test_an_error_names_the_calendar_or_the_contact_list_it_ended(club, monkeypatch):
+    """A database error ends one piece of work; the summary says which, by kind and number."""
+    from sync_service.engine import contact_sync
+
+    def contacts_listed() -> None:
+        set_user_permissions("anna", PermissionChange(contacts=Contacts.YES, address=FieldMode.SYNC))
+        add_contact("anna", add_person(PersonInput(first_name="Bea", last_name="Birdie")).id)
+        return User.get(User.login == "anna").id
+
+    user_id = club.write(contacts_listed)
+
+    def broken(*args, **kwargs):
+        raise peewee.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(contact_sync.state, "load_contact_context", broken)
+    cycles = CycleEngine(DbRunner(club.db), EngineSettings(BERLIN, club.vault))
+    summary = await cycles.run(lambda account, kind: club.exchange)
+    assert summary.errors == [f"contacts of user {user_id}: database: disk I/O error"]
