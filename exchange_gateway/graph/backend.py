@@ -1,0 +1,66 @@
+"""The Microsoft Graph backend: natively async (httpx under trio), no worker threads.
+
+Registered as "graph" (backends.py). It keeps one httpx client (its connection pool) for the
+gateway's trio run, with TLS verified against the system's CAs and, besides them, the configured
+CA bundle (ews/connection.trust_context); each call asks the TokenProvider for the app's Graph token
+(cached and renewed there), and an auth failure drops the app's tokens.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import httpx
+
+from protocol.accounts import GRAPH_SCOPE, AccountError, GraphAccount, account_from_wire
+
+from ..errors import AUTH_FAILED, UNSUPPORTED, GatewayError
+from ..ews.connection import ExchangeSettings, trust_context
+from ..threads import Threads
+from ..tokens import TokenProvider
+from .client import GraphClient, http_client
+from .errors import map_exception
+from .mailbox import GraphMailbox
+
+
+class GraphBackend:
+    def __init__(self, settings: ExchangeSettings = ExchangeSettings(), tokens: TokenProvider | None = None) -> None:
+        self.settings = settings
+        self.tokens = tokens if tokens is not None else TokenProvider(settings)
+        self._http: httpx.AsyncClient | None = None
+
+    def _verify(self) -> bool | ssl.SSLContext:
+        if self.settings.ca_bundle:
+            return trust_context(self.settings.ca_bundle)
+        return self.settings.verify_tls
+
+    def http(self) -> httpx.AsyncClient:
+        """The one httpx client (made on first use, inside the gateway's trio run)."""
+        if self._http is None:
+            self._http = http_client(self.settings.request_timeout, self._verify())
+        return self._http
+
+    def account(self, wire: Any) -> GraphAccount:
+        try:
+            account = account_from_wire(wire)
+        except AccountError as exc:
+            raise GatewayError(exc.code, exc.message) from None
+        if not isinstance(account, GraphAccount):
+            raise GatewayError(UNSUPPORTED, "the Microsoft Graph backend serves accounts of the backend 'graph' only")
+        return account
+
+    def mailbox(self, account: GraphAccount, threads: Threads) -> GraphMailbox:
+        app = account.credentials
+
+        async def token() -> str:
+            return (await self.tokens.token_async(app, GRAPH_SCOPE)).value
+
+        client = GraphClient(self.http(), app.graph_url, account.mailbox, token)
+        return GraphMailbox(client, account.mailbox)
+
+    def failure(self, account: GraphAccount, exc: Exception) -> GatewayError:
+        error = map_exception(exc, account.mailbox)
+        if error.code == AUTH_FAILED:
+            self.tokens.forget(account.credentials)
+        return error
