@@ -22,4 +22,7 @@ def backends(
     """One of each backend, keyed by its tag; `settings` are the HTTP settings of them all, `tokens`
     the club's app's tokens (one provider for the gateway: ExchangeOperations gets the same)."""
     tokens = tokens if tokens is not None else TokenProvider(settings)
-    return {"ews": EwsBackend(settings, folder_max_age, tokens), "graph": GraphBackend(settings, tokens)}
+    return {
+        "ews": EwsBackend(settings, folder_max_age, tokens),
+        "graph": GraphBackend(settings, tokens, folder_max_age),
+    }

@@ -3,7 +3,8 @@
 Registered as "graph" (backends.py). It keeps one httpx client (its connection pool) for the
 gateway's trio run, with TLS verified against the system's CAs and, besides them, the configured
 CA bundle (ews/connection.trust_context); each call asks the TokenProvider for the app's Graph token
-(cached and renewed there), and an auth failure drops the app's tokens.
+(cached and renewed there), and an auth failure drops the app's tokens. Each mailbox's list of
+sub-folders is kept for `folder_max_age` seconds (folders.FolderListings).
 """
 
 from __future__ import annotations
@@ -17,17 +18,25 @@ from protocol.accounts import GRAPH_SCOPE, AccountError, GraphAccount, account_f
 
 from ..errors import AUTH_FAILED, UNSUPPORTED, GatewayError
 from ..ews.connection import ExchangeSettings, trust_context
+from ..ews.folders import DEFAULT_MAX_AGE
 from ..threads import Threads
 from ..tokens import TokenProvider
 from .client import GraphClient, http_client
 from .errors import map_exception
+from .folders import FolderListings
 from .mailbox import GraphMailbox
 
 
 class GraphBackend:
-    def __init__(self, settings: ExchangeSettings = ExchangeSettings(), tokens: TokenProvider | None = None) -> None:
+    def __init__(
+        self,
+        settings: ExchangeSettings = ExchangeSettings(),
+        tokens: TokenProvider | None = None,
+        folder_max_age: float = DEFAULT_MAX_AGE,
+    ) -> None:
         self.settings = settings
         self.tokens = tokens if tokens is not None else TokenProvider(settings)
+        self.folders = FolderListings(folder_max_age)  # seconds a mailbox's list of sub-folders is trusted
         self._http: httpx.AsyncClient | None = None
 
     def _verify(self) -> bool | ssl.SSLContext:
@@ -57,7 +66,7 @@ class GraphBackend:
             return (await self.tokens.token_async(app, GRAPH_SCOPE)).value
 
         client = GraphClient(self.http(), app.graph_url, account.mailbox, token)
-        return GraphMailbox(client, account.mailbox)
+        return GraphMailbox(client, account.mailbox, self.folders)
 
     def failure(self, account: GraphAccount, exc: Exception) -> GatewayError:
         error = map_exception(exc, account.mailbox)

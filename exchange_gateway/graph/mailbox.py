@@ -40,11 +40,13 @@ from protocol.entries import (
 from .. import fitting
 from ..arguments import MAX_CHANGES
 from ..backend import ItemResult, ItemUpdate
-from ..errors import INVALID, NOT_FOUND, SERVER_ERROR, UNSUPPORTED, GatewayError
+from ..errors import CONFLICT, INVALID, NOT_FOUND, SERVER_ERROR, UNSUPPORTED, GatewayError
+from ..ews.folders import folder_key
 from . import convert
 from .client import GraphAnswer, GraphClient, GraphRequest, prefer
 from .delta_state import DELTA, SKIP, DeltaState, Known
-from .errors import is_mailbox_wide, map_failure
+from .errors import UNKNOWN_USER_CODES, is_mailbox_wide, map_failure
+from .folders import Folder, FolderKey, FolderListings
 
 DELTA_WINDOW = (dt.timedelta(days=3 * 366), dt.timedelta(days=10 * 366))  # before and after the first read
 PAGE = "1000"  # items per page of a list (Graph's most)
@@ -67,9 +69,16 @@ def transaction_id(mailbox: str, folder: str, entry: CalendarEntry) -> str:
 
 
 class GraphMailbox:
-    def __init__(self, client: GraphClient, mailbox: str, now: Callable[[], dt.datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        client: GraphClient,
+        mailbox: str,
+        listings: FolderListings | None = None,
+        now: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
         self._client = client
         self._mailbox = mailbox
+        self._listings = listings if listings is not None else FolderListings()
         self._now = now
 
     def _failure(self, answer: GraphAnswer) -> GatewayError:
@@ -77,25 +86,29 @@ class GraphMailbox:
 
     # -- folders -------------------------------------------------------------------------------
 
-    async def _folders(self, kind: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """The main folder and its sub-folders, as Graph gives them ({"id", "name"})."""
+    def _key(self, kind: str) -> FolderKey:
+        return (self._client.url(""), self._mailbox.lower(), kind)
+
+    async def _folders(self, kind: str) -> tuple[Folder, list[Folder]]:
+        """The main folder and its sub-folders, read now (and kept in the listings)."""
         _check_kind(kind)
         if kind == CALENDAR:
             listed = await self._all("/calendars")
             main = next((c for c in listed if c.get("isDefaultCalendar")), None)
             if main is None:
                 main = await self._client.get("/calendar")
-            folders = [{"id": c["id"], "name": str(c.get("name") or "")} for c in listed if c["id"] != main["id"]]
-            return {"id": main["id"], "name": str(main.get("name") or "")}, folders
-        listed = await self._all("/contactFolders")
-        ids = {f["id"] for f in listed}
-        tops = [f for f in listed if f.get("parentFolderId") not in ids]
-        main = tops[0] if len(tops) == 1 else {"id": "", "displayName": "Contacts"}
-        children = [f for f in listed if f.get("parentFolderId") == main["id"] or (not main["id"] and f in tops)]
-        return (
-            {"id": main["id"], "name": str(main.get("displayName") or "")},
-            [{"id": f["id"], "name": str(f.get("displayName") or "")} for f in children],
-        )
+            top = Folder(main["id"], str(main.get("name") or ""))
+            children = [Folder(c["id"], str(c.get("name") or "")) for c in listed if c["id"] != top.id]
+        else:
+            listed = await self._all("/contactFolders")
+            ids = {f["id"] for f in listed}
+            tops = [f for f in listed if f.get("parentFolderId") not in ids]  # the contacts folder itself
+            main = tops[0] if len(tops) == 1 else {"id": "", "displayName": ""}
+            below = [f for f in listed if f.get("parentFolderId") == main["id"] or (not main["id"] and f in tops)]
+            top = Folder(main["id"], str(main.get("displayName") or ""))
+            children = [Folder(f["id"], str(f.get("displayName") or "")) for f in below]
+        self._listings.keep(self._key(kind), children)
+        return top, children
 
     async def _all(self, path: str, params: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
         """Every value of a list, page by page (nextLinks only within this mailbox)."""
@@ -112,16 +125,27 @@ class GraphMailbox:
             path_part, _, query = relative.partition("?")
             page = await self._client.get(path_part, {k: v[-1] for k, v in parse_qs(query).items()})
 
+    async def _sub_folder(self, kind: str, name: str, fresh: bool = False) -> Folder | None:
+        found = None if fresh else self._listings.find(self._key(kind), name)
+        if found is None:
+            _, children = await self._folders(kind)
+            found = next((f for f in children if folder_key(f.name) == folder_key(name)), None)
+        return found
+
     async def _folder_path(self, kind: str, name: str) -> str:
         """The path of the main folder ("") or of the sub-folder `name` (any case); not_found if none."""
         _check_kind(kind)
         if not name:
             return "/calendar" if kind == CALENDAR else ""
-        _, children = await self._folders(kind)
-        found = next((f for f in children if f["name"].casefold() == name.casefold()), None)
+        found = await self._sub_folder(kind, name)
         if found is None:
             raise GatewayError(NOT_FOUND, f"the mailbox has no {kind} folder {name!r}")
-        return f"/calendars/{found['id']}" if kind == CALENDAR else f"/contactFolders/{found['id']}"
+        return f"/calendars/{found.id}" if kind == CALENDAR else f"/contactFolders/{found.id}"
+
+    def _folder_gone(self, kind: str, folder: str) -> GatewayError:
+        """Graph said the folder of the request is not there (a user deleted it): listed again next time."""
+        self._listings.forget(self._key(kind))
+        return GatewayError(NOT_FOUND, f"the {kind} folder {folder!r} is not there (any more)")
 
     @staticmethod
     def _items_path(kind: str, folder_path: str) -> str:
@@ -129,20 +153,24 @@ class GraphMailbox:
 
     async def list_folders(self, kind: str) -> list[dict[str, object]]:
         main, children = await self._folders(kind)
-        folders: list[dict[str, object]] = [{"name": "", "display_name": main["name"], "id": main["id"], "main": True}]
-        folders += [{"name": f["name"], "display_name": f["name"], "id": f["id"], "main": False} for f in children]
+        folders: list[dict[str, object]] = [{"name": "", "display_name": main.name, "id": main.id, "main": True}]
+        folders += [{"name": f.name, "display_name": f.name, "id": f.id, "main": False} for f in children]
         return folders
 
     async def ensure_folder(self, kind: str, name: str) -> dict[str, object]:
-        _, children = await self._folders(kind)
-        found = next((f for f in children if f["name"].casefold() == name.casefold()), None)
+        """The sub-folder `name`, made if a fresh listing has none; made meanwhile (409): found again."""
+        found = await self._sub_folder(kind, name, fresh=True)
         if found is not None:
-            return {"id": found["id"], "name": found["name"], "created": False}
+            return {"id": found.id, "name": found.name, "created": False}
         path, body = ("/calendars", {"name": name}) if kind == CALENDAR else ("/contactFolders", {"displayName": name})
         answer = await self._client.send(GraphRequest("POST", path, body=body))
-        if answer.status == 409:  # made meanwhile (or under another case of the name)
-            return {**await self.ensure_folder(kind, name), "created": False}
+        if answer.status == 409:
+            found = await self._sub_folder(kind, name, fresh=True)
+            if found is None:
+                raise GatewayError(CONFLICT, f"a folder named {name!r} is in the way, but not among the {kind} folders")
+            return {"id": found.id, "name": found.name, "created": False}
         made = answer.value()
+        self._listings.forget(self._key(kind))
         return {"id": made["id"], "name": str(made.get("name") or made.get("displayName") or name), "created": True}
 
     async def check(self) -> dict[str, object]:
@@ -202,18 +230,18 @@ class GraphMailbox:
         size = max(1, min(MAX_CHANGES, max_changes))
         state = DeltaState.from_text(sync_state) if sync_state else None
         several = state is not None and state.mode == SKIP  # a later page of a round
-        changes, after, done = await self._delta_page(kind, path, state, size, with_items)
+        changes, after, done = await self._delta_page(kind, folder, path, state, size, with_items)
         if done and several:
             room = size - len(changes)
             if room > 0:
-                more, after, done = await self._delta_page(kind, path, after, room, with_items)
+                more, after, done = await self._delta_page(kind, folder, path, after, room, with_items)
                 changes = merged(changes, more)
             else:
                 done = False
         return {"changes": [c.to_wire() for c in changes], "sync_state": after.to_text(), "complete": done}
 
     async def _delta_page(
-        self, kind: str, path: str, state: DeltaState | None, size: int, with_items: bool
+        self, kind: str, folder: str, path: str, state: DeltaState | None, size: int, with_items: bool
     ) -> tuple[list[Change], DeltaState, bool]:
         """The changes of the page after `state` (None: the first of a first round), the state after
         it, and whether it ends its round."""
@@ -225,6 +253,8 @@ class GraphMailbox:
         else:
             params = {"$skiptoken" if state.mode == SKIP else "$deltatoken": state.token}
         answer = await self._client.send(GraphRequest("GET", path, params, headers={"Prefer": prefer(page_size=size)}))
+        if folder and _gone(answer):
+            raise self._folder_gone(kind, folder)
         page = answer.value()
         second = _server_second(answer.headers, self._now())
         if state is None:
@@ -289,6 +319,8 @@ class GraphMailbox:
             for e in external_ids
         ]
         answers = await self._client.batch([GraphRequest("GET", items_path, p) for p in params])
+        if folder and any(_gone(a) for a in answers):
+            raise self._folder_gone(kind, folder)
         found: dict[str, list[dict[str, object]]] = {}
         for external_id, answer in zip(external_ids, answers):
             for value in answer.value().get("value") or ():
@@ -349,6 +381,8 @@ class GraphMailbox:
                 bodies.append(exc)
         sending = [n for n, b in enumerate(bodies) if not isinstance(b, GatewayError)]
         answers = await self._client.batch([GraphRequest("POST", items_path, body=bodies[n]) for n in sending])
+        if folder and any(_gone(a) for a in answers):
+            raise self._folder_gone(kind, folder)  # the folder is gone (a user deleted it), not these items
         sent = dict(zip(sending, self._results(answers, [None] * len(sending), [fitted[n][1] for n in sending])))
         results = []
         for n, (entry, cut) in enumerate(fitted):
@@ -431,6 +465,11 @@ def merged(earlier: Sequence[Change], later: Sequence[Change]) -> list[Change]:
         else:
             changes[change.id] = change
     return list(changes.values())
+
+
+def _gone(answer: GraphAnswer) -> bool:
+    """A 404 of what the request names (not of the mailbox)."""
+    return answer.status == 404 and answer.failure().code not in UNKNOWN_USER_CODES
 
 
 def _stamp(moment: dt.datetime) -> str:

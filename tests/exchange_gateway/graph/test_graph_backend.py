@@ -127,3 +127,26 @@ async def test_a_wrong_secret(server: EmulatorServer, operations: ExchangeOperat
         await operations.check({"account": graph_account(server, "wrong-secret")})
     assert refused.value.code == "auth_failed"  # type: ignore[attr-defined]
     assert "wrong-secret" not in str(refused.value.message)  # type: ignore[attr-defined]
+
+
+async def test_an_idle_sub_calendar_costs_one_request(server: EmulatorServer, operations: ExchangeOperations):
+    account = graph_account(server)
+    made = await operations.ensure_folder({"account": account, "kind": "calendar", "name": "Lessons"})
+    args = {"account": account, "kind": "calendar", "folder": "lessons", "max_changes": 10}
+    state = (await operations.changes(args))["sync_state"]
+    before = graph_requests(server)
+    idle = await operations.changes({**args, "sync_state": state})
+    assert idle["changes"] == [] and idle["complete"] is True
+    assert graph_requests(server) - before == 1
+    with server.store.lock:  # a user deletes the sub-calendar
+        mailbox = server.store.mailbox(ANNA[0])
+        assert mailbox is not None
+        mailbox.remove_folder(next(f for f in mailbox.folders.values() if f.display_name == "Lessons"))
+    with pytest.raises(Exception) as gone:
+        await operations.changes({**args, "sync_state": idle["sync_state"]})
+    assert gone.value.code in ("not_found", "sync_state_invalid")  # type: ignore[attr-defined]
+    with pytest.raises(Exception) as gone:
+        await operations.changes(args)
+    assert gone.value.code == "not_found"  # type: ignore[attr-defined]
+    again = await operations.ensure_folder({"account": account, "kind": "calendar", "name": "Lessons"})
+    assert again["created"] is True and again["id"] != made["id"]
