@@ -62,9 +62,11 @@ def _check_kind(kind: str) -> None:
         raise GatewayError(INVALID, f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
 
 
-def transaction_id(mailbox: str, folder: str, entry: CalendarEntry) -> str:
-    """The same create of the same entry has the same transactionId (Graph then makes no second event)."""
-    text = "\n".join((mailbox.lower(), folder.casefold(), repr(sorted(entry.to_wire().items()))))
+def transaction_id(mailbox: str, folder_path: str, entry: CalendarEntry) -> str:
+    """The same create of the same entry into the same folder has the same transactionId (Graph then
+    makes no second event). The folder is named by its id: a sub-calendar a user deleted (it lies in
+    Deleted Items, events and all) and the sync made again is another folder, filled anew."""
+    text = "\n".join((mailbox.lower(), folder_path, repr(sorted(entry.to_wire().items()))))
     return str(uuid.uuid5(TRANSACTIONS, hashlib.sha256(text.encode()).hexdigest()))
 
 
@@ -374,7 +376,7 @@ class GraphMailbox:
         for entry, _ in fitted:
             try:
                 if isinstance(entry, CalendarEntry):
-                    bodies.append(convert.event_body(entry, now, transaction_id(self._mailbox, folder, entry)))
+                    bodies.append(convert.event_body(entry, now, transaction_id(self._mailbox, items_path, entry)))
                 else:
                     bodies.append(convert.contact_patch(entry, set(CONTACT_FIELDS), None))
             except GatewayError as exc:

@@ -150,3 +150,21 @@ async def test_an_idle_sub_calendar_costs_one_request(server: EmulatorServer, op
     assert gone.value.code == "not_found"  # type: ignore[attr-defined]
     again = await operations.ensure_folder({"account": account, "kind": "calendar", "name": "Lessons"})
     assert again["created"] is True and again["id"] != made["id"]
+
+
+async def test_a_sub_calendar_deleted_in_outlook_is_filled_anew(server: EmulatorServer, operations: ExchangeOperations):
+    account = graph_account(server)
+    await operations.ensure_folder({"account": account, "kind": "calendar", "name": "Lessons"})
+    args = {"account": account, "kind": "calendar", "folder": "Lessons", "items": [entry(1)]}
+    (first,) = await operations.create(args)
+
+    with server.store.lock:  # Outlook moves the folder, events and all, to Deleted Items
+        mailbox = server.store.mailbox(ANNA[0])
+        assert mailbox is not None
+        lessons = next(f for f in mailbox.folders.values() if f.display_name == "Lessons")
+        mailbox.move_folder(lessons, mailbox.distinguished["deleteditems"])
+    await operations.ensure_folder({"account": account, "kind": "calendar", "name": "Lessons"})
+    (again,) = await operations.create(args)  # the same create, into the calendar made again
+    assert again["ok"] and again["id"] != first["id"]
+    feed = await operations.changes({"account": account, "kind": "calendar", "folder": "Lessons", "max_changes": 10})
+    assert [c["id"] for c in feed["changes"]] == [again["id"]]
