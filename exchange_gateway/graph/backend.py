@@ -13,6 +13,7 @@ import ssl
 from typing import Any
 
 import httpx
+import trio
 
 from protocol.accounts import GRAPH_SCOPE, AccountError, GraphAccount, account_from_wire
 
@@ -37,7 +38,7 @@ class GraphBackend:
         self.settings = settings
         self.tokens = tokens if tokens is not None else TokenProvider(settings)
         self.folders = FolderListings(folder_max_age)  # seconds a mailbox's list of sub-folders is trusted
-        self._http: httpx.AsyncClient | None = None
+        self._http: tuple[object, httpx.AsyncClient] | None = None  # the trio run it was made in, and it
 
     def _verify(self) -> bool | ssl.SSLContext:
         if self.settings.ca_bundle:
@@ -45,10 +46,11 @@ class GraphBackend:
         return self.settings.verify_tls
 
     def http(self) -> httpx.AsyncClient:
-        """The one httpx client (made on first use, inside the gateway's trio run)."""
-        if self._http is None:
-            self._http = http_client(self.settings.request_timeout, self._verify())
-        return self._http
+        """The one httpx client of this trio run (made on first use: its connections belong to the run)."""
+        run = trio.lowlevel.current_root_task()
+        if self._http is None or self._http[0] is not run:
+            self._http = (run, http_client(self.settings.request_timeout, self._verify()))
+        return self._http[1]
 
     def account(self, wire: Any) -> GraphAccount:
         try:
