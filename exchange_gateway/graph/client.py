@@ -1,6 +1,6 @@
 """Microsoft Graph over httpx, natively async under trio: one mailbox's requests, alone or in `$batch`.
 
-Every request carries the app's bearer token (asked of the TokenProvider for each call, so a renewed
+Every request carries the app's bearer token (asked of the TokenProvider once per call, so a renewed
 one is used) and `Prefer: outlook.body-content-type="text", outlook.timezone="UTC"`: bodies come as
 text and times in UTC. A `$batch` holds at most MAX_BATCH requests and is answered per request, in
 the order sent. Paths are relative to the mailbox (`/users/{address}`); a link Graph gives back
@@ -70,7 +70,7 @@ class GraphClient:
         self._root = graph_url.rstrip("/")
         self._user = f"/users/{quote(mailbox, safe='@')}"
         self._token = token
-        self.requests = 0  # HTTP requests sent (a $batch is one)
+        self._bearer: str | None = None  # the token of this call (a client serves one call)
 
     def url(self, path: str) -> str:
         return f"{self._root}{self._user}{path}"
@@ -83,10 +83,13 @@ class GraphClient:
         return link[len(prefix) :]
 
     async def _headers(self, extra: Mapping[str, str]) -> dict[str, str]:
-        return {"Authorization": f"Bearer {await self._token()}", "Prefer": PREFER, **extra}
+        """The app's token is asked for once per call: the provider renews it minutes before it
+        expires, far longer than a call may last (the operations' deadline)."""
+        if self._bearer is None:
+            self._bearer = await self._token()
+        return {"Authorization": f"Bearer {self._bearer}", "Prefer": PREFER, **extra}
 
     async def send(self, request: GraphRequest) -> GraphAnswer:
-        self.requests += 1
         response = await self._http.request(
             request.method,
             self.url(request.path),
@@ -110,7 +113,6 @@ class GraphClient:
 
     async def _one_batch(self, requests: Sequence[GraphRequest]) -> list[GraphAnswer]:
         body = {"requests": [_batch_entry(str(index), self._user, r) for index, r in enumerate(requests)]}
-        self.requests += 1
         response = await self._http.post(f"{self._root}/$batch", json=body, headers=await self._headers({}))
         answer = GraphAnswer(response.status_code, dict(response.headers), _json(response))
         data = answer.value()
