@@ -168,3 +168,19 @@ async def test_a_sub_calendar_deleted_in_outlook_is_filled_anew(server: Emulator
     assert again["ok"] and again["id"] != first["id"]
     feed = await operations.changes({"account": account, "kind": "calendar", "folder": "Lessons", "max_changes": 10})
     assert [c["id"] for c in feed["changes"]] == [again["id"]]
+
+
+async def test_an_expired_delta_token_is_read_afresh_telling_each_item_once(
+    server: EmulatorServer, operations: ExchangeOperations
+):
+    account = graph_account(server)
+    made = await operations.create({"account": account, "kind": "calendar", "items": [entry(1), entry(2)]})
+    args = {"account": account, "kind": "calendar", "max_changes": 10}
+    state = (await operations.changes(args))["sync_state"]
+    server.graph.deltas.forget_all()  # Graph forgot the token (it keeps them for a while only)
+    with pytest.raises(Exception) as expired:
+        await operations.changes({**args, "sync_state": state})
+    assert expired.value.code == "sync_state_invalid"  # type: ignore[attr-defined]
+    afresh = await operations.changes(args)
+    assert sorted(c["id"] for c in afresh["changes"]) == sorted(m["id"] for m in made)
+    assert {c["type"] for c in afresh["changes"]} == {"create"} and afresh["complete"] is True
