@@ -10,6 +10,7 @@ from .backend import Backend
 from .ews.backend import EwsBackend
 from .ews.connection import ExchangeSettings
 from .ews.folders import DEFAULT_MAX_AGE
+from .graph.backend import GraphBackend
 from .tokens import TokenProvider
 
 
@@ -20,4 +21,8 @@ def backends(
 ) -> dict[str, Backend]:
     """One of each backend, keyed by its tag; `settings` are the HTTP settings of them all, `tokens`
     the club's app's tokens (one provider for the gateway: ExchangeOperations gets the same)."""
-    return {"ews": EwsBackend(settings, folder_max_age, tokens)}
+    tokens = tokens if tokens is not None else TokenProvider(settings)
+    return {
+        "ews": EwsBackend(settings, folder_max_age, tokens),
+        "graph": GraphBackend(settings, tokens, folder_max_age),
+    }

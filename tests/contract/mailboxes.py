@@ -2,11 +2,12 @@
 person in Outlook:
 
 - `fake`: the in-memory `FakeExchange` the engine's tests use, and its user methods;
-- `gateway-<backend>`, for every backend the gateway speaks (`gateway.STANDINS`; today `ews`):
+- `gateway-<backend>`, for every backend the gateway speaks (`gateway.STANDINS`; `ews` and `graph`):
   `GatewayExchangeClient` over a real loopback connection to the gateway's server and operation
   table, with an account of that backend, which the gateway reaches on that backend's stand-in
-  (the EWS stand-in, through exchangelib); the person in Outlook writes to the stand-in directly
-  (with plain exchangelib for EWS). Its `implementation` is "gateway", its `backend` the name.
+  (EWS's through exchangelib; Graph's over TLS with the club's app, through httpx); the person in
+  Outlook writes to the stand-in directly (plain exchangelib on its EWS for both: one store serves
+  both APIs). Its `implementation` is "gateway", its `backend` the name.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class Mailbox:
     kind: str  # calendar | contacts
     client: ExchangeClient
     outlook: Outlook
-    backend: str | None = None  # the gateway's backend (ews)
+    backend: str | None = None  # the gateway's backend (ews, graph)
 
 
 @asynccontextmanager
@@ -40,5 +41,5 @@ async def open_mailbox(implementation: str, kind: str) -> AsyncIterator[Mailbox]
         yield Mailbox(implementation, kind, exchange, FakeOutlook(exchange))
         return
     backend = implementation.removeprefix("gateway-")
-    async with STANDINS[backend](kind) as (account, outlook), gateway_peer() as peer:
+    async with STANDINS[backend](kind) as (account, outlook, settings), gateway_peer(settings) as peer:
         yield Mailbox("gateway", kind, gateway_client(peer, account, kind), outlook, backend)

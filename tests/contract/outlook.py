@@ -18,6 +18,7 @@ from exchangelib.indexed_properties import EmailAddress
 from exchangelib.properties import Body, HTMLBody
 
 from exchange_gateway.ews.convert import EXTERNAL_ID_FIELD, register_external_id
+from exchange_standin.graph_model import ews_id, graph_id
 from tests.sync_service.engine.fake_exchange import FakeExchange
 
 COPIED_FIELDS = (
@@ -187,3 +188,29 @@ class ExchangelibOutlook:
             return message.id
 
         return await self._run(work)
+
+
+class GraphIdsOutlook:
+    """An Outlook that names items by their Graph ids (the EWS ids in REST form), for a mailbox the
+    gateway reaches through Microsoft Graph while the person writes through the same store's EWS."""
+
+    def __init__(self, outlook: Outlook) -> None:
+        self.outlook = outlook
+
+    async def create(self, **fields: Any) -> str:
+        return graph_id(await self.outlook.create(**fields))
+
+    async def update(self, item_id: str, **fields: Any) -> None:
+        await self.outlook.update(ews_id(item_id), **fields)
+
+    async def delete(self, item_id: str) -> None:
+        await self.outlook.delete(ews_id(item_id))
+
+    async def copy(self, item_id: str) -> str:
+        return graph_id(await self.outlook.copy(ews_id(item_id)))
+
+    async def create_group(self, name: str) -> str:
+        return graph_id(await self.outlook.create_group(name))
+
+    async def create_message(self, subject: str) -> str:
+        return graph_id(await self.outlook.create_message(subject))

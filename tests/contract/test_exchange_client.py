@@ -111,6 +111,13 @@ def known_gateway_bug(mailbox: Mailbox, request: pytest.FixtureRequest, reason: 
         request.applymarker(pytest.mark.xfail(reason=f"gateway bug: {reason}", strict=True))
 
 
+def graph_cannot(mailbox: Mailbox, request: pytest.FixtureRequest, reason: str) -> None:
+    """Microsoft Graph cannot keep this part of the contract (a limit of its API, reported): expected
+    to fail on the Graph backend, and to be noticed (strict) should it ever pass."""
+    if mailbox.backend == "graph":
+        request.applymarker(pytest.mark.xfail(reason=f"Microsoft Graph: {reason}", strict=True))
+
+
 def change_of(item: Mapping[str, Any], type_: str) -> dict[str, Any]:
     return {"type": type_, "id": item["id"], "change_key": item["change_key"], "item": None}
 
@@ -498,7 +505,8 @@ async def test_find_external_finds_by_our_external_id_and_nothing_else(mailbox: 
 # -- items of other kinds ---------------------------------------------------------------------------
 
 
-async def test_a_message_in_the_calendar_is_unsupported(mailbox: Mailbox):
+async def test_a_message_in_the_calendar_is_unsupported(mailbox: Mailbox, request: pytest.FixtureRequest):
+    graph_cannot(mailbox, request, "calendarView's delta holds events only: a message in the calendar is never told")
     client = mailbox.client
     state = await state_now(client)
     message = await mailbox.outlook.create_message("Meeting request: greens committee")
@@ -515,7 +523,8 @@ async def test_a_message_in_the_calendar_is_unsupported(mailbox: Mailbox):
     assert [(c["type"], c["id"]) for c in changes] == [("delete", message)]
 
 
-async def test_a_contact_group_is_unsupported(contacts: Mailbox):
+async def test_a_contact_group_is_unsupported(contacts: Mailbox, request: pytest.FixtureRequest):
+    graph_cannot(contacts, request, "v1.0 has no contact groups: the contacts' delta never tells one")
     client = contacts.client
     state = await state_now(client)
     group = await contacts.outlook.create_group("Board members")
@@ -591,7 +600,10 @@ async def test_categories_round_trip_both_ways(mailbox: Mailbox):
     assert (await get_one(client, theirs))["categories"] == ["Tee times"]
 
 
-async def test_a_formatted_body_written_in_outlook_reads_as_its_text(mailbox: Mailbox):
+async def test_a_formatted_body_written_in_outlook_reads_as_its_text(mailbox: Mailbox, request: pytest.FixtureRequest):
+    graph_cannot(
+        mailbox, request, 'a body read as text (Prefer outlook.body-content-type="text") does not say it is HTML'
+    )
     client = mailbox.client
     made = await mailbox.outlook.create(**user_entry(html_body=FORMATTED))
     item = await get_one(client, made)

@@ -1,0 +1,77 @@
+"""The Microsoft Graph backend: natively async (httpx under trio), no worker threads.
+
+Registered as "graph" (backends.py). It keeps one httpx client (its connection pool) for the
+gateway's trio run, with TLS verified against the system's CAs and, besides them, the configured
+CA bundle (ews/connection.trust_context); each call asks the TokenProvider for the app's Graph token
+(cached and renewed there), and an auth failure drops the app's tokens. Each mailbox's list of
+sub-folders is kept for `folder_max_age` seconds (folders.FolderListings).
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import httpx
+import trio
+
+from protocol.accounts import GRAPH_SCOPE, AccountError, GraphAccount, account_from_wire
+
+from ..errors import AUTH_FAILED, UNSUPPORTED, GatewayError
+from ..ews.connection import ExchangeSettings, trust_context
+from ..ews.folders import DEFAULT_MAX_AGE
+from ..threads import Threads
+from ..tokens import TokenProvider
+from .client import GraphClient, http_client
+from .errors import map_exception
+from .folders import FolderListings
+from .mailbox import GraphMailbox
+
+
+class GraphBackend:
+    def __init__(
+        self,
+        settings: ExchangeSettings = ExchangeSettings(),
+        tokens: TokenProvider | None = None,
+        folder_max_age: float = DEFAULT_MAX_AGE,
+    ) -> None:
+        self.settings = settings
+        self.tokens = tokens if tokens is not None else TokenProvider(settings)
+        self.folders = FolderListings(folder_max_age)  # seconds a mailbox's list of sub-folders is trusted
+        self._http: tuple[object, httpx.AsyncClient] | None = None  # the trio run it was made in, and it
+
+    def _verify(self) -> bool | ssl.SSLContext:
+        if self.settings.ca_bundle:
+            return trust_context(self.settings.ca_bundle)
+        return self.settings.verify_tls
+
+    def http(self) -> httpx.AsyncClient:
+        """The one httpx client of this trio run (made on first use: its connections belong to the run)."""
+        run = trio.lowlevel.current_root_task()
+        if self._http is None or self._http[0] is not run:
+            self._http = (run, http_client(self.settings.request_timeout, self._verify()))
+        return self._http[1]
+
+    def account(self, wire: Any) -> GraphAccount:
+        try:
+            account = account_from_wire(wire)
+        except AccountError as exc:
+            raise GatewayError(exc.code, exc.message) from None
+        if not isinstance(account, GraphAccount):
+            raise GatewayError(UNSUPPORTED, "the Microsoft Graph backend serves accounts of the backend 'graph' only")
+        return account
+
+    def mailbox(self, account: GraphAccount, threads: Threads) -> GraphMailbox:
+        app = account.credentials
+
+        async def token() -> str:
+            return (await self.tokens.token_async(app, GRAPH_SCOPE)).value
+
+        client = GraphClient(self.http(), app.graph_url, account.mailbox, token)
+        return GraphMailbox(client, account.mailbox, self.folders)
+
+    def failure(self, account: GraphAccount, exc: Exception) -> GatewayError:
+        error = map_exception(exc, account.mailbox)
+        if error.code == AUTH_FAILED:
+            self.tokens.forget(account.credentials)
+        return error

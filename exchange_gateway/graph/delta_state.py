@@ -1,0 +1,90 @@
+"""The sync state of a Graph delta feed, and whether a change it reports is a create or an update.
+
+Graph's delta says only that an item changed since the token's snapshot, not whether it was made
+since. The state therefore carries, besides Graph's token, the second (the server's Date) at which
+the round that made the token began, and the items it already knew that were made within
+`SLACK` seconds of it (only those can be ambiguous, Graph's createdDateTime having whole seconds):
+an item made later than that is a create, one made earlier an update, and one made within that
+second a create unless the state knew it. The state crosses the wire as one opaque string.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, replace
+
+from ..errors import SYNC_STATE_INVALID, GatewayError
+
+PREFIX = "graph1."
+SLACK = 1  # seconds between the round's snapshot and its Date header, at most
+SKIP, DELTA = "skip", "delta"
+
+
+@dataclass(frozen=True)
+class Known:
+    """What a finished round knew: its start second and the recent items it knew (id → made at)."""
+
+    second: int
+    recent: tuple[tuple[str, int], ...] = ()
+
+    def is_new(self, item_id: str, created: int) -> bool:
+        if created > self.second:
+            return True
+        if created < self.second - SLACK:
+            return False
+        return item_id not in dict(self.recent)
+
+
+@dataclass(frozen=True)
+class DeltaState:
+    """`mode` skip (a page of a round follows) or delta (the round is done); `base` what the round
+    started from knew (None: a first round, everything is new); `round` what this round knows so far."""
+
+    mode: str
+    token: str
+    round: Known
+    base: Known | None = None
+
+    def knowing(self, seen: dict[str, int], removed: set[str]) -> Known:
+        """This round's knowledge after a page: the items seen made recently, those removed dropped."""
+        recent = dict(self.round.recent)
+        recent.update({i: c for i, c in seen.items() if c >= self.round.second - SLACK})
+        carried = dict(self.base.recent) if self.base is not None else {}
+        recent.update({i: c for i, c in carried.items() if c >= self.round.second - SLACK and i not in recent})
+        return Known(self.round.second, tuple(sorted((i, c) for i, c in recent.items() if i not in removed)))
+
+    def to_text(self) -> str:
+        data = {"m": self.mode, "t": self.token, "r": _known(self.round), "b": _known(self.base) if self.base else None}
+        return PREFIX + base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
+
+    @classmethod
+    def from_text(cls, text: str) -> DeltaState:
+        try:
+            if not text.startswith(PREFIX):
+                raise ValueError("not ours")
+            data = json.loads(base64.urlsafe_b64decode(text[len(PREFIX) :].encode()))
+            mode, token = data["m"], data["t"]
+            if mode not in (SKIP, DELTA) or not isinstance(token, str) or not token:
+                raise ValueError("no token")
+            base = _read_known(data["b"]) if data.get("b") is not None else None
+            return cls(mode, token, _read_known(data["r"]), base)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise GatewayError(
+                SYNC_STATE_INVALID, f"the sync state is not one of Microsoft Graph's feeds ({exc}): read afresh"
+            ) from None
+
+    def next_round(self, second: int) -> DeltaState:
+        """The first page of the round that starts from this finished one (at the server's `second`)."""
+        return replace(self, mode=SKIP, base=self.round, round=Known(second))
+
+
+def _known(known: Known) -> list[object]:
+    return [known.second, [list(pair) for pair in known.recent]]
+
+
+def _read_known(data: object) -> Known:
+    if not isinstance(data, list) or len(data) != 2 or not isinstance(data[0], int):
+        raise ValueError("malformed")
+    recent = tuple((str(i), int(c)) for i, c in data[1])
+    return Known(data[0], recent)

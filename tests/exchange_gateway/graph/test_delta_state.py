@@ -1,0 +1,56 @@
+"""The Graph feed's sync state: opaque on the wire, refused when it is not ours, and telling a
+create from an update."""
+
+from __future__ import annotations
+
+import pytest
+
+from exchange_gateway.errors import GatewayError
+from exchange_gateway.graph.delta_state import DELTA, SKIP, DeltaState, Known
+from exchange_gateway.graph.mailbox import merged
+from protocol.entries import Change
+
+
+def test_the_state_round_trips():
+    state = DeltaState(SKIP, "tok/en+=", Known(1000, (("A", 999),)), Known(900))
+    assert DeltaState.from_text(state.to_text()) == state
+
+
+@pytest.mark.parametrize("text", ["not a sync state", "graph1.", "graph1.e30=", "graph1.!!!", "H4sIAAAA"])
+def test_a_state_that_is_not_ours_is_sync_state_invalid(text: str):
+    with pytest.raises(GatewayError) as refused:
+        DeltaState.from_text(text)
+    assert refused.value.code == "sync_state_invalid"
+
+
+def test_made_after_the_snapshot_is_new_before_it_is_not():
+    known = Known(1000, (("known", 1000),))
+    assert known.is_new("later", 1001)
+    assert not known.is_new("older", 998)
+    assert known.is_new("same second, unknown", 1000) and known.is_new("a second before, unknown", 999)
+    assert not known.is_new("known", 1000)
+
+
+def test_a_round_remembers_the_recent_items_it_saw_and_carries_those_still_recent():
+    state = DeltaState(DELTA, "t", Known(1000, (("old-recent", 999),))).next_round(1001)
+    assert state.mode == SKIP and state.base == Known(1000, (("old-recent", 999),))
+    known = state.knowing({"fresh": 1001, "long ago": 100, "removed": 1001}, {"removed"})
+    assert known == Known(1001, (("fresh", 1001),))
+    carried = DeltaState(SKIP, "t", Known(1000), Known(1000, (("carried", 1000),))).knowing({}, set())
+    assert carried.recent == (("carried", 1000),)
+
+
+def test_two_pages_merge_as_one():
+    earlier = [Change("create", "A"), Change("create", "B"), Change("update", "C"), Change("update", "D")]
+    later = [
+        Change("update", "A", change_key="A2"),
+        Change("delete", "B"),
+        Change("delete", "C"),
+        Change("create", "E"),
+    ]
+    assert merged(earlier, later) == [
+        Change("create", "A", change_key="A2"),
+        Change("delete", "C"),
+        Change("update", "D"),
+        Change("create", "E"),
+    ]
