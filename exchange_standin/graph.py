@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from . import recurrence
+from .computed import computed_properties
 from .errors import EwsError, SoapFault
 from .graph_delta import DeltaStates, Round, Scope
 from .graph_errors import GraphError
@@ -404,7 +405,7 @@ class Call:
             master=master,
             transaction_id=self._transaction_of(source),
         )
-        self._expand(data, source.extended)
+        self._expand(data, source.extended, computed_properties(item))
         return data
 
     def _transaction_of(self, item: Item) -> str | None:
@@ -681,7 +682,7 @@ class Call:
 
     def _contact(self, item: Item) -> dict[str, Any]:
         data = contact_json(item, self.mailbox.folders[item.folder])
-        self._expand(data, item.extended)
+        self._expand(data, item.extended, computed_properties(item))
         return data
 
     def _contact_folders_all(self) -> list[Folder]:
@@ -780,7 +781,9 @@ class Call:
             raise GraphError(400, "BadRequest", "The request body must be a JSON object.")
         return data
 
-    def _expand(self, data: dict[str, Any], extended: dict) -> None:
+    def _expand(self, data: dict[str, Any], extended: dict, computed: dict) -> None:
+        """singleValueExtendedProperties as $expand asks: those its $filter names, the ones the
+        store computes (`computed`, computed.py) among them, or else all the item's own."""
         expand = self.query.get("$expand")
         if not expand:
             return
@@ -793,7 +796,8 @@ class Call:
             if not ids:
                 raise GraphError(400, "BadRequest", "The $filter of the expansion must be id eq '...' (or ...).")
             wanted = ids
-        data["singleValueExtendedProperties"] = extended_json(extended, wanted)
+        found = extended if wanted is None else {**extended, **computed}
+        data["singleValueExtendedProperties"] = extended_json(found, wanted)
         data["singleValueExtendedProperties@odata.context"] = self.context("singleValueExtendedProperties")
 
     def _filtered(self, items: list[Item]) -> list[Item]:

@@ -13,6 +13,7 @@ from typing import Any
 from lxml import etree
 
 from .bodies import body_text, converted, unique_body
+from .computed import with_computed
 from .errors import EwsError, schema_error
 from .extended import ExtendedValue, parse_property, write_property
 from .namespaces import T, local, namespace, t
@@ -533,8 +534,9 @@ def write_item(
     names = selected_names(item_type, shape, find=find)
     for prop in item_type.props:
         if prop.kind == "extended":
+            extended = with_computed(item) if shape.extended else {}
             for path in shape.extended:
-                value = item.extended.get(path.key)
+                value = extended.get(path.key)
                 if value is not None:
                     write_property(elem, path, value)
             continue

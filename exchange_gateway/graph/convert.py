@@ -3,7 +3,10 @@
 Our external id and the mark of what the sync wrote are single-value extended properties with the
 MAPI named property ids the EWS backend writes (ews/convert.py: PROPERTY_SET_ID, PcCaddieSyncId,
 PcCaddieSyncWritten), so that an item made through one API is recognised through the other. Times
-are read in UTC (the client's Prefer header) and written in the entry's own zone; bodies are text.
+are read in UTC (the client's Prefer header) and written in the entry's own zone; bodies are read
+and written as text. Read as text, a body does not say it is formatted: the MAPI property
+PidTagNativeBody (0x1016, the format the store keeps the body in), read in the same expansion as
+ours, does (`body_html` for RTF, HTML and clear-signed; plain text or none is not formatted).
 """
 
 from __future__ import annotations
@@ -22,7 +25,14 @@ from ..ews.convert import PROPERTY_SET_ID, SyncExternalId, SyncWritten, display_
 
 EXTERNAL_ID_PROPERTY = f"String {{{PROPERTY_SET_ID}}} Name {SyncExternalId.property_name}"
 WRITTEN_PROPERTY = f"String {{{PROPERTY_SET_ID}}} Name {SyncWritten.property_name}"
-EXPAND_OURS = f"singleValueExtendedProperties($filter=id eq '{EXTERNAL_ID_PROPERTY}' or id eq '{WRITTEN_PROPERTY}')"
+NATIVE_BODY_PROPERTY = "Integer 0x1016"  # PidTagNativeBody, PT_LONG ([MS-OXCMSG] 2.2.1.58.2)
+NATIVE_BODY_TAGS = (0x1016, 0x10160003)  # the property's id, or its whole tag (id and PT_LONG)
+PLAIN_TEXT_BODY, FORMATTED_BODIES = 1, frozenset({2, 3, 4})  # 2 RTF, 3 HTML, 4 clear-signed (0: no body)
+EXPAND_OURS = (
+    f"singleValueExtendedProperties($filter=id eq '{EXTERNAL_ID_PROPERTY}' or id eq '{WRITTEN_PROPERTY}'"
+    f" or id eq '{NATIVE_BODY_PROPERTY}')"
+)
+_PROPTAG_ID = re.compile(r"^\s*integer\s+0x([0-9a-f]{1,8})\s*$", re.I)
 PRIVATE = ("private", "confidential")
 SINGLE = "singleInstance"
 _DATETIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?$")
@@ -51,6 +61,31 @@ def _ours(data: Mapping[str, Any]) -> dict[str, str]:
 
 def _property(ours: Mapping[str, str], property_id: str) -> str | None:
     return ours.get(property_id.casefold()) or None
+
+
+def native_body(ours: Mapping[str, str]) -> int | None:
+    """PidTagNativeBody among the item's properties (None: not answered), its id read as a
+    number: Graph spells proptag ids its own way ("Integer 0x1016", "integer 0x01016", the whole
+    tag "Integer 0x10160003")."""
+    for property_id, value in ours.items():
+        match = _PROPTAG_ID.match(property_id)
+        if match and int(match.group(1), 16) in NATIVE_BODY_TAGS:
+            try:
+                return int(value.strip())
+            except ValueError:
+                return None
+    return None
+
+
+def body_is_formatted(body: Mapping[str, Any], ours: Mapping[str, str]) -> bool:
+    """Whether the stored body is formatted, so that writing text over it would lose its format:
+    by PidTagNativeBody, or else by the content type Graph answered in."""
+    native = native_body(ours)
+    if native in FORMATTED_BODIES:
+        return True
+    if native == PLAIN_TEXT_BODY:
+        return False
+    return str(body.get("contentType") or "text").lower() == "html"
 
 
 def _map(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
@@ -184,7 +219,7 @@ def calendar_entry(data: Mapping[str, Any]) -> CalendarEntry:
         end=end_text,
         all_day=all_day,
         body=str(body.get("content") or "").replace("\r\n", "\n"),
-        body_html=str(body.get("contentType") or "text").lower() == "html",
+        body_html=body_is_formatted(body, ours),
         location=str(location.get("displayName") or ""),
         timezone=zone_name,
         private=str(data.get("sensitivity") or "normal").lower() in PRIVATE,

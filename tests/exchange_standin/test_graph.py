@@ -7,7 +7,7 @@ import ssl
 
 import httpx
 import pytest
-from exchangelib import CalendarItem, EWSDateTime, EWSTimeZone, ExtendedProperty
+from exchangelib import CalendarItem, EWSDateTime, EWSTimeZone, ExtendedProperty, HTMLBody
 
 from exchange_standin import EmulatorServer
 from exchange_standin.identity import AppSpec
@@ -26,6 +26,14 @@ class SyncId(ExtendedProperty):
     property_set_id = SET_ID
     property_name = "pccaddie_sync_id"
     property_type = "String"
+
+
+NATIVE_BODY = "Integer 0x1016"  # PidTagNativeBody: 0 no body, 1 plain text, 2 RTF, 3 HTML, 4 clear-signed
+
+
+class NativeBody(ExtendedProperty):
+    property_tag = 0x1016
+    property_type = "Integer"
 
 
 @pytest.fixture
@@ -417,3 +425,68 @@ def test_a_series_made_through_graph(online: EmulatorServer, graph: httpx.Client
     assert item.recurrence.boundary.number == 4
     bad = graph.post(f"{USER}/events", json={**EVENT, "recurrence": {"pattern": {"type": "hourly"}, "range": {}}})
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "ErrorInvalidRecurrence")
+
+
+def _native_body(graph: httpx.Client, path: str) -> list[dict[str, str]]:
+    answer = graph.get(
+        path,
+        params={"$expand": f"singleValueExtendedProperties($filter=id eq '{NATIVE_BODY}')"},
+        headers={"Prefer": 'outlook.body-content-type="text"'},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json().get("body", {"contentType": "text"})["contentType"] == "text"  # a contact has notes
+    return answer.json()["singleValueExtendedProperties"]
+
+
+def test_the_native_body_tells_a_formatted_body_read_as_text(online: EmulatorServer, graph: httpx.Client):
+    event = graph.post(f"{USER}/events", json=EVENT).json()
+    path = f"{USER}/events/{event['id']}"
+    assert _native_body(graph, path) == [{"id": NATIVE_BODY, "value": "3"}]
+    both = graph.get(
+        path, params={"$expand": f"singleValueExtendedProperties($filter=id eq '{NATIVE_BODY}' or id eq '{SYNC_ID}')"}
+    )
+    assert both.json()["singleValueExtendedProperties"] == [
+        {"id": SYNC_ID, "value": "caddie-17"},
+        {"id": NATIVE_BODY, "value": "3"},
+    ]
+    own = graph.get(path, params={"$expand": "singleValueExtendedProperties"}).json()
+    assert own["singleValueExtendedProperties"] == [{"id": SYNC_ID, "value": "caddie-17"}]  # computed: named only
+
+    written = graph.patch(
+        path,
+        json={
+            "body": {"contentType": "text", "content": "Plain now"},
+            "singleValueExtendedProperties": [{"id": NATIVE_BODY, "value": "3"}],  # the store's to say, not ours
+        },
+        headers={"If-Match": event["@odata.etag"]},
+    )
+    assert written.status_code == 200, written.text
+    assert _native_body(graph, path) == [{"id": NATIVE_BODY, "value": "1"}]
+
+    bare = graph.post(f"{USER}/events", json={k: v for k, v in EVENT.items() if k != "body"}).json()
+    assert _native_body(graph, f"{USER}/events/{bare['id']}") == [{"id": NATIVE_BODY, "value": "0"}]  # no body
+
+    contact = graph.post(f"{USER}/contacts", json={"givenName": "Max", "personalNotes": "Left-handed"}).json()
+    assert _native_body(graph, f"{USER}/contacts/{contact['id']}") == [{"id": NATIVE_BODY, "value": "1"}]
+
+
+def test_ews_answers_the_native_body_by_its_property_tag(online: EmulatorServer, graph: httpx.Client):
+    CalendarItem.register("native_body", NativeBody)
+    try:
+        account = make_account(online, *ANNA, default_timezone=EWSTimeZone("Europe/Berlin"))
+        tz = EWSTimeZone("Europe/Berlin")
+        times = {"start": EWSDateTime(2026, 6, 1, 9, tzinfo=tz), "end": EWSDateTime(2026, 6, 1, 10, tzinfo=tz)}
+        formatted = CalendarItem(
+            folder=account.calendar, subject="Formatted", body=HTMLBody("<p><b>Bring</b> clubs</p>"), **times
+        )
+        plain = CalendarItem(folder=account.calendar, subject="Plain", body="Bring clubs", **times)
+        formatted.save()
+        plain.save()
+        read = {i.subject: i.native_body for i in account.calendar.all().only("subject", "native_body")}
+        assert read == {"Formatted": 3, "Plain": 1}
+        (fetched,) = account.fetch(ids=[formatted], only_fields=["native_body"])
+        assert fetched.native_body == 3
+    finally:
+        CalendarItem.deregister("native_body")
+    found = {e["subject"]: e["id"] for e in graph.get(f"{USER}/events").json()["value"]}
+    assert _native_body(graph, f"{USER}/events/{found['Formatted']}") == [{"id": NATIVE_BODY, "value": "3"}]

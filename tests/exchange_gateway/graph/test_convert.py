@@ -109,6 +109,38 @@ def test_an_event_reads_as_its_entry():
     )
 
 
+def with_native_body(property_id: str, value: str) -> dict:
+    ours = graph_event()["singleValueExtendedProperties"]
+    return graph_event(singleValueExtendedProperties=[*ours, {"id": property_id, "value": value}])
+
+
+def test_the_native_body_is_read_with_our_properties():
+    assert convert.EXPAND_OURS == (
+        f"singleValueExtendedProperties($filter=id eq '{convert.EXTERNAL_ID_PROPERTY}'"
+        f" or id eq '{convert.WRITTEN_PROPERTY}' or id eq 'Integer 0x1016')"
+    )
+
+
+@pytest.mark.parametrize(("native", "formatted"), [("1", False), ("2", True), ("3", True), ("4", True), ("0", False)])
+def test_a_body_read_as_text_is_formatted_when_the_store_keeps_it_so(native: str, formatted: bool):
+    entry = convert.calendar_entry(with_native_body(convert.NATIVE_BODY_PROPERTY, native))
+    assert (entry.body, entry.body_html) == ("Line 1\nLine 2", formatted)
+    assert entry.external_id == "pccaddie:1:1"  # the native body is not taken for one of ours
+
+
+@pytest.mark.parametrize("property_id", ["Integer 0x1016", "integer 0x01016", "Integer 0x10160003", " INTEGER 0X1016 "])
+def test_the_native_bodys_id_is_read_in_any_spelling_graph_gives(property_id: str):
+    assert convert.calendar_entry(with_native_body(property_id, "3")).body_html is True
+
+
+def test_without_the_native_body_the_content_type_tells():
+    assert convert.calendar_entry(graph_event()).body_html is False
+    html = graph_event(body={"contentType": "html", "content": "<p>x</p>"})
+    assert convert.calendar_entry(html).body_html is True
+    assert convert.calendar_entry(with_native_body("Integer 0x1017", "3")).body_html is False  # another tag
+    assert convert.calendar_entry(with_native_body(convert.NATIVE_BODY_PROPERTY, "")).body_html is False
+
+
 def test_an_all_day_event_reads_as_its_days_in_its_zone():
     event = graph_event(
         isAllDay=True,
