@@ -1,9 +1,12 @@
 """`sync-service demo`: the whole story, on embedded defaults, with real processes.
 
-A stand-in Exchange server, the gateway and the synchronisation service start in a fresh home on
-free loopback ports; a technician's set-up through the command line; an appointment made in
-PC CADDIE appears in "Outlook" (a plain exchangelib client), one made in Outlook appears in
-PC CADDIE; the gateway is killed (`kill -9`) and started again and the sync service reconnects
+Two stand-in Exchange servers (an on-premises one speaking EWS, and Exchange Online: HTTPS, the
+identity platform and Microsoft Graph), the gateway (trusting Exchange Online's CA) and the
+synchronisation service start in a fresh home on free loopback ports; a technician's set-up through
+the command line, with one user on EWS and one on Graph (the club's app registration); an
+appointment made in PC CADDIE appears in "Outlook" (a plain exchangelib client) and in the Graph
+user's mailbox (plain Graph calls), one made in Outlook appears in PC CADDIE, one changed through
+Graph comes back; the gateway is killed (`kill -9`) and started again and the sync service reconnects
 by itself; a change is carried over at once with `sync-now`; the statistics; a graceful stop.
 Each step is checked (in the services' logs or on the other side) and narrated; the demo exits 0
 only if every step was seen.
@@ -25,10 +28,11 @@ import click
 
 from service_runtime.home import Home
 
+from .graph import ClubApp, GraphMailbox, app_token
 from .outlook import outlook as outlook_client
 from .processes import NotLogged, Service, ServiceExited, ServiceFailure, cycle_lock, free_port, run_command
 from .standin import StandIn
-from .world import account_set_arguments
+from .world import account_set_arguments, app_set_arguments, graph_account_arguments
 
 STEP_TIMEOUT = 30.0
 
@@ -91,11 +95,19 @@ class _Shown:
         return status
 
 
-def _cli(home: Home, say: Callable[[str], None], *args: str, input: str | None = None, show: bool = True) -> str:
-    """Run a `sync-service` admin command as a technician would, printing it."""
+def _cli(
+    home: Home,
+    say: Callable[[str], None],
+    *args: str,
+    input: str | None = None,
+    show: bool = True,
+    secret: str = "password",
+) -> str:
+    """Run a `sync-service` admin command as a technician would, printing it (`input` is the
+    `secret` on stdin)."""
     if show:
         shown = " ".join(a if " " not in a else f'"{a}"' for a in args)
-        say(f"   $ sync-service {shown}" + ("   (password on stdin)" if input else ""))
+        say(f"   $ sync-service {shown}" + (f"   ({secret} on stdin)" if input else ""))
     result = run_command("sync-service", "--home", str(home.root), *args, input=input, timeout=120)
     if result.returncode != 0:
         raise DemoFailed(f"`sync-service {' '.join(args)}` failed: {result.stderr.strip()}")
@@ -116,6 +128,11 @@ def _outlook_calendar(account: Any, folder: str = "") -> list[str]:
     ]
 
 
+def _graph_calendar(graph: GraphMailbox) -> list[str]:
+    events = sorted(graph.events(), key=lambda event: event["start"]["dateTime"])
+    return [f"{event['subject']} ({event['start']['dateTime'][:16]} {event['start']['timeZone']})" for event in events]
+
+
 def _outlook_contacts(account: Any) -> list[str]:
     from exchangelib import Contact
 
@@ -133,18 +150,42 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
         home = Home(home_root).prepare()
         gateway_address, exchange_address = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
         mailbox, password = "pro@golfclub.example", secrets.token_urlsafe(12)
+        office = "office@golfclub.example"
+        club_app = ClubApp(
+            "golfclub.onmicrosoft.com", "6f1c2a0e-5d7b-4c3e-9a18-2b4d6e8f0a1c", secrets.token_urlsafe(24)
+        )
         say(f"PC CADDIE Exchange synchronisation: the whole story, in {home.root}\n")
 
-        say(f"0. A stand-in Exchange server (EWS) starts on {exchange_address} with the mailbox {mailbox}.")
+        say(f"0. A stand-in Exchange server (EWS) starts on {exchange_address} with the mailbox {mailbox},")
+        say(f"   and a stand-in Exchange Online with the mailbox {office} and the club's app registration.")
         try:
             standin = StandIn.start([(mailbox, password)], listen=exchange_address)
+            stack.callback(standin.stop)
+            online = StandIn.start(
+                [(office, secrets.token_urlsafe(12))], apps=[club_app.spec], tls_dir=home.root / "exchange-online"
+            )
+            stack.callback(online.stop)
         except ServiceFailure as exc:
             raise DemoFailed(str(exc)) from None
-        stack.callback(standin.stop)
         url = standin.url
         say(f"   EWS at {url}")
+        authority = online.authority(club_app.tenant)
+        say(f"   Exchange Online: Microsoft Graph at {online.graph_url}, tokens from {authority}")
+        say(f"   (HTTPS with a certificate it made at start; its CA is in {online.ca_file})")
 
-        gateway = _Shown(Service("exchange-gateway", home.root, "run", "--listen", gateway_address, console=False), say)
+        gateway = _Shown(
+            Service(
+                "exchange-gateway",
+                home.root,
+                "run",
+                "--listen",
+                gateway_address,
+                "--ca-bundle",
+                str(online.ca_file),
+                console=False,
+            ),
+            say,
+        )
         sync = _Shown(
             Service("sync-service", home.root, "run", "--gateway", gateway_address, "--interval", "2", console=False),
             say,
@@ -153,7 +194,7 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
         for process in (gateway, sync):
             stack.callback(process.service.ensure_stopped)
 
-        say("\n1. The Exchange gateway starts and listens on loopback.")
+        say("\n1. The Exchange gateway starts and listens on loopback; it trusts Exchange Online's CA (--ca-bundle).")
         gateway.start()
         gateway.wait_for("Listener started")
 
@@ -197,6 +238,18 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
         cli("calendar", "add", "pro", "Lessons", "--hide-private", "--auto-sync-contacts")
         cli("calendar", "add", "pro", "Tee times", "--folder", "Tee times", "--read-only", "--disable-reminders")
         cli("filter", "add", "pro", "Test*")
+        say("   The club office's mailbox is in Exchange Online: the club's app registration (its secret stored")
+        say("   encrypted), a user on Microsoft Graph, and the tee times in the office's calendar.")
+        cli("user", "add", "office", "--name", "Club office")
+        cli("user", "permissions", "office", "--appointments", "all")
+        cli(
+            *app_set_arguments(club_app, authority, online.graph_url),
+            input=club_app.secret + "\n",
+            secret="client secret",
+        )
+        cli(*graph_account_arguments("office", office))
+        say(_indent(cli("app", "check", "--gateway", gateway_address)))
+        cli("calendar", "add", "office", "Tee times")
         day = dt.date.today() + dt.timedelta(days=2)
         lesson = cli(
             "appointment",
@@ -248,6 +301,9 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
         say(f"   Outlook, calendar 'Tee times': {_outlook_calendar(outlook, 'Tee times')}")
         say(f"   Outlook, contacts:            {_outlook_contacts(outlook)}   (booked into a lesson)")
         say("   The test booking was left alone: its title matches the filter 'Test*'.")
+        token = app_token(authority, club_app, online.ca_file)
+        graph = stack.enter_context(GraphMailbox(online.graph_url, office, token, online.ca_file))
+        say(f"   Exchange Online (Graph), the office's calendar: {_graph_calendar(graph)}")
 
         say("\n4. In Outlook, the pro books a lesson himself and notes a private appointment; the next cycle")
         say("   brings the lesson into PC CADDIE and leaves the private one out (hide private).")
@@ -273,14 +329,17 @@ def run_demo(home_root: Path | None, keep_running: bool, say: Callable[[str], No
         sync.wait_for("Sync ended", count=sync.count("Sync ended") + 2)
         say(_indent(cli("appointment", "list", "--area", "Lessons")))
 
-        say("\n5. A change each way: PC CADDIE moves Anna's lesson an hour later; Outlook renames Ben's.")
+        say("\n5. A change each way: PC CADDIE moves Anna's lesson an hour later; Outlook renames Ben's; the office")
+        say("   renames the medal through Microsoft Graph.")
         cli("appointment", "update", lesson, "--start", f"{day}T10:00", "--end", f"{day}T11:00")
         ben.refresh()
         ben.subject = "Lesson: Ben Carter (bring a putter)"
         ben.save(update_fields=["subject"])
+        graph.update(graph.event("Monthly medal")["id"], {"subject": "Monthly medal (shotgun start)"})
         sync.wait_for("Sync ended", count=sync.count("Sync ended") + 2)
         say(f"   Outlook, main calendar: {_outlook_calendar(outlook)}")
         say(_indent(cli("appointment", "list", "--area", "Lessons")))
+        say(_indent(cli("appointment", "list", "--area", "Tee times")))
 
         say("\n6. A conflict: both sides change Ben's lesson before the next cycle. PC CADDIE wins (the default")
         say("   policy); Outlook's version is kept and shown.")

@@ -1,13 +1,16 @@
 """The stand-in Exchange server (`exchange-gateway emulator`) as a real process on loopback, with
 its mailboxes; its EWS address, and its HTTP control endpoint (state, faults, passwords: see
-docs/emulator.md)."""
+docs/emulator.md). With apps and a certificate directory it is Exchange Online too: HTTPS (its CA
+in `ca_file`), the identity platform and Microsoft Graph over the same mailboxes."""
 
 from __future__ import annotations
 
 import json
+import ssl
 import subprocess
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 from .processes import ServiceFailure, command, free_port
@@ -16,15 +19,27 @@ from .processes import ServiceFailure, command, free_port
 @dataclass
 class StandIn:
     process: subprocess.Popen[str]
-    url: str  # http://HOST:PORT/EWS/Exchange.asmx
+    url: str  # http(s)://HOST:PORT/EWS/Exchange.asmx
+    tls_dir: Path | None = None  # where it wrote ca.pem, when it serves HTTPS
 
     @classmethod
-    def start(cls, mailboxes: Sequence[tuple[str, str]], listen: str | None = None) -> StandIn:
+    def start(
+        cls,
+        mailboxes: Sequence[tuple[str, str]],
+        listen: str | None = None,
+        apps: Sequence[str] = (),
+        tls_dir: Path | None = None,
+    ) -> StandIn:
         """The stand-in with `mailboxes` (address, password), on `listen` (HOST:PORT; default a
-        free loopback port); returns once it said its EWS address."""
+        free loopback port), with `apps` (TENANT:CLIENT_ID:SECRET each) and HTTPS with its CA in
+        `tls_dir` if given; returns once it said its EWS address."""
         arguments = ["emulator", "--listen", listen or f"127.0.0.1:{free_port()}"]
         for address, password in mailboxes:
             arguments += ["--mailbox", f"{address}:{password}"]
+        for app in apps:
+            arguments += ["--app", app]
+        if tls_dir is not None:
+            arguments += ["--tls", str(tls_dir)]
         process = subprocess.Popen(
             command("exchange-gateway") + arguments,
             stdin=subprocess.DEVNULL,
@@ -33,7 +48,7 @@ class StandIn:
             text=True,
         )
         url = process.stdout.readline().strip() if process.stdout is not None else ""
-        standin = cls(process, url)
+        standin = cls(process, url, tls_dir)
         if not url.startswith("http"):
             standin.stop()
             raise ServiceFailure("the stand-in Exchange server did not start")
@@ -43,14 +58,34 @@ class StandIn:
     def pid(self) -> int:
         return self.process.pid
 
+    @property
+    def base(self) -> str:
+        """http(s)://HOST:PORT, where EWS, Graph (/v1.0), the tenants and the control endpoint are."""
+        return self.url.rsplit("/EWS/", 1)[0]
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA certificate a client verifies the stand-in's HTTPS with."""
+        if self.tls_dir is None:
+            raise ValueError("the stand-in was started without --tls")
+        return self.tls_dir / "ca.pem"
+
+    def authority(self, tenant: str) -> str:
+        """The identity platform's address for `tenant` (msal's authority)."""
+        return f"{self.base}/{tenant}"
+
+    @property
+    def graph_url(self) -> str:
+        return f"{self.base}/v1.0"
+
     def control(self, path: str, body: Any = None, method: str = "POST") -> Any:
         """A request to the control endpoint (`/emulator/...`), its JSON answer."""
-        base = self.url.rsplit("/EWS/", 1)[0]
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
-            base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+            self.base + path, data=data, method=method, headers={"Content-Type": "application/json"}
         )
-        with urllib.request.urlopen(request, timeout=30) as answer:
+        context = None if self.tls_dir is None else ssl.create_default_context(cafile=str(self.ca_file))
+        with urllib.request.urlopen(request, timeout=30, context=context) as answer:
             return json.loads(answer.read() or b"null")
 
     def state(self) -> Any:

@@ -14,6 +14,7 @@ from typing import Any, Iterable, Sequence
 
 from exchangelib import Account, CalendarItem, EWSDateTime
 
+from .graph import ClubApp, GraphMailbox, app_token
 from .outlook import BERLIN, outlook
 from .processes import Service, free_port, gateway, run_command, sync_service
 from .standin import StandIn
@@ -27,6 +28,29 @@ def account_set_arguments(login: str, url: str, mailbox: str) -> list[str]:
     return ["account", "set", login, "--ews-url", url, "--mailbox", mailbox, "--password-stdin"]
 
 
+def graph_account_arguments(login: str, mailbox: str) -> list[str]:
+    """`sync-service account set` for `login`'s mailbox through Microsoft Graph, with the club's app."""
+    return ["account", "set", login, "--graph", "--mailbox", mailbox]
+
+
+def app_set_arguments(app: ClubApp, authority: str, graph_url: str) -> list[str]:
+    """`sync-service app set` for `app` with its identity platform at `authority` and Graph at
+    `graph_url`, the client secret on standard input."""
+    return [
+        "app",
+        "set",
+        "--tenant",
+        app.tenant,
+        "--client-id",
+        app.client_id,
+        "--client-secret-stdin",
+        "--authority",
+        authority,
+        "--graph-url",
+        graph_url,
+    ]
+
+
 def local_day(offset: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime.combine(dt.date.today() + dt.timedelta(days=offset), dt.time(hour, minute))
 
@@ -38,12 +62,18 @@ class World:
     gateway: str  # the gateway's address, HOST:PORT
     services: list[Service] = field(default_factory=list)
     password: str = PASSWORD  # the mailbox's, as the campaign's own Outlook client knows it
+    apps: tuple[ClubApp, ...] = ()  # the stand-in's, when it is Exchange Online too
 
     @classmethod
-    def start(cls, home: Path, mailboxes: Sequence[tuple[str, str]] = ((MAILBOX, PASSWORD),)) -> World:
-        """The stand-in with `mailboxes` (address, password) and a gateway on free loopback ports."""
-        standin = StandIn.start(mailboxes)
-        world = cls(home, standin, f"127.0.0.1:{free_port()}")
+    def start(
+        cls, home: Path, mailboxes: Sequence[tuple[str, str]] = ((MAILBOX, PASSWORD),), apps: Sequence[ClubApp] = ()
+    ) -> World:
+        """The stand-in with `mailboxes` (address, password) and a gateway on free loopback ports.
+        With `apps` the stand-in is Exchange Online too (HTTPS with its CA in HOME/../standin-tls,
+        the identity platform, Graph), and the gateway trusts its CA (`--ca-bundle`)."""
+        tls_dir = home.parent / f"{home.name}-standin-tls" if apps else None
+        standin = StandIn.start(mailboxes, apps=[app.spec for app in apps], tls_dir=tls_dir)
+        world = cls(home, standin, f"127.0.0.1:{free_port()}", apps=tuple(apps))
         try:
             world.start_gateway()
         except BaseException:
@@ -57,7 +87,8 @@ class World:
         return self.standin.url
 
     def start_gateway(self) -> Service:
-        started = gateway(self.home, self.gateway).start()
+        trust = ("--ca-bundle", str(self.standin.ca_file)) if self.standin.tls_dir is not None else ()
+        started = gateway(self.home, self.gateway, *trust).start()
         self.services.append(started)
         started.wait_for("Listener started", count=sum(s.name == "exchange-gateway" for s in self.services))
         return started
@@ -97,6 +128,16 @@ class World:
     def set_account(self, login: str, password: str, mailbox: str = MAILBOX) -> None:
         """`login`'s Exchange account: `mailbox` on the stand-in, with `password`."""
         self.caddie(*account_set_arguments(login, self.url, mailbox), input=password + "\n")
+
+    def set_app(self, app: ClubApp, secret: str | None = None) -> None:
+        """The club's app registration through `sync-service app set`, pointed at the stand-in;
+        `secret` instead of the app's own (a wrong one, say)."""
+        arguments = app_set_arguments(app, self.standin.authority(app.tenant), self.standin.graph_url)
+        self.caddie(*arguments, input=(app.secret if secret is None else secret) + "\n")
+
+    def set_graph_account(self, login: str, mailbox: str = MAILBOX) -> None:
+        """`login`'s account: `mailbox` through Microsoft Graph, with the club's app."""
+        self.caddie(*graph_account_arguments(login, mailbox))
 
     def add(self, title: str, offset: int = 3, hour: int = 9, *extra: str, area: str = "Tee times") -> str:
         start, end = local_day(offset, hour), local_day(offset, hour + 1)
@@ -164,6 +205,12 @@ class World:
         )
         item.save()
         return item
+
+    def graph(self, mailbox: str = MAILBOX) -> GraphMailbox:
+        """`mailbox` through plain Graph calls, with a token of the world's first app."""
+        app = self.apps[0]
+        token = app_token(self.standin.authority(app.tenant), app, self.standin.ca_file)
+        return GraphMailbox(self.standin.graph_url, mailbox, token, self.standin.ca_file)
 
     def control(self, path: str, body: Any = None, method: str = "POST") -> Any:
         return self.standin.control(path, body, method)

@@ -26,6 +26,7 @@ from ..store.accounts import AccountMissing, account_row, row_values
 from ..store.accounts import account_for_gateway as stored_account_for_gateway
 from ..store.app_registration import AppMissing, app_credentials
 from ..store.mailbox_blocks import clear_block
+from ..store.mailbox_move import forget_exchange_ids, moved
 from ..store.models import ExchangeAccount
 from ..vault import PasswordVault
 from . import AdminError
@@ -87,9 +88,14 @@ def app_account(mailbox: str, vault: PasswordVault, ews_url: str | None = None) 
 
 
 def store_account(login: str, account: Account, vault: PasswordVault) -> None:
-    """Set (or replace) the user's account as `account`."""
+    """Set (or replace) the user's account as `account`. When its items are reached another way
+    (another backend, endpoint or mailbox), the Exchange ids held for them are forgotten and looked
+    up again by our external id (store/mailbox_move.py): switching EWS to Graph makes no duplicate."""
     user = user_by_login(login)
     values = row_values(account, vault)
+    before = ExchangeAccount.select().where(ExchangeAccount.user == user).dicts().first()
+    if moved(before, values):
+        forget_exchange_ids(user.id)
     ExchangeAccount.insert(user=user, **values).on_conflict(
         conflict_target=[ExchangeAccount.user],
         update={getattr(ExchangeAccount, name): value for name, value in values.items()},
