@@ -7,6 +7,7 @@ property set, so that a create whose outcome was unknown can be looked up instea
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 
 import isodate
@@ -60,7 +61,11 @@ def register_external_id() -> None:
             item_class.register(name, prop)
 
 
+@functools.lru_cache(maxsize=64)
 def _zone(name: str) -> EWSTimeZone:
+    """The zone of a name (kept: exchangelib looks its Windows name up afresh for each new zone
+    object, which cost a first sync of 10,000 items 2 CPU seconds); a name it does not know is
+    invalid, and is not kept."""
     try:
         return EWSTimeZone(name)
     except (zoneinfo.ZoneInfoNotFoundError, UnknownTimeZone, ValueError, KeyError) as exc:

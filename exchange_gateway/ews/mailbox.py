@@ -34,7 +34,7 @@ from .. import fitting
 from ..arguments import MAX_CHANGES
 from ..backend import ItemResult, ItemUpdate
 from ..errors import BUSY, INVALID, NOT_FOUND, SERVER_ERROR, UNSUPPORTED, GatewayError
-from . import convert
+from . import calendar_xml, convert
 from .errors import is_mailbox_wide, map_exception
 from .folders import FolderDirectory
 from .services import CreateItems, DeleteItems, GetItems, SyncItems, UpdateItems
@@ -320,9 +320,13 @@ class Mailbox:
         folder = self.folder(kind, folder_name)
         now = self.now()
 
-        def build(entry: Entry) -> CalendarItem | Contact:
+        def build(entry: Entry) -> CalendarItem | Contact | object:
             if kind == CALENDAR:
                 assert isinstance(entry, CalendarEntry)
+                values = convert.calendar_values(entry, now)
+                writer = calendar_xml.writer_for(self.account.version, frozenset(values))
+                if writer is not None:
+                    return writer.element(values)  # its XML, as exchangelib would write it
                 return convert.calendar_item(entry, now, account=self.account, folder=folder)
             assert isinstance(entry, ContactEntry)
             return convert.new_contact(entry, account=self.account, folder=folder)
@@ -334,7 +338,8 @@ class Mailbox:
             sending = prepared[index]
             assert not isinstance(sending, ItemResult)  # only items still to send are checked
             built, shortened = sending
-            assert isinstance(built, (CalendarItem, Contact))
+            if not isinstance(built, (CalendarItem, Contact)):
+                return None  # written and checked already (calendar_xml.py)
             try:
                 built.clean(version=self.account.version)
             except (ValueError, TypeError) as exc:

@@ -16,8 +16,9 @@ from typing import Any
 from exchangelib.errors import ErrorServerBusy, UnknownTimeZone
 from exchangelib.services import CreateItem, DeleteItem, GetItem, SyncFolderItems, UpdateItem
 from exchangelib.services.common import EWSService
-from exchangelib.util import MNS, TNS
+from exchangelib.util import MNS, TNS, set_xml_value
 from loguru import logger
+from lxml import etree
 
 
 def _back_off(message: Any) -> float | None:
@@ -48,12 +49,22 @@ class PerMessage(EWSService):
 
 class CreateItems(PerMessage, CreateItem):
     """CreateItem; `requested` tells whether the request was written (exchangelib checks every
-    item as it writes it, and refuses one with ValueError or TypeError before anything is sent)."""
+    item as it writes it, and refuses one with ValueError or TypeError before anything is sent).
+    An item may also come as its XML element, written already (calendar_xml.py); it is sent as
+    it is, in its place."""
 
     requested = False
 
-    def get_payload(self, *args: Any, **kwargs: Any) -> Any:
-        payload = super().get_payload(*args, **kwargs)
+    def get_payload(self, items: Any, folder: Any, message_disposition: Any, send_meeting_invitations: Any) -> Any:
+        payload = super().get_payload([], folder, message_disposition, send_meeting_invitations)
+        container = payload.find(f"{{{MNS}}}Items")
+        for item in items:
+            if isinstance(item, etree._Element):
+                container.append(item)
+                continue
+            if not item.account:
+                item.account = self.account
+            set_xml_value(container, item, version=self.account.version)
         self.requested = True
         return payload
 

@@ -15,7 +15,7 @@ from lxml import etree
 
 from exchange_gateway.backends import backends
 from exchange_gateway.errors import GatewayError
-from exchange_gateway.ews import convert
+from exchange_gateway.ews import calendar_xml, convert
 from exchange_gateway.ews.connection import ExchangeSettings, configure_exchangelib
 from exchange_gateway.ews.folders import DEFAULT_MAX_AGE
 from exchange_gateway.ews.services import SyncItems
@@ -247,7 +247,10 @@ async def test_an_item_exchangelib_refuses_fails_alone(emulator, ops):
 
 def refusing(monkeypatch: pytest.MonkeyPatch, subject: str) -> list[object]:
     """exchangelib made to refuse (as it checks an item while it writes the request) the item
-    built for `subject`, which nothing refuses before; returns the items checked, each time."""
+    built for `subject`, which nothing refuses before; returns the items checked, each time.
+    The items go through exchangelib's own writing, as for a server before Exchange 2010 (a newer
+    one's calendar items are written by calendar_xml: tests below)."""
+    monkeypatch.setattr(calendar_xml, "writer_for", lambda version, names: None)
     checked: list[object] = []
     build, clean = convert.calendar_item, CalendarItem.clean
 
@@ -283,6 +286,47 @@ async def test_an_item_refused_only_as_the_request_is_written_fails_alone(emulat
     assert results[1]["error"]["code"] == "invalid" and results[1]["id"] is None
     assert subjects(emulator) == ["Lesson 1", "Lesson 3"]
     assert emulator.request_counts["CreateItem"] == creates + 1  # the refused request was never sent
+
+
+def refusing_written(monkeypatch: pytest.MonkeyPatch, subject: str) -> list[str]:
+    """The values of the item for `subject` made such that exchangelib's check refuses them
+    (a reminder of -5 minutes), which nothing refuses before; returns the subjects written."""
+    written: list[str] = []
+    values, element = convert.calendar_values, calendar_xml.CalendarXml.element
+
+    def calendar_values(entry: CalendarEntry, *args: object, **kwargs: object) -> dict[str, object]:
+        made = values(entry, *args, **kwargs)  # type: ignore[arg-type]
+        if entry.subject == subject:
+            made["reminder_minutes_before_start"] = -5  # IntegerField(min=0)
+        return made
+
+    def counted(self: calendar_xml.CalendarXml, made: dict[str, object]) -> object:
+        written.append(str(made["subject"]))
+        return element(self, made)
+
+    monkeypatch.setattr(convert, "calendar_values", calendar_values)
+    monkeypatch.setattr(calendar_xml.CalendarXml, "element", counted)
+    return written
+
+
+async def test_a_calendar_item_is_written_and_checked_once(emulator, ops, monkeypatch):
+    acct = await ready(ops, emulator)
+    written = refusing_written(monkeypatch, "nothing is refused")
+    results = await ops.create({"account": acct, "items": [entry(n) for n in (1, 2, 3)]})
+    assert [r["ok"] for r in results] == [True, True, True]
+    assert written == ["Lesson 1", "Lesson 2", "Lesson 3"]
+
+
+async def test_a_calendar_item_exchangelib_would_refuse_fails_alone_and_unsent(emulator, ops, monkeypatch):
+    acct = await ready(ops, emulator)
+    refusing_written(monkeypatch, "Lesson 2")
+    creates = emulator.request_counts.get("CreateItem", 0)
+    results = await ops.create({"account": acct, "items": [entry(1), entry(2), entry(3)]})
+    assert [r["ok"] for r in results] == [True, False, True]
+    assert results[1]["error"]["code"] == "invalid" and results[1]["id"] is None
+    assert "reminder_minutes_before_start" in results[1]["error"]["message"]
+    assert subjects(emulator) == ["Lesson 1", "Lesson 3"]
+    assert emulator.request_counts["CreateItem"] == creates + 1
 
 
 # -- 4. an invalid sync state ----------------------------------------------------------------------
