@@ -280,6 +280,8 @@ class Call:
             folder = self._delta_folder(raw[1], "contacts", rest[2:] == ["contacts", "delta"])
             if len(rest) == 2:
                 return self._one_contact_folder(folder)
+            if rest[2] == "childfolders" and len(rest) == 3:
+                return self._child_contact_folders(folder)
             if rest[2] == "contacts":
                 return self._contacts(folder, rest[3:], raw[3:])
             raise GraphError(400, "BadRequest", f"Resource not found for the segment '{raw[2]}'.")
@@ -689,24 +691,50 @@ class Call:
         top = self.mailbox.distinguished["contacts"]
         return [top, *[f for f in self.mailbox.descendants(top) if f.holds_contacts]]
 
+    def _top_contact_folders(self) -> list[Folder]:
+        """What Graph lists at /contactFolders: the mailbox's top-level contact folders (the Contacts
+        folder and its siblings), not their sub-folders (those are each folder's childFolders)."""
+        contacts = self.mailbox.distinguished["contacts"]
+        parent = self.mailbox.folder_by_serial(contacts.parent) if contacts.parent is not None else None
+        if parent is None:
+            return [contacts]
+        return [f for f in self.mailbox.children(parent) if f.holds_contacts]
+
     def _contact_folders(self) -> GraphResponse:
         if self.method == "GET":
-            values = [contact_folder_json(self.mailbox, f) for f in self._contact_folders_all()]
+            values = [contact_folder_json(self.mailbox, f) for f in self._top_contact_folders()]
             return self._page(values, "contactFolders")
-        if self.method == "POST":
+        if self.method == "POST":  # under the default Contacts folder, or the parentFolderId given
             data = self._object()
-            name = data.get("displayName")
-            if not isinstance(name, str) or not name.strip():
-                raise GraphError(400, "ErrorInvalidRequest", "A contact folder needs a displayName.")
-            parent = self.mailbox.distinguished["contacts"]
-            if any(f.display_name.casefold() == name.strip().casefold() for f in self.mailbox.children(parent)):
-                raise GraphError(409, "ErrorFolderExists", "A folder with the specified name already exists.")
-            folder = self.mailbox.new_folder(parent, name.strip(), "IPF.Contact")
-            return self.ok(
-                201,
-                {"@odata.context": self.context("contactFolders/$entity"), **contact_folder_json(self.mailbox, folder)},
+            parent_id = data.get("parentFolderId")
+            parent = (
+                self._folder(parent_id, "contacts")
+                if isinstance(parent_id, str) and parent_id
+                else self.mailbox.distinguished["contacts"]
             )
+            return self._new_contact_folder(parent, data)
         raise _not_allowed()
+
+    def _child_contact_folders(self, folder: Folder) -> GraphResponse:
+        """/contactFolders/{id}/childFolders: the folder's direct sub-folders; POST makes one."""
+        if self.method == "GET":
+            values = [contact_folder_json(self.mailbox, f) for f in self.mailbox.children(folder) if f.holds_contacts]
+            return self._page(values, f"contactFolders('{graph_id(folder.id)}')/childFolders")
+        if self.method == "POST":
+            return self._new_contact_folder(folder, self._object())
+        raise _not_allowed()
+
+    def _new_contact_folder(self, parent: Folder, data: dict[str, Any]) -> GraphResponse:
+        name = data.get("displayName")
+        if not isinstance(name, str) or not name.strip():
+            raise GraphError(400, "ErrorInvalidRequest", "A contact folder needs a displayName.")
+        if any(f.display_name.casefold() == name.strip().casefold() for f in self.mailbox.children(parent)):
+            raise GraphError(409, "ErrorFolderExists", "A folder with the specified name already exists.")
+        folder = self.mailbox.new_folder(parent, name.strip(), "IPF.Contact")
+        return self.ok(
+            201,
+            {"@odata.context": self.context("contactFolders/$entity"), **contact_folder_json(self.mailbox, folder)},
+        )
 
     def _one_contact_folder(self, folder: Folder) -> GraphResponse:
         if self.method == "GET":

@@ -5,6 +5,10 @@ gateway's trio run, with TLS verified against the system's CAs and, besides them
 CA bundle (ews/connection.trust_context); each call asks the TokenProvider for the app's Graph token
 (cached and renewed there), and an auth failure drops the app's tokens. Each mailbox's list of
 sub-folders is kept for `folder_max_age` seconds (folders.FolderListings).
+
+The httpx client belongs to the trio run that made it: with it a system task of that run is started
+(trio cancels those when the run's main task returns, i.e. when the gateway has shut down) that
+closes the client, its connections with it, before the run ends; `aclose` closes it earlier.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 import httpx
 import trio
+from loguru import logger
 
 from protocol.accounts import GRAPH_SCOPE, AccountError, GraphAccount, account_from_wire
 
@@ -46,11 +51,19 @@ class GraphBackend:
         return self.settings.verify_tls
 
     def http(self) -> httpx.AsyncClient:
-        """The one httpx client of this trio run (made on first use: its connections belong to the run)."""
+        """The one httpx client of this trio run (made on first use: its connections belong to the
+        run, which closes it as it ends)."""
         run = trio.lowlevel.current_root_task()
-        if self._http is None or self._http[0] is not run:
-            self._http = (run, http_client(self.settings.request_timeout, self._verify()))
+        if self._http is None or self._http[0] is not run or self._http[1].is_closed:
+            client = http_client(self.settings.request_timeout, self._verify())
+            self._http = (run, client)
+            trio.lowlevel.spawn_system_task(_close_at_the_end, client, name="graph-http-client-closer")
         return self._http[1]
+
+    async def aclose(self) -> None:
+        """Close this run's httpx client now (a later call makes a new one)."""
+        if self._http is not None and self._http[0] is trio.lowlevel.current_root_task():
+            await self._http[1].aclose()
 
     def account(self, wire: Any) -> GraphAccount:
         try:
@@ -75,3 +88,16 @@ class GraphBackend:
         if error.code == AUTH_FAILED:
             self.tokens.forget(account.credentials)
         return error
+
+
+async def _close_at_the_end(client: httpx.AsyncClient) -> None:
+    """Waits until the run's main task has returned (trio then cancels its system tasks), and
+    closes `client` (shielded: the close itself must not be cancelled)."""
+    try:
+        await trio.sleep_forever()
+    finally:
+        with trio.CancelScope(shield=True):
+            try:
+                await client.aclose()
+            except Exception as exc:  # a system task's exception would crash the run: said, not raised
+                logger.debug(f"Closing the Microsoft Graph client: {type(exc).__name__}: {exc}")

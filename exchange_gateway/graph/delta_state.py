@@ -6,6 +6,14 @@ the round that made the token began, and the items it already knew that were mad
 `SLACK` seconds of it (only those can be ambiguous, Graph's createdDateTime having whole seconds):
 an item made later than that is a create, one made earlier an update, and one made within that
 second a create unless the state knew it. The state crosses the wire as one opaque string.
+
+What must be kept of the recent items, and no more (a burst of creates just before a round would
+otherwise put every one of them into the state): a round's changes are fixed when it starts, so
+every item it reports existed at its snapshot, and so did every item made in an earlier second than
+the latest one it saw made (M). `through` = M - 1 says that at once for all of them: only the ids
+made in the second M are kept. Should there be more than MAX_RECENT of those, `through` becomes M
+itself and none is kept: the only item then told wrongly is one made in that very second after the
+snapshot (told as an update, not a create); no change is lost either way.
 """
 
 from __future__ import annotations
@@ -19,19 +27,22 @@ from ..errors import SYNC_STATE_INVALID, GatewayError
 PREFIX = "graph1."
 SLACK = 1  # seconds between the round's snapshot and its Date header, at most
 SKIP, DELTA = "skip", "delta"
+MAX_RECENT = 100  # ids of recent items a state keeps, at most (~75 bytes each on the wire)
 
 
 @dataclass(frozen=True)
 class Known:
-    """What a finished round knew: its start second and the recent items it knew (id → made at)."""
+    """What a finished round knew: its start second, the recent items it knew (id → made at), and
+    `through`: every item made at or before that second existed at its snapshot (None: not known)."""
 
     second: int
     recent: tuple[tuple[str, int], ...] = ()
+    through: int | None = None
 
     def is_new(self, item_id: str, created: int) -> bool:
         if created > self.second:
             return True
-        if created < self.second - SLACK:
+        if created < self.second - SLACK or (self.through is not None and created <= self.through):
             return False
         return item_id not in dict(self.recent)
 
@@ -47,12 +58,21 @@ class DeltaState:
     base: Known | None = None
 
     def knowing(self, seen: dict[str, int], removed: set[str]) -> Known:
-        """This round's knowledge after a page: the items seen made recently, those removed dropped."""
+        """This round's knowledge after a page: the items seen made recently, those removed dropped,
+        and only the ids `through` does not already cover (at most MAX_RECENT)."""
+        floor = self.round.second - SLACK
         recent = dict(self.round.recent)
-        recent.update({i: c for i, c in seen.items() if c >= self.round.second - SLACK})
+        recent.update({i: c for i, c in seen.items() if c >= floor})
         carried = dict(self.base.recent) if self.base is not None else {}
-        recent.update({i: c for i, c in carried.items() if c >= self.round.second - SLACK and i not in recent})
-        return Known(self.round.second, tuple(sorted((i, c) for i, c in recent.items() if i not in removed)))
+        recent.update({i: c for i, c in carried.items() if c >= floor and i not in recent})
+        # every item seen, carried or covered before existed at this round's snapshot
+        bounds = [c - 1 for c in [*seen.values(), *recent.values()]]
+        bounds += [k.through for k in (self.round, self.base) if k is not None and k.through is not None]
+        through = min(max(bounds), self.round.second) if bounds else None
+        kept = {i: c for i, c in recent.items() if i not in removed and (through is None or c > through)}
+        if len(kept) > MAX_RECENT:
+            through, kept = max(kept.values()), {}
+        return Known(self.round.second, tuple(sorted(kept.items())), through)
 
     def to_text(self) -> str:
         data = {"m": self.mode, "t": self.token, "r": _known(self.round), "b": _known(self.base) if self.base else None}
@@ -80,11 +100,16 @@ class DeltaState:
 
 
 def _known(known: Known) -> list[object]:
-    return [known.second, [list(pair) for pair in known.recent]]
+    data: list[object] = [known.second, [list(pair) for pair in known.recent]]
+    return data if known.through is None else [*data, known.through]
 
 
 def _read_known(data: object) -> Known:
-    if not isinstance(data, list) or len(data) != 2 or not isinstance(data[0], int):
+    """[second, recent] (as states were before `through`) or [second, recent, through]."""
+    if not isinstance(data, list) or len(data) not in (2, 3) or not isinstance(data[0], int):
         raise ValueError("malformed")
     recent = tuple((str(i), int(c)) for i, c in data[1])
-    return Known(data[0], recent)
+    through = data[2] if len(data) == 3 else None
+    if through is not None and not isinstance(through, int):
+        raise ValueError("malformed")
+    return Known(data[0], recent, through)

@@ -53,6 +53,16 @@ PAGE = "1000"  # items per page of a list (Graph's most)
 TRANSACTIONS = uuid.UUID("1b7c3e1a-4f0e-4d8e-9a51-6c2f0d9e7b34")  # the namespace of our transactionIds
 
 
+def _default_contact_folder(listed: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Contacts folder among Graph's top-level contact folders (`/contactFolders` lists those
+    only: the Contacts folder and any sibling a user made beside it): the only one, else the one
+    called Contacts, else the first; {"id": ""} if there is none."""
+    if len(listed) == 1:
+        return listed[0]
+    named = [f for f in listed if folder_key(str(f.get("displayName") or "")) == "contacts"]
+    return (named or listed or [{"id": "", "displayName": ""}])[0]
+
+
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -102,12 +112,9 @@ class GraphMailbox:
             top = Folder(main["id"], str(main.get("name") or ""))
             children = [Folder(c["id"], str(c.get("name") or "")) for c in listed if c["id"] != top.id]
         else:
-            listed = await self._all("/contactFolders")
-            ids = {f["id"] for f in listed}
-            tops = [f for f in listed if f.get("parentFolderId") not in ids]  # the contacts folder itself
-            main = tops[0] if len(tops) == 1 else {"id": "", "displayName": ""}
-            below = [f for f in listed if f.get("parentFolderId") == main["id"] or (not main["id"] and f in tops)]
+            main = _default_contact_folder(await self._all("/contactFolders"))
             top = Folder(main["id"], str(main.get("displayName") or ""))
+            below = await self._all(f"/contactFolders/{top.id}/childFolders") if top.id else []
             children = [Folder(f["id"], str(f.get("displayName") or "")) for f in below]
         self._listings.keep(self._key(kind), children)
         return top, children
@@ -160,11 +167,18 @@ class GraphMailbox:
         return folders
 
     async def ensure_folder(self, kind: str, name: str) -> dict[str, object]:
-        """The sub-folder `name`, made if a fresh listing has none; made meanwhile (409): found again."""
-        found = await self._sub_folder(kind, name, fresh=True)
+        """The sub-folder `name`, made if a fresh listing has none; made meanwhile (409): found again.
+        A contact folder is made as a child of the Contacts folder (childFolders), as EWS makes it."""
+        top, children = await self._folders(kind)
+        found = next((f for f in children if folder_key(f.name) == folder_key(name)), None)
         if found is not None:
             return {"id": found.id, "name": found.name, "created": False}
-        path, body = ("/calendars", {"name": name}) if kind == CALENDAR else ("/contactFolders", {"displayName": name})
+        if kind == CALENDAR:
+            path, body = "/calendars", {"name": name}
+        elif top.id:
+            path, body = f"/contactFolders/{top.id}/childFolders", {"displayName": name}
+        else:
+            raise GatewayError(SERVER_ERROR, "Microsoft Graph lists no Contacts folder for this mailbox")
         answer = await self._client.send(GraphRequest("POST", path, body=body))
         if answer.status == 409:
             found = await self._sub_folder(kind, name, fresh=True)

@@ -7,6 +7,12 @@ The record holds a digest of the account as it was refused: `account set` (which
 encrypted password even when it is the same) makes it stale at once, and `account check` lifts it
 when Exchange accepts the login. The digest reveals nothing: it is made of the stored, encrypted
 password.
+
+What the line advises depends on the cause: a password account is mended with `account set`; an
+account with the club's app (credentials of kind "app") is mended with `app set` when the app
+itself was refused (a wrong secret, an unknown tenant or app, a permission not granted: the identity
+platform's answer, or Graph refusing the token), and by the tenant's admin (or `account set`, for a
+wrong address) when the app may not reach the mailbox (`refusal_line`).
 """
 
 from __future__ import annotations
@@ -18,6 +24,35 @@ from dataclasses import dataclass
 from .app_registration import app_digest, app_row
 from .models import ExchangeAccount, MailboxBlock, User
 
+# How the gateway words a refusal of the mailbox rather than of the app (exchange_gateway/graph/
+# errors.map_failure: Graph's 403, or 404 ErrorInvalidUser); tests/sync_service/store/
+# test_mailbox_blocks.py holds the two to each other.
+MAILBOX_OUT_OF_REACH = "may not reach the mailbox"
+APP_SET = "sync-service app set --tenant … --client-id … --client-secret-stdin"
+
+
+def refusal_line(login: str, credential_kind: str, reason: str, since: dt.datetime) -> str:
+    """Pure: the one line for a refusal of `login`'s account of `credential_kind` that Exchange (or
+    the identity platform) gave as `reason` at `since`: what mends it, and what lifts the block."""
+    at = f"{since:%Y-%m-%d %H:%M} UTC"
+    if credential_kind != "app":
+        return (
+            f"Exchange refused the login on {at} ({reason}); nothing is asked of this mailbox until "
+            f"`sync-service account set {login}` or `sync-service account check {login}` succeeds"
+        )
+    if MAILBOX_OUT_OF_REACH in reason:
+        return (
+            f"the club's app may not reach this mailbox, since {at} ({reason}); the tenant's admin must give the "
+            f"app access to it (RBAC for Applications), or a wrong address be corrected with `sync-service account "
+            f"set {login}`; nothing is asked of this mailbox until `sync-service account check {login}` succeeds "
+            "or the account is set again"
+        )
+    return (
+        f"the club's app was refused on {at} ({reason}); correct it with `{APP_SET}` and try it with "
+        f"`sync-service app check`; nothing is asked of this mailbox until the app is set again or "
+        f"`sync-service account check {login}` succeeds"
+    )
+
 
 @dataclass(frozen=True)
 class Block:
@@ -27,14 +62,11 @@ class Block:
     code: str
     reason: str
     since: dt.datetime
+    credential_kind: str = "password"  # the account's (models.ExchangeAccount): "app" advises `app set`
 
     def describe(self) -> str:
         """One line for `calendar list`, `contact list` and the log."""
-        return (
-            f"Exchange refused the login on {self.since:%Y-%m-%d %H:%M} UTC ({self.reason}); nothing is asked of "
-            f"this mailbox until `sync-service account set {self.login}` or `sync-service account check "
-            f"{self.login}` succeeds"
-        )
+        return refusal_line(self.login, self.credential_kind, self.reason, self.since)
 
 
 PRE_UNION = ("ews", "password", "basic")  # every account before accounts were tagged (schema 7)
@@ -95,7 +127,7 @@ def record_block(user_id: int, code: str, reason: str) -> Block | None:
         conflict_target=[MailboxBlock.user],
         update={getattr(MailboxBlock, name): value for name, value in values.items()},
     ).execute()
-    return Block(user_id, User.get_by_id(user_id).login, account.mailbox, code, reason, since)
+    return Block(user_id, User.get_by_id(user_id).login, account.mailbox, code, reason, since, account.credential_kind)
 
 
 def clear_block(user_id: int) -> bool:
@@ -114,7 +146,15 @@ def blocked_mailboxes(user_ids: list[int] | None = None) -> dict[int, Block]:
         a.user_id: a for a in ExchangeAccount.select().where(ExchangeAccount.user.in_([r.user_id for r in rows]))
     }
     return {
-        row.user_id: Block(row.user_id, row.user.login, accounts[row.user_id].mailbox, row.code, row.reason, row.since)
+        row.user_id: Block(
+            row.user_id,
+            row.user.login,
+            accounts[row.user_id].mailbox,
+            row.code,
+            row.reason,
+            row.since,
+            accounts[row.user_id].credential_kind,
+        )
         for row in rows
         if row.user_id in accounts and row.credentials == _digest_of(accounts[row.user_id])
     }

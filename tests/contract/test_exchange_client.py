@@ -651,6 +651,21 @@ async def test_ensure_folder_then_changes_on_it(mailbox: Mailbox):
     assert found["pccaddie:1:1"]["id"] == made["id"]
 
 
+async def test_a_contact_folder_by_name_then_changes_on_it(contacts: Mailbox):
+    """A contact folder is a sub-folder of the contacts folder by its name (on Graph: a childFolder
+    of Contacts, not one of the top-level folders /contactFolders lists)."""
+    client = contacts.client
+    assert await client.ensure_folder("Members") is True
+    assert await client.ensure_folder("Members") is False
+    page = await client.changes("Members", None, 10)
+    assert page["changes"] == [] and page["complete"] is True
+    (made,) = await create(client, contact(1), folder="Members")
+    changes, _ = await read_all(client, page["sync_state"], "Members")
+    assert changes == [change_of(made, "create")]
+    found = await client.find_external("Members", [contact(1)["external_id"]])
+    assert found[contact(1)["external_id"]]["id"] == made["id"]
+
+
 async def test_a_missing_folder_is_mailbox_trouble_not_found(mailbox: Mailbox):
     client = mailbox.client
     calls = [

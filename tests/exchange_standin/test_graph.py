@@ -490,3 +490,32 @@ def test_ews_answers_the_native_body_by_its_property_tag(online: EmulatorServer,
         CalendarItem.deregister("native_body")
     found = {e["subject"]: e["id"] for e in graph.get(f"{USER}/events").json()["value"]}
     assert _native_body(graph, f"{USER}/events/{found['Formatted']}") == [{"id": NATIVE_BODY, "value": "3"}]
+
+
+def test_contact_folders_are_top_level_and_sub_folders_their_child_folders(graph: httpx.Client):
+    """As Graph: /contactFolders lists the top-level contact folders (the Contacts folder), a
+    sub-folder is among its folder's childFolders only, and POST childFolders makes one there."""
+    (contacts,) = graph.get(f"{USER}/contactFolders").json()["value"]
+    assert contacts["displayName"] == "Contacts"
+    members = graph.post(f"{USER}/contactFolders", json={"displayName": "Members"})  # under Contacts
+    assert members.status_code == 201 and members.json()["parentFolderId"] == contacts["id"]
+    juniors = graph.post(f"{USER}/contactFolders/{members.json()['id']}/childFolders", json={"displayName": "Juniors"})
+    assert juniors.status_code == 201 and juniors.json()["parentFolderId"] == members.json()["id"]
+    staff = graph.post(f"{USER}/contactFolders", json={"parentFolderId": contacts["id"], "displayName": "Staff"})
+    assert staff.status_code == 201 and staff.json()["parentFolderId"] == contacts["id"]
+
+    assert [f["displayName"] for f in graph.get(f"{USER}/contactFolders").json()["value"]] == ["Contacts"]
+    children = graph.get(f"{USER}/contactFolders/{contacts['id']}/childFolders").json()
+    assert sorted(f["displayName"] for f in children["value"]) == ["Members", "Staff"]
+    assert children["@odata.context"].endswith(f"/contactFolders('{contacts['id']}')/childFolders")
+    below = graph.get(f"{USER}/contactFolders/{members.json()['id']}/childFolders").json()["value"]
+    assert [(f["displayName"], f["parentFolderId"]) for f in below] == [("Juniors", members.json()["id"])]
+    again = graph.post(f"{USER}/contactFolders/{contacts['id']}/childFolders", json={"displayName": "members"})
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "ErrorFolderExists")
+    # a contact made in the grandchild folder is there, and in no other
+    made = graph.post(f"{USER}/contactFolders/{juniors.json()['id']}/contacts", json={"givenName": "Tim"})
+    assert made.status_code == 201
+    assert [
+        c["givenName"] for c in graph.get(f"{USER}/contactFolders/{juniors.json()['id']}/contacts").json()["value"]
+    ] == ["Tim"]
+    assert graph.get(f"{USER}/contactFolders/{members.json()['id']}/contacts").json()["value"] == []

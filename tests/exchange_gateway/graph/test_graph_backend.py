@@ -14,6 +14,7 @@ from exchange_gateway.ews.connection import ExchangeSettings, configure_exchange
 from exchange_gateway.exchange_operations import ExchangeLimits, ExchangeOperations
 from exchange_gateway.tokens import TokenProvider
 from exchange_standin import EmulatorServer
+from exchange_standin.graph_model import graph_id
 from exchange_standin.identity import AppSpec
 from protocol.accounts import AppCredentials, EwsAccount, GraphAccount, PasswordCredentials
 from protocol.entries import CalendarEntry
@@ -184,3 +185,93 @@ async def test_an_expired_delta_token_is_read_afresh_telling_each_item_once(
     afresh = await operations.changes(args)
     assert sorted(c["id"] for c in afresh["changes"]) == sorted(m["id"] for m in made)
     assert {c["type"] for c in afresh["changes"]} == {"create"} and afresh["complete"] is True
+
+
+async def test_a_burst_of_1000_creates_leaves_a_bounded_state_and_loses_no_change(
+    server: EmulatorServer, operations: ExchangeOperations
+):
+    """delta_state.MAX_RECENT: the feed's state after a burst stays small (before: every id made
+    within a second of the round), each create is told once as a create, and an edit made in
+    Outlook right after arrives as an update."""
+    account = graph_account(server)
+    args = {"account": account, "kind": "calendar", "max_changes": 512}
+    state = (await operations.changes(args))["sync_state"]
+    made = []
+    for start in range(0, 1000, BATCH):
+        made += await operations.create(
+            {"account": account, "kind": "calendar", "items": [entry(n) for n in range(start, start + BATCH)]}
+        )
+    told: dict[str, list[str]] = {}
+    sizes = []
+    for _ in range(10):
+        feed = await operations.changes({**args, "sync_state": state})
+        state = feed["sync_state"]
+        sizes.append(len(state))
+        for change in feed["changes"]:
+            told.setdefault(change["id"], []).append(change["type"])
+        if feed["complete"]:
+            break
+    assert told == {m["id"]: ["create"] for m in made}
+    assert max(sizes) < 10_000, sizes
+
+    ews = EwsAccount(server.url, ANNA[0], PasswordCredentials(ANNA[0], ANNA[1], "basic")).to_wire()  # "Outlook"
+    edited = made[-1]
+    changed = {**entry(999), "subject": "Lesson 999 (moved)"}
+    wire = {"id": edited["id"], "change_key": edited["change_key"], "fields": ["subject"], "item": changed}
+    (update,) = await operations.update({"account": ews, "kind": "calendar", "items": [wire]})
+    assert update["ok"], update
+    feed = await operations.changes({**args, "sync_state": state})
+    assert [(c["id"], c["type"]) for c in feed["changes"]] == [(edited["id"], "update")]
+    assert feed["changes"][0]["change_key"] == update["change_key"]
+    assert len(feed["sync_state"]) < 10_000
+
+
+async def test_contact_folders_by_name_as_ews_has_them(server: EmulatorServer, operations: ExchangeOperations):
+    """A contact folder is a child of the Contacts folder by its name (any case), on both backends:
+    Graph lists those at /contactFolders/{contacts}/childFolders (its /contactFolders holds the
+    top-level folders only), and makes one there; a folder deeper down of the same name is not it."""
+    graph = graph_account(server)
+    ews = EwsAccount(server.url, ANNA[0], PasswordCredentials(ANNA[0], ANNA[1], "basic")).to_wire()
+    made_by_ews = await operations.ensure_folder({"account": ews, "kind": "contacts", "name": "Members"})
+    assert made_by_ews["created"] is True
+    found = await operations.ensure_folder({"account": graph, "kind": "contacts", "name": "members"})
+    assert (found["created"], found["id"]) == (False, graph_id(made_by_ews["id"]))  # Graph's form of the id
+
+    made_by_graph = await operations.ensure_folder({"account": graph, "kind": "contacts", "name": "Staff"})
+    assert made_by_graph["created"] is True
+    for account in (ews, graph):
+        listed = await operations.folders({"account": account, "kind": "contacts"})
+        assert sorted(f["name"] for f in listed if not f["main"]) == ["Members", "Staff"]
+        assert {graph_id(str(f["id"])) for f in listed if not f["main"]} == {
+            graph_id(made_by_ews["id"]),
+            made_by_graph["id"],
+        }
+    again = await operations.ensure_folder({"account": ews, "kind": "contacts", "name": "STAFF"})
+    assert (again["created"], graph_id(again["id"])) == (False, made_by_graph["id"])
+
+    # Outlook puts a folder "Juniors" inside "Members": it is not the contact folder "Juniors"
+    with server.store.lock:
+        mailbox = server.store.mailbox(ANNA[0])
+        assert mailbox is not None
+        members = next(f for f in mailbox.folders.values() if f.display_name == "Members")
+        mailbox.new_folder(members, "Juniors", "IPF.Contact")
+    for account in (ews, graph):
+        with pytest.raises(Exception) as missing:
+            await operations.changes({"account": account, "kind": "contacts", "folder": "Juniors", "max_changes": 10})
+        assert missing.value.code == "not_found"  # type: ignore[attr-defined]
+    # a contact in a sub-folder made through Graph is seen there through EWS, and in no main folder's feed
+    mains = [
+        (await operations.changes({"account": account, "kind": "contacts", "max_changes": 10}))["sync_state"]
+        for account in (ews, graph)
+    ]
+    (contact,) = await operations.create(
+        {"account": graph, "kind": "contacts", "folder": "Staff", "items": [{"given_name": "Tim", "surname": "Pro"}]}
+    )
+    assert contact["ok"], contact
+    feed = await operations.changes({"account": ews, "kind": "contacts", "folder": "Staff", "max_changes": 10})
+    assert [graph_id(c["id"]) for c in feed["changes"]] == [contact["id"]]
+    for account, state in zip((ews, graph), mains):
+        main = await operations.changes(
+            {"account": account, "kind": "contacts", "sync_state": state, "max_changes": 10}
+        )
+        assert main["changes"] == []

@@ -1,0 +1,110 @@
+"""store/mailbox_blocks.py: the one line said of a mailbox left alone after a refusal advises by
+cause (issue 16): a password account `account set`, the club's app refused `app set` and `app check`,
+a mailbox the app may not reach its admin's scoping (and `account check`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from cryptography.fernet import Fernet
+
+from exchange_gateway.graph.errors import GraphFailure, map_failure
+from exchange_gateway.tokens import _refusal
+from protocol.accounts import AppCredentials, EwsAccount, GraphAccount, PasswordCredentials
+from sync_service.store.accounts import row_values
+from sync_service.store.app_registration import store_app
+from sync_service.store.database import open_database
+from sync_service.store.mailbox_blocks import block_of, blocked_mailboxes, record_block, refusal_line
+from sync_service.store.models import ExchangeAccount, User
+from sync_service.vault import PasswordVault
+
+APP = AppCredentials("contoso.onmicrosoft.com", "0a1b2c3d-client", "app-S3cret", graph_url="https://graph.example/v1.0")
+SCOPE = "https://graph.microsoft.com/.default"
+SINCE = dt.datetime(2026, 12, 2, 9, 30)
+MAILBOX = "carol@example.com"
+
+# what the gateway answers for each cause, as it words it
+WRONG_SECRET = _refusal(APP, SCOPE, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid"})
+UNKNOWN_TENANT = _refusal(APP, SCOPE, {"error": "invalid_request", "error_description": "AADSTS90002: Tenant"})
+UNKNOWN_APP = _refusal(APP, SCOPE, {"error": "unauthorized_client", "error_description": "AADSTS700016: App"})
+TOKEN_REFUSED = map_failure(
+    GraphFailure(401, "InvalidAuthenticationToken", "Access token validation failure."), MAILBOX
+)
+OUT_OF_REACH = map_failure(GraphFailure(403, "ErrorAccessDenied", "Access is denied."), MAILBOX)
+NOT_IN_TENANT = map_failure(GraphFailure(404, "ErrorInvalidUser", "The requested user is invalid."), MAILBOX)
+
+
+@pytest.mark.parametrize(
+    "refusal", [WRONG_SECRET, UNKNOWN_TENANT, UNKNOWN_APP, TOKEN_REFUSED], ids=["secret", "tenant", "app", "token"]
+)
+def test_a_refused_app_advises_app_set_and_app_check(refusal):
+    assert refusal.code == "auth_failed"
+    line = refusal_line("carol", "app", refusal.message, SINCE)
+    assert line.startswith("the club's app was refused on 2026-12-02 09:30 UTC (")
+    assert refusal.message in line
+    assert "`sync-service app set --tenant … --client-id … --client-secret-stdin`" in line
+    assert "`sync-service app check`" in line and "`sync-service account check carol`" in line
+    assert "account set" not in line
+    assert "\n" not in line
+
+
+@pytest.mark.parametrize("refusal", [OUT_OF_REACH, NOT_IN_TENANT], ids=["403", "404"])
+def test_a_mailbox_the_app_may_not_reach_advises_its_scope_and_account_check(refusal):
+    assert refusal.code == "auth_failed"
+    line = refusal_line("carol", "app", refusal.message, SINCE)
+    assert line.startswith("the club's app may not reach this mailbox, since 2026-12-02 09:30 UTC (")
+    assert refusal.message in line
+    assert "RBAC for Applications" in line and "`sync-service account check carol`" in line
+    assert "app set" not in line
+    assert "\n" not in line
+
+
+def test_a_refused_password_advises_account_set_as_before():
+    line = refusal_line("alice", "password", "Exchange refused the user name or password", SINCE)
+    assert line == (
+        "Exchange refused the login on 2026-12-02 09:30 UTC (Exchange refused the user name or password); nothing "
+        "is asked of this mailbox until `sync-service account set alice` or `sync-service account check alice` "
+        "succeeds"
+    )
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = open_database(tmp_path / "club.sqlite3")
+    for login in ("alice", "carol", "dora"):
+        User.create(login=login, display_name=login.title())
+    yield database
+    database.close()
+
+
+def test_the_recorded_block_knows_the_kind_of_its_account(db):
+    vault = PasswordVault(Fernet.generate_key())
+    store_app(APP, vault)
+    accounts = {
+        "alice": EwsAccount(
+            "https://mail.example.com/EWS/Exchange.asmx", "a@example.com", PasswordCredentials("a", "pw")
+        ),
+        "carol": GraphAccount(MAILBOX, APP),
+        "dora": EwsAccount("https://outlook.office365.com/EWS/Exchange.asmx", "d@example.com", APP),  # --oauth
+    }
+    ids = {}
+    for login, account in accounts.items():
+        user = User.get(User.login == login)
+        ExchangeAccount.create(user=user, **row_values(account, vault))
+        ids[login] = user.id
+    made = record_block(ids["carol"], "auth_failed", WRONG_SECRET.message)
+    assert made is not None and made.credential_kind == "app"
+    assert "app set" in made.describe()
+    record_block(ids["alice"], "auth_failed", "Exchange refused the user name or password, or access to the mailbox")
+    record_block(ids["dora"], "auth_failed", OUT_OF_REACH.message)
+    read = blocked_mailboxes()
+    assert {login: read[ids[login]].credential_kind for login in accounts} == {
+        "alice": "password",
+        "carol": "app",
+        "dora": "app",
+    }
+    assert "`sync-service account set alice`" in read[ids["alice"]].describe()
+    assert "app set" in read[ids["carol"]].describe() and "account set" not in read[ids["carol"]].describe()
+    assert "RBAC for Applications" in read[ids["dora"]].describe()
+    assert block_of(ids["carol"]) == read[ids["carol"]]
