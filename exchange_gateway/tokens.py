@@ -162,13 +162,14 @@ class TokenProvider:
         return await trio.to_thread.run_sync(self.token, app, scope, limiter=self._limiter)
 
     def forget(self, app: AppCredentials) -> None:
-        """Drop the app's cached tokens (after Exchange refused one)."""
+        """Drop the app's cached tokens (after Exchange refused one), so that the next `token`
+        asks the identity platform (which drops msal's own cache first). Called on the event loop:
+        it never waits for the client's lock, which a token request holds while it asks (clearing
+        the dict is one step; a token being asked meanwhile is a fresh one anyway)."""
         with self._lock:
             client = self._clients.get(_key(app))
         if client is not None:
-            with client.lock:
-                client.tokens.clear()
-                client.application.remove_tokens_for_client()
+            client.tokens.clear()
 
     def __len__(self) -> int:
         return len(self._clients)

@@ -80,7 +80,7 @@ class GraphBackend:
         async def token() -> str:
             return (await self.tokens.token_async(app, GRAPH_SCOPE)).value
 
-        client = GraphClient(self.http(), app.graph_url, account.mailbox, token)
+        client = GraphClient(self.http(), app.graph_url, account.mailbox, token, lambda: self.tokens.forget(app))
         return GraphMailbox(client, account.mailbox, self.folders)
 
     def failure(self, account: GraphAccount, exc: Exception) -> GatewayError:

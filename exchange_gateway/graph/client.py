@@ -64,13 +64,19 @@ def http_client(timeout: float, verify: bool | ssl.SSLContext) -> httpx.AsyncCli
 
 class GraphClient:
     def __init__(
-        self, http: httpx.AsyncClient, graph_url: str, mailbox: str, token: Callable[[], Awaitable[str]]
+        self,
+        http: httpx.AsyncClient,
+        graph_url: str,
+        mailbox: str,
+        token: Callable[[], Awaitable[str]],
+        forget_token: Callable[[], None] = lambda: None,
     ) -> None:
         self._http = http
         self._root = graph_url.rstrip("/")
         self._user = f"/users/{quote(mailbox, safe='@')}"
-        self._token = token
+        self._token, self._forget_token = token, forget_token
         self._bearer: str | None = None  # the token of this call (a client serves one call)
+        self._renewed = False
 
     def url(self, path: str) -> str:
         return f"{self._root}{self._user}{path}"
@@ -89,13 +95,26 @@ class GraphClient:
             self._bearer = await self._token()
         return {"Authorization": f"Bearer {self._bearer}", "Prefer": PREFER, **extra}
 
+    async def _request(self, method: str, url: str, extra: Mapping[str, str], **options: Any) -> httpx.Response:
+        """One HTTP request with the app's token. A 401 on a token the identity platform gave
+        (expired early, revoked) is no refusal of the app: the token is dropped, a new one asked
+        for, and the request (which Graph refused before doing anything) sent once more; a 401 on
+        that fresh token is the answer."""
+        response = await self._http.request(method, url, headers=await self._headers(extra), **options)
+        if response.status_code != 401 or self._renewed:
+            return response
+        self._renewed = True
+        self._forget_token()
+        self._bearer = None
+        return await self._http.request(method, url, headers=await self._headers(extra), **options)
+
     async def send(self, request: GraphRequest) -> GraphAnswer:
-        response = await self._http.request(
+        response = await self._request(
             request.method,
             self.url(request.path),
+            request.headers,
             params=dict(request.params) or None,
             json=request.body,
-            headers=await self._headers(request.headers),
         )
         return GraphAnswer(response.status_code, dict(response.headers), _json(response))
 
@@ -113,7 +132,7 @@ class GraphClient:
 
     async def _one_batch(self, requests: Sequence[GraphRequest]) -> list[GraphAnswer]:
         body = {"requests": [_batch_entry(str(index), self._user, r) for index, r in enumerate(requests)]}
-        response = await self._http.post(f"{self._root}/$batch", json=body, headers=await self._headers({}))
+        response = await self._request("POST", f"{self._root}/$batch", {}, json=body)
         answer = GraphAnswer(response.status_code, dict(response.headers), _json(response))
         data = answer.value()
         found = {str(r.get("id")): r for r in data.get("responses", [])} if isinstance(data, dict) else {}
