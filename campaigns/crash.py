@@ -5,7 +5,17 @@ cycles, then every surviving item is edited once more on each side, and every on
 must arrive. Throughout, both sides are compared item by item, in full, with an oracle built from
 every change made: zero lost, duplicated, resurrected, stuck or unexpected.
 
-    python3 run.py -- python campaigns/crash.py --items 2000 --kills 200 [--seed N]
+    python3 run.py -- python campaigns/crash.py --items 2000 --kills 200 [--seed N] [--backend graph]
+
+The backend (`--backend`, default ews) is how the sync service's user reaches the mailbox: "ews",
+the mailbox's EWS address with its password (basic auth against the stand-in); "graph", Microsoft
+Graph with the club's app registration, set up through the command line as a technician does
+(`sync-service app set`, then `account set anna --graph --mailbox …`), the stand-in being Exchange
+Online too (`--app`, HTTPS with a CA of its own from `--tls`) and the gateway trusting its CA
+(`--ca-bundle`). Either way the campaign's own "Outlook" is plain exchangelib on the stand-in's EWS:
+with "graph" the same mailbox through the other API (one store, two APIs, as in Exchange Online),
+over the stand-in's HTTPS verified against its CA; so what the sync writes through Graph is read,
+edited and deleted through EWS, and our external id is the one MAPI named property of both.
 
 The oracle. Every item has a key, and on each side an identity: its row id in PC CADDIE; in
 Exchange its item id, or for a copy the sync made there the external id it carries (visible to any
@@ -42,7 +52,7 @@ import random
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -58,7 +68,7 @@ from exchangelib.protocol import close_connections  # noqa: E402
 
 from sandbox.outlook import BERLIN, external_id_visible  # noqa: E402
 from sandbox.processes import cycle_lock  # noqa: E402
-from sandbox.world import World  # noqa: E402
+from sandbox.world import BACKENDS, World, exchangelib_trusting  # noqa: E402
 
 UTC = dt.timezone.utc
 CLUB_ZONE = ZoneInfo("Europe/Berlin")  # PC CADDIE's wall times are the club's (the product's default zone)
@@ -782,6 +792,8 @@ class Oracle:
 
 @dataclass
 class Report:
+    backend: str = "ews"
+    graph_requests: int = 0  # the Graph requests the stand-in answered (the sync's, through the gateway)
     items: int = 0
     rounds: int = 0
     kills: int = 0
@@ -805,6 +817,7 @@ class Report:
     def lines(self) -> list[str]:
         more = len(self.problems) - PROBLEM_LINES
         return [
+            f"backend {self.backend} ({self.graph_requests} Graph requests answered)",
             f"items {self.items}, rounds {self.rounds}, changes {self.changes}, kills {self.kills} "
             f"({', '.join(f'{k} {v}' for k, v in sorted(self.kills_by_service.items()))}), moves {self.moves}",
             f"converged {self.converged}: lost {self.lost}, duplicated {self.duplicated}, "
@@ -820,14 +833,27 @@ class Report:
 
 
 class Campaign:
-    def __init__(self, home: Path, items: int, rounds: int, kills: int, seed: int, say: Callable[[str], None]) -> None:
-        self.world = World.start(home)
-        self.world.set_up()
+    def __init__(
+        self,
+        home: Path,
+        items: int,
+        rounds: int,
+        kills: int,
+        seed: int,
+        say: Callable[[str], None],
+        backend: str = "ews",
+    ) -> None:
+        self.backend = backend
+        self.world = World.for_backend(home, backend)
+        self.closing = ExitStack()
+        if self.world.tls:
+            self.closing.enter_context(exchangelib_trusting(self.world.standin.ca_file))
+        self.world.set_up(backend=backend)
         self.random = random.Random(seed)
         self.items, self.rounds, self.kills = items, rounds, kills
         self.say = say
         self.oracle = Oracle(self.world, self.random, say)
-        self.report = Report(items=items, rounds=rounds)
+        self.report = Report(backend=backend, items=items, rounds=rounds)
 
     def run(self, timeout_per_round: float = 300.0, quiet_cycles: int = 2) -> Report:
         """Rounds, each disturbed (`disturb`) and then waited on until both sides agree with the
@@ -876,6 +902,7 @@ class Campaign:
     def _finish(self, started: float, converged: bool) -> Report:
         self.report.converged = converged
         self.report.judged(self.oracle.verdict())
+        self.report.graph_requests = self.world.standin.state()["requests"]["counts"].get("Graph", 0)
         self.report.seconds = time.monotonic() - started
         return self.report
 
@@ -899,6 +926,7 @@ class Campaign:
     def stop(self) -> None:
         self.world.stop()
         close_connections()
+        self.closing.close()
 
 
 def run_campaign(
@@ -909,9 +937,10 @@ def run_campaign(
     seed: int = 1,
     say: Callable[[str], None] = print,
     timeout_per_round: float = 300.0,
+    backend: str = "ews",
 ) -> Report:
     with external_id_visible():
-        campaign = Campaign(home, items, rounds, kills, seed, say)
+        campaign = Campaign(home, items, rounds, kills, seed, say, backend)
         try:
             return campaign.run(timeout_per_round)
         finally:
@@ -924,9 +953,17 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--backend", choices=BACKENDS, default="ews", help="how the sync reaches the mailbox")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="crash-campaign-") as folder:
-        report = run_campaign(Path(folder) / "home", options.items, options.rounds, options.kills, options.seed)
+        report = run_campaign(
+            Path(folder) / "home",
+            options.items,
+            options.rounds,
+            options.kills,
+            options.seed,
+            backend=options.backend,
+        )
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1

@@ -14,7 +14,19 @@ good never converges) or unexpected, else it exits 1. The logins Exchange refuse
 (That the gateway honours a back-off is checked by tests/exchange_gateway/ews/test_operations.py;
 the emulator's log gives no send times to check it here.)
 
-    python3 run.py -- python campaigns/faults.py --items 1000 --rounds 12 [--seed N]
+    python3 run.py -- python campaigns/faults.py --items 1000 --rounds 12 [--seed N] [--backend graph]
+
+With `--backend graph` the sync service's user is on Microsoft Graph with the club's app (see
+campaigns/crash.py; the campaign's "Outlook" stays plain exchangelib on the same mailbox's EWS), and
+the faults are Graph's (GRAPH_FAULTS; exchange_standin/graph_http.py): 429 TooManyRequests with
+Retry-After, for a whole request or request by request inside a `$batch` (the first few carried
+out), 503 with and without Retry-After, 500, slow answers, dropped and reset connections (before or
+after doing the work: a `$batch` of creates done and its answer lost), a request done and then
+answered 504 (in a `$batch` after its first request, or all of it), a 401 of a token Graph no
+longer takes, a delta round's next page answered 410 (the sync state gone); and in the middle round
+every token the identity platform gave expires and Graph forgets every delta token (the gateway
+must fetch a new token by itself, the sync read the calendar afresh without a duplicate). The
+refused requests counted are Graph's 401s.
 """
 
 from __future__ import annotations
@@ -32,6 +44,7 @@ if __package__ in (None, ""):
 
 from campaigns.crash import Campaign, Report  # noqa: E402
 from sandbox.outlook import external_id_visible  # noqa: E402
+from sandbox.world import BACKENDS  # noqa: E402
 
 FAULTS: list[dict[str, Any]] = [
     {"kind": "server_busy", "back_off_ms": 800},
@@ -52,6 +65,22 @@ FAULTS: list[dict[str, Any]] = [
     {"kind": "fault_after_work", "operations": ["CreateItem", "UpdateItem", "DeleteItem"]},
     {"kind": "invalid_sync_state"},
 ]
+GRAPH_FAULTS: list[dict[str, Any]] = [
+    {"kind": "throttled", "retry_after": 1},
+    {"kind": "throttled", "retry_after": 1, "style": "message", "keep": 3},
+    {"kind": "http_503", "retry_after": 1},
+    {"kind": "http_503"},
+    {"kind": "http_500"},
+    {"kind": "delay", "seconds": 1.5},
+    {"kind": "drop"},
+    {"kind": "drop", "process": True},
+    {"kind": "drop", "process": True, "reset": True},
+    {"kind": "timeout_after_work", "keep": 1},
+    {"kind": "timeout_after_work"},
+    {"kind": "unauthorized"},
+    {"kind": "invalid_sync_state"},
+]
+FAULTS_OF = {"ews": FAULTS, "graph": GRAPH_FAULTS}
 
 
 class FaultCampaign(Campaign):
@@ -64,16 +93,20 @@ class FaultCampaign(Campaign):
     def disturb(self, round_number: int) -> str:
         """Four kinds of fault for a few seconds, hitting a quarter of the requests; in the middle
         round the mailbox's password changes too, and the technician sets it anew."""
-        rules = self.random.sample(FAULTS, k=4)
+        rules = self.random.sample(FAULTS_OF[self.backend], k=4)
         for rule in rules:
             self.world.control("/emulator/faults", {**rule, "fraction": 0.25})
         if round_number > 1:  # (in the first round the first sync has not agreed yet)
             self.report.changes += self.writes_under_faults(f"f{round_number}")
         if round_number == max(1, self.rounds // 2):
-            self.world.control("/emulator/password", {"mailbox": "anna@club.example", "password": "new-secret"})
-            self.world.password = "new-secret"  # (the campaign's own Outlook client)
-            time.sleep(self.fault_seconds)
-            self.world.set_account("anna", "new-secret")
+            if self.backend == "graph":
+                self.world.control("/emulator/tokens/expire")
+                self.world.control("/emulator/graph/forget-delta-tokens")
+            else:
+                self.world.control("/emulator/password", {"mailbox": "anna@club.example", "password": "new-secret"})
+                self.world.password = "new-secret"  # (the campaign's own Outlook client)
+                time.sleep(self.fault_seconds)
+                self.world.set_account("anna", "new-secret")
         time.sleep(self.fault_seconds)
         state = self.world.control("/emulator/faults", method="GET")
         self.faults_hit += sum(rule.get("hits", 0) for rule in state)
@@ -111,14 +144,15 @@ def run_fault_campaign(
     seed: int = 1,
     say: Callable[[str], None] = print,
     timeout_per_round: float = 300.0,
+    backend: str = "ews",
 ) -> tuple[Report, int]:
     with external_id_visible():
-        campaign = FaultCampaign(home, items, rounds, 0, seed, say)
+        campaign = FaultCampaign(home, items, rounds, 0, seed, say, backend)
         try:
             report = campaign.run(timeout_per_round)
             refused = campaign.world.control("/emulator/state", method="GET")["requests"]["statuses"].get("401", 0)
             say(f"faults hit by kind: {', '.join(f'{k} {v}' for k, v in sorted(campaign.kinds_hit.items()))}")
-            say(f"logins Exchange refused: {refused}")
+            say(f"{'logins' if backend == 'ews' else 'tokens'} Exchange refused: {refused}")
             return report, campaign.faults_hit
         finally:
             campaign.stop()
@@ -129,10 +163,16 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--backend", choices=BACKENDS, default="ews", help="how the sync reaches the mailbox")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fault-campaign-") as folder:
         report, hits = run_fault_campaign(
-            Path(folder) / "home", options.items, options.rounds, options.seed, say=lambda line: print(line, flush=True)
+            Path(folder) / "home",
+            options.items,
+            options.rounds,
+            options.seed,
+            say=lambda line: print(line, flush=True),
+            backend=options.backend,
         )
     for line in report.lines():
         print(line)

@@ -34,15 +34,27 @@ FAULT_KINDS = (
     "fault_after_work",
     "throttled",
 )
-# What a Graph request can meet (operation "Graph"): throttled (429 TooManyRequests with
-# Retry-After), server_busy (the same), http_503, http_500, delay, drop and unauthorized.
+# What a Graph request can meet (operation "Graph"; see graph_http.py): throttled (429
+# TooManyRequests with Retry-After), server_busy (the same), http_503, http_500, delay, drop
+# (optionally after the work), unauthorized, timeout_after_work (504 after the work) and
+# invalid_sync_state (410 for a delta round's later pages).
 EWS_KINDS = tuple(kind for kind in FAULT_KINDS if kind != "throttled")
-GRAPH_KINDS = ("throttled", "server_busy", "http_503", "http_500", "delay", "drop", "unauthorized")
+GRAPH_KINDS = (
+    "throttled",
+    "server_busy",
+    "http_503",
+    "http_500",
+    "delay",
+    "drop",
+    "unauthorized",
+    "timeout_after_work",
+    "invalid_sync_state",
+)
 # Where a kind applies unless the rule names its operations: a full mailbox refuses what would
 # store more (reads and deletes still work); an invalid sync state is one a sync is given.
 DEFAULT_OPERATIONS = {
     "quota_exceeded": ("CreateItem", "UpdateItem", "CopyItem", "MoveItem", "CreateFolder"),
-    "invalid_sync_state": ("SyncFolderItems",),
+    "invalid_sync_state": ("SyncFolderItems", "Graph"),
 }
 # The ResponseCode each kind answers with (error_message and fault_after_work: the rule's `code`).
 KIND_CODES = {

@@ -1,6 +1,7 @@
 """The whole product as processes, for end-to-end tests and campaigns: the stand-in Exchange server,
 the gateway, the sync service (when wanted running), a home; PC CADDIE's side through the command
-line and straight in its database, Exchange's side through plain exchangelib."""
+line and straight in its database, Exchange's side through plain exchangelib (over the stand-in's
+HTTPS too, within `exchangelib_trusting`) or plain Graph calls."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import datetime as dt
 import json
 import sqlite3
 import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
+import requests
 from exchangelib import Account, CalendarItem, EWSDateTime
+from exchangelib.protocol import BaseProtocol
 
 from .graph import ClubApp, GraphMailbox, app_token
 from .outlook import BERLIN, outlook
@@ -20,6 +24,27 @@ from .processes import Service, free_port, gateway, run_command, sync_service
 from .standin import StandIn
 
 MAILBOX, PASSWORD = "anna@club.example", "anna-secret"
+BACKENDS = ("ews", "graph")  # how the sync service's user reaches the mailbox (`account set`)
+CLUB_APP = ClubApp("club.onmicrosoft.com", "0c1ab5e7-9f3d-4d2a-8b6e-5a4f3c2d1e0f", "club~app.Secret-4711")
+
+
+@contextmanager
+def exchangelib_trusting(ca_file: Path) -> Iterator[None]:
+    """Within it, plain exchangelib verifies HTTPS against `ca_file` (the stand-in's CA) rather than
+    the system's, as exchangelib's documentation shows with its HTTP adapter class (set on
+    BaseProtocol for the process: restored on leaving)."""
+
+    class TrustingAdapter(requests.adapters.HTTPAdapter):
+        def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+            kwargs["verify"] = str(ca_file)
+            return super().send(request, *args, **kwargs)
+
+    before = BaseProtocol.HTTP_ADAPTER_CLS
+    BaseProtocol.HTTP_ADAPTER_CLS = TrustingAdapter
+    try:
+        yield
+    finally:
+        BaseProtocol.HTTP_ADAPTER_CLS = before
 
 
 def account_set_arguments(login: str, url: str, mailbox: str) -> list[str]:
@@ -81,10 +106,23 @@ class World:
             raise
         return world
 
+    @classmethod
+    def for_backend(cls, home: Path, backend: str) -> World:
+        """A world whose user will reach the mailbox through `backend` (BACKENDS): for "graph" the
+        stand-in is Exchange Online too, with the club's app (CLUB_APP)."""
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r} (known: {', '.join(BACKENDS)})")
+        return cls.start(home, apps=[CLUB_APP] if backend == "graph" else ())
+
     @property
     def url(self) -> str:
         """The stand-in's EWS address."""
         return self.standin.url
+
+    @property
+    def tls(self) -> bool:
+        """Whether the stand-in serves HTTPS (with its own CA, `standin.ca_file`)."""
+        return self.standin.tls_dir is not None
 
     def start_gateway(self) -> Service:
         trust = ("--ca-bundle", str(self.standin.ca_file)) if self.standin.tls_dir is not None else ()
@@ -117,12 +155,20 @@ class World:
     def sync_now(self, ok: bool = True) -> subprocess.CompletedProcess:
         return self.caddie("sync-now", "--gateway", self.gateway, ok=ok)
 
-    def set_up(self, login: str = "anna", area: str = "Tee times", *calendar_options: str) -> None:
+    def set_up(
+        self, login: str = "anna", area: str = "Tee times", *calendar_options: str, backend: str = "ews"
+    ) -> None:
+        """The club with `login`'s calendar of `area`: on EWS with the mailbox's password, or on
+        Microsoft Graph with the world's first app (`app set`, then `account set --graph`)."""
         self.caddie("param", "set", "SYNC_EXCH", "1")
         self.caddie("user", "add", login)
         self.caddie("user", "permissions", login, "--appointments", "all", "--contacts", "yes")
         self.caddie("area", "add", area)
-        self.set_account(login, PASSWORD)
+        if backend == "graph":
+            self.set_app(self.apps[0])
+            self.set_graph_account(login)
+        else:
+            self.set_account(login, PASSWORD)
         self.caddie("calendar", "add", login, area, *calendar_options)
 
     def set_account(self, login: str, password: str, mailbox: str = MAILBOX) -> None:

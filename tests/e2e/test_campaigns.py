@@ -40,6 +40,39 @@ def test_fault_campaign_small(tmp_path):
     assert report.moves == 2 * 80
 
 
+def test_crash_campaign_small_on_graph(tmp_path):
+    lines = []
+    report = run_campaign(
+        tmp_path / "home",
+        items=120,
+        rounds=3,
+        kills=6,
+        seed=7,
+        say=lines.append,
+        timeout_per_round=90,
+        backend="graph",
+    )
+    close_connections()
+    assert counts(report) == NOTHING_WRONG, "\n".join(lines + report.lines())
+    assert report.converged and report.ok, "\n".join(lines + report.lines())
+    assert report.kills == 6 and report.changes > 0
+    assert report.moves == 2 * 120
+
+
+def test_fault_campaign_small_on_graph(tmp_path):
+    from campaigns.faults import run_fault_campaign
+
+    lines = []
+    report, hits = run_fault_campaign(
+        tmp_path / "home", items=80, rounds=2, seed=3, say=lines.append, timeout_per_round=90, backend="graph"
+    )
+    close_connections()
+    assert counts(report) == NOTHING_WRONG, "\n".join(lines + report.lines())
+    assert report.converged and report.ok, "\n".join(lines + report.lines())
+    assert hits > 0
+    assert report.moves == 2 * 80
+
+
 def test_wire_abuse_campaign_small(tmp_path):
     from campaigns.wire import run_wire_campaign
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 import requests
 from exchangelib import CalendarItem, EWSDateTime, EWSTimeZone
@@ -15,6 +16,7 @@ from exchangelib.errors import (
 )
 
 from exchange_standin import EmulatorServer
+from exchange_standin.identity import AppSpec
 
 from .conftest import ANNA, NS, envelope, make_account, parse, post, response_codes
 
@@ -205,3 +207,116 @@ def test_the_state_endpoint(emulator, account):
         folder["path"] == "/Top of Information Store/Calendar" and folder["items"] == 1 for folder in anna["folders"]
     )
     assert state["requests"]["counts"]["CreateItem"] == 1
+
+
+# -- Microsoft Graph's faults (graph_http.py) -------------------------------------------------------
+
+TENANT, CLIENT, SECRET = "club-tenant", "11111111-2222-3333-4444-555555555555", "app-secret"
+GRAPH_USER = f"/users/{ANNA[0]}"
+
+
+@pytest.fixture
+def online():
+    server = EmulatorServer(mailboxes=[ANNA], apps=[AppSpec(TENANT, CLIENT, SECRET)]).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def graph(online: EmulatorServer):
+    answer = httpx.post(
+        f"{online.base_url}/{TENANT}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": CLIENT,
+            "client_secret": SECRET,
+            "scope": "https://graph.microsoft.com/.default",
+        },
+    )
+    token = answer.json()["access_token"]
+    with httpx.Client(base_url=f"{online.base_url}/v1.0", headers={"Authorization": f"Bearer {token}"}) as session:
+        yield session
+
+
+def creates(*subjects: str) -> dict:
+    """A $batch of event creates, each with a transactionId of its own (as the gateway sends them)."""
+    return {
+        "requests": [
+            {
+                "id": str(n),
+                "method": "POST",
+                "url": f"{GRAPH_USER}/calendar/events",
+                "headers": {"Content-Type": "application/json"},
+                "body": {
+                    "subject": subject,
+                    "start": {"dateTime": "2026-06-01T09:00:00", "timeZone": "UTC"},
+                    "end": {"dateTime": "2026-06-01T10:00:00", "timeZone": "UTC"},
+                    "transactionId": f"tx-{subject}",
+                },
+            }
+            for n, subject in enumerate(subjects)
+        ]
+    }
+
+
+def subjects(graph: httpx.Client) -> list[str]:
+    return sorted(event["subject"] for event in graph.get(f"{GRAPH_USER}/events?$top=100").json()["value"])
+
+
+def test_a_graph_batch_whose_answer_is_lost_after_its_creates_were_made(online, graph):
+    online.add_fault("drop", count=1, process=True)
+    with pytest.raises(httpx.TransportError):
+        graph.post("/$batch", json=creates("Lesson", "Medal"))
+    assert subjects(graph) == ["Lesson", "Medal"]  # the work was done
+    online.add_fault("drop", count=1, process=True, reset=True)
+    with pytest.raises(httpx.TransportError):
+        graph.post("/$batch", json=creates("Lesson", "Medal", "Cup"))  # sent again, one more
+    assert subjects(graph) == ["Cup", "Lesson", "Medal"]  # the transactionIds make the repeat no duplicate
+    online.add_fault("drop", count=1)  # before the work: nothing done
+    with pytest.raises(httpx.TransportError):
+        graph.post("/$batch", json=creates("Never"))
+    assert subjects(graph) == ["Cup", "Lesson", "Medal"]
+
+
+def test_a_graph_batch_done_and_answered_504_after_the_first_requests(online, graph):
+    online.add_fault("timeout_after_work", count=1, keep=1)
+    answer = graph.post("/$batch", json=creates("Lesson", "Medal", "Cup"))
+    assert answer.status_code == 200
+    statuses = {r["id"]: r["status"] for r in answer.json()["responses"]}
+    assert statuses == {"0": 201, "1": 504, "2": 504}
+    timed_out = next(r for r in answer.json()["responses"] if r["id"] == "1")
+    assert timed_out["body"]["error"]["code"] == "GatewayTimeout"
+    assert subjects(graph) == ["Cup", "Lesson", "Medal"]
+    online.add_fault("timeout_after_work", count=1)  # a single request: the whole answer
+    single = graph.post(f"{GRAPH_USER}/calendar/events", json=creates("Alone")["requests"][0]["body"])
+    assert single.status_code == 504
+    assert subjects(graph) == ["Alone", "Cup", "Lesson", "Medal"]
+
+
+def test_throttling_inside_a_graph_batch_request_by_request(online, graph):
+    online.add_fault("throttled", count=1, style="message", keep=1, retry_after=3)
+    answer = graph.post("/$batch", json=creates("Lesson", "Medal", "Cup"))
+    assert answer.status_code == 200
+    by_id = {r["id"]: r for r in answer.json()["responses"]}
+    assert [by_id[i]["status"] for i in ("0", "1", "2")] == [201, 429, 429]
+    assert by_id["1"]["headers"]["Retry-After"] == "3"
+    assert by_id["2"]["body"]["error"]["code"] == "TooManyRequests"
+    assert subjects(graph) == ["Lesson"]  # the throttled ones were not done
+    online.add_fault("throttled", count=1, retry_after=1)  # style "fault": the whole batch
+    whole = graph.post("/$batch", json=creates("Medal"))
+    assert (whole.status_code, whole.headers["Retry-After"]) == (429, "1")
+    assert subjects(graph) == ["Lesson"]
+
+
+def test_an_invalid_sync_state_meets_only_a_delta_rounds_later_pages(online, graph):
+    online.add_fault("invalid_sync_state", count=1)
+    window = "startDateTime=2026-01-01T00:00:00Z&endDateTime=2027-01-01T00:00:00Z"
+    first = graph.get(f"{GRAPH_USER}/calendarView/delta?{window}")  # a first round's first page: no state yet
+    assert first.status_code == 200
+    assert graph.get(f"{GRAPH_USER}/events").status_code == 200
+    link = first.json()["@odata.deltaLink"]
+    gone = graph.get(link.split("/v1.0", 1)[1])
+    assert gone.status_code == 410
+    assert gone.json()["error"]["code"] == "SyncStateNotFound"
+    assert graph.get(link.split("/v1.0", 1)[1]).status_code == 200  # (count=1: used up)
+    assert online.faults.describe() == []
