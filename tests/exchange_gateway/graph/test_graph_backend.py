@@ -14,7 +14,7 @@ from exchange_gateway.ews.connection import ExchangeSettings, configure_exchange
 from exchange_gateway.exchange_operations import ExchangeLimits, ExchangeOperations
 from exchange_gateway.tokens import TokenProvider
 from exchange_standin import EmulatorServer
-from exchange_standin.graph_model import graph_id
+from exchange_standin.graph_model import ews_id, graph_id
 from exchange_standin.identity import AppSpec
 from protocol.accounts import AppCredentials, EwsAccount, GraphAccount, PasswordCredentials
 from protocol.entries import CalendarEntry
@@ -217,7 +217,8 @@ async def test_a_burst_of_1000_creates_leaves_a_bounded_state_and_loses_no_chang
     ews = EwsAccount(server.url, ANNA[0], PasswordCredentials(ANNA[0], ANNA[1], "basic")).to_wire()  # "Outlook"
     edited = made[-1]
     changed = {**entry(999), "subject": "Lesson 999 (moved)"}
-    wire = {"id": edited["id"], "change_key": edited["change_key"], "fields": ["subject"], "item": changed}
+    # Outlook knows the item by its EWS id (Graph's REST id with '-' and '_' where EWS has '/' and '+')
+    wire = {"id": ews_id(edited["id"]), "change_key": edited["change_key"], "fields": ["subject"], "item": changed}
     (update,) = await operations.update({"account": ews, "kind": "calendar", "items": [wire]})
     assert update["ok"], update
     feed = await operations.changes({**args, "sync_state": state})
