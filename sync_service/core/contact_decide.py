@@ -1,5 +1,10 @@
 """The decision for one contact, as a pure function, built on the appointment decision.
 
+The decision is data (`contact_decision_table`, the tables docs/sync.md shows): `decide_contact`
+finds each case's row (`new_key`, `linked_key`, and per field group what is known of the agreed
+values and which sides were read) and carries out its outcome; `contact_merge.merge_group` does
+the same for each field of a group.
+
 Each field group of a linked contact is merged field by field against what both sides last agreed
 on (see contact_merge): `sync` both ways with the conflict policy, `export` as read only
 (Exchange's edits of that group are ignored and overwritten by the next PC CADDIE change), `no`
@@ -24,6 +29,27 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Collection, Mapping, Sequence
 
 from .contact_content import GROUPS, NAMES, Groups, contact_names, digest, normal, same_names
+from .contact_decision_table import (
+    BASIS,
+    FIELDS,
+    LINKED,
+    MERGED_MODES,
+    NEW,
+    Basis,
+    Contact,
+    Field,
+    FieldOutcome,
+    ItemOutcome,
+    Known,
+    LinkedKey,
+    Listing,
+    NewKey,
+    NewOutcome,
+    Owner,
+    Person,
+    Source,
+    read,
+)
 from .contact_merge import merge_group
 from .model import UNCHANGED, Policy, Side, Unchanged
 from .permissions import FieldMode
@@ -74,12 +100,14 @@ class ContactDecision:
         return {group: digest(values) for group, values in self.agreed.items()}
 
 
-def _active(group: str, modes: Mapping[str, FieldMode]) -> bool:
-    return group == NAMES or modes.get(group, FieldMode.NO) is not FieldMode.NO
-
-
 def _mode(group: str, modes: Mapping[str, FieldMode]) -> FieldMode:
-    return FieldMode.SYNC if group == NAMES else modes[group]
+    """The group's mode: names always `sync`; a mode the field table has no rows for (`no`) means
+    never touched."""
+    return FieldMode.SYNC if group == NAMES else modes.get(group, FieldMode.NO)
+
+
+def _active(group: str, modes: Mapping[str, FieldMode]) -> bool:
+    return _mode(group, modes) in MERGED_MODES
 
 
 def winner(observation: ContactObservation, policy: Policy) -> Side:
@@ -92,6 +120,33 @@ def winner(observation: ContactObservation, policy: Policy) -> Side:
     return Side.PCCADDIE
 
 
+def linked_key(observation: ContactObservation) -> LinkedKey:
+    """The row of `LINKED` a linked contact's observation falls in."""
+    link = observation.link
+    assert link is not None
+    if observation.on_list:
+        listing = Listing.LISTED
+    else:
+        listing = Listing.OFF_WITH_CONTACT if link.delete_in_exchange else Listing.OFF
+    if link.exchange_id is None:
+        owner = Owner.OWED
+    else:
+        owner = Owner.SYNC if link.origin is Side.PCCADDIE else Owner.USER
+    return (
+        listing,
+        Person.DELETED if observation.local is None else Person.THERE,
+        owner,
+        Contact.DELETED if observation.remote is None else Contact.THERE,
+    )
+
+
+def new_key(observation: ContactObservation) -> NewKey:
+    """The row of `NEW` an entry with no link falls in."""
+    source = Source.EXCHANGE if observation.source == "exchange" else Source.PERSON
+    sides = read(isinstance(observation.local, dict), isinstance(observation.remote, dict))
+    return source, observation.on_list, sides
+
+
 def decide_contact(
     observation: ContactObservation, modes: Mapping[str, FieldMode], policy: Policy = Policy.PCCADDIE_WINS
 ) -> ContactDecision:
@@ -100,16 +155,11 @@ def decide_contact(
         return _new(observation, modes, policy)
     if link.stopped:
         return ContactDecision("skip")
-    if not observation.on_list and link.delete_in_exchange and link.exchange_id:
-        return ContactDecision("delete-remote")
-    if local is None:  # the person was deleted in PC CADDIE
-        return ContactDecision("delete-remote" if link.origin is Side.PCCADDIE and link.exchange_id else "unlink")
-    if not observation.on_list:
-        return ContactDecision("unlink")
-    if remote is None:
-        return ContactDecision("unlist")
-    if link.exchange_id is None:  # its create is still owed
-        return ContactDecision("skip")
+    decided = LINKED[linked_key(observation)]
+    if decided is not ItemOutcome.MERGE:
+        assert decided.action is not None
+        return ContactDecision(decided.action)
+    assert local is not None and remote is not None
     to_exchange: dict[str, Values] = {}
     to_pccaddie: dict[str, Values] = {}
     agreed: dict[str, Values] = {}
@@ -118,23 +168,30 @@ def decide_contact(
     for group in GROUPS:
         if not _active(group, modes):
             continue
+        mode = _mode(group, modes)
         base = _base(link, group, local, remote)
         mine = local[group] if isinstance(local, dict) else base
         theirs = remote[group] if isinstance(remote, dict) else base
-        if base is None and link.digests.get(group, UNKNOWN) != UNKNOWN and (mine is None) != (theirs is None):
-            # only the digest was kept, and the side not read is as agreed: the other side changed it
+        basis = BASIS[(_known(link, group, base), read(isinstance(local, dict), isinstance(remote, dict)))]
+        if basis is Basis.LATER:
+            continue  # a side not read, with nothing agreed to stand for it: looked at when read
+        if basis is Basis.DIGEST:
+            # only the digest was kept, and the side not read is as agreed: the read side changed it
+            local_state = Field.CHANGED if isinstance(local, dict) else Field.AS_AGREED
+            remote_state = Field.CHANGED if isinstance(remote, dict) else Field.AS_AGREED
             changed = normal(group, mine if mine is not None else theirs or ())
-            if _mode(group, modes) is FieldMode.EXPORT and isinstance(remote, dict):
-                continue  # Exchange's edit of an export group: ignored
-            if isinstance(local, dict):
+            as_one = FIELDS[(mode, local_state, remote_state)]
+            if as_one is FieldOutcome.UPDATE_EXCHANGE:
                 to_exchange[group] = changed
-            else:
+            elif as_one is FieldOutcome.UPDATE_PCCADDIE:
                 to_pccaddie[group] = changed
+            else:  # Exchange's edit of an export group, PC CADDIE's not read: ignored
+                assert as_one is FieldOutcome.IGNORED
+                continue
             agreed[group] = changed
             continue
-        if mine is None or theirs is None:
-            continue  # a side not read, with nothing agreed to stand for it: looked at when read
-        merged = merge_group(_mode(group, modes), base, mine, theirs, wins)
+        assert mine is not None and theirs is not None
+        merged = merge_group(mode, base, mine, theirs, wins)
         ends_local, ends_remote, ends_base = (
             normal(group, merged.local),
             normal(group, merged.remote),
@@ -169,11 +226,18 @@ def _base(
     return None
 
 
+def _known(link: ContactLinkState, group: str, base: Values | None) -> Known:
+    """What is known of the group's agreed values, `base` being what `_base` found."""
+    if base is not None:
+        return Known.VALUES
+    return Known.NOTHING if link.digests.get(group, UNKNOWN) == UNKNOWN else Known.DIGEST
+
+
 def _new(observation: ContactObservation, modes: Mapping[str, FieldMode], policy: Policy) -> ContactDecision:
     local, remote = observation.local, observation.remote
-    if observation.source == "exchange":
-        if not isinstance(remote, dict) or not isinstance(local, dict):
-            return ContactDecision("none")
+    decided = NEW[new_key(observation)]
+    if decided is NewOutcome.ADOPT:
+        assert isinstance(remote, dict) and isinstance(local, dict)
         to_exchange: dict[str, Values] = {}
         to_pccaddie: dict[str, Values] = {}
         agreed: dict[str, Values] = {}
@@ -193,23 +257,18 @@ def _new(observation: ContactObservation, modes: Mapping[str, FieldMode], policy
         return ContactDecision(
             "adopt", to_exchange, to_pccaddie, agreed, tuple(conflicts), observation.remote_change_key
         )
-    if to_make(observation):
+    if decided is NewOutcome.CREATE:
         assert isinstance(local, dict)
         exported = {g: local[g] for g in GROUPS if _active(g, modes)}
         return ContactDecision("create", to_exchange=exported, agreed=exported)
-    return ContactDecision("none")
+    return ContactDecision(decided.action)
 
 
 def to_make(observation: ContactObservation) -> bool:
-    """Whether the decision makes this person's contact in Exchange: on the list, with no link and
-    not picked from Exchange (before it is made, an existing contact that is the person is looked
-    for, and adopted if found)."""
-    return (
-        observation.link is None
-        and observation.source != "exchange"
-        and isinstance(observation.local, dict)
-        and observation.on_list
-    )
+    """Whether the decision makes this person's contact in Exchange (`NEW`): on the list, with no
+    link and not picked from Exchange (before it is made, an existing contact that is the person
+    is looked for, and adopted if found)."""
+    return observation.link is None and NEW[new_key(observation)] is NewOutcome.CREATE
 
 
 def mass_unlisting(decisions: list[ContactDecision], linked: int, threshold: int = 20) -> str | None:

@@ -1,21 +1,25 @@
 """One field group of a contact merged field by field, as a pure function.
 
-Each group (names, address, phone, e-mail) is a tuple of fields. With a base (what both sides last
-agreed on), each field is a three-way merge: a field changed on one side only takes that side's
-value, a field changed on both sides differently is a conflict the policy decides (the loser is
-kept). Without a base (a contact picked with +ADD, a group that was `no` until now) nothing is
-known to have changed, so the two sides are merged: a field only one side has is kept, an empty
-field never wipes the other, and where both have differing values the policy decides.
+Each group (names, address, phone, e-mail) is a tuple of fields. Each field's state on either
+side (against the agreed value, or with none agreed empty or filled) and the group's mode give the
+outcome in `contact_decision_table.FIELDS`, the table docs/sync.md shows; `merge_group` looks it
+up and carries it out. With a base (what both sides last agreed on) a field changed on one side
+only takes that side's value, a field changed on both sides differently is a conflict the policy
+decides (the loser is kept). Without a base (a contact picked with +ADD, a group that was `no`
+until now) a filled field counts as a change: a field only one side has is kept, an empty field
+never wipes the other, and where both have differing values the policy decides.
 
-In `export` PC CADDIE is the only source: its group is written when it changed since the base (or
-when no base exists, its non-empty fields), Exchange's edits are never taken in, and an Outlook
-value overwritten that differed from the base is kept as a conflict's loser.
+In `export` PC CADDIE is the only source and what it holds is agreed: its changed fields are
+written, Exchange's edits are never taken in (an edited field is overwritten when PC CADDIE changes
+the group, and the Outlook value overwritten is kept as a conflict's loser).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import assert_never
 
+from .contact_decision_table import FIELDS, Field, FieldOutcome, field_state
 from .model import Side
 from .permissions import FieldMode
 
@@ -37,41 +41,41 @@ def merge_group(
     width = max(len(local), len(remote), len(base or ()))
     local, remote = _pad(local, width), _pad(remote, width)
     known = _pad(base, width) if base is not None else None
-    if mode is FieldMode.EXPORT:
-        return _export(known, local, remote)
-    final: list[str] = []
-    conflict = False
-    for i in range(width):
-        mine, theirs = local[i], remote[i]
-        if mine == theirs:
-            final.append(mine)
-        elif known is not None and mine == known[i]:
-            final.append(theirs)
-        elif known is not None and theirs == known[i]:
-            final.append(mine)
-        elif known is None and not mine:
-            final.append(theirs)
-        elif known is None and not theirs:
-            final.append(mine)
+    agreed = [None if known is None else known[i] for i in range(width)]
+    states = [(field_state(agreed[i], local[i]), field_state(agreed[i], remote[i])) for i in range(width)]
+    pccaddie_changed = any(mine is Field.CHANGED for mine, _ in states)  # the group, for IGNORED
+    ends_local: list[str] = []
+    ends_remote: list[str] = []
+    ends_agreed: list[str] = []
+    conflict: Side | None = None
+    for (mine, theirs), (mine_state, theirs_state) in zip(zip(local, remote), states):
+        decided = FIELDS[(mode, mine_state, theirs_state)]
+        if decided is FieldOutcome.NOTHING or decided is FieldOutcome.KEPT:
+            ends = (mine, theirs, mine)
+        elif decided is FieldOutcome.UPDATE_PCCADDIE:
+            ends = (theirs, theirs, theirs)
+        elif decided is FieldOutcome.UPDATE_EXCHANGE:
+            ends = (mine, mine, mine)
+        elif decided is FieldOutcome.POLICY:
+            won = mine if winner is Side.PCCADDIE or mine == theirs else theirs
+            ends = (won, won, won)
+            if mine != theirs:
+                conflict = winner
+        elif decided is FieldOutcome.OVERWRITE or (decided is FieldOutcome.IGNORED and pccaddie_changed):
+            ends = (mine, mine, mine)
+            if mine != theirs:
+                conflict = Side.PCCADDIE
+        elif decided is FieldOutcome.IGNORED:
+            ends = (mine, theirs, mine)
         else:
-            conflict = True
-            final.append(mine if winner is Side.PCCADDIE else theirs)
-    result = tuple(final)
+            assert_never(decided)
+        ends_local.append(ends[0])
+        ends_remote.append(ends[1])
+        ends_agreed.append(ends[2])
     lost = None
-    if conflict:
-        lost = (winner, remote if winner is Side.PCCADDIE else local)
-    return Merged(result, result, result, lost)
-
-
-def _export(base: Values | None, local: Values, remote: Values) -> Merged:
-    if base is None:
-        written = tuple(mine or theirs for mine, theirs in zip(local, remote))
-        overwritten = any(mine and theirs and mine != theirs for mine, theirs in zip(local, remote))
-        return Merged(local, written, local, (Side.PCCADDIE, remote) if overwritten else None)
-    if local == base or local == remote:
-        return Merged(local, remote, local if local == remote else base)
-    typed = any(theirs != was and theirs != mine for mine, theirs, was in zip(local, remote, base))
-    return Merged(local, local, local, (Side.PCCADDIE, remote) if typed else None)
+    if conflict is not None:
+        lost = (conflict, remote if conflict is Side.PCCADDIE else local)
+    return Merged(tuple(ends_local), tuple(ends_remote), tuple(ends_agreed), lost)
 
 
 def _pad(values: Values | None, width: int) -> Values:
