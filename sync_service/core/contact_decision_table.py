@@ -47,7 +47,7 @@ class NewOutcome(enum.Enum):
     """The value is the phrase docs/sync.md shows; `action` the decision's."""
 
     CREATE = "make it in Exchange"  # its names and exported groups
-    ADOPT = "link it, both merged"  # as with no agreed values
+    ADOPT = "adopt it, both merged"  # as with no agreed values
     NOTHING = "—"
 
     @property
@@ -274,7 +274,7 @@ def render_linked() -> str:
     """`LINKED`: rows the listing and the person, columns whose the contact is and whether it is
     there."""
     return _table(
-        "linked contact \\ Exchange's",
+        "list, person \\ Exchange's contact",
         [f"{owner.value}, {contact.value}" for owner, contact in _COLUMNS],
         (
             (f"{listing.value}, {person.value}", [LINKED[(listing, person, *c)].value for c in _COLUMNS])
