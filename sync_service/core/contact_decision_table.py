@@ -6,7 +6,7 @@
 - `BASIS`: what one field group of a merged contact is compared against, by what is known of the
   values both sides last agreed on and which sides this cycle read;
 - `FIELDS`: one field of a group (or, compared against a digest only, the whole group), by its
-  field mode and the state of each side: the outcome, and who wins a conflict.
+  field mode and the state of each side (a conflict: the policy decides, under `export` PC CADDIE).
 
 `contact_decide.decide_contact` and `contact_merge.merge_group` look each case up here and carry
 it out; `tests/sync_service/core/test_contact_decision_table.py` enumerates every row through
