@@ -2,10 +2,11 @@
 the data stays right without the subscription starting over.
 
 - `read_afresh`: the calendar is read again from no sync state, as when Exchange forgets one: every
-  item comes as new and is matched to its link by id (nothing is made twice), and every link is
-  looked up if the full read does not list it. What the engine skipped under the old options (an
-  Outlook item while read only, a private one while private ones were hidden) is then decided
-  under the new ones.
+  item comes as new and is matched to its link by id (nothing is made twice), read in full (the
+  change keys held are forgotten: a change the engine ignored under the old options was taken at
+  its change key), and every link is looked up if the full read does not list it. What the
+  engine skipped under the old options (an Outlook item while read only, a private one while
+  private ones were hidden) is then decided under the new ones.
 - `recheck_private_imports`: the links of items that came from Exchange and are private get a
   digest nothing matches and are looked up, so that the next cycle sees them as changed in
   Exchange and applies the engine's rule for an item that became private with `hide_private` on
@@ -26,10 +27,12 @@ STALE_DIGEST = "options-changed"  # no content's digest: the item looks changed 
 
 
 def read_afresh(subscription_id: int) -> int:
-    """Forget the calendar's sync state and look every link up; returns the number of links."""
+    """Forget the calendar's sync state and the change keys its links hold (so that every item is
+    read in full, not only those changed since the engine's own writes), and look every link up;
+    returns the number of links."""
     SubscriptionState.update(sync_state=None).where(SubscriptionState.subscription == subscription_id).execute()
     return int(
-        AppointmentLink.update(verify=True)
+        AppointmentLink.update(verify=True, change_key=None)
         .where((AppointmentLink.subscription == subscription_id) & AppointmentLink.exchange_id.is_null(False))
         .execute()
     )
