@@ -15,6 +15,7 @@ from service_runtime.logsetup import configure_logging
 
 from ..admin import AdminError
 from ..admin.accounts import account_for_gateway, remove_account, set_account, set_app_account, show_account
+from ..admin.between_cycles import between_cycles
 from ..admin.lookups import user_by_login
 from ..gateway_calls import GatewayCallFailed, call_gateway, with_gateway
 from ..service import SERVICE_NAME
@@ -167,11 +168,13 @@ def account_check(club: Club, login: str, gateway: Address | None) -> None:
 @click.option(
     "--force", is_flag=True, help="Remove it even while the user syncs calendars or contacts (they stop syncing)."
 )
-@club_command
+@club_command(transaction=False)
 def account_remove(club: Club, login: str, force: bool) -> None:
     """Remove LOGIN's Exchange account (refused while the user syncs calendars or contacts, unless
     --force). Nothing is deleted in Exchange."""
-    for sentence in remove_account(login, force):
+    with between_cycles(club.home.cycle_lock_file), club.db.atomic():
+        said = remove_account(login, force)
+    for sentence in said:
         click.echo(sentence)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..admin.between_cycles import between_cycles
 from ..admin.lookups import user_by_login
 from ..admin.subscriptions import (
     CalendarChange,
@@ -89,7 +90,7 @@ def calendar_add(
 @click.option(
     "--policy", type=click.Choice(POLICIES), default=None, help="Who wins when both sides changed an appointment."
 )
-@club_command
+@club_command(transaction=False)
 def calendar_set(
     club: Club,
     login: str,
@@ -103,9 +104,9 @@ def calendar_set(
 ) -> None:
     """Change the options of a calendar LOGIN syncs with AREA in place; only the options given
     change. Prints what changed and what the next cycle does about it."""
-    done = set_calendar(
-        login, area, CalendarChange(folder, read_only, hide_private, disable_reminders, auto_sync_contacts, policy)
-    )
+    change = CalendarChange(folder, read_only, hide_private, disable_reminders, auto_sync_contacts, policy)
+    with between_cycles(club.home.cycle_lock_file), club.db.atomic():
+        done = set_calendar(login, area, change)
     if not done.changed:
         click.echo(f"{login}'s {area}: nothing changed")
         return

@@ -115,3 +115,15 @@ def test_set_what_is_not_synced(tee, args, message):
 
 def test_an_unknown_policy_is_a_usage_error(tee):
     tee.usage_error("calendar", "set", "alice", "Tee", "--policy", "loudest-wins")
+
+
+def test_set_waits_for_a_running_cycle_and_gives_up_with_one_line(tee, monkeypatch):
+    import filelock
+
+    from sync_service.admin import between_cycles
+
+    monkeypatch.setattr(between_cycles, "WAIT_SECONDS", 0.0)
+    with filelock.FileLock(str(tee.home / "sync-cycle.lock")):  # a cycle holds it (a lock of its own, as a process's)
+        line = tee.refused("calendar", "set", "alice", "Tee", "--no-read-only")
+    assert line == "Error: a sync cycle has been running for over 0 s; try again when it has ended"
+    assert tee.json("calendar", "list", "alice")[0]["read_only"] is True
