@@ -53,7 +53,7 @@ def add_calendar(login: str, area_name: str, options: CalendarOptions) -> Calend
             "(see `sync-service user permissions`)"
         )
     if CalendarSubscription.get_or_none(user=user, area=area) is not None:
-        raise AdminError(f"{login} syncs {area.name!r} already; remove it first to change its options")
+        raise AdminError(f"{login} syncs {area.name!r} already; change its options with `calendar set`")
     return CalendarSubscription.create(
         user=user,
         area=area,

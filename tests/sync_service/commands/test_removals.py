@@ -46,6 +46,25 @@ def syncing(club):
         "INSERT INTO appointment_link (subscription_id, exchange_id, digest, origin, external_id, updated) "
         "SELECT id, 'AAA=', 'd', 'pccaddie', 'pccaddie:1:x', '2030-01-01 00:00:00' FROM calendar_subscription"
     )
+    alice = "(SELECT id FROM pcc_user WHERE login = 'alice')"
+    sub = "(SELECT id FROM calendar_subscription)"
+    # what the cycles wrote: a conflict, a statistic, a report line, and a refused login's block
+    club.execute(
+        f"INSERT INTO sync_conflict (user_id, subscription_id, winner, loser_content, created) "
+        f"VALUES ({alice}, {sub}, 'pccaddie', '{{}}', '2030-01-01 00:00:00')"
+    )
+    club.execute(
+        f"INSERT INTO sync_statistic (cycle_started, user_id, subscription_id, direction, created) "
+        f"VALUES ('2030-01-01 00:00:00', {alice}, {sub}, 'to-exchange', 1)"
+    )
+    club.execute(
+        f"INSERT INTO sync_report_line (cycle_started, user_id, subscription_id, action, side, item) "
+        f"VALUES ('2030-01-01 00:00:00', {alice}, {sub}, 'create', 'exchange', '1')"
+    )
+    club.execute(
+        f"INSERT INTO mailbox_block (user_id, credentials, code, reason, since) "
+        f"VALUES ({alice}, 'x', 'auth_failed', 'refused', '2030-01-01 00:00:00')"
+    )
     return club
 
 
@@ -78,6 +97,7 @@ def test_user_remove_with_force_takes_everything_of_the_user(syncing):
     for table in TABLES:
         if table != "area_owner":
             assert syncing.count(table) == 0, table
+    assert syncing.count("pcc_user") == 1
     assert syncing.count("person") == 1 and syncing.count("timetable_area") == 2
 
 
@@ -96,6 +116,7 @@ def test_account_remove_with_force_forgets_the_exchange_ids(syncing):
         "(none is made twice in the same mailbox)",
     ]
     assert syncing.count("exchange_account") == 0 and syncing.count("calendar_subscription") == 1
+    assert syncing.count("mailbox_block") == 0 and syncing.count("sync_statistic") == 1
     assert syncing.rows("SELECT exchange_id, pending_create FROM appointment_link") == [(None, 1)]
     assert syncing.refused("account", "show", "alice").startswith("Error: the user 'alice' has no Exchange account")
 
@@ -128,6 +149,7 @@ def test_area_remove_is_refused_while_synced_and_forced(syncing):
         "the items the sync made in Exchange stay there and are no longer synchronised",
     ]
     assert syncing.count("calendar_subscription") == 0 and syncing.count("appointment_link") == 0
+    assert syncing.count("sync_conflict") == syncing.count("sync_statistic") == syncing.count("sync_report_line") == 0
     assert syncing.count("contact_subscription") == 1  # the user's contacts are not the area's
 
 
