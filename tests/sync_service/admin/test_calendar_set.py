@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import copy
 
+from sync_service.admin.persons import PersonInput, add_person
 from sync_service.admin.subscriptions import CalendarChange, set_calendar
-from sync_service.store.models import AppointmentLink
+from sync_service.admin.users import PermissionChange, set_user_permissions
+from sync_service.core.permissions import Contacts
+from sync_service.store.calendar_options import STALE_DIGEST
+from sync_service.store.models import AppointmentLink, ContactSubscription
 from tests.sync_service.engine.conftest import make_club, utc
 from tests.sync_service.engine.fake_exchange import FakeExchange
 
@@ -126,3 +130,44 @@ async def test_nothing_changed_touches_nothing(club):
     assert club.write(set_calendar, "anna", "Tee times", CalendarChange(read_only=False, folder_name=" ")).changed == ()
     with club.db.connection_context():
         assert [tuple(row.values()) for row in AppointmentLink.select().dicts()] == before
+
+
+async def test_hide_private_on_then_off_before_a_cycle_keeps_the_item(club):
+    club.exchange.user_create(subject="Doctor", start=utc(1), end=utc(1, 10), private=True)
+    await club.sync()
+    change(club, hide_private=True)
+    change(club, hide_private=False)
+    await club.sync()
+    await club.sync()
+    assert club.titles() == {"Doctor"} and len(club.exchange.items) == 1
+    assert [link.digest for link in club.links()] != [STALE_DIGEST]  # agreed again on what both sides hold
+    assert all(not link.verify for link in club.links())
+
+
+async def test_a_new_policy_decides_the_next_conflict(club):
+    local_id = club.add("Medal")
+    await club.sync()
+    change(club, policy="exchange-wins")
+    club.update(local_id, title="Medal (PC CADDIE)")
+    club.exchange.user_update(remote(club, "Medal")["id"], subject="Medal (Outlook)")
+    await club.sync()
+    assert club.titles() == {"Medal (Outlook)"} and club.remote_titles() == {"Medal (Outlook)"}
+
+
+async def test_auto_sync_contacts_on_lists_the_booked_now_and_the_booked_later(club):
+    def set_up():
+        set_user_permissions("anna", PermissionChange(contacts=Contacts.YES))
+        return add_person(PersonInput(first_name="Anna", last_name="Ace")).id, add_person(
+            PersonInput(first_name="Ben", last_name="Birdie")
+        ).id
+
+    first, second = club.write(set_up)
+    club.add("Round", persons=(first,))
+    await club.sync()
+    (said,) = change(club, auto_sync_contacts=True)
+    assert said == "1 person(s) booked into Tee times joined anna's contact list (more join as they are booked)"
+    club.add("Lesson", offset=4, persons=(second,))
+    await club.sync()
+    with club.db.connection_context():
+        listed = {(row.person_id, row.source) for row in ContactSubscription.select()}
+    assert listed == {(first, "auto"), (second, "auto")}
