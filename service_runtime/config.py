@@ -1,10 +1,18 @@
 """The configuration file HOME/config.toml: written with every default on first start, then read.
 
-Command-line options override what the file says; the file overrides the defaults.
+Command-line options override what the file says; the file overrides the defaults. `config get`,
+`config set` and `config list` (KEY as SECTION.NAME) read and change it: `set_config_text` edits
+the one line of a key, so that the file's comments and layout stay as they are (no TOML writer is
+needed: the file holds flat tables of plain values), validates the result exactly as the services
+will read it (`parse_config`), and `set_config_value` replaces the file atomically.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import re
 import tomllib
 import zoneinfo
 from dataclasses import dataclass, field, fields
@@ -14,7 +22,7 @@ from typing import Any
 from protocol.addresses import Address, parse_address
 from protocol.framing import DEFAULT_MAX_FRAME_SIZE
 
-from .home import Home, create_exclusively
+from .home import Home, _private_temporary, create_exclusively
 
 
 class ConfigError(Exception):
@@ -228,3 +236,187 @@ def load_config(home: Home) -> Config:
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not UTF-8 text") from None
     return parse_config(text, str(path))
+
+
+# --- config get / set / list ------------------------------------------------------------------
+
+SECTIONS: dict[str, type] = {f.name: type(getattr(Config(), f.name)) for f in fields(Config)}
+
+
+@dataclass(frozen=True)
+class ConfigItem:
+    """One key of the configuration: its value and its default as `config get` prints them."""
+
+    key: str
+    value: str
+    default: str
+
+    @property
+    def is_default(self) -> bool:
+        return self.value == self.default
+
+
+def config_keys() -> list[str]:
+    """Every key, SECTION.NAME, in the order of the file."""
+    return [f"{section}.{f.name}" for section, cls in SECTIONS.items() for f in fields(cls)]
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """(section, name) of a key the configuration has, else ConfigError naming it."""
+    section, _, name = key.strip().partition(".")
+    if section not in SECTIONS or name not in {f.name for f in fields(SECTIONS[section])}:
+        raise ConfigError(f"unknown configuration key {key!r} (`config list` shows every key, as SECTION.NAME)")
+    return section, name
+
+
+def show_value(value: Any) -> str:
+    """A value as `config get` prints it and `config set` takes it: true/false, numbers, text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def config_value(config: Config, key: str) -> str:
+    section, name = split_key(key)
+    return show_value(getattr(getattr(config, section), name))
+
+
+def config_items(config: Config) -> list[ConfigItem]:
+    defaults = Config()
+    items = []
+    for key in config_keys():
+        section, name = split_key(key)
+        items.append(
+            ConfigItem(
+                key,
+                show_value(getattr(getattr(config, section), name)),
+                show_value(getattr(getattr(defaults, section), name)),
+            )
+        )
+    return items
+
+
+def _typed(default: Any, text: str) -> Any:
+    """The command line's text as the TOML value of the default's type; text that is not one is
+    left as text, so that the loader's own check refuses it with its own sentence."""
+    if isinstance(default, bool):
+        return {"true": True, "false": False}.get(text.strip().lower(), text)
+    if isinstance(default, int) and re.fullmatch(r"[+-]?\d+", text.strip()):
+        return int(text)
+    if isinstance(default, float):
+        try:
+            number = float(text)
+        except ValueError:
+            return text
+        return number if math.isfinite(number) else text
+    return text
+
+
+def _literal(value: Any) -> str:
+    """A TOML literal of a bool, number or string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")  # JSON's escapes are TOML's
+
+
+_HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_-]+)\s*\]\s*(#.*)?$")
+
+
+def _comment_after(rest: str) -> str:
+    """The comment after a line's value (`rest` is what follows '='), kept when the value changes."""
+    for position, char in enumerate(rest):
+        if char == "#":
+            try:
+                tomllib.loads("x = " + rest[:position])
+            except tomllib.TOMLDecodeError:
+                continue
+            return "  " + rest[position:].strip()
+    return ""
+
+
+def set_config_text(text: str, key: str, value: str, source: str = "config.toml") -> str:
+    """The file's text with KEY set to VALUE, everything else (comments too) as it was; ConfigError
+    with the loader's sentence for a bad value, or when the file cannot be changed line by line."""
+    section, name = split_key(key)
+    default = getattr(SECTIONS[section](), name)
+    typed = _typed(default, value)
+    _convert(section, name, default, typed)  # the loader's sentence for a value of the wrong kind
+    line = f"{name} = {_literal(typed)}"
+    lines = text.splitlines()
+    start = next((i for i, row in enumerate(lines) if (m := _HEADER.match(row)) and m.group(1) == section), None)
+    if start is None:
+        lines += ["", f"[{section}]", line] if lines and lines[-1].strip() else [f"[{section}]", line]
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if _HEADER.match(lines[i])), len(lines))
+        assignment = re.compile(rf"^(\s*){re.escape(name)}\s*=(.*)$")
+        found = next((i for i in range(start + 1, end) if assignment.match(lines[i])), None)
+        if found is not None:
+            match = assignment.match(lines[found])
+            assert match is not None
+            lines[found] = match.group(1) + line + _comment_after(match.group(2))
+        else:
+            last = max((i for i in range(start, end) if lines[i].strip() and not lines[i].lstrip().startswith("#")))
+            lines.insert(last + 1, line)
+    changed = "\n".join(lines) + "\n"
+    try:
+        before = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}") from None
+    try:
+        after: dict[str, Any] | None = tomllib.loads(changed)
+    except tomllib.TOMLDecodeError:
+        after = None
+    before.setdefault(section, {})
+    if isinstance(before[section], dict):
+        before[section][name] = typed
+    if after != before:
+        raise ConfigError(
+            f"{source} does not hold [{section}] {name} on a line of its own; change it in the file by hand"
+        )
+    parse_config(changed, source)
+    return changed
+
+
+def replace_file(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Replace `path` with `data` atomically: other processes see the old file or the new one."""
+    fd, temporary = _private_temporary(path)
+    try:
+        os.chmod(temporary, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def set_config_value(home: Home, key: str, value: str) -> tuple[str | None, str]:
+    """Set KEY to VALUE in HOME/config.toml (made with the defaults first if need be), keeping the
+    file's comments; returns (the value before, None if the file did not read; the value now) as
+    `config get` prints them. A bad value, or a file that would not read afterwards, is a
+    ConfigError and the file stays as it was. A file with a bad value can be mended this way."""
+    path: Path = home.config_file
+    try:
+        create_exclusively(path, DEFAULT_CONFIG_TEXT.encode(), mode=0o600)
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text") from None
+    changed = set_config_text(text, key, value, str(path))
+    try:
+        before: str | None = config_value(parse_config(text, str(path)), key)
+    except ConfigError:
+        before = None
+    try:
+        replace_file(path, changed.encode("utf-8"), mode=(path.stat().st_mode & 0o777) or 0o600)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return before, config_value(parse_config(changed, str(path)), key)

@@ -31,6 +31,7 @@ from ..store.models import ExchangeAccount
 from ..vault import PasswordVault
 from . import AdminError
 from .lookups import user_by_login
+from .users import describe_uses, user_uses
 
 MASK = "********"
 
@@ -144,3 +145,32 @@ def account_for_gateway(login: str, vault: PasswordVault) -> dict[str, Any]:
         return stored_account_for_gateway(login, vault)
     except AccountMissing as exc:
         raise AdminError(str(exc)) from None
+
+
+def remove_account(login: str, force: bool = False) -> tuple[str, ...]:
+    """Remove the user's Exchange account. Refused while the user syncs calendars or contacts,
+    unless `force`: they stay set up and stop syncing until `account set`. The Exchange ids held
+    for the user are forgotten (store/mailbox_move.py), so that a later `account set` finds the
+    items again by our external id, whichever mailbox it names; nothing is deleted in Exchange.
+    Returns what was done, one sentence each."""
+    user = user_by_login(login)
+    if account_row(user) is None:
+        raise AdminError(f"the user {login!r} has no Exchange account")
+    areas, contacts = user_uses(user)
+    if (areas or contacts) and not force:
+        raise AdminError(
+            f"the user {login!r} syncs {describe_uses(areas, contacts)} with this account: remove them "
+            "first, or remove the account with --force (they stop syncing until `account set`)"
+        )
+    forgotten = forget_exchange_ids(user.id)
+    ExchangeAccount.delete().where(ExchangeAccount.user == user).execute()
+    clear_block(user.id)
+    said = [f"the Exchange account of {login!r} is removed"]
+    if areas or contacts:
+        said.append(f"{describe_uses(areas, contacts)} stay set up and stop syncing until `account set`")
+    if forgotten:
+        said.append(
+            f"the {forgotten} item(s) the sync made stay in Exchange; a later `account set` finds them "
+            "again by our external id (none is made twice in the same mailbox)"
+        )
+    return tuple(said)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
+from ..core.model import Policy
 from ..core.permissions import describe_area_refusal, may_sync_area, may_sync_contacts
 from ..filters import ExclusionFilter as Filter
 from ..filters import FilterError
+from ..store.calendar_options import forget_calendar_exchange_ids, read_afresh, recheck_private_imports
 from ..store.models import (
+    Appointment,
+    Booking,
     CalendarSubscription,
     ContactLink,
     ContactSubscription,
@@ -48,7 +53,7 @@ def add_calendar(login: str, area_name: str, options: CalendarOptions) -> Calend
             "(see `sync-service user permissions`)"
         )
     if CalendarSubscription.get_or_none(user=user, area=area) is not None:
-        raise AdminError(f"{login} syncs {area.name!r} already; remove it first to change its options")
+        raise AdminError(f"{login} syncs {area.name!r} already; change its options with `calendar set`")
     return CalendarSubscription.create(
         user=user,
         area=area,
@@ -108,6 +113,147 @@ def set_import_area(login: str, area_name: str) -> list[str]:
     CalendarSubscription.update(takes_imports=False).where(CalendarSubscription.id.in_([m.id for m in mates])).execute()
     CalendarSubscription.update(takes_imports=True).where(CalendarSubscription.id == subscription.id).execute()
     return [m.area.name for m in mates if m.id != subscription.id]
+
+
+@dataclass(frozen=True)
+class CalendarChange:
+    """What `calendar set` asks to change; None leaves an option as it is."""
+
+    folder_name: str | None = None
+    read_only: bool | None = None
+    hide_private: bool | None = None
+    disable_reminders: bool | None = None
+    auto_sync_contacts: bool | None = None
+    policy: str | None = None
+
+
+@dataclass(frozen=True)
+class CalendarChanged:
+    """What `calendar set` changed (option names, in the order of CalendarChange) and what follows
+    from it, one sentence each, for the person at the keyboard."""
+
+    changed: tuple[str, ...]
+    consequences: tuple[str, ...]
+
+
+def _calendar_name(folder_name: str) -> str:
+    return f"the calendar {folder_name!r}" if folder_name else "the main calendar"
+
+
+def set_calendar(login: str, area_name: str, change: CalendarChange) -> CalendarChanged:
+    """Change a calendar's options in place, keeping its links, conflicts and statistics, and set
+    up what the next cycle must do so that the data stays right (store/calendar_options.py):
+
+    - another folder: the Exchange ids are forgotten; the next cycle looks each item up by our
+      external id in the new calendar and makes it there if it is not found; the items in the
+      former calendar stay there, no longer synchronised;
+    - read only off, or hide private off: the calendar is read again in full, so that what was
+      skipped under the old option (made or changed in Outlook while read only; private items)
+      comes into PC CADDIE;
+    - hide private on: the private items that came from Exchange leave PC CADDIE (they stay in
+      Exchange), as one made private in Outlook does;
+    - read only on, reminders, the policy: from the next item written or conflict met on;
+    - auto sync contacts on: the persons booked into the area join the contact list now (as on a
+      first cycle); off: they leave it when no booking keeps them (docs/sync.md).
+    """
+    subscription = _calendar(login, area_name)
+    if change.policy is not None and change.policy not in {p.value for p in Policy}:
+        raise AdminError(f"unknown policy {change.policy!r} (one of {', '.join(p.value for p in Policy)})")
+    wanted = dataclasses.replace(change, folder_name=None if change.folder_name is None else change.folder_name.strip())
+    changed = tuple(
+        f.name
+        for f in dataclasses.fields(CalendarChange)
+        if getattr(wanted, f.name) is not None and getattr(wanted, f.name) != getattr(subscription, f.name)
+    )
+    said: list[str] = []
+    area, former_folder = subscription.area.name, subscription.folder_name
+    for name in changed:
+        setattr(subscription, name, getattr(wanted, name))
+    if "folder_name" in changed:
+        subscription.takes_imports = False  # the calendar it joins keeps its import area
+    subscription.save()
+    fresh = False
+    if "folder_name" in changed:
+        moved = forget_calendar_exchange_ids(subscription.id)
+        said.append(
+            f"{area} now syncs with {_calendar_name(subscription.folder_name)} instead of "
+            f"{_calendar_name(former_folder)}: the next cycle makes its {moved} item(s) there (an item "
+            "found there by our external id is taken over, none is made twice); the items in "
+            f"{_calendar_name(former_folder)} stay in Exchange and are no longer synchronised "
+            "(delete them in Outlook if they are not wanted)"
+        )
+    if "read_only" in changed:
+        if subscription.read_only:
+            said.append(
+                "read only: from the next cycle on, changes made in Exchange are not taken over "
+                "(what came from Exchange stays in PC CADDIE)"
+            )
+        else:
+            fresh = "folder_name" not in changed
+            said.append(
+                "two-way: the next cycle reads the calendar again in full, and what was made or changed "
+                "in Outlook while it was read only comes into PC CADDIE (an item deleted in Outlook "
+                "meanwhile is not deleted in PC CADDIE)"
+            )
+    if "hide_private" in changed:
+        if subscription.hide_private:
+            leaving = recheck_private_imports(subscription.id) if "folder_name" not in changed else 0
+            said.append(
+                "private Exchange appointments are no longer imported"
+                + (
+                    f"; the {leaving} private one(s) that came from Exchange leave PC CADDIE at the next "
+                    "cycle (they stay in Exchange)"
+                    if leaving
+                    else ""
+                )
+            )
+        else:
+            fresh = fresh or "folder_name" not in changed
+            said.append(
+                "private Exchange appointments are imported from the next cycle on, "
+                "which reads the calendar again in full"
+            )
+    if fresh:
+        read_afresh(subscription.id)
+    if "disable_reminders" in changed:
+        said.append(
+            (
+                "appointments written to Exchange from now on carry no reminder"
+                if subscription.disable_reminders
+                else "appointments written to Exchange from now on carry a reminder"
+            )
+            + "; those already in Exchange keep theirs (a reminder set in Outlook is not overwritten)"
+        )
+    if "auto_sync_contacts" in changed:
+        said.append(_auto_sync_contacts(subscription, login, area))
+    if "policy" in changed:
+        said.append(f"conflicts met from now on: {subscription.policy} (the losing version is kept: see `conflicts`)")
+    return CalendarChanged(changed, tuple(said))
+
+
+def _auto_sync_contacts(subscription: CalendarSubscription, login: str, area: str) -> str:
+    if not subscription.auto_sync_contacts:
+        return (
+            f"persons booked into {area} no longer join {login}'s contact list; those it put there leave "
+            "it when no booking in an auto-sync area keeps them (the contact the sync made for each is "
+            "then deleted in Exchange; one the user had stays)"
+        )
+    if not may_sync_contacts(subject_for(subscription.user)):
+        return f"{login} may not sync contacts: no person joins the list until the permissions allow it"
+    booked = {
+        row.person_id
+        for row in Booking.select(Booking.person).join(Appointment).where(Appointment.area == subscription.area_id)
+    }
+    listed = {
+        row.person_id
+        for row in ContactSubscription.select(ContactSubscription.person).where(
+            ContactSubscription.user == subscription.user_id
+        )
+    }
+    joining = sorted(booked - listed)
+    for person_id in joining:
+        ContactSubscription.create(user=subscription.user_id, person=person_id, source="auto", created=_now())
+    return f"{len(joining)} person(s) booked into {area} joined {login}'s contact list (more join as they are booked)"
 
 
 def remove_calendar(login: str, area_name: str) -> None:

@@ -2,12 +2,26 @@
 
 import click
 
-from . import accounts, app, appointments, areas, calendars, contacts, filters, parameters, persons, sync_info, users
+from . import (
+    accounts,
+    app,
+    appointments,
+    areas,
+    calendars,
+    config,
+    contacts,
+    filters,
+    parameters,
+    persons,
+    sync_info,
+    users,
+)
 
 
 def register(main: click.Group) -> None:
     for module in (
         parameters,
+        config,
         users,
         areas,
         accounts,

@@ -1,4 +1,4 @@
-"""`sync-service account set|show`: each user's Exchange account."""
+"""`sync-service account set|show|check|remove`: each user's Exchange account."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from service_runtime.cli_support import AddressType
 from service_runtime.logsetup import configure_logging
 
 from ..admin import AdminError
-from ..admin.accounts import account_for_gateway, set_account, set_app_account, show_account
+from ..admin.accounts import account_for_gateway, remove_account, set_account, set_app_account, show_account
+from ..admin.between_cycles import between_cycles
 from ..admin.lookups import user_by_login
 from ..gateway_calls import GatewayCallFailed, call_gateway, with_gateway
 from ..service import SERVICE_NAME
@@ -160,6 +161,21 @@ def account_check(club: Club, login: str, gateway: Address | None) -> None:
     )
     if lifted:
         click.echo(f"{login}: the login works again: the sync takes this mailbox up again with its next cycle")
+
+
+@account.command("remove")
+@click.argument("login")
+@click.option(
+    "--force", is_flag=True, help="Remove it even while the user syncs calendars or contacts (they stop syncing)."
+)
+@club_command(transaction=False)
+def account_remove(club: Club, login: str, force: bool) -> None:
+    """Remove LOGIN's Exchange account (refused while the user syncs calendars or contacts, unless
+    --force). Nothing is deleted in Exchange."""
+    with between_cycles(club.home.cycle_lock_file), club.db.atomic():
+        said = remove_account(login, force)
+    for sentence in said:
+        click.echo(sentence)
 
 
 COMMANDS = [account]

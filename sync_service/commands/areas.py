@@ -1,10 +1,10 @@
-"""`sync-service area add|list`: timetable areas."""
+"""`sync-service area add|list|remove`: timetable areas."""
 
 from __future__ import annotations
 
 import click
 
-from ..admin.areas import add_area, list_areas
+from ..admin.areas import add_area, list_areas, remove_area
 from .context import Club, club_command, emit_json, emit_table, json_option
 
 
@@ -33,6 +33,17 @@ def area_list(club: Club, as_json: bool) -> None:
         emit_json(rows)
     else:
         emit_table(["ID", "AREA", "OWNERS"], [(r["id"], r["name"], ", ".join(r["owners"]) or "-") for r in rows])
+
+
+@area.command("remove")
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Remove the area even while users sync it (their calendars of it go).")
+@club_command
+def area_remove(club: Club, name: str, force: bool) -> None:
+    """Remove a timetable area without appointments (refused while users sync it, unless --force).
+    Nothing is deleted in Exchange."""
+    for sentence in remove_area(name, force):
+        click.echo(sentence)
 
 
 COMMANDS = [area]

@@ -1,11 +1,13 @@
-"""`sync-service calendar add|list|remove|resume`: the areas each user syncs with Exchange."""
+"""`sync-service calendar add|set|list|remove|resume`: the areas each user syncs with Exchange."""
 
 from __future__ import annotations
 
 import click
 
+from ..admin.between_cycles import between_cycles
 from ..admin.lookups import user_by_login
 from ..admin.subscriptions import (
+    CalendarChange,
     CalendarOptions,
     add_calendar,
     calendar_mates,
@@ -13,6 +15,7 @@ from ..admin.subscriptions import (
     list_calendars,
     remove_calendar,
     resume_calendar,
+    set_calendar,
     set_import_area,
 )
 from ..core.model import Policy
@@ -64,6 +67,52 @@ def calendar_add(
         login, area, CalendarOptions(folder, read_only, hide_private, disable_reminders, auto_sync_contacts, policy)
     )
     click.echo(f"{login} now syncs {area} with {'the calendar ' + folder if folder.strip() else 'the main calendar'}")
+
+
+@calendar.command("set")
+@click.argument("login")
+@click.argument("area")
+@click.option("--folder", default=None, metavar="NAME", help="Another Exchange calendar ('' for the main calendar).")
+@click.option("--read-only/--no-read-only", default=None, help="Only PC CADDIE → Exchange, or both ways.")
+@click.option(
+    "--hide-private/--show-private", default=None, help="Private Exchange appointments not imported, or imported."
+)
+@click.option(
+    "--disable-reminders/--enable-reminders",
+    default=None,
+    help="Appointments written to Exchange without a reminder, or with.",
+)
+@click.option(
+    "--auto-sync-contacts/--no-auto-sync-contacts",
+    default=None,
+    help="Persons booked into the area join the contact sync, or not.",
+)
+@click.option(
+    "--policy", type=click.Choice(POLICIES), default=None, help="Who wins when both sides changed an appointment."
+)
+@club_command(transaction=False)
+def calendar_set(
+    club: Club,
+    login: str,
+    area: str,
+    folder: str | None,
+    read_only: bool | None,
+    hide_private: bool | None,
+    disable_reminders: bool | None,
+    auto_sync_contacts: bool | None,
+    policy: str | None,
+) -> None:
+    """Change the options of a calendar LOGIN syncs with AREA in place; only the options given
+    change. Prints what changed and what the next cycle does about it."""
+    change = CalendarChange(folder, read_only, hide_private, disable_reminders, auto_sync_contacts, policy)
+    with between_cycles(club.home.cycle_lock_file), club.db.atomic():
+        done = set_calendar(login, area, change)
+    if not done.changed:
+        click.echo(f"{login}'s {area}: nothing changed")
+        return
+    click.echo(f"{login}'s {area}: {', '.join(name.replace('_', ' ') for name in done.changed)} changed")
+    for sentence in done.consequences:
+        click.echo(f"- {sentence}")
 
 
 @calendar.command("list")

@@ -12,6 +12,7 @@ from ..admin.users import (
     PermissionChange,
     add_group,
     add_user,
+    remove_user,
     set_group_permissions,
     set_user_permissions,
 )
@@ -169,6 +170,19 @@ def user_permissions(club: Club, login: str, **options: Any) -> None:
     row = set_user_permissions(login, _change(**options)) if any(options.values()) else user_by_login(login)
     click.echo(f"{row.login}: {_show(_stored(row))}")
     click.echo(f"effective: {_show(_effective(row))}")
+
+
+@user.command("remove")
+@click.argument("login")
+@click.option(
+    "--force", is_flag=True, help="Remove the user even while it syncs calendars or contacts (they go with it)."
+)
+@club_command
+def user_remove(club: Club, login: str, force: bool) -> None:
+    """Remove a user and everything the sync keeps for them (refused while it syncs calendars or
+    contacts, unless --force). Nothing is deleted in Exchange."""
+    for sentence in remove_user(login, force):
+        click.echo(sentence)
 
 
 @user.command("list")
