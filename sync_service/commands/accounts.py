@@ -60,7 +60,7 @@ def _read_password(from_stdin: bool, password_file: Path | None) -> str:
     metavar="FILE",
     help="Read the password from the first line of FILE.",
 )
-@club_command
+@club_command(transaction=False)
 def account_set(
     club: Club,
     login: str,
@@ -75,17 +75,20 @@ def account_set(
 ) -> None:
     """Set (or replace) the user's Exchange account: EWS at URL with a password, which is stored
     encrypted; EWS at URL with the club's app (--oauth); or Microsoft Graph with the club's app
-    (--graph). The last two need `sync-service app set` first."""
+    (--graph). The last two need `sync-service app set` first. A change of mailbox forgets the
+    Exchange ids held for it, so it waits for a running sync cycle to end (`between_cycles`)."""
     vault = PasswordVault.for_home(club.home)
     if graph or oauth:
         _refuse_password_options(graph, oauth, ews_url, username, auth, password_stdin, password_file)
-        set_app_account(login, mailbox, vault, None if graph else ews_url)
+        with between_cycles(club.home.cycle_lock_file), club.db.atomic():
+            set_app_account(login, mailbox, vault, None if graph else ews_url)
         click.echo(f"Exchange account of {login} saved (the club's app, {'Microsoft Graph' if graph else 'EWS'})")
         return
     if ews_url is None:
         raise click.UsageError("give --ews-url URL (or --graph for Microsoft Graph)")
     password = _read_password(password_stdin, password_file)
-    set_account(login, ews_url, mailbox, username, password, vault, auth=auth or "basic")
+    with between_cycles(club.home.cycle_lock_file), club.db.atomic():
+        set_account(login, ews_url, mailbox, username, password, vault, auth=auth or "basic")
     click.echo(f"Exchange account of {login} saved (password encrypted)")
 
 

@@ -146,6 +146,33 @@ def test_set_again_replaces_the_account(alice, tmp_path):
     assert b"n3w-Passw0rd" not in database_bytes(tmp_path)
 
 
+def test_set_waits_for_a_running_cycle_and_gives_up_with_one_line(alice, tmp_path, monkeypatch):
+    """A new mailbox forgets the Exchange ids held for the old one: a cycle running meanwhile
+    would write back the ids it was handed, so `account set` waits for it, and gives up cleanly."""
+    import filelock
+
+    from sync_service.admin import between_cycles
+
+    set_account(alice)
+    monkeypatch.setattr(between_cycles, "WAIT_SECONDS", 0.0)
+    with filelock.FileLock(str(tmp_path / "sync-cycle.lock")):  # a cycle holds it
+        result = alice(
+            "account",
+            "set",
+            "alice",
+            "--ews-url",
+            URL,
+            "--mailbox",
+            "pro@example.org",
+            "--password-stdin",
+            input="n3w-Passw0rd\n",
+        )
+        line = assert_refused(result)
+    assert line == "Error: a sync cycle has been running for over 0 s; try again when it has ended"
+    assert alice.json("account", "show", "alice")["mailbox"] == "golf@example.com"
+    assert set_account(alice, password="n3w-Passw0rd").exit_code == 0  # once the cycle has ended
+
+
 def test_show_without_an_account(alice):
     assert alice.refused("account", "show", "alice").startswith("Error: the user 'alice' has no Exchange account")
 
