@@ -208,6 +208,9 @@ def _occurrence(mailbox: Mailbox, master: Item, index: int, start: dt.datetime, 
         if change.extended is not None:
             occurrence.extended = dict(change.extended)
         occurrence.change_number, occurrence.changekey = change.change_number, change.changekey
+    elif master.series_change is not None:
+        occurrence.change_number = master.series_change
+    occurrence.series_change = None
     occurrence.props = props
     occurrence.id = occurrence_id(mailbox, master, index)
     occurrence.occurrence_of = master.serial
@@ -272,7 +275,7 @@ def change_occurrence(
     differs.update({uri: None for uri in base if uri not in props})
     for uri in ("calendar:OriginalStart", "calendar:RecurrenceId"):
         differs.pop(uri, None)
-    mailbox.touch_item(master)
+    _touch_for_occurrence(mailbox, master)
     master.exceptions[index] = ModifiedOccurrence(
         differs,
         None if extended == master.extended else dict(extended),
@@ -288,7 +291,15 @@ def delete_occurrence(mailbox: Mailbox, master: Item, occurrence: Item) -> None:
     assert index is not None
     master.exceptions.pop(index, None)
     master.deleted_occurrences.add(index)
+    _touch_for_occurrence(mailbox, master)
+
+
+def _touch_for_occurrence(mailbox: Mailbox, master: Item) -> None:
+    """A change of one occurrence is a change of the master (SyncFolderItems reports it, as
+    Exchange does) but not of the series' other occurrences."""
+    series = master.series_change if master.series_change is not None else master.change_number
     mailbox.touch_item(master)
+    master.series_change = series
 
 
 # what a change of the master's pattern or time does to its exceptions and deleted occurrences

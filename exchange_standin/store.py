@@ -65,6 +65,9 @@ class Item:
     # deleted occurrences (their indexes), as Exchange keeps them in the master
     exceptions: dict[int, ModifiedOccurrence] = field(default_factory=dict)
     deleted_occurrences: set[int] = field(default_factory=set)
+    # the change number of the series' last own change, when only its exceptions or deleted
+    # occurrences changed since (None: change_number); what an occurrence that is no exception has
+    series_change: int | None = None
 
     def modified_occurrences_from(self, other: Item) -> None:
         """Take a series' exceptions and deleted occurrences (a move or copy of its master)."""
@@ -258,6 +261,7 @@ class Mailbox:
         item.change_number = change
         item.changekey = ids.make_change_key(change)
         item.modified = utc_now()
+        item.series_change = None
 
     def remove_item(self, item: Item) -> None:
         folder = self.folders[item.folder]
