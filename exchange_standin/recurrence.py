@@ -21,7 +21,7 @@ from .extended import ExtendedValue
 from .itemxml import zone_of
 from .namespaces import local, t
 from .store import Item, Mailbox, ModifiedOccurrence
-from .timezones import UTC, format_datetime, parse_date
+from .timezones import UTC, parse_date
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 WEEK_INDEXES = ("First", "Second", "Third", "Fourth", "Last")
@@ -229,7 +229,10 @@ def occurrences(item: Item, start: dt.datetime, end: dt.datetime, mailbox: Mailb
         return [Occurrence(item, item_start, item_end)] if _in_view(item_start, item_end, start, end) else []
     found = []
     latest_exception = max(
-        (change.props.get("calendar:Start") or dt.datetime.min.replace(tzinfo=UTC) for change in item.exceptions.values()),
+        (
+            change.props.get("calendar:Start") or dt.datetime.min.replace(tzinfo=UTC)
+            for change in item.exceptions.values()
+        ),
         default=None,
     )
     for index, occ_start, occ_end in _all_occurrences(item):

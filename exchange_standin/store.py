@@ -72,8 +72,12 @@ class Item:
     def modified_occurrences_from(self, other: Item) -> None:
         """Take a series' exceptions and deleted occurrences (a move or copy of its master)."""
         self.exceptions = {
-            index: ModifiedOccurrence(dict(change.props), None if change.extended is None else dict(change.extended),
-                                      change.change_number, change.changekey)
+            index: ModifiedOccurrence(
+                dict(change.props),
+                None if change.extended is None else dict(change.extended),
+                change.change_number,
+                change.changekey,
+            )
             for index, change in other.exceptions.items()
         }
         self.deleted_occurrences = set(other.deleted_occurrences)

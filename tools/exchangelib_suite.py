@@ -42,7 +42,7 @@ def safe_load(text):
     return json.loads(text)
 '''
 
-RELATIVEDELTA_MODULE = '''"""Only what exchangelib's tests/test_items/test_basics.py needs: relativedelta(month=N) + date."""
+RELATIVEDELTA_MODULE = '''"""Only what exchangelib's test_items/test_basics.py needs: relativedelta(month=N) + date."""
 
 
 class relativedelta:
@@ -144,7 +144,9 @@ def run(test: str, tag: str, keyword: str | None, keep: bool) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run exchangelib's own tests against the stand-in.")
-    parser.add_argument("test", nargs="?", default=DEFAULT_TEST, help=f"a test file of exchangelib (default {DEFAULT_TEST})")
+    parser.add_argument(
+        "test", nargs="?", default=DEFAULT_TEST, help=f"a test file of exchangelib (default {DEFAULT_TEST})"
+    )
     parser.add_argument("-k", dest="keyword", default=None, help="pytest's -k expression")
     parser.add_argument("--tag", default=None, help="the exchangelib tag (default: the release the lock pins)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (tests, settings.yml)")
