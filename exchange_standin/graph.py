@@ -532,9 +532,9 @@ class Call:
         probe = Item(serial=0, id="", element="CalendarItem", folder=master.folder, props=props, extended=extended)
         try:
             normalize(probe)
+            changed = recurrence.change_occurrence(self.mailbox, master, occurrence, probe.props, extended)
         except EwsError as exc:
             raise GraphError(400, exc.code, str(exc)) from None
-        changed = recurrence.change_occurrence(self.mailbox, master, occurrence, probe.props, extended)
         return self.ok(200, {"@odata.context": self.context("events/$entity"), **self._event(changed, master)})
 
     def _forget_transaction(self, item: Item) -> None:

@@ -191,6 +191,8 @@ def series_props(master: Item, start: dt.datetime, end: dt.datetime) -> dict[str
     props["calendar:Start"], props["calendar:End"] = start, end
     props["calendar:OriginalStart"] = start
     props["calendar:RecurrenceId"] = start
+    if props.get("item:ReminderIsSet"):
+        props["item:ReminderDueBy"] = start
     return props
 
 
@@ -278,6 +280,7 @@ def change_occurrence(
     differs.update({uri: None for uri in base if uri not in props})
     for uri in ("calendar:OriginalStart", "calendar:RecurrenceId"):
         differs.pop(uri, None)
+    _check_not_crossing(mailbox, master, index, props["calendar:Start"])
     _touch_for_occurrence(mailbox, master)
     master.exceptions[index] = ModifiedOccurrence(
         differs,
@@ -286,6 +289,26 @@ def change_occurrence(
         master.changekey,
     )
     return occurrence_item(mailbox, master, index)
+
+
+def _check_not_crossing(mailbox: Mailbox, master: Item, index: int, start: dt.datetime) -> None:
+    """Exchange refuses to move an occurrence onto or past the start of its neighbours (the
+    nearest occurrences before and after it that are not deleted, where they are now)."""
+    before = after = None
+    for number, original_start, original_end in _all_occurrences(master):
+        if number == index or number in master.deleted_occurrences:
+            continue
+        current = _occurrence(mailbox, master, number, original_start, original_end).props["calendar:Start"]
+        if number < index:
+            before = current
+        else:
+            after = current
+            break
+    if (before is not None and start <= before) or (after is not None and start >= after):
+        raise EwsError(
+            "ErrorOccurrenceCrossingBoundary",
+            "The modified occurrence is crossing or overlapping an adjacent occurrence.",
+        )
 
 
 def delete_occurrence(mailbox: Mailbox, master: Item, occurrence: Item) -> None:

@@ -10,7 +10,11 @@ import datetime as dt
 import httpx
 import pytest
 from exchangelib import CalendarItem, EWSDate, EWSDateTime, EWSTimeZone
-from exchangelib.errors import ErrorCalendarOccurrenceIsDeletedFromRecurrence, ErrorInvalidOperation
+from exchangelib.errors import (
+    ErrorCalendarOccurrenceIsDeletedFromRecurrence,
+    ErrorInvalidOperation,
+    ErrorOccurrenceCrossingBoundary,
+)
 from exchangelib.fields import MONDAY
 from exchangelib.items import SEND_TO_NONE
 from exchangelib.recurrence import DailyPattern, NoEndPattern, Recurrence, WeeklyPattern
@@ -368,3 +372,32 @@ def test_daily_series_through_graph_keeps_its_exceptions_until_its_pattern_chang
     assert graph.patch(f"{USER}/events/{master_id}", json={"recurrence": recurrence}).status_code == 200
     after = graph.get(f"{USER}/calendarView", params=WINDOW).json()["value"]
     assert [(e["type"], e["subject"]) for e in after] == [("occurrence", "Greenkeeper round")] * 2
+
+
+def test_an_occurrence_cannot_be_moved_onto_or_past_its_neighbours(online: EmulatorServer, graph: httpx.Client):
+    account = make_account(online, *ANNA, default_timezone=BERLIN)
+    weekly_training(account)
+    shown = in_view(account, *JANUARY)
+    shown[1].start, shown[1].end = berlin(2026, 1, 19, 18), berlin(2026, 1, 19, 19)  # onto the third
+    with pytest.raises(ErrorOccurrenceCrossingBoundary):
+        shown[1].save(update_fields=["start", "end"])
+    shown[1].start, shown[1].end = berlin(2026, 1, 18, 18), berlin(2026, 1, 18, 19)  # the day before it: fine
+    shown[1].save(update_fields=["start", "end"])
+    events = graph.get(f"{USER}/calendarView", params=WINDOW).json()["value"]
+    moved = graph.patch(
+        f"{USER}/events/{events[2]['id']}",
+        json={"start": {"dateTime": "2026-01-18T12:00:00", "timeZone": "W. Europe Standard Time"}},
+    )  # before the second, which now starts on the 18th at 18:00
+    assert (moved.status_code, moved.json()["error"]["code"]) == (400, "ErrorOccurrenceCrossingBoundary")
+    in_view(account, *JANUARY)[1].delete(send_meeting_cancellations=SEND_TO_NONE)  # a deleted one is no neighbour
+    assert (
+        graph.patch(
+            f"{USER}/events/{events[2]['id']}",
+            json={
+                "start": {"dateTime": "2026-01-13T12:00:00", "timeZone": "W. Europe Standard Time"},
+                "end": {"dateTime": "2026-01-13T13:00:00", "timeZone": "W. Europe Standard Time"},
+            },
+        ).status_code
+        == 200
+    )
+    assert [o.start.astimezone(BERLIN).day for o in in_view(account, *JANUARY)] == [5, 13, 26]
