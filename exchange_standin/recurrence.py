@@ -18,7 +18,7 @@ from lxml import etree
 from . import ids
 from .errors import EwsError
 from .extended import ExtendedValue
-from .itemxml import zone_of
+from .itemxml import TimeZoneValue, zone_of
 from .namespaces import local, t
 from .store import Item, Mailbox, ModifiedOccurrence
 from .timezones import UTC, parse_date
@@ -276,7 +276,9 @@ def change_occurrence(
     original = _original(master, index)
     assert original is not None
     base = series_props(master, *original)
-    differs: dict[str, Any] = {uri: value for uri, value in props.items() if base.get(uri, _MISSING) != value}
+    differs: dict[str, Any] = {
+        uri: value for uri, value in props.items() if uri not in base or not _same(base[uri], value)
+    }
     differs.update({uri: None for uri in base if uri not in props})
     for uri in ("calendar:OriginalStart", "calendar:RecurrenceId"):
         differs.pop(uri, None)
@@ -353,14 +355,21 @@ def master_changed(master: Item, before: dict[str, Any]) -> None:
 
 
 def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, etree._Element) or isinstance(b, etree._Element):
-        if a is None or b is None:
-            return a is b
-        return etree.tostring(a, method="c14n") == etree.tostring(b, method="c14n")
-    return bool(a == b)
+    return bool(_comparable(a) == _comparable(b))
 
 
-_MISSING = object()
+def _comparable(value: Any) -> Any:
+    if isinstance(value, etree._Element):
+        return _tree(value)
+    if isinstance(value, TimeZoneValue):  # the zone the client named, however it wrote it
+        return value.zone if value.zone is not None else (value.id, value.name)
+    return value
+
+
+def _tree(elem: etree._Element) -> tuple:
+    """An element's names and texts, whatever prefixes and white space the client wrote it with."""
+    children = tuple(_tree(child) for child in elem if isinstance(child.tag, str))
+    return local(elem.tag), (elem.text or "").strip(), children
 
 
 # the master's own view of its series --------------------------------------------------------------

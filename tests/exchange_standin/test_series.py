@@ -156,6 +156,9 @@ def test_a_series_edited_after_an_exception(account):
     ]
     master.refresh()
     assert len(master.modified_occurrences) == 2 and len(master.deleted_occurrences) == 1
+    master.save()  # every field sent again, pattern and time unchanged: the exceptions stay
+    master.refresh()
+    assert len(master.modified_occurrences) == 2 and len(master.deleted_occurrences) == 1
 
     # a new pattern or time of the series drops its exceptions and deleted occurrences, as in Exchange
     master.recurrence = Recurrence(
