@@ -404,3 +404,19 @@ def test_an_occurrence_cannot_be_moved_onto_or_past_its_neighbours(online: Emula
         == 200
     )
     assert [o.start.astimezone(BERLIN).day for o in in_view(account, *JANUARY)] == [5, 13, 26]
+
+
+def test_an_exception_has_extended_properties_of_its_own(emulator: EmulatorServer, account, caddie_id):
+    master = weekly_training(account)
+    master.caddie_id = "series-1"
+    master.save(update_fields=["caddie_id"])
+    second = in_view(account, *JANUARY)[1]
+    assert second.caddie_id == "series-1"  # an occurrence has its series' properties
+    second.caddie_id = "appointment-2"
+    second.save(update_fields=["caddie_id"])
+    assert [o.caddie_id for o in in_view(account, *JANUARY)] == ["series-1", "appointment-2", "series-1", "series-1"]
+    master.refresh()
+    assert master.caddie_id == "series-1"
+    in_view(account, *JANUARY)[3].delete(send_meeting_cancellations=SEND_TO_NONE)
+    [state] = [i for i in emulator.state()["mailboxes"][0]["items"] if i["id"] == master.id]
+    assert (state["exceptions"], state["deleted_occurrences"]) == ([2], [4])
