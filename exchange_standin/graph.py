@@ -396,6 +396,8 @@ class Call:
         event_type: str | None = None,
     ) -> dict[str, Any]:
         source = master or item
+        if event_type is None and item.occurrence_of is not None:
+            event_type = "exception" if item.is_exception else "occurrence"
         data = event_json(
             self.mailbox,
             item,
@@ -403,11 +405,11 @@ class Call:
             text_body=self.text_body,
             start=start,
             end=end,
-            event_type=event_type or ("occurrence" if master is not None else None),
+            event_type=event_type,
             master=master,
             transaction_id=self._transaction_of(source),
         )
-        self._expand(data, source.extended, computed_properties(item))
+        self._expand(data, item.extended, computed_properties(item))
         return data
 
     def _transaction_of(self, item: Item) -> str | None:
@@ -437,9 +439,9 @@ class Call:
                     200,
                     self._select_one({"@odata.context": self.context("events/$entity"), **self._event(item, master)}),
                 )
-            if master is not None:
-                raise GraphError(400, "ErrorInvalidOperation", "An occurrence cannot be changed or deleted here.")
             self._check_etag(item)
+            if master is not None:
+                return self._occurrence_change(item, master)
             if self.method == "PATCH":
                 return self._patch_event(item)
             if self.method == "DELETE":
@@ -450,15 +452,10 @@ class Call:
         if rest[1] == "instances" and len(rest) == 2 and self.method == "GET":
             start, end = self._window()
             source = master or item
-            values = []
-            for occurrence in recurrence.occurrences(source, start, end, self.mailbox):
-                if occurrence.index is None:
-                    values.append(self._event(source))
-                else:
-                    values.append(
-                        self._event(source, start=occurrence.start, end=occurrence.end, event_type="occurrence")
-                        | {"id": graph_id(occurrence.id or ""), "seriesMasterId": graph_id(source.id)}
-                    )
+            values = [
+                self._view_event(source, occurrence)
+                for occurrence in recurrence.occurrences(source, start, end, self.mailbox)
+            ]
             return self._page(values, "events")
         if rest[1] == "singlevalueextendedproperties":
             raise GraphError(501, "NotImplemented", "Use $expand=singleValueExtendedProperties on the event.")
@@ -509,8 +506,36 @@ class Call:
             item.props = before
             raise GraphError(400, exc.code, str(exc)) from None
         item.extended = extended
+        recurrence.master_changed(item, before)
         self.mailbox.touch_item(item)
         return self.ok(200, {"@odata.context": self.context("events/$entity"), **self._event(item)})
+
+    def _occurrence_change(self, occurrence: Item, master: Item) -> GraphResponse:
+        """PATCH or DELETE of one occurrence: it becomes an exception, or a deleted occurrence, of
+        its series (the master keeps both, as Exchange does)."""
+        if self.method == "DELETE":
+            recurrence.delete_occurrence(self.mailbox, master, occurrence)
+            return self.ok(204, None)
+        if self.method != "PATCH":
+            raise _not_allowed()
+        data = self._object()
+        if "transactionId" in data:
+            raise GraphError(400, "ErrorInvalidProperty", "transactionId can be set only when an event is created.")
+        if data.get("recurrence") is not None:
+            raise GraphError(400, "ErrorInvalidRequest", "An occurrence or exception cannot have a recurrence.")
+        data.pop("recurrence", None)
+        props = dict(occurrence.props)
+        event_props(data, props)
+        extended = dict(occurrence.extended)
+        if "singleValueExtendedProperties" in data:
+            extended.update(read_extended(data["singleValueExtendedProperties"]))
+        probe = Item(serial=0, id="", element="CalendarItem", folder=master.folder, props=props, extended=extended)
+        try:
+            normalize(probe)
+            changed = recurrence.change_occurrence(self.mailbox, master, occurrence, probe.props, extended)
+        except EwsError as exc:
+            raise GraphError(400, exc.code, str(exc)) from None
+        return self.ok(200, {"@odata.context": self.context("events/$entity"), **self._event(changed, master)})
 
     def _forget_transaction(self, item: Item) -> None:
         with self.graph.lock:
@@ -563,10 +588,8 @@ class Call:
     def _view_event(self, item: Item, occurrence: recurrence.Occurrence) -> dict[str, Any]:
         if occurrence.index is None:
             return self._event(item)
-        data = self._event(item, start=occurrence.start, end=occurrence.end, event_type="occurrence")
-        data["id"] = graph_id(occurrence.id or "")
-        data["seriesMasterId"] = graph_id(item.id)
-        return data
+        assert occurrence.own is not None
+        return self._event(occurrence.own, item)
 
     def _calendar_view(self, folder: Folder, rest: list[str]) -> GraphResponse:
         if self.method != "GET":
@@ -620,7 +643,7 @@ class Call:
             }
         assert scope.start is not None and scope.end is not None
         return {
-            entry_id: (item.serial, occurrence.index, item.change_number)
+            entry_id: (item.serial, occurrence.index, occurrence.entry.change_number)
             for entry_id, item, occurrence in self._view_entries(folder, scope.start, scope.end)
         }
 

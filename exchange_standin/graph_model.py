@@ -284,6 +284,8 @@ def event_json(
         "organizer": {"emailAddress": {"name": mailbox.display_name, "address": mailbox.address}},
         "onlineMeeting": None,
     }
+    if item.occurrence_of is not None and props.get("calendar:OriginalStart") is not None:
+        data["originalStart"] = _stamp(props["calendar:OriginalStart"])  # where the series put it
     return data
 
 

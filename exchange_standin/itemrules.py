@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import datetime as dt
 import hashlib
 import uuid
@@ -14,7 +15,7 @@ from .itemxml import zone_of
 from .namespaces import local, t
 from .schema import ITEM_TYPES
 from .store import Folder, Item, Store
-from .timezones import UTC, utc_now
+from .timezones import UTC, parse_date, utc_now
 
 ATTENDEE_LISTS = ("calendar:RequiredAttendees", "calendar:OptionalAttendees", "calendar:Resources")
 
@@ -95,9 +96,21 @@ def normalize(item: Item, store: Store | None = None) -> None:
         props["calendar:Start"], props["calendar:End"] = start, end
     if end < start:
         raise EwsError("ErrorCalendarEndDateIsEarlierThanStartDate")
+    if props.get("calendar:Recurrence") is not None:
+        props["calendar:Recurrence"] = _plain_range_dates(props["calendar:Recurrence"])
     if props.get("item:ReminderIsSet"):
         props["item:ReminderDueBy"] = start
     props.setdefault("calendar:DateTimeStamp", item.created)
+
+
+def _plain_range_dates(recurrence: etree._Element) -> etree._Element:
+    """A recurrence with its range's StartDate and EndDate kept as plain dates: a client may send
+    them with an offset (2026-01-05+01:00, as Exchange writes them) or without; the dates are the
+    series' own, in its time zone, and go out with that zone's offset (recurrence.py)."""
+    elem = copy.deepcopy(recurrence)
+    for child in elem.iter(t("StartDate"), t("EndDate")):
+        child.text = parse_date(child.text, what=local(child.tag)).isoformat()
+    return elem
 
 
 def _localize(naive: dt.datetime, zone: dt.tzinfo) -> dt.datetime:

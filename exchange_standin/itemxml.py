@@ -381,20 +381,17 @@ def computed(
 def _computed_calendar(name: str, item: Item, mailbox: Mailbox) -> etree._Element | None:
     props = item.props
     recurring = props.get("calendar:Recurrence") is not None
-    if item.occurrence_of is not None:
-        if name == "IsRecurring":
-            return _simple(name, "true")
-        if name == "CalendarItemType":
-            return _simple(name, "Occurrence")
+    if name == "IsRecurring":  # as Exchange: true on occurrences and exceptions, false on a master
+        return _simple(name, "true" if item.occurrence_of is not None else "false")
+    if name == "CalendarItemType":
+        if item.occurrence_of is not None:
+            return _simple(name, "Exception" if item.is_exception else "Occurrence")
+        return _simple(name, "RecurringMaster" if recurring else "Single")
     if name == "IsMeeting":
         is_meeting = any(
             props.get(uri) is not None for uri in ("calendar:RequiredAttendees", "calendar:OptionalAttendees")
         )
         return _simple(name, "true" if is_meeting else "false")
-    if name == "IsRecurring":
-        return _simple(name, "true" if recurring else "false")
-    if name == "CalendarItemType":
-        return _simple(name, "RecurringMaster" if recurring else "Single")
     if name == "MyResponseType":
         return _simple(name, "Organizer")
     if name == "Organizer":
@@ -414,17 +411,42 @@ def _computed_calendar(name: str, item: Item, mailbox: Mailbox) -> etree._Elemen
         return _simple(name, zone.name or display_name(zone.id or "") or zone.id or "")
     if name == "IsOrganizer":
         return _simple(name, "true")
-    if name in ("FirstOccurrence", "LastOccurrence") and recurring:
-        start, end = props.get("calendar:Start"), props.get("calendar:End")
-        if start is None or end is None:
+    if name in ("FirstOccurrence", "LastOccurrence", "ModifiedOccurrences", "DeletedOccurrences") and recurring:
+        return _series_element(name, item, mailbox)
+    return None
+
+
+def _occurrence_info(name: str, occurrence: Item) -> etree._Element:
+    elem = etree.Element(t(name))
+    etree.SubElement(elem, t("ItemId"), Id=occurrence.id, ChangeKey=occurrence.changekey)
+    for part in ("Start", "End", "OriginalStart"):
+        etree.SubElement(elem, t(part)).text = format_datetime(occurrence.props[f"calendar:{part}"])
+    return elem
+
+
+def _series_element(name: str, master: Item, mailbox: Mailbox) -> etree._Element | None:
+    """A master's FirstOccurrence, LastOccurrence, ModifiedOccurrences or DeletedOccurrences."""
+    from . import recurrence
+
+    if name in ("FirstOccurrence", "LastOccurrence"):
+        first, last = recurrence.first_and_last(mailbox, master)
+        occurrence = first if name == "FirstOccurrence" else last
+        return None if occurrence is None else _occurrence_info(name, occurrence)
+    if name == "ModifiedOccurrences":
+        modified = recurrence.modified_occurrences(mailbox, master)
+        if not modified:
             return None
         elem = etree.Element(t(name))
-        etree.SubElement(elem, t("ItemId"), Id=item.id, ChangeKey=item.changekey)
-        etree.SubElement(elem, t("Start")).text = format_datetime(start)
-        etree.SubElement(elem, t("End")).text = format_datetime(end)
-        etree.SubElement(elem, t("OriginalStart")).text = format_datetime(start)
+        for occurrence in modified:
+            elem.append(_occurrence_info("Occurrence", occurrence))
         return elem
-    return None
+    starts = recurrence.deleted_starts(master)
+    if not starts:
+        return None
+    elem = etree.Element(t(name))
+    for start in starts:
+        etree.SubElement(etree.SubElement(elem, t("DeletedOccurrence")), t("Start")).text = format_datetime(start)
+    return elem
 
 
 def _computed_contact(name: str, item: Item) -> etree._Element | None:
@@ -565,6 +587,10 @@ def write_item(
             from .mime import mime_content
 
             child = mime_content(item)
+        elif prop.uri == "calendar:Recurrence" and prop.uri in item.props:
+            from .recurrence import recurrence_element
+
+            child = recurrence_element(item)
         elif prop.uri in item.props:
             child = write_value(prop, item.props[prop.uri], shape.body_type)
         elif prop.name == "Body" and shape.base == "AllProperties":

@@ -11,7 +11,7 @@ from .context import Context
 from .errors import EwsError, schema_error
 from .itemxml import write_item
 from .namespaces import m, t
-from .recurrence import occurrences
+from .recurrence import Occurrence, occurrences
 from .restrictions import compile_restriction, parse_sort_order, sort_key
 from .schema import ITEM_URIS
 from .shapes import Shape, parse_shape
@@ -75,8 +75,8 @@ def find_item(ctx: Context) -> etree._Element:
             items = ctx.mailbox.folder_items(folder) if traversal == "Shallow" else []
             if window is not None:
                 if restriction is not None or orders:
-                    raise EwsError(
-                        "ErrorInvalidCalendarViewRestrictionOrSort",
+                    raise EwsError(  # what Exchange answers (ErrorInvalidOperation)
+                        "ErrorInvalidOperation",
                         "Restrictions and sort order may not be specified for a CalendarView.",
                     )
                 page = _calendar_page(ctx, folder, items, window)
@@ -95,10 +95,8 @@ def find_item(ctx: Context) -> etree._Element:
             continue
         msg = response.success()
         holder = etree.SubElement(root_folder(msg, page), t("Items"))
-        for item in page.objects:
-            written = write_item(holder, item.item if hasattr(item, "item") else item, ctx.mailbox, shape, find=True)
-            if hasattr(item, "item"):
-                item.rewrite(written)
+        for entry in page.objects:
+            write_item(holder, entry.entry if isinstance(entry, Occurrence) else entry, ctx.mailbox, shape, find=True)
     return response.root
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from . import ids
+from . import ids, recurrence
 from .bodies import text_to_html
 from .context import ITEM_ID_ELEMENTS, Context
 from .errors import EwsError, schema_error
@@ -56,8 +56,12 @@ def copy_props(props: dict) -> dict:
 def _refuse_occurrence(item: Item) -> None:
     if item.occurrence_of is not None:
         raise EwsError(
-            "ErrorInvalidOperation", "The emulator serves occurrences of recurring items read-only; change the master."
+            "ErrorCalendarCannotMoveOrCopyOccurrence", "Cannot move or copy an occurrence of a recurring calendar item."
         )
+
+
+# what an occurrence cannot have on its own: the series' pattern is the master's
+OCCURRENCE_READ_ONLY = ("calendar:Recurrence",)
 
 
 def _item_reference(parent: etree._Element, item: Item) -> None:
@@ -224,7 +228,6 @@ def update_item(ctx: Context) -> etree._Element:
     for change in changes:
         try:
             item = ctx.item(change.id_elem)
-            _refuse_occurrence(item)
             given = ids.check_change_key(change.id_elem.get("ChangeKey"))
             if given is not None and given != item.changekey and resolution == "NeverOverwrite":
                 raise EwsError("ErrorIrresolvableConflict")
@@ -238,6 +241,12 @@ def update_item(ctx: Context) -> etree._Element:
             props = copy_props(item.props)
             extended = dict(item.extended)
             for update in change.updates:
+                if item.occurrence_of is not None and update.path.kind == "field":
+                    if update.path.uri in OCCURRENCE_READ_ONLY or update.path.uri == "calendar:UID":
+                        if update.kind == "DeleteItemField":
+                            continue  # exchangelib clears them on an occurrence: nothing to do
+                        if update.path.uri in OCCURRENCE_READ_ONLY:
+                            raise EwsError("ErrorInvalidPropertySet", field_uri=update.path.element())
                 _apply(ctx, item, props, extended, update)
             probe = Item(
                 serial=0,
@@ -249,8 +258,15 @@ def update_item(ctx: Context) -> etree._Element:
                 created=item.created,
             )
             normalize(probe, ctx.store)
-            item.props, item.extended = probe.props, extended
-            ctx.mailbox.touch_item(item)
+            if item.occurrence_of is not None:
+                master = ctx.mailbox.items[item.occurrence_of]
+                item = recurrence.change_occurrence(ctx.mailbox, master, item, probe.props, extended)
+            else:
+                before = item.props
+                item.props, item.extended = probe.props, extended
+                if item.element == "CalendarItem":
+                    recurrence.master_changed(item, before)
+                ctx.mailbox.touch_item(item)
         except EwsError as exc:
             msg = response.error(exc)
             etree.SubElement(msg, m("Items"))
@@ -392,12 +408,16 @@ def delete_item(ctx: Context) -> etree._Element:
     for id_elem in ctx.item_elements(request.find(m("ItemIds")), "ItemIds"):
         try:
             item = ctx.item(id_elem)
-            _refuse_occurrence(item)
             if item.element == "CalendarItem" and cancellations is None:
                 raise EwsError(
                     "ErrorSendMeetingCancellationsRequired",
                     "The SendMeetingCancellations attribute is required for calendar items.",
                 )
+            if item.occurrence_of is not None:
+                # one occurrence: whatever the DeleteType, the master keeps it as deleted
+                recurrence.delete_occurrence(mailbox, mailbox.items[item.occurrence_of], item)
+                response.success()
+                continue
             trash = mailbox.distinguished["deleteditems"]
             dumpster = mailbox.distinguished["recoverableitemsdeletions"]
             if delete_type == "HardDelete" or item.folder == dumpster.serial:
@@ -426,6 +446,7 @@ def _move_or_copy(ctx: Context, operation: str) -> etree._Element:
                 new_item = item if item.folder == target.serial else ctx.mailbox.move_item(item, target)
             else:
                 new_item = ctx.mailbox.add_item(target, item.element, copy_props(item.props), dict(item.extended))
+                new_item.modified_occurrences_from(item)
         except EwsError as exc:
             msg = response.error(exc)
             etree.SubElement(msg, m("Items"))

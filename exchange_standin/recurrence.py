@@ -11,15 +11,17 @@ import copy
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 
 from . import ids
 from .errors import EwsError
-from .itemxml import zone_of
+from .extended import ExtendedValue
+from .itemxml import TimeZoneValue, zone_of
 from .namespaces import local, t
-from .store import Item, Mailbox
-from .timezones import UTC, format_datetime, parse_date
+from .store import Item, Mailbox, ModifiedOccurrence
+from .timezones import UTC, parse_date
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 WEEK_INDEXES = ("First", "Second", "Third", "Fourth", "Last")
@@ -29,26 +31,20 @@ INDEX_BITS = 20  # an occurrence id packs the master's serial and the occurrence
 
 @dataclass
 class Occurrence:
-    item: Item
+    """One entry of a calendar view: a single item (index None) or an occurrence of a series, with
+    `own` the occurrence as an item of its own (an exception's properties, its id and change key)."""
+
+    item: Item  # the item, or the series' master
     start: dt.datetime
     end: dt.datetime
     index: int | None = None  # 1-based; None for an item that does not recur
     id: str | None = None
+    own: Item | None = None
 
-    def rewrite(self, elem: etree._Element) -> None:
-        """Turn the master's element into the occurrence's (FindItem with a CalendarView)."""
-        if self.index is None:
-            return
-        for child in elem:
-            name = local(child.tag)
-            if name == "ItemId":
-                child.set("Id", self.id)
-            elif name == "Start":
-                child.text = format_datetime(self.start)
-            elif name == "End":
-                child.text = format_datetime(self.end)
-            elif name == "CalendarItemType":
-                child.text = "Occurrence"
+    @property
+    def entry(self) -> Item:
+        """What the view shows: the item itself, or the occurrence."""
+        return self.own if self.own is not None else self.item
 
 
 def _text(elem: etree._Element, name: str) -> str | None:
@@ -176,36 +172,260 @@ def occurrence_id(mailbox: Mailbox, item: Item, index: int) -> str:
     return mailbox.store.codec.make(ids.OCCURRENCE, mailbox.key, (item.serial << INDEX_BITS) | index)
 
 
+def _original(master: Item, index: int) -> tuple[dt.datetime, dt.datetime] | None:
+    """The start and end the series gives occurrence `index` (deleted or not), None past its end."""
+    if master.props.get("calendar:Recurrence") is None or index < 1:
+        return None
+    for number, start, end in _all_occurrences(master):
+        if number == index:
+            return start, end
+        if number > index:
+            break
+    return None
+
+
+def series_props(master: Item, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+    """The properties an occurrence that starts at `start` has from its series."""
+    props = dict(master.props)
+    props.pop("calendar:Recurrence", None)
+    props["calendar:Start"], props["calendar:End"] = start, end
+    props["calendar:OriginalStart"] = start
+    props["calendar:RecurrenceId"] = start
+    if props.get("item:ReminderIsSet"):
+        props["item:ReminderDueBy"] = start
+    return props
+
+
+def _occurrence(mailbox: Mailbox, master: Item, index: int, start: dt.datetime, end: dt.datetime) -> Item:
+    props = series_props(master, start, end)
+    change = master.exceptions.get(index)
+    occurrence = copy.copy(master)
+    occurrence.exceptions, occurrence.deleted_occurrences = {}, set()
+    if change is not None:
+        for uri, value in change.props.items():
+            if value is None:
+                props.pop(uri, None)
+            else:
+                props[uri] = value
+        if change.extended is not None:
+            occurrence.extended = dict(change.extended)
+        occurrence.change_number, occurrence.changekey = change.change_number, change.changekey
+    elif master.series_change is not None:
+        occurrence.change_number = master.series_change
+    occurrence.series_change = None
+    occurrence.props = props
+    occurrence.id = occurrence_id(mailbox, master, index)
+    occurrence.occurrence_of = master.serial
+    occurrence.occurrence_index = index
+    occurrence.is_exception = change is not None
+    return occurrence
+
+
 def occurrences(item: Item, start: dt.datetime, end: dt.datetime, mailbox: Mailbox) -> list[Occurrence]:
-    """The occurrences of a calendar item that overlap [start, end)."""
+    """The occurrences of a calendar item in the view [start, end]: as Exchange's CalendarView, an
+    item that starts before the view's end and ends at its start or later (so one that ends
+    exactly where the view begins is in it). Deleted occurrences are left out; an exception is
+    where it was moved to."""
     item_start, item_end = item.props["calendar:Start"], item.props["calendar:End"]
     if item.props.get("calendar:Recurrence") is None:
-        overlaps = item_start < end and (item_end > start or (item_end == item_start == start))
-        return [Occurrence(item, item_start, item_end)] if overlaps else []
+        return [Occurrence(item, item_start, item_end)] if _in_view(item_start, item_end, start, end) else []
     found = []
+    latest_exception = max(
+        (
+            change.props.get("calendar:Start") or dt.datetime.min.replace(tzinfo=UTC)
+            for change in item.exceptions.values()
+        ),
+        default=None,
+    )
     for index, occ_start, occ_end in _all_occurrences(item):
-        if occ_start >= end:
+        if occ_start >= end and (latest_exception is None or occ_start > latest_exception):
             break
-        if occ_end > start or occ_start == occ_end == start:
-            found.append(Occurrence(item, occ_start, occ_end, index, occurrence_id(mailbox, item, index)))
+        if index in item.deleted_occurrences:
+            continue
+        own = _occurrence(mailbox, item, index, occ_start, occ_end)
+        own_start, own_end = own.props["calendar:Start"], own.props["calendar:End"]
+        if _in_view(own_start, own_end, start, end):
+            found.append(Occurrence(item, own_start, own_end, index, own.id, own))
     return found
 
 
+def _in_view(item_start: dt.datetime, item_end: dt.datetime, start: dt.datetime, end: dt.datetime) -> bool:
+    return item_start < end and item_end >= start or item_start == item_end == start
+
+
 def occurrence_item(mailbox: Mailbox, master: Item, index: int) -> Item:
-    """An occurrence as an item of its own (read-only; for GetItem)."""
-    if master.props.get("calendar:Recurrence") is None or index < 1:
+    """An occurrence as an item of its own (GetItem, UpdateItem, DeleteItem of one occurrence)."""
+    original = _original(master, index)
+    if original is None:
         raise EwsError("ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange", "The occurrence index is out of range.")
-    for number, start, end in _all_occurrences(master):
-        if number == index:
-            props = dict(master.props)
-            props.pop("calendar:Recurrence", None)
-            props["calendar:Start"], props["calendar:End"] = start, end
-            props["calendar:OriginalStart"] = start
-            occurrence = copy.copy(master)
-            occurrence.props = props
-            occurrence.id = occurrence_id(mailbox, master, index)
-            occurrence.occurrence_of = master.serial
-            return occurrence
-        if number > index:
+    if index in master.deleted_occurrences:
+        raise EwsError(
+            "ErrorCalendarOccurrenceIsDeletedFromRecurrence", "The occurrence was deleted from the recurrence."
+        )
+    return _occurrence(mailbox, master, index, *original)
+
+
+def change_occurrence(
+    mailbox: Mailbox, master: Item, occurrence: Item, props: dict[str, Any], extended: dict[tuple, ExtendedValue]
+) -> Item:
+    """Occurrence `occurrence` of `master` now has `props` and `extended`: it becomes (or stays) an
+    exception, kept in the master as what differs from the series. The master changes too (a new
+    change key, reported by SyncFolderItems), as in Exchange. Returns the occurrence as it is now."""
+    index = occurrence.occurrence_index
+    assert index is not None
+    original = _original(master, index)
+    assert original is not None
+    base = series_props(master, *original)
+    differs: dict[str, Any] = {
+        uri: value for uri, value in props.items() if uri not in base or not _same(base[uri], value)
+    }
+    differs.update({uri: None for uri in base if uri not in props})
+    for uri in ("calendar:OriginalStart", "calendar:RecurrenceId"):
+        differs.pop(uri, None)
+    _check_not_crossing(mailbox, master, index, props["calendar:Start"])
+    _touch_for_occurrence(mailbox, master)
+    master.exceptions[index] = ModifiedOccurrence(
+        differs,
+        None if extended == master.extended else dict(extended),
+        master.change_number,
+        master.changekey,
+    )
+    return occurrence_item(mailbox, master, index)
+
+
+def _check_not_crossing(mailbox: Mailbox, master: Item, index: int, start: dt.datetime) -> None:
+    """Exchange refuses to move an occurrence onto or past the start of its neighbours (the
+    nearest occurrences before and after it that are not deleted, where they are now)."""
+    before = after = None
+    for number, original_start, original_end in _all_occurrences(master):
+        if number == index or number in master.deleted_occurrences:
+            continue
+        current = _occurrence(mailbox, master, number, original_start, original_end).props["calendar:Start"]
+        if number < index:
+            before = current
+        else:
+            after = current
             break
-    raise EwsError("ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange", "The occurrence index is out of range.")
+    if (before is not None and start <= before) or (after is not None and start >= after):
+        raise EwsError(
+            "ErrorOccurrenceCrossingBoundary",
+            "The modified occurrence is crossing or overlapping an adjacent occurrence.",
+        )
+
+
+def delete_occurrence(mailbox: Mailbox, master: Item, occurrence: Item) -> None:
+    """Occurrence `occurrence` of `master` is deleted: the master keeps it as a deleted occurrence."""
+    index = occurrence.occurrence_index
+    assert index is not None
+    master.exceptions.pop(index, None)
+    master.deleted_occurrences.add(index)
+    _touch_for_occurrence(mailbox, master)
+
+
+def _touch_for_occurrence(mailbox: Mailbox, master: Item) -> None:
+    """A change of one occurrence is a change of the master (SyncFolderItems reports it, as
+    Exchange does) but not of the series' other occurrences."""
+    series = master.series_change if master.series_change is not None else master.change_number
+    mailbox.touch_item(master)
+    master.series_change = series
+
+
+# what a change of the master's pattern or time does to its exceptions and deleted occurrences
+SERIES_SHAPE = (
+    "calendar:Recurrence",
+    "calendar:Start",
+    "calendar:End",
+    "calendar:StartTimeZone",
+    "calendar:EndTimeZone",
+    "calendar:MeetingTimeZone",
+    "calendar:IsAllDayEvent",
+)
+
+
+def master_changed(master: Item, before: dict[str, Any]) -> None:
+    """After an update of a master: a new pattern or time of the series removes its exceptions and
+    deleted occurrences, as Exchange does (Outlook warns that they are lost); any other change
+    (subject, location, body, ...) reaches every occurrence that does not change it itself."""
+    if any(_same(before.get(uri), master.props.get(uri)) is False for uri in SERIES_SHAPE):
+        master.exceptions.clear()
+        master.deleted_occurrences.clear()
+    if master.props.get("calendar:Recurrence") is None:
+        master.exceptions.clear()
+        master.deleted_occurrences.clear()
+
+
+def _same(a: Any, b: Any) -> bool:
+    return bool(_comparable(a) == _comparable(b))
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, etree._Element):
+        return _tree(value)
+    if isinstance(value, TimeZoneValue):  # the zone the client named, however it wrote it
+        return value.zone if value.zone is not None else (value.id, value.name)
+    return value
+
+
+def _tree(elem: etree._Element) -> tuple:
+    """An element's names and texts, whatever prefixes and white space the client wrote it with."""
+    children = tuple(_tree(child) for child in elem if isinstance(child.tag, str))
+    return local(elem.tag), (elem.text or "").strip(), children
+
+
+# the master's own view of its series --------------------------------------------------------------
+
+
+def first_and_last(mailbox: Mailbox, master: Item) -> tuple[Item | None, Item | None]:
+    """The series' first and last occurrence that are not deleted (the last: None for a series
+    without end)."""
+    _pattern, range_elem = _pattern_and_range(master.props["calendar:Recurrence"])
+    endless = local(range_elem.tag) == "NoEndRecurrence"
+    first = last = None
+    for index, start, end in _all_occurrences(master):
+        if index in master.deleted_occurrences:
+            continue
+        if first is None:
+            first = _occurrence(mailbox, master, index, start, end)
+            if endless:
+                break
+        last = (index, start, end)
+    last_item = None if endless or last is None else _occurrence(mailbox, master, *last)
+    return first, last_item
+
+
+def modified_occurrences(mailbox: Mailbox, master: Item) -> list[Item]:
+    found = []
+    for index in sorted(master.exceptions):
+        original = _original(master, index)
+        if original is not None:
+            found.append(_occurrence(mailbox, master, index, *original))
+    return found
+
+
+def deleted_starts(master: Item) -> list[dt.datetime]:
+    starts = []
+    for index in sorted(master.deleted_occurrences):
+        original = _original(master, index)
+        if original is not None:
+            starts.append(original[0])
+    return starts
+
+
+def recurrence_element(item: Item) -> etree._Element:
+    """The item's recurrence as Exchange writes it: StartDate and EndDate with the offset of the
+    series' time zone (2026-01-05+01:00), whatever form the client sent them in."""
+    elem = copy.deepcopy(item.props["calendar:Recurrence"])
+    zone = zone_of(item)
+    for child in elem.iter(t("StartDate"), t("EndDate")):
+        day = parse_date(child.text, what=local(child.tag))
+        child.text = day.isoformat() + _offset(zone, day)
+    return elem
+
+
+def _offset(zone: dt.tzinfo, day: dt.date) -> str:
+    offset = dt.datetime.combine(day, dt.time(12)).replace(tzinfo=zone).utcoffset() or dt.timedelta(0)
+    if not offset:
+        return "Z"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"

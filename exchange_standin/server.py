@@ -19,7 +19,7 @@ from .faults import FaultPlan, FaultRule
 from .graph import Graph
 from .httpserver import EmulatorHTTPServer, serve_in_thread
 from .identity import AppSpec, Identity
-from .store import Mailbox, Store
+from .store import Item, Mailbox, Store
 from .tls import make_certificates, server_context, write_ca
 
 
@@ -260,6 +260,7 @@ class EmulatorServer:
                         "subject": item.props.get("item:Subject"),
                         "display_name": item.props.get("contacts:DisplayName"),
                     }
+                    | _series_state(item)
                     for item in mailbox.items.values()
                 ]
                 mailboxes.append(
@@ -272,3 +273,10 @@ class EmulatorServer:
                 "recent": list(self._log)[-50:],
             }
         return {"url": self.url, "mailboxes": mailboxes, "faults": self.faults.describe(), "requests": requests}
+
+
+def _series_state(item: Item) -> dict[str, Any]:
+    """A recurring master's exceptions and deleted occurrences (their indexes), for the state."""
+    if item.props.get("calendar:Recurrence") is None:
+        return {}
+    return {"exceptions": sorted(item.exceptions), "deleted_occurrences": sorted(item.deleted_occurrences)}

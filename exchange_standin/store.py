@@ -59,6 +59,39 @@ class Item:
     created: dt.datetime = field(default_factory=utc_now)
     modified: dt.datetime = field(default_factory=utc_now)
     occurrence_of: int | None = None  # the master's serial, for an occurrence of a recurring item
+    occurrence_index: int | None = None  # an occurrence's 1-based index in its series
+    is_exception: bool = False  # an occurrence changed on its own (a modified occurrence)
+    # a recurring master's exceptions (occurrence index -> what differs from the series) and
+    # deleted occurrences (their indexes), as Exchange keeps them in the master
+    exceptions: dict[int, ModifiedOccurrence] = field(default_factory=dict)
+    deleted_occurrences: set[int] = field(default_factory=set)
+    # the change number of the series' last own change, when only its exceptions or deleted
+    # occurrences changed since (None: change_number); what an occurrence that is no exception has
+    series_change: int | None = None
+
+    def modified_occurrences_from(self, other: Item) -> None:
+        """Take a series' exceptions and deleted occurrences (a move or copy of its master)."""
+        self.exceptions = {
+            index: ModifiedOccurrence(
+                dict(change.props),
+                None if change.extended is None else dict(change.extended),
+                change.change_number,
+                change.changekey,
+            )
+            for index, change in other.exceptions.items()
+        }
+        self.deleted_occurrences = set(other.deleted_occurrences)
+
+
+@dataclass
+class ModifiedOccurrence:
+    """What an exception changes: the properties that differ from its series (None: removed), its
+    own extended properties if they differ, and the change number of its last change."""
+
+    props: dict[str, Any]
+    extended: dict[tuple, ExtendedValue] | None
+    change_number: int
+    changekey: str
 
 
 # The folders a new mailbox has, as Exchange 2016 makes them for an English mailbox:
@@ -232,6 +265,7 @@ class Mailbox:
         item.change_number = change
         item.changekey = ids.make_change_key(change)
         item.modified = utc_now()
+        item.series_change = None
 
     def remove_item(self, item: Item) -> None:
         folder = self.folders[item.folder]
@@ -244,6 +278,7 @@ class Mailbox:
         self.remove_item(item)
         moved = self.add_item(target, item.element, item.props, item.extended)
         moved.created = item.created
+        moved.modified_occurrences_from(item)
         return moved
 
     def folder_items(self, folder: Folder) -> list[Item]:

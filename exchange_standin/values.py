@@ -62,7 +62,7 @@ def _field(item: Item, mailbox: Mailbox, path: Path) -> tuple[str, list[Any]]:
     if uri == "calendar:IsRecurring":
         if item.element != "CalendarItem":
             return "bool", []
-        return "bool", [props.get("calendar:Recurrence") is not None]
+        return "bool", [item.occurrence_of is not None]  # false on a master, as in Exchange
     if uri == "calendar:CalendarItemType":
         if item.element != "CalendarItem":
             return "text", []
