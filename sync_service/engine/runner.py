@@ -173,7 +173,7 @@ class CycleEngine:
                 reached = verdict(outcome)
                 refusal = auth_refusal(outcome)
                 if refusal is not None and user_id is not None:
-                    await self._block(user_id, refusal, outcome.label)
+                    await self._block(user_id, refusal, outcome.label, outcome.reason)
             finally:
                 if ticket is not None:
                     gate.leave(ticket, reached)
@@ -249,15 +249,17 @@ class CycleEngine:
                     gate.set(c.user_id, Verdict.OPEN)
                 elif (answer.get("error") or {}).get("code") == AUTH_FAILED:
                     message = str(answer["error"].get("message", ""))
+                    cause = answer["error"].get("reason")
                     logger.warning(f"{c.label} ({c.account['mailbox']}): {AUTH_FAILED}: {message}")
-                    await self._block(c.user_id, message, c.label)
+                    await self._block(c.user_id, message, c.label, cause if isinstance(cause, str) else None)
                     gate.set(c.user_id, Verdict.BLOCKED)
         return pages
 
-    async def _block(self, user_id: int, reason: str, label: str) -> None:
-        """Exchange refused the login: record it (a restart does not try again) and say so once."""
+    async def _block(self, user_id: int, reason: str, label: str, cause: str | None = None) -> None:
+        """Exchange refused the login: record it (a restart does not try again) and say so once.
+        `cause`: the gateway's reason code, if it named one."""
         try:
-            block = await self.db.run(record_block, user_id, AUTH_FAILED, reason)
+            block = await self.db.run(record_block, user_id, AUTH_FAILED, reason, cause)
         except pw.PeeweeException as exc:  # left alone for this cycle still; recorded when it meets the refusal again
             logger.error(f"{label}: the refused login could not be recorded: {exc}")
             return

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import pytest
 import trio
 import trio.testing
 
+from protocol.rpc import RemoteError
 from sync_service.admin.accounts import set_account
 from sync_service.admin.areas import add_area
 from sync_service.admin.persons import PersonInput, add_person
@@ -15,7 +17,7 @@ from sync_service.admin.users import PermissionChange, set_user_permissions
 from sync_service.core.permissions import Contacts, FieldMode
 from sync_service.engine.calendar_sync import EngineSettings, SubscriptionOutcome
 from sync_service.engine.database import DbRunner
-from sync_service.engine.exchange_client import MailboxTrouble
+from sync_service.engine.exchange_client import GatewayExchangeClient, MailboxTrouble
 from sync_service.engine.mailbox_health import MailboxGate, Verdict, auth_refusal, verdict
 from sync_service.engine.runner import CycleEngine
 from sync_service.store.mailbox_blocks import block_of, blocked_mailboxes, clear_block, record_block
@@ -113,8 +115,9 @@ class Mailboxes:
     refused as Exchange refuses it. Every call is a login: `logins` counts them, `refused` the
     failed ones."""
 
-    def __init__(self, password: str = "pw") -> None:
+    def __init__(self, password: str = "pw", reason: str | None = None) -> None:
         self.password = password
+        self.reason = reason  # the gateway's reason of its auth_failed (None: an older gateway's)
         self.calendar = FakeExchange(kind="calendar")
         self.contacts = FakeExchange(kind="contacts")
         self.logins = 0
@@ -124,7 +127,7 @@ class Mailboxes:
         self.logins += 1
         if account["credentials"]["password"] != self.password:  # the wire form (protocol/accounts.py)
             self.refused += 1
-            raise MailboxTrouble("auth_failed", REFUSED)
+            raise MailboxTrouble("auth_failed", REFUSED, reason=self.reason)
 
     def client_for(self, account: Mapping[str, str], kind: str) -> Any:
         mailboxes, target = self, self.calendar if kind == "calendar" else self.contacts
@@ -151,7 +154,11 @@ class Mailboxes:
                 page = await self.calendar.changes(request["folder"], request["sync_state"], request["max_changes"])
                 answers[index] = {"ok": True, "result": page}
             except MailboxTrouble as trouble:
-                answers[index] = {"ok": False, "error": {"code": trouble.code, "message": trouble.message}}
+                error = {"code": trouble.code, "message": trouble.message}
+                answers[index] = {
+                    "ok": False,
+                    "error": error if trouble.reason is None else {**error, "reason": trouble.reason},
+                }
 
         async with trio.open_nursery() as nursery:
             for index, request in enumerate(requests):
@@ -293,3 +300,55 @@ async def test_a_block_that_cannot_be_recorded_still_leaves_the_mailbox_alone_th
     assert any("the refused login could not be recorded: database or disk is full" in line for line in log)
     with club.db.connection_context():
         assert blocked_mailboxes() == {}  # the next cycle meets the refusal again (one login) and tries to record it
+
+
+# -- the gateway's reason of a refusal is recorded with the block (issue 16) ---------------------
+
+
+@pytest.mark.parametrize("prefetching", [False, True])
+async def test_the_gateways_reason_is_recorded_with_the_block_on_either_path(tmp_path, prefetching):
+    club = three_calendars_and_contacts(tmp_path)
+    mailboxes = Mailboxes(reason="mailbox_out_of_reach")
+    cycles = engine(club)
+    many = mailboxes.changes_many if prefetching else None
+    await cycles.run(mailboxes.client_for, many)
+    await cycles.run(mailboxes.client_for, many)  # every calendar's first sync done: the next is prefetched
+    mailboxes.password = "changed-in-active-directory"
+    with captured_log() as log:
+        await cycles.run(mailboxes.client_for, many)
+    assert mailboxes.refused == 1
+    assert any("not synchronised: Exchange refused the login" in line for line in log)
+    with club.db.connection_context():
+        (block,) = blocked_mailboxes().values()
+    assert (block.reason, block.cause) == (REFUSED, "mailbox_out_of_reach")
+
+
+async def test_an_older_gateways_refusal_is_recorded_without_a_cause(tmp_path):
+    club = three_calendars_and_contacts(tmp_path)
+    mailboxes = Mailboxes(password="changed-in-active-directory")
+    await engine(club).run(mailboxes.client_for)
+    with club.db.connection_context():
+        (block,) = blocked_mailboxes().values()
+    assert (block.reason, block.cause) == (REFUSED, None)
+
+
+class RefusingPeer:
+    """A gateway connection whose every request is answered with `details`."""
+
+    def __init__(self, details: dict[str, Any]) -> None:
+        self.details = details
+
+    async def request(self, op: str, args: Mapping[str, Any], timeout: float | None = None) -> Any:
+        raise RemoteError("auth_failed", "refused", self.details)
+
+
+@pytest.mark.parametrize(
+    ("details", "reason"),
+    [({"reason": "app_refused"}, "app_refused"), ({}, None), ({"reason": 7}, None)],
+    ids=["named", "older-gateway", "malformed"],
+)
+async def test_the_client_carries_the_gateways_reason(details, reason):
+    client = GatewayExchangeClient(RefusingPeer(details), {"mailbox": "anna@club.example"})  # type: ignore[arg-type]
+    with pytest.raises(MailboxTrouble) as trouble:
+        await client.get(["id"])
+    assert (trouble.value.code, trouble.value.message, trouble.value.reason) == ("auth_failed", "refused", reason)
