@@ -169,10 +169,11 @@ class CycleEngine:
                             "what it had confirmed is recorded, the rest is tried again next cycle"
                         )
                         return
-                self._note(key, outcome, summary)
-                reached = verdict(outcome)
                 refusal = auth_refusal(outcome)
-                if refusal is not None and user_id is not None:
+                blocking = refusal is not None and user_id is not None
+                self._note(key, outcome, summary, logged=blocking)
+                reached = verdict(outcome)
+                if refusal is not None and user_id is not None:  # the block's line is the refusal's one line
                     await self._block(user_id, refusal, outcome.label, outcome.reason)
             finally:
                 if ticket is not None:
@@ -250,20 +251,21 @@ class CycleEngine:
                 elif (answer.get("error") or {}).get("code") == AUTH_FAILED:
                     message = str(answer["error"].get("message", ""))
                     cause = answer["error"].get("reason")
-                    logger.warning(f"{c.label} ({c.account['mailbox']}): {AUTH_FAILED}: {message}")
                     await self._block(c.user_id, message, c.label, cause if isinstance(cause, str) else None)
                     gate.set(c.user_id, Verdict.BLOCKED)
         return pages
 
     async def _block(self, user_id: int, reason: str, label: str, cause: str | None = None) -> None:
         """Exchange refused the login: record it (a restart does not try again) and say so once.
-        `cause`: the gateway's reason code, if it named one."""
+        `cause`: the gateway's reason code, if it named one. One line, whatever happens: the
+        refusal is not logged anywhere else."""
         try:
             block = await self.db.run(record_block, user_id, AUTH_FAILED, reason, cause)
         except pw.PeeweeException as exc:  # left alone for this cycle still; recorded when it meets the refusal again
-            logger.error(f"{label}: the refused login could not be recorded: {exc}")
+            logger.error(f"{label}: {AUTH_FAILED}: {reason}; the refused login could not be recorded: {exc}")
             return
-        if block is None:
+        if block is None:  # the account is gone meanwhile: nothing to leave alone
+            logger.warning(f"{label}: {AUTH_FAILED}: {reason}")
             return
         self._blocks_logged[user_id] = block
         logger.warning(f"{label.split('/')[0]}: mailbox {block.mailbox} not synchronised: {block.describe()}")
@@ -285,7 +287,8 @@ class CycleEngine:
             block = self._blocks_logged.pop(user_id)
             logger.info(f"{block.login}: mailbox {block.mailbox}: the account was set again or checked; synchronising")
 
-    def _note(self, key: WorkKey, outcome: SubscriptionOutcome, summary: CycleSummary) -> None:
+    def _note(self, key: WorkKey, outcome: SubscriptionOutcome, summary: CycleSummary, logged: bool = False) -> None:
+        """`logged`: the outcome's error is told by a line of its own (a refused login's block)."""
         summary.counts.update(outcome.counts)
         if outcome.mailbox:
             self._mailbox_of[key] = outcome.mailbox
@@ -293,7 +296,8 @@ class CycleEngine:
             self._quiet_reasons.pop(key, None)
         if outcome.error:
             summary.errors.append(f"{outcome.label}: {outcome.error}")
-            logger.warning(f"{outcome.label} ({outcome.mailbox}): {outcome.error}")
+            if not logged:
+                logger.warning(f"{outcome.label} ({outcome.mailbox}): {outcome.error}")
             if outcome.retry_after and outcome.mailbox:
                 self._throttled_until[outcome.mailbox] = self.clock() + outcome.retry_after
         elif outcome.not_syncing:

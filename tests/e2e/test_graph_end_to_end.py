@@ -245,11 +245,6 @@ def test_each_cause_is_one_clear_line_loses_nothing_and_leaves_the_others_alone(
     assert secrets_in_files(world.home, APP.secret) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync_service/engine/runner.py _prefetch logs the refusal it met (`LABEL (MAILBOX): auth_failed: …`) "
-    "besides the block's line: two lines for one cause",
-)
 def test_a_refusal_met_while_prefetching_is_told_in_one_line(world):
     world.set_app(APP)
     world.set_graph_account("anna")

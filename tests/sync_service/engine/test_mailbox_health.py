@@ -297,7 +297,8 @@ async def test_a_block_that_cannot_be_recorded_still_leaves_the_mailbox_alone_th
     with captured_log() as log:
         summary = await cycles.run(mailboxes.client_for)
     assert mailboxes.refused == 1 and len(summary.not_syncing) == 3
-    assert any("the refused login could not be recorded: database or disk is full" in line for line in log)
+    told = [line for line in log if REFUSED in line]
+    assert len(told) == 1 and "the refused login could not be recorded: database or disk is full" in told[0]
     with club.db.connection_context():
         assert blocked_mailboxes() == {}  # the next cycle meets the refusal again (one login) and tries to record it
 
@@ -306,7 +307,7 @@ async def test_a_block_that_cannot_be_recorded_still_leaves_the_mailbox_alone_th
 
 
 @pytest.mark.parametrize("prefetching", [False, True])
-async def test_the_gateways_reason_is_recorded_with_the_block_on_either_path(tmp_path, prefetching):
+async def test_the_gateways_reason_is_recorded_with_the_block_and_told_in_one_line(tmp_path, prefetching):
     club = three_calendars_and_contacts(tmp_path)
     mailboxes = Mailboxes(reason="mailbox_out_of_reach")
     cycles = engine(club)
@@ -317,7 +318,8 @@ async def test_the_gateways_reason_is_recorded_with_the_block_on_either_path(tmp
     with captured_log() as log:
         await cycles.run(mailboxes.client_for, many)
     assert mailboxes.refused == 1
-    assert any("not synchronised: Exchange refused the login" in line for line in log)
+    told = [line for line in log if REFUSED in line]
+    assert len(told) == 1 and "anna: mailbox anna@club.example not synchronised: Exchange refused the login" in told[0]
     with club.db.connection_context():
         (block,) = blocked_mailboxes().values()
     assert (block.reason, block.cause) == (REFUSED, "mailbox_out_of_reach")
