@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping
+from zoneinfo import ZoneInfo
 
 import peewee as pw
 import trio
@@ -37,6 +39,18 @@ JOURNAL_PRUNE_PAUSE = 0.05  # seconds between two batches of journal pruning: PC
 
 CALENDAR, CONTACTS = "calendar", "contacts"
 WorkKey = tuple[str, int]  # (kind, id): a calendar by its subscription id, a contact list by its user id
+
+
+def next_try(now: dt.datetime, seconds: float, zone: ZoneInfo) -> str:
+    """Pure: when a throttled mailbox is asked again at the earliest, `seconds` after `now` (aware),
+    in the club's time: "next try not before 16:42:10 (in 30 s)" (the first cycle after it asks)."""
+    wait = max(0, math.ceil(seconds))
+    at = (now + dt.timedelta(seconds=wait)).astimezone(zone)
+    return f"next try not before {at:%H:%M:%S} (in {wait} s)"
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def _name(key: WorkKey) -> str:
@@ -89,12 +103,15 @@ class CycleEngine:
         parallel: int = 4,
         report_days: int = 30,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], dt.datetime] = _utc_now,
     ) -> None:
+        """`clock`: seconds, for the waits; `wall_clock`: now (aware), for the times the log names."""
         self.db = db
         self.settings = settings
         self.parallel = parallel
         self.report_days = report_days
         self.clock = clock
+        self.wall_clock = wall_clock
         self._throttled_until: dict[str, float] = {}
         self._mailbox_of: dict[WorkKey, str] = {}
         self._quiet_reasons: dict[WorkKey, str] = {}  # why a calendar or contact list is not syncing, as last logged
@@ -137,8 +154,9 @@ class CycleEngine:
 
         async def one(key: WorkKey, run: Callable[[], Awaitable[SubscriptionOutcome]]) -> None:
             mailbox = self._mailbox_of.get(key)
-            if mailbox and self._throttled_until.get(mailbox, 0) > self.clock():
-                summary.not_syncing.append(f"{mailbox}: throttled")
+            waiting = self._throttled_until.get(mailbox, 0) - self.clock() if mailbox else 0
+            if mailbox and waiting > 0:
+                summary.not_syncing.append(f"{mailbox}: throttled by Exchange; {self._next_try(waiting)}")
                 return
             kind, number = key
             what = f"{kind} {number}"
@@ -295,11 +313,13 @@ class CycleEngine:
         if not outcome.not_syncing:
             self._quiet_reasons.pop(key, None)
         if outcome.error:
-            summary.errors.append(f"{outcome.label}: {outcome.error}")
-            if not logged:
-                logger.warning(f"{outcome.label} ({outcome.mailbox}): {outcome.error}")
+            error = outcome.error
             if outcome.retry_after and outcome.mailbox:
                 self._throttled_until[outcome.mailbox] = self.clock() + outcome.retry_after
+                error += f"; {self._next_try(outcome.retry_after)}"
+            summary.errors.append(f"{outcome.label}: {error}")
+            if not logged:
+                logger.warning(f"{outcome.label} ({outcome.mailbox}): {error}")
         elif outcome.not_syncing:
             summary.not_syncing.append(f"{outcome.label}: {outcome.not_syncing}")
             if self._quiet_reasons.get(key) != outcome.not_syncing:  # logged once, not each cycle
@@ -308,6 +328,9 @@ class CycleEngine:
             return
         elif outcome.counts:
             logger.info(f"{outcome.label}: {', '.join(f'{k} {v}' for k, v in sorted(outcome.counts.items()))}")
+
+    def _next_try(self, seconds: float) -> str:
+        return next_try(self.wall_clock(), seconds, self.settings.zone)
 
     async def _prune(self) -> None:
         """Old report lines, and the journal entries every reader has handled (after the cycle's
