@@ -188,11 +188,11 @@ class CycleEngine:
                         )
                         return
                 refusal = auth_refusal(outcome)
-                blocking = refusal is not None and user_id is not None
-                self._note(key, outcome, summary, logged=blocking)
-                reached = verdict(outcome)
+                block = None
                 if refusal is not None and user_id is not None:  # the block's line is the refusal's one line
-                    await self._block(user_id, refusal, outcome.label, outcome.reason)
+                    block = await self._block(user_id, refusal, outcome.label, outcome.reason)
+                self._note(key, outcome, summary, logged=refusal is not None and user_id is not None, block=block)
+                reached = verdict(outcome)
             finally:
                 if ticket is not None:
                     gate.leave(ticket, reached)
@@ -273,7 +273,7 @@ class CycleEngine:
                     gate.set(c.user_id, Verdict.BLOCKED)
         return pages
 
-    async def _block(self, user_id: int, reason: str, label: str, cause: str | None = None) -> None:
+    async def _block(self, user_id: int, reason: str, label: str, cause: str | None = None) -> Block | None:
         """Exchange refused the login: record it (a restart does not try again) and say so once.
         `cause`: the gateway's reason code, if it named one. One line, whatever happens: the
         refusal is not logged anywhere else."""
@@ -281,19 +281,19 @@ class CycleEngine:
             block = await self.db.run(record_block, user_id, AUTH_FAILED, reason, cause)
         except pw.PeeweeException as exc:  # left alone for this cycle still; recorded when it meets the refusal again
             logger.error(f"{label}: {AUTH_FAILED}: {reason}; the refused login could not be recorded: {exc}")
-            return
+            return None
         if block is None:  # the account is gone meanwhile: nothing to leave alone
             logger.warning(f"{label}: {AUTH_FAILED}: {reason}")
-            return
+            return None
         self._blocks_logged[user_id] = block
         logger.warning(f"{label.split('/')[0]}: mailbox {block.mailbox} not synchronised: {block.describe()}")
+        return block
 
     def _skip_blocked(self, user_id: int, label: str | None, summary: CycleSummary) -> None:
         block = self._blocks_logged.get(user_id) or self._known_blocks.get(user_id)
         what = label or (f"{block.login}/contacts" if block is not None else f"user {user_id}")
-        summary.not_syncing.append(
-            f"{what}: Exchange refused the login; left alone until the account is set or checked"
-        )
+        left_alone = block.left_alone() if block is not None else "Exchange refused the login; left alone"
+        summary.not_syncing.append(f"{what}: {left_alone}")  # advised by cause, as the block's line
         if block is not None and user_id not in self._blocks_logged:  # blocked before this process started
             self._blocks_logged[user_id] = block
             logger.warning(f"{block.login}: mailbox {block.mailbox} not synchronised: {block.describe()}")
@@ -305,8 +305,16 @@ class CycleEngine:
             block = self._blocks_logged.pop(user_id)
             logger.info(f"{block.login}: mailbox {block.mailbox}: the account was set again or checked; synchronising")
 
-    def _note(self, key: WorkKey, outcome: SubscriptionOutcome, summary: CycleSummary, logged: bool = False) -> None:
-        """`logged`: the outcome's error is told by a line of its own (a refused login's block)."""
+    def _note(
+        self,
+        key: WorkKey,
+        outcome: SubscriptionOutcome,
+        summary: CycleSummary,
+        logged: bool = False,
+        block: Block | None = None,
+    ) -> None:
+        """`logged`: the outcome's error is told by a line of its own (a refused login's block);
+        `block`: the one it recorded, whose remedy the summary's error names."""
         summary.counts.update(outcome.counts)
         if outcome.mailbox:
             self._mailbox_of[key] = outcome.mailbox
@@ -317,6 +325,8 @@ class CycleEngine:
             if outcome.retry_after and outcome.mailbox:
                 self._throttled_until[outcome.mailbox] = self.clock() + outcome.retry_after
                 error += f"; {self._next_try(outcome.retry_after)}"
+            if block is not None:
+                error += f"; {block.mend()}"
             summary.errors.append(f"{outcome.label}: {error}")
             if not logged:
                 logger.warning(f"{outcome.label} ({outcome.mailbox}): {error}")

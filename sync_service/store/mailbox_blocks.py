@@ -71,6 +71,29 @@ def refusal_line(login: str, credential_kind: str, reason: str, since: dt.dateti
     )
 
 
+def refusal_summary(login: str, credential_kind: str, reason: str, cause: str | None = None) -> tuple[str, str]:
+    """Pure: the refusal as the cycle's summary says it, by the same cause as `refusal_line`:
+    (what was refused and until when the mailbox is left alone, what mends it)."""
+    if credential_kind != "app":
+        return (
+            f"Exchange refused the login; left alone until `sync-service account set {login}` or "
+            f"`sync-service account check {login}` succeeds",
+            f"mend it with `sync-service account set {login}`",
+        )
+    if out_of_reach(cause, reason):
+        return (
+            "the club's app may not reach this mailbox (the tenant's RBAC for Applications); left alone until "
+            f"`sync-service account check {login}` succeeds or the account is set again",
+            "the tenant's admin must give the app access to it (RBAC for Applications), or a wrong address be "
+            f"corrected with `sync-service account set {login}`",
+        )
+    return (
+        f"the club's app was refused; left alone until `sync-service app set` or `sync-service account check {login}` "
+        "succeeds",
+        f"mend it with `{APP_SET}` and try it with `sync-service app check`",
+    )
+
+
 @dataclass(frozen=True)
 class Block:
     user_id: int
@@ -85,6 +108,14 @@ class Block:
     def describe(self) -> str:
         """One line for `calendar list`, `contact list` and the log."""
         return refusal_line(self.login, self.credential_kind, self.reason, self.since, self.cause)
+
+    def left_alone(self) -> str:
+        """For the cycle's summary: what was refused, and until when the mailbox is left alone."""
+        return refusal_summary(self.login, self.credential_kind, self.reason, self.cause)[0]
+
+    def mend(self) -> str:
+        """For the cycle's summary: what mends it."""
+        return refusal_summary(self.login, self.credential_kind, self.reason, self.cause)[1]
 
     @property
     def app_refused(self) -> bool:

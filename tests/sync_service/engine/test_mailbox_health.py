@@ -8,8 +8,9 @@ import pytest
 import trio
 import trio.testing
 
+from protocol.accounts import AppCredentials
 from protocol.rpc import RemoteError
-from sync_service.admin.accounts import set_account
+from sync_service.admin.accounts import set_account, set_app_account
 from sync_service.admin.areas import add_area
 from sync_service.admin.persons import PersonInput, add_person
 from sync_service.admin.subscriptions import CalendarOptions, add_calendar, add_contact
@@ -20,6 +21,7 @@ from sync_service.engine.database import DbRunner
 from sync_service.engine.exchange_client import GatewayExchangeClient, MailboxTrouble
 from sync_service.engine.mailbox_health import MailboxGate, Verdict, auth_refusal, verdict
 from sync_service.engine.runner import CycleEngine
+from sync_service.store.app_registration import store_app
 from sync_service.store.mailbox_blocks import block_of, blocked_mailboxes, clear_block, record_block
 from tests.logcapture import captured_log
 from tests.sync_service.engine.conftest import BERLIN, Club, make_club
@@ -125,7 +127,7 @@ class Mailboxes:
 
     def _login(self, account: Mapping[str, str]) -> None:
         self.logins += 1
-        if account["credentials"]["password"] != self.password:  # the wire form (protocol/accounts.py)
+        if account["credentials"].get("password") != self.password:  # the wire form (an app's has none)
             self.refused += 1
             raise MailboxTrouble("auth_failed", REFUSED, reason=self.reason)
 
@@ -354,3 +356,35 @@ async def test_the_client_carries_the_gateways_reason(details, reason):
     with pytest.raises(MailboxTrouble) as trouble:
         await client.get(["id"])
     assert (trouble.value.code, trouble.value.message, trouble.value.reason) == ("auth_failed", "refused", reason)
+
+
+# -- the summary advises by cause, as the block's line does (issue 16) ----------------------------
+
+APP = AppCredentials("contoso.onmicrosoft.com", "0a1b2c3d-client", "app-S3cret", graph_url="https://graph.example/v1.0")
+
+
+@pytest.mark.parametrize(
+    ("app", "reason", "said", "not_said"),
+    [
+        (False, "password_refused", "`sync-service account set anna`", "app set"),
+        (True, "app_refused", "`sync-service app set", "account set"),
+        (True, "mailbox_out_of_reach", "RBAC for Applications", "app set"),
+        (True, None, "`sync-service app set", "account set"),  # an older gateway: told by the wording
+    ],
+    ids=["password", "app-refused", "out-of-reach", "older-gateway"],
+)
+async def test_the_summary_advises_by_cause(tmp_path, app, reason, said, not_said):
+    club = three_calendars_and_contacts(tmp_path)
+    if app:
+        club.write(store_app, APP, club.vault)
+        club.write(set_app_account, "anna", "anna@club.example", club.vault)  # Graph: every call refused below
+    mailboxes = Mailboxes(password="changed-in-active-directory", reason=reason)
+    cycles = engine(club)
+    first = await cycles.run(mailboxes.client_for)
+    (error,) = first.errors  # the probe's refusal, with its remedy
+    assert error.startswith("anna/") and f"auth_failed: {REFUSED}; " in error
+    second = await cycles.run(mailboxes.client_for)
+    assert mailboxes.refused == 1 and len(second.not_syncing) == 4
+    for line in [error, *first.not_syncing, *second.not_syncing]:
+        assert said in line and not_said not in line, line
+    assert all("left alone until" in line for line in first.not_syncing + second.not_syncing)

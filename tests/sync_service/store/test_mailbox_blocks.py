@@ -21,11 +21,13 @@ from sync_service.store.mailbox_blocks import (
     CAUSES,
     MAILBOX_OUT_OF_REACH,
     MAILBOX_OUT_OF_REACH_WORDING,
+    PASSWORD_REFUSED,
     _digest_of,
     block_of,
     blocked_mailboxes,
     record_block,
     refusal_line,
+    refusal_summary,
 )
 from sync_service.store.models import ExchangeAccount, User
 from sync_service.store.schema import BLOCK_CAUSE, migrate, schema_version
@@ -194,3 +196,22 @@ def test_a_block_recorded_before_schema_9_is_kept_and_told_by_its_wording(tmp_pa
     assert read is not None and read.cause is None and read.reason == OUT_OF_REACH.message
     assert read.describe().startswith("the club's app may not reach this mailbox")
     db.close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "cause", "reason", "command"),
+    [
+        ("password", PASSWORD_REFUSED, "refused", "`sync-service account set alice`"),
+        ("app", APP_REFUSED, WRONG_SECRET.message, "`sync-service app set"),
+        ("app", None, WRONG_SECRET.message, "`sync-service app set"),
+        ("app", MAILBOX_OUT_OF_REACH, "AccessDenied", "RBAC for Applications"),
+        ("app", None, OUT_OF_REACH.message, "RBAC for Applications"),
+    ],
+)
+def test_the_summary_advises_as_the_line_does(kind, cause, reason, command):
+    left_alone, mend = refusal_summary("alice", kind, reason, cause)
+    line = refusal_line("alice", kind, reason, SINCE, cause)
+    assert command in line and command in mend
+    assert "left alone until" in left_alone and "\n" not in left_alone + mend
+    other = "app set" if command != "`sync-service app set" else "account set"
+    assert other not in left_alone and other not in mend and other not in line
