@@ -9,13 +9,18 @@ seconds: after that the caller gets `timeout` at once. When the server asks for 
 the pause is over, without a request to Exchange. A create's external ids are in flight until its
 work has ended (in_flight.py), even past its deadline. A `get` reply stays within the reply
 budget, under the frame limit.
+
+`running()` is the backends' lifetime (an async context manager; the gateway's run serves inside
+it): a backend that holds resources across calls (Graph's httpx client) opens them as it begins and
+closes them as it ends.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterable, Mapping, TypeVar
+from typing import Any, AsyncContextManager, AsyncIterator, Awaitable, Callable, Iterable, Mapping, TypeVar
 
 import msgpack
 import trio
@@ -74,6 +79,17 @@ class ExchangeOperations:
         self._per_mailbox: dict[str, trio.CapacityLimiter] = {}
         self._backoff_until: dict[str, float] = {}  # mailbox → trio time until which Exchange asked us to wait
         self._in_flight = InFlight()
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator["ExchangeOperations"]:
+        """Every backend's lifetime (`running()`, for those that have one), ended in reverse order
+        as the scope ends."""
+        async with AsyncExitStack() as stack:
+            for backend in self.backends.values():
+                lifetime: Callable[[], AsyncContextManager[Any]] | None = getattr(backend, "running", None)
+                if lifetime is not None:
+                    await stack.enter_async_context(lifetime())
+            yield self
 
     def table(self) -> dict[str, Operation]:
         operations: dict[str, Callable[[Mapping[str, Any]], Awaitable[Any]]] = {
