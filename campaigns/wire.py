@@ -9,7 +9,12 @@ first frame of the largest size the gateway accepts, a map holding one array of 
 memory during the attack (VmHWM, reset before it) and the slowest answer the legitimate client
 got meanwhile (how long the gateway's event loop stalled).
 
-    python3 run.py -- python campaigns/wire.py [--attack 16] [--idle 1000] [--pings 20000]
+    python3 run.py -- python campaigns/wire.py [--attack 16] [--idle 1000] [--pings 20000] [--backend graph]
+
+With `--backend ews|graph` the gateway serves a mailbox too (sandbox.world.World.for_backend: the
+stand-in, for "graph" as Exchange Online with the club's app over HTTPS), and the legitimate client
+asks it for real all along (`exchange.check` of the mailbox, through that backend, between its pings):
+the abuse must not fail one of those calls either. Without it the gateway runs alone, as before.
 """
 
 from __future__ import annotations
@@ -19,21 +24,26 @@ import struct
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import trio  # noqa: E402
 
+from protocol.accounts import AppCredentials, EwsAccount, GraphAccount, PasswordCredentials  # noqa: E402
 from protocol.framed_stream import FramedStream  # noqa: E402
 from protocol.framing import DEFAULT_MAX_FRAME_SIZE  # noqa: E402
 from protocol.handshake import ClientHandshake  # noqa: E402
 from protocol.handshake_io import client_handshake  # noqa: E402
-from protocol.rpc import ConnectionLost, Heartbeat, PeerSettings, RequestTimeout, RpcPeer  # noqa: E402
-from sandbox.processes import free_port, gateway, peak_resident_kib, resident_kib  # noqa: E402
+from protocol.rpc import ConnectionLost, Heartbeat, PeerSettings, RemoteError, RequestTimeout, RpcPeer  # noqa: E402
+from sandbox.processes import Service, free_port, gateway, peak_resident_kib, resident_kib  # noqa: E402
+from sandbox.world import BACKENDS, MAILBOX, PASSWORD, World  # noqa: E402
 from service_runtime.home import Home, ensure_token  # noqa: E402
+
+EXCHANGE_EVERY = 10  # the legitimate client's pings between two Exchange calls (with a backend)
 
 
 def reset_peak_rss(pid: int) -> bool:
@@ -77,6 +87,10 @@ class WireReport:
     rss_peak_kib: int = 0
     rss_end_kib: int = 0
     gateway_alive: bool = False
+    backend: str | None = None  # the mailbox's, when the gateway serves one
+    exchange_calls: int = 0  # the legitimate client's calls of the mailbox answered
+    exchange_failed: list[str] = field(default_factory=list)  # those that failed: code and message
+    exchange_slowest_ms: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -86,6 +100,7 @@ class WireReport:
             and self.silent_client_dropped
             and self.legit_requests > 0
             and self.attack_closed == self.attack
+            and (self.backend is None or (self.exchange_calls > 0 and not self.exchange_failed))
         )
 
     def lines(self) -> list[str]:
@@ -102,7 +117,15 @@ class WireReport:
             f"{self.legit_requests}; gateway alive {self.gateway_alive}",
             f"gateway memory: {self.rss_start_kib} KiB at start, {self.rss_peak_kib} KiB at the peak, "
             f"{self.rss_end_kib} KiB at the end",
-        ]
+        ] + (
+            [
+                f"backend {self.backend}: the legitimate client's calls of the mailbox answered {self.exchange_calls}, "
+                f"failed {len(self.exchange_failed)}, slowest {self.exchange_slowest_ms:.0f} ms"
+                + (f" ({'; '.join(self.exchange_failed[:3])})" if self.exchange_failed else "")
+            ]
+            if self.backend is not None
+            else []
+        )
 
 
 async def _authenticated(port: int, token: str, heartbeat: Heartbeat | None) -> RpcPeer:
@@ -127,10 +150,25 @@ class _Legit:
     """The legitimate client: pings all along, notes the slowest answer while `measuring`, and
     connects again if the gateway dropped it (counted)."""
 
-    def __init__(self, port: int, token: str, report: WireReport) -> None:
-        self.port, self.token, self.report = port, token, report
+    def __init__(self, port: int, token: str, report: WireReport, account: dict[str, Any] | None = None) -> None:
+        """`account`: the mailbox's account map, asked every EXCHANGE_EVERY pings (None: pings only)."""
+        self.port, self.token, self.report, self.account = port, token, report, account
         self.measuring = False
         self.slowest = 0.0
+
+    async def _exchange(self, peer: RpcPeer) -> None:
+        """One real call of the mailbox, through the gateway's backend for it."""
+        sent = trio.current_time()
+        try:
+            answer = await peer.request("exchange.check", {"account": self.account})
+        except RemoteError as exc:
+            self.report.exchange_failed.append(f"{exc.code}: {exc.message}")
+            return
+        if isinstance(answer, dict) and str(answer.get("mailbox", "")).lower() == MAILBOX:
+            self.report.exchange_calls += 1
+        else:
+            self.report.exchange_failed.append(f"an answer that is not the mailbox's: {answer!r}"[:300])
+        self.report.exchange_slowest_ms = max(self.report.exchange_slowest_ms, (trio.current_time() - sent) * 1000)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         started = False
@@ -155,6 +193,8 @@ class _Legit:
                         if self.measuring:
                             self.slowest = max(self.slowest, trio.current_time() - sent)
                         self.report.legit_requests += 1
+                        if self.account is not None and self.report.legit_requests % EXCHANGE_EVERY == 1:
+                            await self._exchange(peer)
                         await trio.sleep(0.05)
                 except (ConnectionLost, RequestTimeout):
                     self.report.legit_lost += 1
@@ -227,9 +267,10 @@ async def campaign(
     report: WireReport,
     attack: int = 0,
     frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+    account: dict[str, Any] | None = None,
 ) -> None:
     report.rss_start_kib = report.rss_peak_kib = resident_kib(pid)
-    legit = _Legit(port, token, report)
+    legit = _Legit(port, token, report, account)
     async with trio.open_nursery() as nursery:
         await nursery.start(legit.run)
         if attack:
@@ -284,29 +325,60 @@ async def campaign(
     report.rss_end_kib = resident_kib(pid)
 
 
+def mailbox_account(world: World, backend: str) -> dict[str, Any]:
+    """The account map the sync service would send for the world's mailbox through `backend`."""
+    if backend == "graph":
+        club = world.apps[0]
+        app = AppCredentials(
+            club.tenant, club.client_id, club.secret, world.standin.authority(club.tenant), world.standin.graph_url
+        )
+        return GraphAccount(MAILBOX, app).to_wire()
+    return EwsAccount(world.url, MAILBOX, PasswordCredentials(MAILBOX, PASSWORD)).to_wire()
+
+
 def run_wire_campaign(
-    home: Path, idle: int = 1000, pings: int = 20000, attack: int = 16, max_clients: int | None = 64
+    home: Path,
+    idle: int = 1000,
+    pings: int = 20000,
+    attack: int = 16,
+    max_clients: int | None = 64,
+    backend: str | None = None,
 ) -> WireReport:
-    """`max_clients`: the gateway's connection cap written into its config (None: none written)."""
+    """`max_clients`: the gateway's connection cap written into its config (None: none written);
+    `backend` (BACKENDS): the gateway serves the stand-in's mailbox through it, and the legitimate
+    client calls it all along (None: the gateway alone)."""
+    if backend is not None and backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r} (known: {', '.join(BACKENDS)})")
     home.mkdir(parents=True, exist_ok=True)
     cap = "" if max_clients is None else f"max_clients = {max_clients}\n"
     (home / "config.toml").write_text(
         "[gateway]\nhandshake_timeout_seconds = 2.0\nheartbeat_interval_seconds = 1.0\nheartbeat_max_missed = 3\n" + cap
     )
     token = ensure_token(Home(home).prepare())
-    port = free_port()
-    service = gateway(home, f"127.0.0.1:{port}").start()
+    world: World | None = None
+    account: dict[str, Any] | None = None
+    if backend is not None:  # the stand-in and the gateway, the gateway trusting its CA for Graph
+        world = World.for_backend(home, backend)
+        service: Service = world.services[0]
+        port = int(world.gateway.rsplit(":", 1)[1])
+        account = mailbox_account(world, backend)
+    else:
+        port = free_port()
+        service = gateway(home, f"127.0.0.1:{port}").start()
     try:
         service.wait_for("Listener started")
-        report = WireReport(max_clients=max_clients)
+        report = WireReport(max_clients=max_clients, backend=backend)
         process = service.process
         assert process is not None  # started above
-        trio.run(campaign, port, token, process.pid, idle, pings, report, attack)
+        trio.run(campaign, port, token, process.pid, idle, pings, report, attack, DEFAULT_MAX_FRAME_SIZE, account)
         time.sleep(0.5)
         report.gateway_alive = process.poll() is None
         return report
     finally:
-        service.ensure_stopped()
+        if world is not None:
+            world.stop()
+        else:
+            service.ensure_stopped()
 
 
 def main() -> int:
@@ -320,10 +392,22 @@ def main() -> int:
         default=64,
         help="the gateway's connection cap for the run; 0 writes none (for gateways without it)",
     )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=None,
+        help="the gateway serves a mailbox through this backend, called all along by the legitimate client "
+        "(default: no mailbox)",
+    )
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="wire-campaign-") as folder:
         report = run_wire_campaign(
-            Path(folder) / "home", options.idle, options.pings, options.attack, options.max_clients or None
+            Path(folder) / "home",
+            options.idle,
+            options.pings,
+            options.attack,
+            options.max_clients or None,
+            options.backend,
         )
     for line in report.lines():
         print(line)

@@ -109,10 +109,17 @@ def run(
         ),
         tokens,
     )
-    trio.run(_serve_until_signal, home, Gateway(settings, OperationTable(operations.table())))
+    trio.run(_serve_until_signal, home, Gateway(settings, OperationTable(operations.table())), operations)
 
 
-async def _serve_until_signal(home: Home, gateway: Gateway) -> None:
+async def _serve_until_signal(home: Home, gateway: Gateway, operations: ExchangeOperations) -> None:
+    """Serve until a signal stops the gateway, inside the backends' lifetime: what they hold (Graph's
+    httpx client and its connections) is closed when the serving has ended."""
+    async with operations.running():
+        await _serve(home, gateway)
+
+
+async def _serve(home: Home, gateway: Gateway) -> None:
     listen = gateway.settings.listen
     try:
         listeners = await gateway.open_listeners()

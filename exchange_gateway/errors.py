@@ -17,6 +17,19 @@ Each backend maps its own failures to them (`ews/errors.map_exception` for excha
 | mailbox_full | the mailbox is over its quota: reads work, writes do not | keep the writes owed, retry later |
 | sync_state_invalid | Exchange refuses the sync state sent (ErrorInvalidSyncStateData) | read the folder afresh |
 
+An `auth_failed` carries a machine reason in its details (`details["reason"]`, `REASONS`), so that
+the sync service advises by cause without reading the message:
+
+- mailbox_out_of_reach: the credentials were good but not for this mailbox (a Graph 403 or unknown
+  user; EWS's ErrorAccessDenied, ErrorNonExistentMailbox, a refused impersonation): the tenant's
+  admin mends it (RBAC for Applications), or a right address;
+- app_refused: the club's app was refused (a wrong secret, an unknown tenant or app, a scope not
+  granted, a token Exchange refused): `app set` mends it;
+- password_refused: a password account's user name or password was refused: `account set`.
+
+`ExchangeOperations` gives a backend's `auth_failed` that names no reason one by the account's
+credentials (`with_reason`): "app" ones `app_refused`, the others `password_refused`.
+
 A code answers either the whole request (an error of the operation) or one item of a batch (in
 its result). The mailbox-wide and server-wide failures (`MAILBOX_WIDE` below: a full mailbox, a
 store being moved or unavailable, a server timeout or a busy server, whether they come as a SOAP
@@ -56,14 +69,35 @@ CODES = (
 )
 DEFAULT_RETRY_AFTER = 60.0
 
+# the reasons of an auth_failed (details["reason"])
+MAILBOX_OUT_OF_REACH = "mailbox_out_of_reach"
+APP_REFUSED = "app_refused"
+PASSWORD_REFUSED = "password_refused"
+REASONS = (MAILBOX_OUT_OF_REACH, APP_REFUSED, PASSWORD_REFUSED)
+
 
 class GatewayError(OperationError):
-    """An OperationError with one of CODES, and for `throttled` the seconds to wait."""
+    """An OperationError with one of CODES, for `throttled` the seconds to wait, and for
+    `auth_failed` its reason (one of REASONS), both in `details`."""
 
-    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
-        super().__init__(code, message, {"retry_after": retry_after} if retry_after is not None else None)
+    def __init__(self, code: str, message: str, retry_after: float | None = None, reason: str | None = None) -> None:
+        details: dict[str, object] = {}
+        if retry_after is not None:
+            details["retry_after"] = retry_after
+        if reason is not None:
+            details["reason"] = reason
+        super().__init__(code, message, details or None)
         self.retry_after = retry_after
+        self.reason = reason
 
     def to_wire(self) -> dict[str, object]:
         """As an item's error in a batch result."""
         return {**self.details, "code": self.code, "message": self.message}
+
+
+def with_reason(error: GatewayError, by_app: bool) -> GatewayError:
+    """`error`, and if it is an `auth_failed` that names no reason, the same with the reason its
+    credentials give it: the club's app (`by_app`) refused, or the password."""
+    if error.code != AUTH_FAILED or error.reason is not None:
+        return error
+    return GatewayError(AUTH_FAILED, error.message, error.retry_after, APP_REFUSED if by_app else PASSWORD_REFUSED)

@@ -9,13 +9,18 @@ seconds: after that the caller gets `timeout` at once. When the server asks for 
 the pause is over, without a request to Exchange. A create's external ids are in flight until its
 work has ended (in_flight.py), even past its deadline. A `get` reply stays within the reply
 budget, under the frame limit.
+
+`running()` is the backends' lifetime (an async context manager; the gateway's run serves inside
+it): a backend that holds resources across calls (Graph's httpx client) opens them as it begins and
+closes them as it ends.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Iterable, Mapping, TypeVar
+from typing import Any, AsyncContextManager, AsyncIterator, Awaitable, Callable, Iterable, Mapping, TypeVar
 
 import msgpack
 import trio
@@ -25,7 +30,7 @@ from protocol.entries import CALENDAR, CALENDAR_FIELDS, CONTACT_FIELDS
 from . import arguments
 from .arguments import MAX_CHANGES
 from .backend import DEFAULT_BACKEND, Account, Backend, ItemResult, ItemUpdate, MailboxBackend
-from .errors import BUSY, INVALID, THROTTLED, TIMEOUT, UNSUPPORTED, GatewayError
+from .errors import BUSY, INVALID, THROTTLED, TIMEOUT, UNSUPPORTED, GatewayError, with_reason
 from .in_flight import InFlight
 from .operations import Operation
 from .threads import Threads
@@ -44,10 +49,11 @@ class ExchangeLimits:
 
 @dataclass(frozen=True)
 class Target:
-    """The backend and account a request names."""
+    """The backend and account a request names; `by_app`: its credentials are the club's app's."""
 
     backend: Backend
     account: Account
+    by_app: bool = False
 
     @property
     def key(self) -> str:  # limits, back-off and in-flight ids are per mailbox address
@@ -73,6 +79,17 @@ class ExchangeOperations:
         self._per_mailbox: dict[str, trio.CapacityLimiter] = {}
         self._backoff_until: dict[str, float] = {}  # mailbox → trio time until which Exchange asked us to wait
         self._in_flight = InFlight()
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator["ExchangeOperations"]:
+        """Every backend's lifetime (`running()`, for those that have one), ended in reverse order
+        as the scope ends."""
+        async with AsyncExitStack() as stack:
+            for backend in self.backends.values():
+                lifetime: Callable[[], AsyncContextManager[Any]] | None = getattr(backend, "running", None)
+                if lifetime is not None:
+                    await stack.enter_async_context(lifetime())
+            yield self
 
     def table(self) -> dict[str, Operation]:
         operations: dict[str, Callable[[Mapping[str, Any]], Awaitable[Any]]] = {
@@ -102,13 +119,20 @@ class ExchangeOperations:
         if backend is None:
             known = ", ".join(sorted(self.backends))
             raise GatewayError(UNSUPPORTED, f"the backend {tag!r} is not supported here (known: {known})")
-        return Target(backend, backend.account(wire))
+        account = backend.account(wire)
+        credentials = wire.get("credentials") if isinstance(wire, Mapping) else None
+        by_app = isinstance(credentials, Mapping) and credentials.get("kind") == "app"
+        return Target(backend, account, by_app)
 
     async def _run(
         self, target: Target, work: Callable[[MailboxBackend], Awaitable[T]], creating: Iterable[str] = ()
     ) -> T:
         """`creating`: the external ids the work creates, in flight until the work has ended."""
         backend, account, mailbox = target.backend, target.account, target.key
+
+        def failure(exc: Exception) -> GatewayError:  # an auth_failed always names its reason
+            return with_reason(backend.failure(account, exc), target.by_app)
+
         waiting = self._backoff_until.get(mailbox, 0.0) - trio.current_time()
         if waiting > 0:  # the server asked for a pause: not one request before it ends
             raise GatewayError(
@@ -117,13 +141,11 @@ class ExchangeOperations:
         limiter = self._per_mailbox.setdefault(mailbox, trio.CapacityLimiter(self.limits.per_mailbox))
         async with limiter:
             with trio.move_on_after(self.limits.deadline) as deadline:
-                threads = Threads(
-                    self._overall, lambda exc: backend.failure(account, exc), self._in_flight.begin(mailbox, creating)
-                )
+                threads = Threads(self._overall, failure, self._in_flight.begin(mailbox, creating))
                 try:
                     return await work(backend.mailbox(account, threads))
                 except Exception as exc:
-                    error = backend.failure(account, exc)
+                    error = failure(exc)
                     if error.code == THROTTLED and error.retry_after:
                         until = trio.current_time() + error.retry_after
                         self._backoff_until[mailbox] = max(until, self._backoff_until.get(mailbox, 0.0))

@@ -23,6 +23,7 @@ from ..errors import (
     DEFAULT_RETRY_AFTER,
     INVALID,
     MAILBOX_FULL,
+    MAILBOX_OUT_OF_REACH,
     NOT_FOUND,
     SERVER_ERROR,
     SYNC_STATE_INVALID,
@@ -55,6 +56,13 @@ _NOT_FOUND = (
 _CONFLICT = (ews_errors.ErrorIrresolvableConflict, ews_errors.ErrorChangeKeyRequiredForWriteOperations)
 _AUTH = (
     ews_errors.UnauthorizedError,
+    ews_errors.ErrorAccessDenied,
+    ews_errors.ErrorNonExistentMailbox,
+    ews_errors.ErrorImpersonateUserDenied,
+    ews_errors.ErrorImpersonationDenied,
+)
+# the refusals of the mailbox itself, not of the credentials (the reason mailbox_out_of_reach)
+_OUT_OF_REACH = (
     ews_errors.ErrorAccessDenied,
     ews_errors.ErrorNonExistentMailbox,
     ews_errors.ErrorImpersonateUserDenied,
@@ -204,8 +212,11 @@ def map_exception(exc: BaseException) -> GatewayError:
         return GatewayError(NOT_FOUND, f"{name}: {_first_line(exc)}")
     if isinstance(exc, _CONFLICT):
         return GatewayError(CONFLICT, f"{name}: the item changed in Exchange since it was read")
-    if isinstance(exc, _AUTH):
-        return GatewayError(AUTH_FAILED, "Exchange refused the user name or password, or access to the mailbox")
+    if isinstance(exc, _AUTH):  # a refused login names no reason: the operations give it by the credentials
+        reason = MAILBOX_OUT_OF_REACH if isinstance(exc, _OUT_OF_REACH) else None
+        return GatewayError(
+            AUTH_FAILED, "Exchange refused the user name or password, or access to the mailbox", reason=reason
+        )
     if isinstance(exc, _TIMEOUT) and not isinstance(exc, requests.exceptions.ConnectTimeout):
         return GatewayError(TIMEOUT, f"no answer from the Exchange server in time ({name})")
     if isinstance(exc, _UNREACHABLE):

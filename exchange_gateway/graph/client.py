@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
+from ..errors import UNREACHABLE, GatewayError
 from .errors import GraphFailure, failure_of
 
 MAX_BATCH = 20  # requests per $batch (Graph's limit)
@@ -100,13 +101,22 @@ class GraphClient:
         (expired early, revoked) is no refusal of the app: the token is dropped, a new one asked
         for, and the request (which Graph refused before doing anything) sent once more; a 401 on
         that fresh token is the answer."""
+        self._open()
         response = await self._http.request(method, url, headers=await self._headers(extra), **options)
         if response.status_code != 401 or self._renewed:
             return response
         self._renewed = True
         self._forget_token()
         self._bearer = None
-        return await self._http.request(method, url, headers=await self._headers(extra), **options)
+        headers = await self._headers(extra)
+        self._open()
+        return await self._http.request(method, url, headers=headers, **options)
+
+    def _open(self) -> None:
+        """A call still running when the backend's lifetime ended (the gateway stopping) sends
+        nothing more: `unreachable`, the outcome of what it sent before unknown to the caller."""
+        if self._http.is_closed:
+            raise GatewayError(UNREACHABLE, "the gateway is shutting down: no more requests to Microsoft Graph")
 
     async def send(self, request: GraphRequest) -> GraphAnswer:
         response = await self._request(

@@ -6,8 +6,8 @@ turns it, or whatever httpx raised, into a `GatewayError`:
 
 | Graph | code |
 |---|---|
-| 401 (InvalidAuthenticationToken) | auth_failed: the app's token was refused |
-| 403 (ErrorAccessDenied), 404 ErrorInvalidUser | auth_failed: the app may not reach this mailbox |
+| 401 (InvalidAuthenticationToken) | auth_failed, reason app_refused: the app's token was refused |
+| 403 (ErrorAccessDenied), 404 ErrorInvalidUser | auth_failed, reason mailbox_out_of_reach: not in the app's reach |
 | 404 | not_found |
 | 409 (ErrorFolderExists), 412 (ErrorIrresolvableConflict) | conflict |
 | 410 (syncStateNotFound, resyncRequired) | sync_state_invalid |
@@ -25,11 +25,13 @@ from typing import Any, Mapping
 import httpx
 
 from ..errors import (
+    APP_REFUSED,
     AUTH_FAILED,
     CONFLICT,
     DEFAULT_RETRY_AFTER,
     INVALID,
     MAILBOX_FULL,
+    MAILBOX_OUT_OF_REACH,
     NOT_FOUND,
     SERVER_ERROR,
     SYNC_STATE_INVALID,
@@ -81,12 +83,15 @@ def map_failure(failure: GraphFailure, mailbox: str) -> GatewayError:
         wait = failure.retry_after if failure.retry_after is not None else DEFAULT_RETRY_AFTER
         return GatewayError(THROTTLED, f"Microsoft Graph asks to wait {wait:g} s for {mailbox} ({code})", wait)
     if status == 401:
-        return GatewayError(AUTH_FAILED, f"Microsoft Graph refused the app's token for {mailbox} ({code})")
+        return GatewayError(
+            AUTH_FAILED, f"Microsoft Graph refused the app's token for {mailbox} ({code})", reason=APP_REFUSED
+        )
     if status == 403 or (status == 404 and code in UNKNOWN_USER_CODES):
         return GatewayError(
             AUTH_FAILED,
             f"the app may not reach the mailbox {mailbox} through Microsoft Graph ({code}): is it a mailbox of the "
             "tenant, and within the app's scope (RBAC for Applications)?",
+            reason=MAILBOX_OUT_OF_REACH,
         )
     if code in QUOTA_CODES:
         return GatewayError(MAILBOX_FULL, f"the mailbox {mailbox} is full ({said})")

@@ -27,11 +27,15 @@ MAILBOX_CODES = {
 
 
 class MailboxTrouble(Exception):
-    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
+    """`reason`: the gateway's machine reason of an `auth_failed` (exchange_gateway/errors.REASONS;
+    None from a gateway older than it)."""
+
+    def __init__(self, code: str, message: str, retry_after: float | None = None, reason: str | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.retry_after = retry_after
+        self.reason = reason
 
 
 class ExchangeClient(Protocol):
@@ -73,7 +77,10 @@ class GatewayExchangeClient:
             )
         except RemoteError as exc:
             if exc.code in MAILBOX_CODES or exc.code == "not_found":
-                raise MailboxTrouble(exc.code, exc.message, exc.details.get("retry_after")) from None
+                reason = exc.details.get("reason")
+                raise MailboxTrouble(
+                    exc.code, exc.message, exc.details.get("retry_after"), reason if isinstance(reason, str) else None
+                ) from None
             raise MailboxTrouble("invalid", exc.message) from None
         except (ConnectionLost, RequestTimeout) as exc:
             raise MailboxTrouble("gateway", f"the Exchange gateway did not answer: {exc}") from None

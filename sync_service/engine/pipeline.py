@@ -53,6 +53,7 @@ class SubscriptionOutcome:
     mailbox: str | None = None
     retry_after: float | None = None
     kind: str = "calendar"
+    reason: str | None = None  # the gateway's reason of an auth_failed error (MailboxTrouble.reason)
 
 
 def direction(side: Side) -> str:
@@ -235,6 +236,7 @@ class Pipeline(Generic[ObservedT, PlanT, LocalT]):
             sync_state, journal_seq = await self.sync()
         except MailboxTrouble as trouble:
             outcome.error, outcome.retry_after = f"{trouble.code}: {trouble.message}", trouble.retry_after
+            outcome.reason = trouble.reason
             await self.db.run(kind.finish, started, None, None, self.tally, outcome.error, ())
             return outcome
         verified = self.verified if sync_state is not None else ()  # safe once the state covering them is saved

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Mapping
+from zoneinfo import ZoneInfo
 
 import peewee as pw
 import trio
@@ -37,6 +39,18 @@ JOURNAL_PRUNE_PAUSE = 0.05  # seconds between two batches of journal pruning: PC
 
 CALENDAR, CONTACTS = "calendar", "contacts"
 WorkKey = tuple[str, int]  # (kind, id): a calendar by its subscription id, a contact list by its user id
+
+
+def next_try(now: dt.datetime, seconds: float, zone: ZoneInfo) -> str:
+    """Pure: when a throttled mailbox is asked again at the earliest, `seconds` after `now` (aware),
+    in the club's time: "next try not before 16:42:10 (in 30 s)" (the first cycle after it asks)."""
+    wait = max(0, math.ceil(seconds))
+    at = (now + dt.timedelta(seconds=wait)).astimezone(zone)
+    return f"next try not before {at:%H:%M:%S} (in {wait} s)"
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def _name(key: WorkKey) -> str:
@@ -89,12 +103,15 @@ class CycleEngine:
         parallel: int = 4,
         report_days: int = 30,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], dt.datetime] = _utc_now,
     ) -> None:
+        """`clock`: seconds, for the waits; `wall_clock`: now (aware), for the times the log names."""
         self.db = db
         self.settings = settings
         self.parallel = parallel
         self.report_days = report_days
         self.clock = clock
+        self.wall_clock = wall_clock
         self._throttled_until: dict[str, float] = {}
         self._mailbox_of: dict[WorkKey, str] = {}
         self._quiet_reasons: dict[WorkKey, str] = {}  # why a calendar or contact list is not syncing, as last logged
@@ -137,8 +154,9 @@ class CycleEngine:
 
         async def one(key: WorkKey, run: Callable[[], Awaitable[SubscriptionOutcome]]) -> None:
             mailbox = self._mailbox_of.get(key)
-            if mailbox and self._throttled_until.get(mailbox, 0) > self.clock():
-                summary.not_syncing.append(f"{mailbox}: throttled")
+            waiting = self._throttled_until.get(mailbox, 0) - self.clock() if mailbox else 0
+            if mailbox and waiting > 0:
+                summary.not_syncing.append(f"{mailbox}: throttled by Exchange; {self._next_try(waiting)}")
                 return
             kind, number = key
             what = f"{kind} {number}"
@@ -169,11 +187,12 @@ class CycleEngine:
                             "what it had confirmed is recorded, the rest is tried again next cycle"
                         )
                         return
-                self._note(key, outcome, summary)
-                reached = verdict(outcome)
                 refusal = auth_refusal(outcome)
-                if refusal is not None and user_id is not None:
-                    await self._block(user_id, refusal, outcome.label)
+                block = None
+                if refusal is not None and user_id is not None:  # the block's line is the refusal's one line
+                    block = await self._block(user_id, refusal, outcome.label, outcome.reason)
+                self._note(key, outcome, summary, logged=refusal is not None and user_id is not None, block=block)
+                reached = verdict(outcome)
             finally:
                 if ticket is not None:
                     gate.leave(ticket, reached)
@@ -249,29 +268,32 @@ class CycleEngine:
                     gate.set(c.user_id, Verdict.OPEN)
                 elif (answer.get("error") or {}).get("code") == AUTH_FAILED:
                     message = str(answer["error"].get("message", ""))
-                    logger.warning(f"{c.label} ({c.account['mailbox']}): {AUTH_FAILED}: {message}")
-                    await self._block(c.user_id, message, c.label)
+                    cause = answer["error"].get("reason")
+                    await self._block(c.user_id, message, c.label, cause if isinstance(cause, str) else None)
                     gate.set(c.user_id, Verdict.BLOCKED)
         return pages
 
-    async def _block(self, user_id: int, reason: str, label: str) -> None:
-        """Exchange refused the login: record it (a restart does not try again) and say so once."""
+    async def _block(self, user_id: int, reason: str, label: str, cause: str | None = None) -> Block | None:
+        """Exchange refused the login: record it (a restart does not try again) and say so once.
+        `cause`: the gateway's reason code, if it named one. One line, whatever happens: the
+        refusal is not logged anywhere else."""
         try:
-            block = await self.db.run(record_block, user_id, AUTH_FAILED, reason)
+            block = await self.db.run(record_block, user_id, AUTH_FAILED, reason, cause)
         except pw.PeeweeException as exc:  # left alone for this cycle still; recorded when it meets the refusal again
-            logger.error(f"{label}: the refused login could not be recorded: {exc}")
-            return
-        if block is None:
-            return
+            logger.error(f"{label}: {AUTH_FAILED}: {reason}; the refused login could not be recorded: {exc}")
+            return None
+        if block is None:  # the account is gone meanwhile: nothing to leave alone
+            logger.warning(f"{label}: {AUTH_FAILED}: {reason}")
+            return None
         self._blocks_logged[user_id] = block
         logger.warning(f"{label.split('/')[0]}: mailbox {block.mailbox} not synchronised: {block.describe()}")
+        return block
 
     def _skip_blocked(self, user_id: int, label: str | None, summary: CycleSummary) -> None:
         block = self._blocks_logged.get(user_id) or self._known_blocks.get(user_id)
         what = label or (f"{block.login}/contacts" if block is not None else f"user {user_id}")
-        summary.not_syncing.append(
-            f"{what}: Exchange refused the login; left alone until the account is set or checked"
-        )
+        left_alone = block.left_alone() if block is not None else "Exchange refused the login; left alone"
+        summary.not_syncing.append(f"{what}: {left_alone}")  # advised by cause, as the block's line
         if block is not None and user_id not in self._blocks_logged:  # blocked before this process started
             self._blocks_logged[user_id] = block
             logger.warning(f"{block.login}: mailbox {block.mailbox} not synchronised: {block.describe()}")
@@ -283,17 +305,31 @@ class CycleEngine:
             block = self._blocks_logged.pop(user_id)
             logger.info(f"{block.login}: mailbox {block.mailbox}: the account was set again or checked; synchronising")
 
-    def _note(self, key: WorkKey, outcome: SubscriptionOutcome, summary: CycleSummary) -> None:
+    def _note(
+        self,
+        key: WorkKey,
+        outcome: SubscriptionOutcome,
+        summary: CycleSummary,
+        logged: bool = False,
+        block: Block | None = None,
+    ) -> None:
+        """`logged`: the outcome's error is told by a line of its own (a refused login's block);
+        `block`: the one it recorded, whose remedy the summary's error names."""
         summary.counts.update(outcome.counts)
         if outcome.mailbox:
             self._mailbox_of[key] = outcome.mailbox
         if not outcome.not_syncing:
             self._quiet_reasons.pop(key, None)
         if outcome.error:
-            summary.errors.append(f"{outcome.label}: {outcome.error}")
-            logger.warning(f"{outcome.label} ({outcome.mailbox}): {outcome.error}")
+            error = outcome.error
             if outcome.retry_after and outcome.mailbox:
                 self._throttled_until[outcome.mailbox] = self.clock() + outcome.retry_after
+                error += f"; {self._next_try(outcome.retry_after)}"
+            if block is not None:
+                error += f"; {block.mend()}"
+            summary.errors.append(f"{outcome.label}: {error}")
+            if not logged:
+                logger.warning(f"{outcome.label} ({outcome.mailbox}): {error}")
         elif outcome.not_syncing:
             summary.not_syncing.append(f"{outcome.label}: {outcome.not_syncing}")
             if self._quiet_reasons.get(key) != outcome.not_syncing:  # logged once, not each cycle
@@ -302,6 +338,9 @@ class CycleEngine:
             return
         elif outcome.counts:
             logger.info(f"{outcome.label}: {', '.join(f'{k} {v}' for k, v in sorted(outcome.counts.items()))}")
+
+    def _next_try(self, seconds: float) -> str:
+        return next_try(self.wall_clock(), seconds, self.settings.zone)
 
     async def _prune(self) -> None:
         """Old report lines, and the journal entries every reader has handled (after the cycle's

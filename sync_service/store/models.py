@@ -403,6 +403,7 @@ class MailboxBlock(BaseModel):
     code = pw.CharField()
     reason = pw.TextField()
     since = pw.DateTimeField()
+    cause = pw.TextField(null=True)  # the gateway's reason code (schema 9); None: told by the reason's wording
 
     class Meta:
         table_name = "mailbox_block"

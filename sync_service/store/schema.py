@@ -465,6 +465,15 @@ APP_REGISTRATION = Migration(
     ),
 )
 
+# issue 16: a refused mailbox's cause, the gateway's machine reason of its auth_failed
+# (exchange_gateway/errors.REASONS: mailbox_out_of_reach, app_refused, password_refused); NULL for a
+# block recorded before, or from a gateway that names none (its line is then told by its wording).
+BLOCK_CAUSE = Migration(
+    9,
+    "the cause of a refused mailbox",
+    ("ALTER TABLE mailbox_block ADD COLUMN cause TEXT",),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     CLUB_DATA,
     SYNC_SETTINGS,
@@ -474,6 +483,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     SESSION3,
     ACCOUNT_UNION,
     APP_REGISTRATION,
+    BLOCK_CAUSE,
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

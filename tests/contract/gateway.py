@@ -64,7 +64,7 @@ async def gateway_peer(exchange: ExchangeSettings = SETTINGS) -> AsyncIterator[R
         shutdown_grace=2,
     )
     gateway = Gateway(settings, OperationTable(operations.table()))
-    async with trio.open_nursery() as nursery:
+    async with operations.running(), trio.open_nursery() as nursery:
         address = await nursery.start(gateway.serve)
         framed = FramedStream(await trio.open_tcp_stream(address.host, address.port))
         await client_handshake(framed, ClientHandshake("contract-tests", TOKEN), timeout=5)

@@ -84,3 +84,18 @@ def test_wire_abuse_campaign_small(tmp_path):
     assert report.half_frames_closed == 100 and report.huge_prefix_closed == 100
     assert report.pings == 3000
     assert report.rss_end_kib < report.rss_start_kib + 50_000, report.lines()  # bounded: no growth per connection kept
+
+
+def test_wire_abuse_campaign_small_on_graph(tmp_path):
+    """The same abuse while the legitimate client calls a mailbox through Microsoft Graph (the club's
+    app, the stand-in on HTTPS): not one of those calls fails."""
+    from campaigns.wire import run_wire_campaign
+
+    report = run_wire_campaign(tmp_path / "home", idle=300, pings=3000, attack=4, backend="graph")
+    assert report.ok, report.lines()
+    assert report.backend == "graph" and report.exchange_calls > 0 and report.exchange_failed == [], report.lines()
+    assert report.attack_closed == 4 and report.legit_lost == 0, report.lines()
+    assert report.attack_rss_peak_kib < report.attack_rss_before_kib + 100_000, report.lines()
+    assert report.half_frames_closed == 100 and report.huge_prefix_closed == 100
+    assert report.pings == 3000
+    assert report.rss_end_kib < report.rss_start_kib + 50_000, report.lines()

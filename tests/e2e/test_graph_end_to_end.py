@@ -230,6 +230,7 @@ def test_each_cause_is_one_clear_line_loses_nothing_and_leaves_the_others_alone(
     reported = [line for line in told if not LOG_LINE.match(line)]  # its summary's
     assert len(logged) == 1 and "anna/Tee times (anna@club.example): throttled:" in logged[0], said(result)
     assert reported == ["Error: anna/Tee times: throttled: " + logged[0].split(": throttled: ")[1]], said(result)
+    assert re.search(r"; next try not before \d\d:\d\d:\d\d \(in 2 s\)$", logged[0]), logged[0]  # the club's time
     assert about(said(result), "not synchronised") == [], said(result)  # throttling blocks nothing
     check = world.caddie("account", "check", "anna", "--gateway", world.gateway, ok=False)
     assert check.returncode != 0 and len(check.stderr.strip().splitlines()) == 1, check.stderr
@@ -245,11 +246,6 @@ def test_each_cause_is_one_clear_line_loses_nothing_and_leaves_the_others_alone(
     assert secrets_in_files(world.home, APP.secret) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync_service/engine/runner.py _prefetch logs the refusal it met (`LABEL (MAILBOX): auth_failed: …`) "
-    "besides the block's line: two lines for one cause",
-)
 def test_a_refusal_met_while_prefetching_is_told_in_one_line(world):
     world.set_app(APP)
     world.set_graph_account("anna")

@@ -36,7 +36,10 @@ async def operations(server: EmulatorServer) -> AsyncIterator[ExchangeOperations
     settings = ExchangeSettings(request_timeout=10, ca_bundle=str(server.ca_file))
     configure_exchangelib(settings)
     tokens = TokenProvider(settings)
-    yield ExchangeOperations(backends(settings, tokens=tokens), ExchangeLimits(deadline=30), tokens)
+    async with ExchangeOperations(
+        backends(settings, tokens=tokens), ExchangeLimits(deadline=30), tokens
+    ).running() as ops:
+        yield ops
 
 
 def feed(server: EmulatorServer) -> dict[str, Any]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import pytest
 import trio
 import trio.testing
 
-from sync_service.admin.accounts import set_account
+from protocol.accounts import AppCredentials
+from protocol.rpc import RemoteError
+from sync_service.admin.accounts import set_account, set_app_account
 from sync_service.admin.areas import add_area
 from sync_service.admin.persons import PersonInput, add_person
 from sync_service.admin.subscriptions import CalendarOptions, add_calendar, add_contact
@@ -15,9 +18,10 @@ from sync_service.admin.users import PermissionChange, set_user_permissions
 from sync_service.core.permissions import Contacts, FieldMode
 from sync_service.engine.calendar_sync import EngineSettings, SubscriptionOutcome
 from sync_service.engine.database import DbRunner
-from sync_service.engine.exchange_client import MailboxTrouble
+from sync_service.engine.exchange_client import GatewayExchangeClient, MailboxTrouble
 from sync_service.engine.mailbox_health import MailboxGate, Verdict, auth_refusal, verdict
 from sync_service.engine.runner import CycleEngine
+from sync_service.store.app_registration import store_app
 from sync_service.store.mailbox_blocks import block_of, blocked_mailboxes, clear_block, record_block
 from tests.logcapture import captured_log
 from tests.sync_service.engine.conftest import BERLIN, Club, make_club
@@ -113,8 +117,9 @@ class Mailboxes:
     refused as Exchange refuses it. Every call is a login: `logins` counts them, `refused` the
     failed ones."""
 
-    def __init__(self, password: str = "pw") -> None:
+    def __init__(self, password: str = "pw", reason: str | None = None) -> None:
         self.password = password
+        self.reason = reason  # the gateway's reason of its auth_failed (None: an older gateway's)
         self.calendar = FakeExchange(kind="calendar")
         self.contacts = FakeExchange(kind="contacts")
         self.logins = 0
@@ -122,9 +127,9 @@ class Mailboxes:
 
     def _login(self, account: Mapping[str, str]) -> None:
         self.logins += 1
-        if account["credentials"]["password"] != self.password:  # the wire form (protocol/accounts.py)
+        if account["credentials"].get("password") != self.password:  # the wire form (an app's has none)
             self.refused += 1
-            raise MailboxTrouble("auth_failed", REFUSED)
+            raise MailboxTrouble("auth_failed", REFUSED, reason=self.reason)
 
     def client_for(self, account: Mapping[str, str], kind: str) -> Any:
         mailboxes, target = self, self.calendar if kind == "calendar" else self.contacts
@@ -151,7 +156,11 @@ class Mailboxes:
                 page = await self.calendar.changes(request["folder"], request["sync_state"], request["max_changes"])
                 answers[index] = {"ok": True, "result": page}
             except MailboxTrouble as trouble:
-                answers[index] = {"ok": False, "error": {"code": trouble.code, "message": trouble.message}}
+                error = {"code": trouble.code, "message": trouble.message}
+                answers[index] = {
+                    "ok": False,
+                    "error": error if trouble.reason is None else {**error, "reason": trouble.reason},
+                }
 
         async with trio.open_nursery() as nursery:
             for index, request in enumerate(requests):
@@ -290,6 +299,92 @@ async def test_a_block_that_cannot_be_recorded_still_leaves_the_mailbox_alone_th
     with captured_log() as log:
         summary = await cycles.run(mailboxes.client_for)
     assert mailboxes.refused == 1 and len(summary.not_syncing) == 3
-    assert any("the refused login could not be recorded: database or disk is full" in line for line in log)
+    told = [line for line in log if REFUSED in line]
+    assert len(told) == 1 and "the refused login could not be recorded: database or disk is full" in told[0]
     with club.db.connection_context():
         assert blocked_mailboxes() == {}  # the next cycle meets the refusal again (one login) and tries to record it
+
+
+# -- the gateway's reason of a refusal is recorded with the block (issue 16) ---------------------
+
+
+@pytest.mark.parametrize("prefetching", [False, True])
+async def test_the_gateways_reason_is_recorded_with_the_block_and_told_in_one_line(tmp_path, prefetching):
+    club = three_calendars_and_contacts(tmp_path)
+    mailboxes = Mailboxes(reason="mailbox_out_of_reach")
+    cycles = engine(club)
+    many = mailboxes.changes_many if prefetching else None
+    await cycles.run(mailboxes.client_for, many)
+    await cycles.run(mailboxes.client_for, many)  # every calendar's first sync done: the next is prefetched
+    mailboxes.password = "changed-in-active-directory"
+    with captured_log() as log:
+        await cycles.run(mailboxes.client_for, many)
+    assert mailboxes.refused == 1
+    told = [line for line in log if REFUSED in line]
+    assert len(told) == 1 and "anna: mailbox anna@club.example not synchronised: Exchange refused the login" in told[0]
+    with club.db.connection_context():
+        (block,) = blocked_mailboxes().values()
+    assert (block.reason, block.cause) == (REFUSED, "mailbox_out_of_reach")
+
+
+async def test_an_older_gateways_refusal_is_recorded_without_a_cause(tmp_path):
+    club = three_calendars_and_contacts(tmp_path)
+    mailboxes = Mailboxes(password="changed-in-active-directory")
+    await engine(club).run(mailboxes.client_for)
+    with club.db.connection_context():
+        (block,) = blocked_mailboxes().values()
+    assert (block.reason, block.cause) == (REFUSED, None)
+
+
+class RefusingPeer:
+    """A gateway connection whose every request is answered with `details`."""
+
+    def __init__(self, details: dict[str, Any]) -> None:
+        self.details = details
+
+    async def request(self, op: str, args: Mapping[str, Any], timeout: float | None = None) -> Any:
+        raise RemoteError("auth_failed", "refused", self.details)
+
+
+@pytest.mark.parametrize(
+    ("details", "reason"),
+    [({"reason": "app_refused"}, "app_refused"), ({}, None), ({"reason": 7}, None)],
+    ids=["named", "older-gateway", "malformed"],
+)
+async def test_the_client_carries_the_gateways_reason(details, reason):
+    client = GatewayExchangeClient(RefusingPeer(details), {"mailbox": "anna@club.example"})  # type: ignore[arg-type]
+    with pytest.raises(MailboxTrouble) as trouble:
+        await client.get(["id"])
+    assert (trouble.value.code, trouble.value.message, trouble.value.reason) == ("auth_failed", "refused", reason)
+
+
+# -- the summary advises by cause, as the block's line does (issue 16) ----------------------------
+
+APP = AppCredentials("contoso.onmicrosoft.com", "0a1b2c3d-client", "app-S3cret", graph_url="https://graph.example/v1.0")
+
+
+@pytest.mark.parametrize(
+    ("app", "reason", "said", "not_said"),
+    [
+        (False, "password_refused", "`sync-service account set anna`", "app set"),
+        (True, "app_refused", "`sync-service app set", "account set"),
+        (True, "mailbox_out_of_reach", "RBAC for Applications", "app set"),
+        (True, None, "`sync-service app set", "account set"),  # an older gateway: told by the wording
+    ],
+    ids=["password", "app-refused", "out-of-reach", "older-gateway"],
+)
+async def test_the_summary_advises_by_cause(tmp_path, app, reason, said, not_said):
+    club = three_calendars_and_contacts(tmp_path)
+    if app:
+        club.write(store_app, APP, club.vault)
+        club.write(set_app_account, "anna", "anna@club.example", club.vault)  # Graph: every call refused below
+    mailboxes = Mailboxes(password="changed-in-active-directory", reason=reason)
+    cycles = engine(club)
+    first = await cycles.run(mailboxes.client_for)
+    (error,) = first.errors  # the probe's refusal, with its remedy
+    assert error.startswith("anna/") and f"auth_failed: {REFUSED}; " in error
+    second = await cycles.run(mailboxes.client_for)
+    assert mailboxes.refused == 1 and len(second.not_syncing) == 4
+    for line in [error, *first.not_syncing, *second.not_syncing]:
+        assert said in line and not_said not in line, line
+    assert all("left alone until" in line for line in first.not_syncing + second.not_syncing)

@@ -3,6 +3,10 @@ are told apart (each one's reason for not syncing is logged once, not every cycl
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
 import peewee
 
 from sync_service.admin.persons import PersonInput, add_person
@@ -11,7 +15,8 @@ from sync_service.admin.users import PermissionChange, set_user_permissions
 from sync_service.core.permissions import Contacts, FieldMode
 from sync_service.engine.calendar_sync import EngineSettings
 from sync_service.engine.database import DbRunner
-from sync_service.engine.runner import CycleEngine
+from sync_service.engine.exchange_client import MailboxTrouble
+from sync_service.engine.runner import CycleEngine, next_try
 from sync_service.store.models import CalendarSubscription, User
 from tests.logcapture import captured_log
 from tests.sync_service.engine.conftest import BERLIN
@@ -57,3 +62,59 @@ async def test_an_error_names_the_calendar_or_the_contact_list_it_ended(club, mo
     cycles = CycleEngine(DbRunner(club.db), EngineSettings(BERLIN, club.vault))
     summary = await cycles.run(lambda account, kind: club.exchange)
     assert summary.errors == [f"contacts of user {user_id}: database: disk I/O error"]
+
+
+# -- a throttled mailbox: when it is asked again, in the club's time (issue 16) -------------------
+
+NOON_UTC = dt.datetime(2026, 12, 2, 15, 41, 40, tzinfo=dt.UTC)  # 16:41:40 in Berlin (winter time)
+
+
+def test_the_next_try_is_said_in_the_clubs_time():
+    assert next_try(NOON_UTC, 30, BERLIN) == "next try not before 16:42:10 (in 30 s)"
+    assert next_try(NOON_UTC, 29.2, BERLIN) == "next try not before 16:42:10 (in 30 s)"  # whole seconds, not sooner
+    summer = dt.datetime(2026, 6, 1, 7, 30, tzinfo=dt.UTC)
+    assert next_try(summer, 90, BERLIN) == "next try not before 09:31:30 (in 90 s)"
+    assert next_try(summer, 90, ZoneInfo("UTC")) == "next try not before 07:31:30 (in 90 s)"
+    assert next_try(summer, -3, BERLIN) == "next try not before 09:30:00 (in 0 s)"
+
+
+class Throttling:
+    """The club's mailbox, whose feed asks to wait `seconds` (the gateway's `throttled`)."""
+
+    def __init__(self, exchange: Any, seconds: float) -> None:
+        self.exchange, self.seconds, self.asked = exchange, seconds, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.exchange, name)
+
+    async def changes(self, *args: Any, **kwargs: Any) -> Any:
+        self.asked += 1
+        raise MailboxTrouble("throttled", "Microsoft Graph asks to wait 30 s", self.seconds)
+
+
+async def test_a_throttled_mailbox_says_when_it_is_asked_again(club):
+    now = {"mono": 100.0, "wall": NOON_UTC}
+    cycles = CycleEngine(
+        DbRunner(club.db),
+        EngineSettings(BERLIN, club.vault),
+        clock=lambda: now["mono"],
+        wall_clock=lambda: now["wall"],
+    )
+    mailbox = Throttling(club.exchange, 30.0)
+    with captured_log() as log:
+        summary = await cycles.run(lambda account, kind: mailbox)
+    told = [line for line in log if "throttled" in line]
+    expected = "throttled: Microsoft Graph asks to wait 30 s; next try not before 16:42:10 (in 30 s)"
+    assert told == [f"anna/Tee times (anna@club.example): {expected}"]
+    assert summary.errors == [f"anna/Tee times: {expected}"]
+
+    now["mono"], now["wall"] = 112.0, NOON_UTC + dt.timedelta(seconds=12)  # the next cycle, 12 s later
+    with captured_log() as log:
+        summary = await cycles.run(lambda account, kind: mailbox)
+    assert mailbox.asked == 1 and summary.errors == []
+    assert summary.not_syncing == ["anna@club.example: throttled by Exchange; next try not before 16:42:10 (in 18 s)"]
+    assert [line for line in log if "throttled" in line] == []  # counted in the summary's line, not logged each cycle
+
+    now["mono"], now["wall"] = 131.0, NOON_UTC + dt.timedelta(seconds=31)
+    summary = await cycles.run(lambda account, kind: mailbox)
+    assert mailbox.asked == 2 and summary.not_syncing == []

@@ -9,14 +9,28 @@ import datetime as dt
 import pytest
 from cryptography.fernet import Fernet
 
+from exchange_gateway.errors import REASONS
 from exchange_gateway.graph.errors import GraphFailure, map_failure
 from exchange_gateway.tokens import _refusal
 from protocol.accounts import AppCredentials, EwsAccount, GraphAccount, PasswordCredentials
 from sync_service.store.accounts import row_values
 from sync_service.store.app_registration import store_app
 from sync_service.store.database import open_database
-from sync_service.store.mailbox_blocks import block_of, blocked_mailboxes, record_block, refusal_line
+from sync_service.store.mailbox_blocks import (
+    APP_REFUSED,
+    CAUSES,
+    MAILBOX_OUT_OF_REACH,
+    MAILBOX_OUT_OF_REACH_WORDING,
+    PASSWORD_REFUSED,
+    _digest_of,
+    block_of,
+    blocked_mailboxes,
+    record_block,
+    refusal_line,
+    refusal_summary,
+)
 from sync_service.store.models import ExchangeAccount, User
+from sync_service.store.schema import BLOCK_CAUSE, migrate, schema_version
 from sync_service.vault import PasswordVault
 
 APP = AppCredentials("contoso.onmicrosoft.com", "0a1b2c3d-client", "app-S3cret", graph_url="https://graph.example/v1.0")
@@ -108,3 +122,96 @@ def test_the_recorded_block_knows_the_kind_of_its_account(db):
     assert "app set" in read[ids["carol"]].describe() and "account set" not in read[ids["carol"]].describe()
     assert "RBAC for Applications" in read[ids["dora"]].describe()
     assert block_of(ids["carol"]) == read[ids["carol"]]
+
+
+# -- the gateway's reason code (issue 16): the line is picked by it, the wording only without it --
+
+
+def test_the_causes_are_the_gateways_reasons():
+    assert CAUSES == REASONS
+    assert (MAILBOX_OUT_OF_REACH, APP_REFUSED) == (OUT_OF_REACH.reason, TOKEN_REFUSED.reason)
+    assert all(MAILBOX_OUT_OF_REACH_WORDING in refusal.message for refusal in (OUT_OF_REACH, NOT_IN_TENANT))
+
+
+def test_the_cause_picks_the_line_whatever_the_wording():
+    unworded = "AccessDenied"  # a refusal of the mailbox in words the store does not know
+    line = refusal_line("carol", "app", unworded, SINCE, MAILBOX_OUT_OF_REACH)
+    assert line.startswith("the club's app may not reach this mailbox") and unworded in line
+    worded = "the token for the mailbox that the app may not reach the mailbox with was refused"
+    line = refusal_line("carol", "app", worded, SINCE, APP_REFUSED)
+    assert line.startswith("the club's app was refused") and "app set" in line
+    # a password account's line is the same for every cause: `account set` mends it
+    for cause in (None, *CAUSES):
+        assert refusal_line("alice", "password", "refused", SINCE, cause).startswith("Exchange refused the login")
+
+
+@pytest.mark.parametrize("cause", [None, "a_reason_of_a_newer_gateway"])
+def test_without_a_cause_it_knows_the_line_is_told_by_the_wording(cause):
+    assert refusal_line("carol", "app", OUT_OF_REACH.message, SINCE, cause).startswith(
+        "the club's app may not reach this mailbox"
+    )
+    assert refusal_line("carol", "app", WRONG_SECRET.message, SINCE, cause).startswith("the club's app was refused")
+    assert refusal_line("carol", "app", "AccessDenied", SINCE, cause).startswith("the club's app was refused")
+
+
+def graph_user(db) -> int:
+    vault = PasswordVault(Fernet.generate_key())
+    store_app(APP, vault)
+    user = User.get(User.login == "carol")
+    ExchangeAccount.create(user=user, **row_values(GraphAccount(MAILBOX, APP), vault))
+    return user.id
+
+
+def test_the_cause_is_recorded_with_the_block(db):
+    user_id = graph_user(db)
+    made = record_block(user_id, "auth_failed", "AccessDenied", MAILBOX_OUT_OF_REACH)
+    assert made is not None and made.cause == MAILBOX_OUT_OF_REACH and not made.app_refused
+    read = block_of(user_id)
+    assert read == made and "RBAC for Applications" in read.describe()
+    record_block(user_id, "auth_failed", "InvalidAuthenticationToken", APP_REFUSED)  # recorded again: replaced
+    read = block_of(user_id)
+    assert read is not None and read.cause == APP_REFUSED and read.app_refused and "app set" in read.describe()
+    record_block(user_id, "auth_failed", OUT_OF_REACH.message)  # an older gateway: no cause
+    read = block_of(user_id)
+    assert read is not None and read.cause is None and not read.app_refused
+    assert "RBAC for Applications" in read.describe()
+
+
+def test_a_block_recorded_before_schema_9_is_kept_and_told_by_its_wording(tmp_path):
+    path = tmp_path / "club.sqlite3"
+    db = open_database(path, upgrade=False)
+    migrate(db, target=BLOCK_CAUSE.version - 1)
+    User.create(login="carol", display_name="Carol")
+    user_id = graph_user(db)
+    account = ExchangeAccount.get(ExchangeAccount.user == user_id)
+    db.execute_sql(  # as the previous version recorded it: no cause column
+        "INSERT INTO mailbox_block (user_id, credentials, code, reason, since) VALUES (?, ?, ?, ?, ?)",
+        (user_id, _digest_of(account), "auth_failed", OUT_OF_REACH.message, SINCE),
+    )
+    db.close()
+
+    db = open_database(path)
+    assert schema_version(db) == BLOCK_CAUSE.version
+    read = block_of(user_id)
+    assert read is not None and read.cause is None and read.reason == OUT_OF_REACH.message
+    assert read.describe().startswith("the club's app may not reach this mailbox")
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "cause", "reason", "command"),
+    [
+        ("password", PASSWORD_REFUSED, "refused", "`sync-service account set alice`"),
+        ("app", APP_REFUSED, WRONG_SECRET.message, "`sync-service app set"),
+        ("app", None, WRONG_SECRET.message, "`sync-service app set"),
+        ("app", MAILBOX_OUT_OF_REACH, "AccessDenied", "RBAC for Applications"),
+        ("app", None, OUT_OF_REACH.message, "RBAC for Applications"),
+    ],
+)
+def test_the_summary_advises_as_the_line_does(kind, cause, reason, command):
+    left_alone, mend = refusal_summary("alice", kind, reason, cause)
+    line = refusal_line("alice", kind, reason, SINCE, cause)
+    assert command in line and command in mend
+    assert "left alone until" in left_alone and "\n" not in left_alone + mend
+    other = "app set" if command != "`sync-service app set" else "account set"
+    assert other not in left_alone and other not in mend and other not in line
