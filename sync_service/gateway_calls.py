@@ -22,11 +22,13 @@ from .service import ServiceSettings, build_link
 
 class GatewayCallFailed(Exception):
     """The gateway could not be asked, or answered with an error. `code` is the wire's code (or
-    `gateway_unavailable`), the message a sentence for the user."""
+    `gateway_unavailable`), the message a sentence for the user; `reason` the machine reason of an
+    `auth_failed` when the gateway named one (its error's `details["reason"]`)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, reason: str | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.reason = reason
 
 
 async def _call(home: Home, settings: ServiceSettings, op: str, args: Mapping[str, Any], timeout: float) -> Any:
@@ -41,7 +43,10 @@ async def _call(home: Home, settings: ServiceSettings, op: str, args: Mapping[st
         except GatewayUnavailable as exc:
             failure = GatewayCallFailed("gateway_unavailable", f"{exc} (is `exchange-gateway run` started?)")
         except RemoteError as exc:
-            failure = GatewayCallFailed(exc.code, f"{exc.message} ({exc.code})")
+            reason = exc.details.get("reason")
+            failure = GatewayCallFailed(
+                exc.code, f"{exc.message} ({exc.code})", reason if isinstance(reason, str) else None
+            )
         except (ConnectionLost, RequestTimeout) as exc:
             failure = GatewayCallFailed("gateway_unavailable", f"the Exchange gateway did not answer: {exc}")
         nursery.cancel_scope.cancel()

@@ -154,7 +154,7 @@ def account_check(club: Club, login: str, gateway: Address | None) -> None:
     except GatewayCallFailed as failure:
         if failure.code == "auth_failed":
             with club.db.atomic():
-                record_block(user_id, failure.code, str(failure))
+                record_block(user_id, failure.code, str(failure), failure.reason)
         raise
     with club.db.atomic():
         lifted = clear_block(user_id)

@@ -103,6 +103,17 @@ def test_a_refused_account_check_blocks_the_mailbox(anna, monkeypatch):
     assert blocks(anna) == [(1, "auth_failed")]
 
 
+def test_a_refused_account_check_records_the_gateways_reason(anna, monkeypatch):
+    """The block keeps the cause the gateway named, so its line advises by it (not by wording)."""
+
+    def gateway_refuses(home, config, op, args, timeout=120.0):
+        raise GatewayCallFailed("auth_failed", "Exchange refused the login (auth_failed)", "mailbox_out_of_reach")
+
+    monkeypatch.setattr(account_commands, "call_gateway", gateway_refuses)
+    anna.refused("account", "check", "alice")
+    assert anna.rows("SELECT user_id, cause FROM mailbox_block") == [(1, "mailbox_out_of_reach")]
+
+
 def test_an_unreachable_gateway_changes_nothing(anna, monkeypatch):
     block(anna)
 
