@@ -255,9 +255,27 @@ def entry_from_wire(kind: str, wire: Any, checked: bool = True) -> Entry:
     return CalendarEntry.from_wire(wire, checked) if kind == CALENDAR else ContactEntry.from_wire(wire, checked)
 
 
-def request_wire(entry: Entry) -> dict[str, Any]:
-    """An entry as the sync service sends it to be written (a create): its writable fields."""
-    return entry.to_wire(CALENDAR_REQUEST if isinstance(entry, CalendarEntry) else CONTACT_REQUEST)
+@dataclass(frozen=True)
+class CreateRequest:
+    """One item of `exchange.create` that sets only some fields (a contact's exported groups): on
+    the wire the entry with only those fields, in that order. A plain entry sends its writable
+    fields (`request_wire`)."""
+
+    entry: Entry
+    fields: tuple[str, ...]
+
+    def to_wire(self) -> dict[str, Any]:
+        return self.entry.to_wire(self.fields)
+
+
+def request_wire(item: "Entry | CreateRequest") -> dict[str, Any]:
+    """An item of a create as the sync service sends it: a plain entry its writable fields."""
+    if isinstance(item, CreateRequest):
+        return item.to_wire()
+    return item.to_wire(CALENDAR_REQUEST if isinstance(item, CalendarEntry) else CONTACT_REQUEST)
+
+
+NewItem = Entry | CreateRequest  # what `exchange.create` is given, per item
 
 
 def _optional_text(wire: Mapping[str, Any], name: str, what: str) -> str | None:
