@@ -22,14 +22,13 @@ from __future__ import annotations
 
 from typing import Any, Protocol, Sequence
 
-from protocol.entries import Entry, ItemRef, ItemResult
+from protocol.entries import Entry, ItemRef, ItemResult  # ItemResult: the wire's, one copy with the sync service
 
 from .errors import GatewayError
 from .threads import Threads
 
 DEFAULT_BACKEND = "ews"  # an account map without a `backend` tag is an EWS account
 ItemUpdate = tuple[ItemRef, Entry, set[str]]  # the item, what to write, the entry fields to write
-__all__ = ["ItemResult", "ItemUpdate"]  # ItemResult: the wire's (protocol/entries.py), shared with the sync service
 
 
 class Account(Protocol):
