@@ -35,6 +35,7 @@ import trio  # noqa: E402
 from loguru import logger  # noqa: E402
 
 from bench.harness import BERLIN, insert_appointments, make_club  # noqa: E402
+from protocol.entries import CalendarEntry, ItemResult, NewItem  # noqa: E402
 from service_runtime.home import Home  # noqa: E402
 from sync_service.core.appointment_content import agreed_json, to_entry  # noqa: E402
 from sync_service.engine import calendar_state as state  # noqa: E402
@@ -84,7 +85,7 @@ class Measured:
         create = fake.create
         measured = self
 
-        async def timed_create(folder: str, entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        async def timed_create(folder: str, entries: Sequence[NewItem]) -> list[ItemResult]:
             started = time.thread_time()
             try:
                 return await create(folder, entries)
@@ -100,7 +101,7 @@ class Measured:
 
 def prepare_row_by_row(
     context: state.SubscriptionContext, sources: Sequence[tuple[Any, Any]]
-) -> list[tuple[int, dict[str, Any]]]:
+) -> list[tuple[int, CalendarEntry]]:
     """What prepare_exchange_creates did before it wrote in bulk: a lookup and a row per create."""
     prepared = []
     for source, link in sources:
@@ -116,14 +117,14 @@ def prepare_row_by_row(
 
 def record_row_by_row(
     context: state.SubscriptionContext,
-    outcomes: Sequence[tuple[int, str, Mapping[str, Any] | None, Any, str | None]],
+    outcomes: Sequence[tuple[int, str, ItemResult | None, Any, str | None]],
     held: Sequence[Any] = (),
 ) -> list[tuple[str, bool]]:
     """What record_exchange_results did with the creates and updates Exchange confirmed before it
     wrote them in bulk: a lookup and a save() each; anything else goes the engine's way."""
     rest, rest_held = [], []
     for index, (link_id, action, result, content, key) in enumerate(outcomes):
-        if not ((result or {}).get("ok") and action != "delete" and content is not None):
+        if not (result is not None and result.ok and action != "delete" and content is not None):
             rest.append((link_id, action, result, content, key))
             rest_held.append(held[index] if index < len(held) else None)
             continue
@@ -131,8 +132,8 @@ def record_row_by_row(
         if row is None:
             continue
         assert result is not None
-        row.exchange_id = result.get("id") or row.exchange_id
-        row.change_key = result.get("change_key") or row.change_key
+        row.exchange_id = result.id or row.exchange_id
+        row.change_key = result.change_key or row.change_key
         row.pending_create, row.attempts, row.last_error = False, 0, None
         if action == "create":
             row.verify = True

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from protocol.accounts import EWS_SCOPE, GRAPH_SCOPE, AccountError, AppCredentials
-from protocol.entries import CALENDAR, KINDS, CalendarEntry, ContactEntry, Entry, EntryError, ItemRef
+from protocol.entries import CALENDAR, KINDS, CalendarEntry, ContactEntry, Entry, EntryError, ItemRef, UpdateRequest
 
 from .errors import INVALID, GatewayError
 
@@ -53,6 +53,14 @@ def entry(kind: str, wire: Any) -> Entry:
 def item_ref(wire: Any) -> ItemRef:
     try:
         return ItemRef.from_wire(wire)
+    except EntryError as refused:
+        raise GatewayError(INVALID, refused.message) from None
+
+
+def update(kind: str, wire: Any) -> UpdateRequest:
+    """One item of an update: its reference, the writable fields named and the entry."""
+    try:
+        return UpdateRequest.from_wire(kind, wire)
     except EntryError as refused:
         raise GatewayError(INVALID, refused.message) from None
 

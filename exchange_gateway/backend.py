@@ -20,35 +20,15 @@ shortened in the item's result.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
 
-from protocol.entries import Entry, ItemRef
+from protocol.entries import Entry, ItemRef, ItemResult  # ItemResult: the wire's, one copy with the sync service
 
 from .errors import GatewayError
 from .threads import Threads
 
 DEFAULT_BACKEND = "ews"  # an account map without a `backend` tag is an EWS account
 ItemUpdate = tuple[ItemRef, Entry, set[str]]  # the item, what to write, the entry fields to write
-
-
-@dataclass(frozen=True)
-class ItemResult:
-    """The outcome for one item of a batch, in the batch's order. `shortened` (on the wire only
-    when not empty) names the entry fields written shortened to fit Exchange's limits."""
-
-    ok: bool
-    id: str | None = None
-    change_key: str | None = None
-    error: GatewayError | None = field(default=None, compare=False)
-    shortened: tuple[str, ...] = ()  # the entry fields cut to Exchange's limits (fitting.py)
-
-    def to_wire(self) -> dict[str, Any]:
-        extra: dict[str, Any] = {"shortened": list(self.shortened)} if self.shortened else {}
-        if self.ok:
-            return {"ok": True, "id": self.id, "change_key": self.change_key, **extra}
-        assert self.error is not None
-        return {"ok": False, "id": self.id, "error": self.error.to_wire(), **extra}
 
 
 class Account(Protocol):

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, AsyncContextManager, AsyncIterator, Awaitable, Callable, Iterable, Mapping, TypeVar
 
 import msgpack
 import trio
 
-from protocol.entries import CALENDAR, CALENDAR_FIELDS, CONTACT_FIELDS
+from protocol.entries import Fetched, ItemError
 
 from . import arguments
 from .arguments import MAX_CHANGES
@@ -218,24 +218,15 @@ class ExchangeOperations:
         creating = [e.external_id for e in sending if e.external_id]
         sent = iter(await self._run(target, lambda mailbox: mailbox.create(kind, folder, sending), creating))
         waiting = GatewayError(BUSY, "an earlier create of this item is still running; it is looked up later")
-        return [ItemResult(False, error=waiting).to_wire() if b else next(sent).to_wire() for b in busy]
+        return [ItemResult.failed(None, waiting).to_wire() if b else next(sent).to_wire() for b in busy]
 
     async def update(self, args: Mapping[str, Any]) -> Any:
         kind = arguments.kind(args)
-        allowed = set(CALENDAR_FIELDS if kind == CALENDAR else CONTACT_FIELDS)  # the writable ones
-        updates: list[ItemUpdate] = []
-        for wire in arguments.batch(args, "items"):
-            if not isinstance(wire, Mapping):
-                raise GatewayError(INVALID, "each update is a map with id, change_key, fields and item")
-            fields = wire.get("fields")
-            if not isinstance(fields, list) or not fields or not set(fields) <= allowed:
-                raise GatewayError(
-                    INVALID, f"fields must name the entry's fields to write: {', '.join(sorted(allowed))}"
-                )
-            updates.append((arguments.item_ref(wire), arguments.entry(kind, wire.get("item")), set(fields)))
+        requests = [arguments.update(kind, wire) for wire in arguments.batch(args, "items")]
+        updates: list[ItemUpdate] = [(r.ref, r.entry, set(r.fields)) for r in requests]
         results = await self._run(self._target(args), lambda mailbox: mailbox.update(kind, updates))
         # each answer names its item, as get's and delete's do
-        return [{**r.to_wire(), "id": r.id or ref.id} for r, (ref, _, _) in zip(results, updates)]
+        return [replace(r, id=r.id or ref.id).to_wire() for r, (ref, _, _) in zip(results, updates)]
 
     async def delete(self, args: Mapping[str, Any]) -> Any:
         refs = [arguments.item_ref(wire) for wire in arguments.batch(args, "items")]
@@ -277,15 +268,11 @@ def within_budget(ids: list[str], fetched: list[Any], budget: int) -> list[Any]:
     answers: list[Any] = []
     used = 64
     for i, r in zip(ids, fetched):
-        answer = (
-            {"ok": False, "id": i, "error": r.to_wire()}
-            if isinstance(r, GatewayError)
-            else {"ok": True, "item": r.to_wire()}
-        )
+        answer = (Fetched(i, error=ItemError.of(r)) if isinstance(r, GatewayError) else Fetched(r.id, r)).to_wire()
         size = wire_size(answer)
         if used + size > budget:
             deferred = GatewayError(BUSY, "the reply would exceed the frame limit; ask for this item again")
-            answer = {"ok": False, "id": i, "error": deferred.to_wire()}
+            answer = Fetched(i, error=ItemError.of(deferred)).to_wire()
             size = wire_size(answer)
         used += size
         answers.append(answer)

@@ -28,7 +28,7 @@ from exchangelib.properties import FieldPath
 from exchangelib.services.common import EWSService
 from loguru import logger
 
-from protocol.entries import CALENDAR, CONTACTS, KINDS, CalendarEntry, Change, ContactEntry, Entry, ItemRef
+from protocol.entries import CALENDAR, CONTACTS, KINDS, CalendarEntry, Change, ChangePage, ContactEntry, Entry, ItemRef
 
 from .. import fitting
 from ..arguments import MAX_CHANGES
@@ -213,11 +213,7 @@ class Mailbox:
                         raise entry
                 else:
                     changes.append(Change(change, item.id, entry, change_key=entry.change_key))
-        return {
-            "changes": [c.to_wire() for c in changes],
-            "sync_state": service.sync_state,
-            "complete": bool(service.includes_last_item_in_range),
-        }
+        return ChangePage(tuple(changes), service.sync_state, bool(service.includes_last_item_in_range)).to_wire()
 
     def find_by_external_id(
         self, kind: str, folder_name: str, external_ids: Sequence[str]
@@ -312,7 +308,7 @@ class Mailbox:
             raise map_exception(wide)  # the mailbox's failure or the server's, not these items'
         for (index, (_, shortened)), outcome in zip(chunk, outcomes):
             if isinstance(outcome, Exception):
-                results[index] = ItemResult(False, error=map_exception(outcome), shortened=shortened)
+                results[index] = ItemResult.failed(None, map_exception(outcome), shortened)
             else:
                 results[index] = _with_shortened(success(outcome), shortened)
 
@@ -343,7 +339,7 @@ class Mailbox:
             try:
                 built.clean(version=self.account.version)
             except (ValueError, TypeError) as exc:
-                return ItemResult(False, entries[index].id, error=map_exception(exc), shortened=shortened)
+                return ItemResult.failed(entries[index].id, map_exception(exc), shortened)
             return None
 
         try:
@@ -403,10 +399,10 @@ class Mailbox:
         prepared: list[tuple[object, tuple[str, ...]] | ItemResult] = []
         for (ref, entry, fields), contact in zip(updates, current):
             if isinstance(contact, Exception):
-                prepared.append(ItemResult(False, ref.id, error=map_exception(contact)))
+                prepared.append(ItemResult.failed(ref.id, map_exception(contact)))
                 continue
             if not isinstance(contact, Contact):
-                prepared.append(ItemResult(False, ref.id, error=GatewayError(INVALID, "the item is not a contact")))
+                prepared.append(ItemResult.failed(ref.id, GatewayError(INVALID, "the item is not a contact")))
                 continue
 
             def build(
@@ -461,9 +457,9 @@ def _prepare(
     try:
         return build(fitted), shortened
     except GatewayError as exc:
-        return ItemResult(False, entry.id, error=exc, shortened=shortened)
+        return ItemResult.failed(entry.id, exc, shortened)
     except (ValueError, TypeError) as exc:
-        return ItemResult(False, entry.id, error=map_exception(exc), shortened=shortened)
+        return ItemResult.failed(entry.id, map_exception(exc), shortened)
 
 
 def _created(result: Any) -> ItemResult:

@@ -32,6 +32,7 @@ from protocol.entries import (
     KINDS,
     CalendarEntry,
     Change,
+    ChangePage,
     ContactEntry,
     Entry,
     ItemRef,
@@ -254,7 +255,7 @@ class GraphMailbox:
                 changes = merged(changes, more)
             else:
                 done = False
-        return {"changes": [c.to_wire() for c in changes], "sync_state": after.to_text(), "complete": done}
+        return ChangePage(tuple(changes), after.to_text(), done).to_wire()
 
     async def _delta_page(
         self, kind: str, folder: str, path: str, state: DeltaState | None, size: int, with_items: bool
@@ -379,7 +380,7 @@ class GraphMailbox:
                 body = answer.body if isinstance(answer.body, dict) else {}
                 results.append(ItemResult(True, body.get("id") or item_id, body.get("changeKey"), shortened=cut))
             else:
-                results.append(ItemResult(False, item_id, error=self._failure(answer), shortened=cut))
+                results.append(ItemResult.failed(item_id, self._failure(answer), cut))
         return results
 
     async def create(self, kind: str, folder: str, entries: Sequence[Entry]) -> list[ItemResult]:
@@ -403,9 +404,7 @@ class GraphMailbox:
         results = []
         for n, (entry, cut) in enumerate(fitted):
             body = bodies[n]
-            results.append(
-                ItemResult(False, entry.id, error=body, shortened=cut) if isinstance(body, GatewayError) else sent[n]
-            )
+            results.append(ItemResult.failed(entry.id, body, cut) if isinstance(body, GatewayError) else sent[n])
         return results
 
     async def update(self, kind: str, updates: Sequence[ItemUpdate]) -> list[ItemResult]:
@@ -425,7 +424,7 @@ class GraphMailbox:
                 error = self._failure(before)
                 if is_mailbox_wide(error):
                     raise error
-                prepared.append(ItemResult(False, ref.id, error=error, shortened=cut))
+                prepared.append(ItemResult.failed(ref.id, error, cut))
                 continue
             try:
                 if isinstance(fitted, CalendarEntry):
@@ -434,7 +433,7 @@ class GraphMailbox:
                     assert isinstance(fitted, ContactEntry)
                     patch = convert.contact_patch(fitted, fields, before.body if before is not None else None)
             except GatewayError as exc:
-                prepared.append(ItemResult(False, ref.id, error=exc, shortened=cut))
+                prepared.append(ItemResult.failed(ref.id, exc, cut))
                 continue
             headers = {"If-Match": f'W/"{ref.change_key}"'} if ref.change_key else {}
             prepared.append(GraphRequest("PATCH", f"/{segment}/{ref.id}", body=patch, headers=headers))

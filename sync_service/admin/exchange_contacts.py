@@ -5,7 +5,9 @@ to the person chosen, or to a new person."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
+
+from protocol.entries import ContactEntry, EntryError
 
 from ..core.contact_content import contact_names
 from ..core.permissions import FieldGroup, FieldMode, field_mode, may_sync_contacts
@@ -25,18 +27,22 @@ class Matched:
     how: str  # e-mail | chosen | new
 
 
-def choose_contact(wanted: str, candidates: list[Mapping[str, Any]]) -> Mapping[str, Any]:
+def read_contacts(wire: Sequence[Any]) -> list[ContactEntry]:
+    """The gateway's contacts (its answer to a search, or the items `get` read), as entries."""
+    try:
+        return [ContactEntry.from_wire(c, checked=False) for c in wire]
+    except EntryError as refused:
+        raise AdminError(f"the gateway's answer is malformed: {refused.message}") from None
+
+
+def choose_contact(wanted: str, candidates: Sequence[ContactEntry]) -> ContactEntry:
     """The one Exchange contact meant by `wanted` (an e-mail address or an Exchange id)."""
     if "@" in wanted:
-        exact = [c for c in candidates if wanted.casefold() in (e.casefold() for e in c.get("emails", []))]
-        candidates = exact
+        candidates = [c for c in candidates if wanted.casefold() in (e.casefold() for e in c.emails)]
     if not candidates:
         raise AdminError(f"no Exchange contact matches {wanted!r}")
     if len(candidates) > 1:
-        listing = "; ".join(
-            f"{c.get('display_name') or '?'} <{', '.join(c.get('emails', []))}> id {c.get('id')}"
-            for c in candidates[:5]
-        )
+        listing = "; ".join(f"{c.display_name or '?'} <{', '.join(c.emails)}> id {c.id}" for c in candidates[:5])
         raise AdminError(f"{len(candidates)} Exchange contacts match {wanted!r}; give the id of one: {listing}")
     return candidates[0]
 
@@ -46,7 +52,7 @@ def _describe(person: Person) -> str:
     return f"person {person.id} {person.first_name} {person.last_name}" + (f" <{emails}>" if emails else "")
 
 
-def match_person(contact: Mapping[str, Any], modes: Mapping[str, FieldMode] | None = None) -> Matched:
+def match_person(contact: ContactEntry, modes: Mapping[str, FieldMode] | None = None) -> Matched:
     """The one PC CADDIE person an Exchange contact is: the person with one of its e-mail
     addresses and its name. Never a guess: several candidates, or an e-mail address whose owner's
     name differs, are refused with the candidates listed; with none at all a new person is made
@@ -58,7 +64,7 @@ def match_person(contact: Mapping[str, Any], modes: Mapping[str, FieldMode] | No
     both = [p for p in by_email if same_name(p, first, last)]
     candidates = {p.id: p for p in [*by_email, *by_name]}
     if candidates:
-        shown = f"{first} {last}".strip() or str(contact.get("display_name") or "?")
+        shown = f"{first} {last}".strip() or (contact.display_name or "?")
         if both:
             why = "several persons have its e-mail address and name"
         elif by_email:
@@ -73,7 +79,7 @@ def match_person(contact: Mapping[str, Any], modes: Mapping[str, FieldMode] | No
     return Matched(new_person(contact, modes), "new")
 
 
-def new_person(contact: Mapping[str, Any], modes: Mapping[str, FieldMode] | None = None) -> Person:
+def new_person(contact: ContactEntry, modes: Mapping[str, FieldMode] | None = None) -> Person:
     """A person made from an Exchange contact: its names, and the groups whose mode lets Exchange's
     values come in (`sync`; without modes, all)."""
     first, last = contact_names(contact)
@@ -83,11 +89,11 @@ def new_person(contact: Mapping[str, Any], modes: Mapping[str, FieldMode] | None
 
     values: dict[str, Any] = {"first_name": first, "last_name": last}
     if comes_in(FieldGroup.ADDRESS):
-        values.update({f: str(contact.get(f) or "") for f in ("street", "postal_code", "city", "country")})
+        values.update({f: str(getattr(contact, f) or "") for f in ("street", "postal_code", "city", "country")})
     if comes_in(FieldGroup.PHONE):
-        values.update({f: str(contact.get(f) or "") for f in ("phone_home", "phone_business", "phone_mobile")})
+        values.update({f: str(getattr(contact, f) or "") for f in ("phone_home", "phone_business", "phone_mobile")})
     if comes_in(FieldGroup.EMAIL):
-        mails = [str(e) for e in contact.get("emails") or [] if e][:MAX_EMAILS] + [""] * MAX_EMAILS
+        mails = [str(e) for e in contact.emails if e][:MAX_EMAILS] + [""] * MAX_EMAILS
         values.update(email1=mails[0], email2=mails[1], email3=mails[2])
     now = utc_now()
     return Person.create(created=now, modified=now, **values)
@@ -98,15 +104,13 @@ def check_may_add(login: str) -> None:
         raise AdminError(f"{login} may not sync contacts (see `sync-service user permissions --contacts`)")
 
 
-def add_exchange_contact(
-    login: str, contact: Mapping[str, Any], person_id: int | None = None, new: bool = False
-) -> Matched:
+def add_exchange_contact(login: str, contact: ContactEntry, person_id: int | None = None, new: bool = False) -> Matched:
     """Put an Exchange contact on LOGIN's list: matched to a person (see match_person), or to the
     person chosen (`person_id`), or to a new person (`new`)."""
     user = user_by_login(login)
     check_may_add(login)
     taken = ContactSubscription.get_or_none(
-        ContactSubscription.user == user, ContactSubscription.exchange_id == contact["id"]
+        ContactSubscription.user == user, ContactSubscription.exchange_id == contact.id
     )
     if taken is not None:
         raise AdminError(f"that Exchange contact is on {login}'s contact list already (person {taken.person_id})")
@@ -122,6 +126,6 @@ def add_exchange_contact(
     if ContactSubscription.get_or_none(user=user, person=matched.person) is not None:
         raise AdminError(f"person {matched.person.id} is on {login}'s contact list already")
     ContactSubscription.create(
-        user=user, person=matched.person, source="exchange", exchange_id=contact["id"], created=_now()
+        user=user, person=matched.person, source="exchange", exchange_id=contact.id, created=_now()
     )
     return matched

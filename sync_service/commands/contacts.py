@@ -9,7 +9,7 @@ from service_runtime.cli_support import AddressType
 from service_runtime.logsetup import configure_logging
 
 from ..admin.accounts import account_for_gateway
-from ..admin.exchange_contacts import add_exchange_contact, check_may_add, choose_contact, contact_names
+from ..admin.exchange_contacts import add_exchange_contact, check_may_add, choose_contact, contact_names, read_contacts
 from ..admin.lookups import person_by_id, user_by_login
 from ..admin.subscriptions import add_contact, contact_policy, list_contacts, remove_contact, set_contact_policy
 from ..gateway_calls import call_gateway, with_gateway
@@ -69,10 +69,10 @@ def contact_add(
     else:
         answers = call_gateway(club.home, config, "exchange.get", {"account": wire, "ids": [wanted]})
         candidates = [a["item"] for a in answers if a.get("ok") and "given_name" in a["item"]]
-    chosen = choose_contact(wanted, candidates)
+    chosen = choose_contact(wanted, read_contacts(candidates))
     with club.db.atomic():
         matched = add_exchange_contact(login, chosen, person_id=person_id, new=new)
-    name = chosen.get("display_name") or " ".join(p for p in contact_names(chosen) if p)
+    name = chosen.display_name or " ".join(p for p in contact_names(chosen) if p)
     how = {"e-mail": "matched by e-mail", "chosen": "as chosen", "new": "a new person"}[matched.how]
     person = matched.person
     emails = ", ".join(e for e in (person.email1, person.email2, person.email3) if e)

@@ -12,9 +12,9 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
+from protocol.entries import CalendarEntry
 from protocol.text_limits import shorten
 
 from .model import Version
@@ -58,17 +58,16 @@ def utc_text(moment: dt.datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def from_entry(entry: Mapping[str, Any]) -> AppointmentContent:
-    """From the gateway's calendar entry (see exchange_gateway/ews/entries.py)."""
-    all_day = bool(entry.get("all_day"))
+def from_entry(entry: CalendarEntry) -> AppointmentContent:
+    """From the gateway's calendar entry (protocol/entries.py)."""
     return AppointmentContent(
-        title=clean_text(entry.get("subject")) or NO_TITLE,
-        start=entry["start"],
-        end=entry["end"],
-        all_day=all_day,
-        location=clean_text(entry.get("location")),
-        text=clean_text(entry.get("body")),
-        private=bool(entry.get("private")),
+        title=clean_text(entry.subject) or NO_TITLE,
+        start=entry.start,
+        end=entry.end,
+        all_day=entry.all_day,
+        location=clean_text(entry.location),
+        text=clean_text(entry.body),
+        private=entry.private,
     )
 
 
@@ -116,40 +115,40 @@ def to_entry(
     external_id: str,
     reminder_minutes: int | None,
     area_name: str | None = None,
-) -> dict[str, Any]:
+) -> CalendarEntry:
     """The gateway's calendar entry; an exported item carries its area's name as a category, so
     that staff see where it comes from (and can file a new item into an area the same way), and
     the mark of the content written (its digest), which an edit in Outlook leaves as it is."""
-    return {
-        "subject": content.title,
-        "start": content.start,
-        "end": content.end,
-        "all_day": content.all_day,
-        "body": content.text,
-        "location": content.location,
-        "timezone": zone.key,
-        "private": content.private,
-        "reminder_minutes": reminder_minutes,
-        "categories": [area_name] if area_name else [],
-        "external_id": external_id,
-        "written": content.digest,
-    }
+    return CalendarEntry(
+        subject=content.title,
+        start=content.start,
+        end=content.end,
+        all_day=content.all_day,
+        body=content.text,
+        location=content.location,
+        timezone=zone.key,
+        private=content.private,
+        reminder_minutes=reminder_minutes,
+        categories=(area_name,) if area_name else (),
+        external_id=external_id,
+        written=content.digest,
+    )
 
 
-def remote_version(entry: Mapping[str, Any]) -> Version:
+def remote_version(entry: CalendarEntry) -> Version:
     """The Exchange side's version of an item, from the gateway's calendar entry."""
     content = from_entry(entry)
-    modified = entry.get("last_modified")
+    modified = entry.last_modified
     return Version(
-        key=entry["id"],
+        key=entry.id or "",
         content=content,
         digest=content.digest,
         title=content.title,
         private=content.private,
-        recurring=bool(entry.get("recurring")),
+        recurring=entry.recurring,
         start=content.start_instant,
         modified=dt.datetime.fromisoformat(modified.replace("Z", "+00:00")) if modified else None,
-        change_key=entry.get("change_key"),
+        change_key=entry.change_key,
     )
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
+from protocol.entries import ContactEntry
+
 from .contact_content import NAMES, Groups
 from .contact_decide import made_for
 
@@ -45,12 +47,12 @@ def _email_key(text: Any) -> str:
     return str(text).strip().casefold()
 
 
-def _names_contain(contact: Mapping[str, Any], text: str) -> bool:
+def _names_contain(contact: ContactEntry, text: str) -> bool:
     """The gateway search's rule for a name: the display name or the names, either way round,
     contain the text, case not counting."""
     needle = text.strip().casefold()
-    given, surname = str(contact.get("given_name") or ""), str(contact.get("surname") or "")
-    names = (str(contact.get("display_name") or ""), f"{given} {surname}", f"{surname} {given}")
+    given, surname = contact.given_name, contact.surname
+    names = (contact.display_name, f"{given} {surname}", f"{surname} {given}")
     return bool(needle) and any(needle in name.casefold() for name in names)
 
 
@@ -59,18 +61,18 @@ class ContactIndex:
     """The folder's contacts by e-mail address, and those an earlier link of this user made, by
     the person it made them for; each in the order the folder was read."""
 
-    by_email: Mapping[str, tuple[Mapping[str, Any], ...]]
-    made_for: Mapping[int, tuple[Mapping[str, Any], ...]]
+    by_email: Mapping[str, tuple[ContactEntry, ...]]
+    made_for: Mapping[int, tuple[ContactEntry, ...]]
 
 
-def index_contacts(user_id: int, contacts: Sequence[Mapping[str, Any]]) -> ContactIndex:
-    by_email: dict[str, list[Mapping[str, Any]]] = {}
-    ours: dict[int, list[Mapping[str, Any]]] = {}
+def index_contacts(user_id: int, contacts: Sequence[ContactEntry]) -> ContactIndex:
+    by_email: dict[str, list[ContactEntry]] = {}
+    ours: dict[int, list[ContactEntry]] = {}
     for contact in contacts:
-        for key in dict.fromkeys(_email_key(e) for e in contact.get("emails") or ()):
+        for key in dict.fromkeys(_email_key(e) for e in contact.emails):
             if key:
                 by_email.setdefault(key, []).append(contact)
-        person_id = made_for(contact.get("external_id"), user_id)
+        person_id = made_for(contact.external_id, user_id)
         if person_id is not None:
             ours.setdefault(person_id, []).append(contact)
     return ContactIndex(
@@ -79,11 +81,11 @@ def index_contacts(user_id: int, contacts: Sequence[Mapping[str, Any]]) -> Conta
     )
 
 
-def found_in(index: ContactIndex, person_id: int, local: Groups) -> list[Mapping[str, Any]]:
+def found_in(index: ContactIndex, person_id: int, local: Groups) -> list[ContactEntry]:
     """The contacts of the index the searches for the person would find that can be the person."""
     emails, name = search_texts(local)
     ours = index.made_for.get(person_id, ())
-    found: list[Mapping[str, Any]] = []
+    found: list[ContactEntry] = []
     for text in emails:
         found += index.by_email.get(_email_key(text), ())
         found += [c for c in ours if _names_contain(c, text)]

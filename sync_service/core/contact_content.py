@@ -10,6 +10,7 @@ import json
 import unicodedata
 from typing import Any, Mapping
 
+from protocol.entries import ContactEntry
 from protocol.text_limits import shorten
 
 from .permissions import FieldGroup, FieldMode
@@ -44,12 +45,12 @@ def held(value: Any) -> str:
     return shorten(clean(value))
 
 
-def entry_groups(entry: Mapping[str, Any]) -> Groups:
+def entry_groups(entry: ContactEntry) -> Groups:
     return {
-        NAMES: (clean(entry.get("given_name")), clean(entry.get("surname"))),
-        "address": tuple(clean(entry.get(f)) for f in ENTRY_FIELDS["address"]),
-        "phone": tuple(clean(entry.get(f)) for f in ENTRY_FIELDS["phone"]),
-        "email": tuple(e for e in (clean(x) for x in entry.get("emails") or ()) if e),
+        NAMES: (clean(entry.given_name), clean(entry.surname)),
+        "address": tuple(clean(getattr(entry, f)) for f in ENTRY_FIELDS["address"]),
+        "phone": tuple(clean(getattr(entry, f)) for f in ENTRY_FIELDS["phone"]),
+        "email": tuple(e for e in (clean(x) for x in entry.emails) if e),
     }
 
 
@@ -65,13 +66,27 @@ def is_empty(values: tuple[str, ...]) -> bool:
 
 
 def entry_values(group: str, values: tuple[str, ...]) -> dict[str, Any]:
-    """The gateway entry's fields for one group."""
+    """The gateway entry's fields for one group (ContactEntry's keyword arguments)."""
     if group == NAMES:
         first, last = values
         return {"given_name": first, "surname": last}
     if group == "email":
-        return {"emails": list(values)[:3]}
+        return {"emails": tuple(values)[:3]}
     return dict(zip(ENTRY_FIELDS[group], values))
+
+
+def contact_entry(groups: Mapping[str, tuple[str, ...]], external_id: str | None = None) -> ContactEntry:
+    """The gateway's contact entry of these groups' values (the others empty), and the fields they
+    are written in, in the groups' order."""
+    values: dict[str, Any] = {}
+    for group, group_values in groups.items():
+        values.update(entry_values(group, group_values))
+    return ContactEntry(**values, external_id=external_id)
+
+
+def entry_fields(groups: Mapping[str, object]) -> tuple[str, ...]:
+    """The entry fields these groups are written in, in the groups' order."""
+    return tuple(name for group in groups for name in ENTRY_FIELDS[group])
 
 
 def person_values(group: str, values: tuple[str, ...]) -> dict[str, str]:
@@ -96,14 +111,14 @@ def name_key(text: str) -> str:
     return folded
 
 
-def contact_names(contact: Mapping[str, Any]) -> tuple[str, str]:
+def contact_names(contact: ContactEntry) -> tuple[str, str]:
     """First and last name of an Exchange contact: its given name and surname, else its display
     name ("Max Muster", or "Muster, Max" as Outlook files it)."""
-    first = " ".join(str(contact.get("given_name") or "").split())
-    last = " ".join(str(contact.get("surname") or "").split())
+    first = " ".join(contact.given_name.split())
+    last = " ".join(contact.surname.split())
     if first or last:
         return first, last
-    shown = " ".join(str(contact.get("display_name") or "").split())
+    shown = " ".join(contact.display_name.split())
     if "," in shown:
         surname, _, given = shown.partition(",")
         return given.strip(), surname.strip()

@@ -28,6 +28,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Collection, Mapping, Sequence
 
+from protocol.entries import ContactEntry
+
 from .contact_content import GROUPS, NAMES, Groups, contact_names, digest, normal, same_names
 from .contact_decision_table import (
     BASIS,
@@ -303,7 +305,7 @@ def made_for(external_id: Any, user_id: int) -> int | None:
 
 @dataclass(frozen=True)
 class Existing:
-    contact: Mapping[str, Any] | None = None  # the contact that is the person: adopted, not made again
+    contact: ContactEntry | None = None  # the contact that is the person: adopted, not made again
     made_by_sync: bool = False  # it carries an earlier link's external id for the person
     alike: tuple[str, ...] = ()  # contacts that look like the person but are not told apart: none taken
 
@@ -312,9 +314,9 @@ def existing_contact(
     user_id: int,
     person_id: int,
     local: Groups,
-    found: Sequence[Mapping[str, Any]],
+    found: Sequence[ContactEntry],
     taken: Collection[str],
-    only_match: Callable[[Mapping[str, Any]], int | None],
+    only_match: Callable[[ContactEntry], int | None],
 ) -> Existing:
     """Of the Exchange contacts found for a person about to be made in Exchange, the one that is
     that person, never a guess:
@@ -328,25 +330,25 @@ def existing_contact(
     +ADD: never adopted again. A contact made for another person is never taken. Several
     candidates of the same rank are not told apart: none is taken (they are named in `alike`),
     and the person's contact is made as usual."""
-    unique: dict[str, Mapping[str, Any]] = {}
+    unique: dict[str, ContactEntry] = {}
     for item in found:
-        if item.get("id") and item["id"] not in taken and str(item.get("external_id") or "") not in taken:
-            unique.setdefault(str(item["id"]), item)
+        if item.id and item.id not in taken and str(item.external_id or "") not in taken:
+            unique.setdefault(str(item.id), item)
     free = list(unique.values())
-    ours = [c for c in free if made_for(c.get("external_id"), user_id) == person_id]
+    ours = [c for c in free if made_for(c.external_id, user_id) == person_id]
     if len(ours) == 1:
         return Existing(ours[0], made_by_sync=True)
     if ours:
-        return Existing(alike=tuple(str(c["id"]) for c in ours))
+        return Existing(alike=tuple(str(c.id) for c in ours))
     emails = {e.casefold() for e in local.get("email", ())}
     first, last = local[NAMES]
     alike = [
         c
         for c in free
-        if made_for(c.get("external_id"), user_id) is None
-        and emails & {str(e).strip().casefold() for e in c.get("emails") or ()}
+        if made_for(c.external_id, user_id) is None
+        and emails & {str(e).strip().casefold() for e in c.emails}
         and same_names(*contact_names(c), first, last)
     ]
     if len(alike) == 1 and only_match(alike[0]) == person_id:
         return Existing(alike[0])
-    return Existing(alike=tuple(str(c["id"]) for c in alike))
+    return Existing(alike=tuple(str(c.id) for c in alike))

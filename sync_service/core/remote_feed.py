@@ -14,7 +14,9 @@ verified: looked up by id when the feed does not mention them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Mapping, Protocol, Sequence
+
+from protocol.entries import Change, Fetched
 
 FETCH_CHUNK = 500
 
@@ -30,25 +32,25 @@ class Known:
 
 @dataclass(frozen=True)
 class Feed:
-    changes: tuple[Mapping[str, Any], ...]  # {"type": create|update|delete, "id", "item"} in feed order
+    changes: tuple[Change, ...]  # create|update (with the entry) | delete, in feed order
     unsupported: tuple[tuple[str, str], ...] = ()  # (id, item type) of items the sync does not handle
     seen: frozenset[str] = field(default_factory=frozenset)  # every id the feed or a lookup told about
-    listed: tuple[Mapping[str, Any], ...] = ()  # the changes as the feed told them, own writes included
+    listed: tuple[Change, ...] = ()  # the changes as the feed told them, own writes included
 
 
 def to_fetch(
-    changes: Sequence[Mapping[str, Any]], known: Mapping[str, Known], verify: Sequence[str], unknown: bool = True
+    changes: Sequence[Change], known: Mapping[str, Known], verify: Sequence[str], unknown: bool = True
 ) -> list[str]:
     """The ids to fetch: changed items not known at that change key (with `unknown`, also those
     not known at all: new items to import), and links to verify that the feed does not mention."""
     wanted: dict[str, None] = {}
     mentioned: set[str] = set()
     for change in changes:
-        mentioned.add(change["id"])
-        if change["type"] in ("create", "update"):
-            holds = known.get(change["id"])
-            if (holds is None and unknown) or (holds and holds.mine and holds.change_key != change.get("change_key")):
-                wanted[change["id"]] = None
+        mentioned.add(change.id)
+        if change.kind in ("create", "update"):
+            holds = known.get(change.id)
+            if (holds is None and unknown) or (holds and holds.mine and holds.change_key != change.change_key):
+                wanted[change.id] = None
     for item_id in verify:
         if item_id not in mentioned:
             wanted[item_id] = None
@@ -64,39 +66,38 @@ class FetchError(Exception):
 
 
 def complete(
-    changes: Sequence[Mapping[str, Any]],
+    changes: Sequence[Change],
     known: Mapping[str, Known],
     verify: Sequence[str],
-    fetched: Mapping[str, Mapping[str, Any]],
+    fetched: Mapping[str, Fetched],
 ) -> Feed:
     """The changes with full items: own writes left out, fetched items in, absent ones as
     deletions, links verified and not mentioned as updates (or deletions)."""
-    out: list[Mapping[str, Any]] = []
+    out: list[Change] = []
     unsupported: list[tuple[str, str]] = []
     seen: set[str] = set()
 
     def fetched_change(kind: str, item_id: str) -> None:
         answer = fetched[item_id]
-        if answer.get("ok"):
-            out.append({"type": kind, "id": item_id, "item": answer["item"]})
+        if answer.entry is not None:
+            out.append(Change(kind, item_id, answer.entry))
             return
-        error = answer.get("error") or {}
-        code = error.get("code", "unknown")
+        code = answer.code or "unknown"
         if code == "not_found":
-            out.append({"type": "delete", "id": item_id, "item": None})
+            out.append(Change("delete", item_id))
         elif code == "unsupported":
             unsupported.append((item_id, "unknown"))
         else:
-            raise FetchError(code, error.get("message", ""))
+            raise FetchError(code, answer.error.message if answer.error else "")
 
     for change in changes:
-        kind, item_id = change["type"], change["id"]
+        kind, item_id = change.kind, change.id
         seen.add(item_id)
         if kind == "delete":
-            out.append({"type": "delete", "id": item_id, "item": None})
+            out.append(Change("delete", item_id))
         elif kind == "unsupported":
-            unsupported.append((item_id, change.get("item_type") or "unknown"))
-        elif change.get("item") is not None:
+            unsupported.append((item_id, change.item_type or "unknown"))
+        elif change.entry is not None:
             out.append(change)  # a feed that came with its items (an older gateway)
         elif item_id in fetched:
             fetched_change(kind, item_id)
@@ -108,18 +109,18 @@ def complete(
 
 
 class _Getter(Protocol):
-    async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]: ...
+    async def get(self, ids: Sequence[str]) -> list[Fetched]: ...
 
 
-def _busy(answer: Mapping[str, Any]) -> bool:
-    return not answer.get("ok") and (answer.get("error") or {}).get("code") == "busy"
+def _busy(answer: Fetched) -> bool:
+    return not answer.ok and answer.code == "busy"
 
 
-async def fetch(client: _Getter, ids: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+async def fetch(client: _Getter, ids: Sequence[str]) -> dict[str, Fetched]:
     """Full items by id, in chunks the gateway takes; each answer by its id. The gateway keeps
     each reply within the frame limit: the items past it answer `busy` and are asked for again
     in the next request (only a request of which not one item could be answered ends there)."""
-    answers: dict[str, Mapping[str, Any]] = {}
+    answers: dict[str, Fetched] = {}
     queue = list(dict.fromkeys(ids))
     while queue:
         chunk, queue = queue[:FETCH_CHUNK], queue[FETCH_CHUNK:]

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
+from protocol.entries import CalendarEntry, Change, Entry, Found, ItemResult
 from protocol.text_limits import shorten
 
 from ..core.appointment_content import AppointmentContent, agreed_json, parse_agreed, remote_version, to_entry
@@ -279,7 +280,7 @@ def load_context(
     )
 
 
-def resolve_pending(context: SubscriptionContext, found: Mapping[str, Any]) -> list[str]:
+def resolve_pending(context: SubscriptionContext, found: Found) -> list[str]:
     """Creates whose outcome was unknown: those Exchange has are linked now, to be read in full
     by this cycle (a user may have changed one since it was made: its change key is not taken as
     agreed); the others stay pending and are sent again. `found`: per external id, every item
@@ -288,18 +289,25 @@ def resolve_pending(context: SubscriptionContext, found: Mapping[str, Any]) -> l
     Exchange ids found."""
     resolved = []
     for link_id, external_id in context.pending:
-        entry = _ours(found.get(external_id), link_id)
+        entry = _ours(_calendar_entries(found.items.get(external_id, ())), link_id)
         if entry is not None:
             AppointmentLink.update(
-                exchange_id=entry["id"], change_key=None, pending_create=False, verify=True, updated=now()
+                exchange_id=entry.id, change_key=None, pending_create=False, verify=True, updated=now()
             ).where(AppointmentLink.id == link_id).execute()
-            resolved.append(str(entry["id"]))
+            resolved.append(str(entry.id))
     return resolved
 
 
-def _ours(matches: Any, link_id: int) -> Mapping[str, Any] | None:
-    if isinstance(matches, Mapping):  # one item per external id
-        return matches
+def _calendar_entries(entries: Sequence[Entry]) -> list[CalendarEntry]:
+    return [e for e in entries if isinstance(e, CalendarEntry)]
+
+
+def calendar_entry(change: Change) -> CalendarEntry | None:
+    """The calendar entry a change carries (a feed of a calendar carries no other kind)."""
+    return change.entry if isinstance(change.entry, CalendarEntry) else None
+
+
+def _ours(matches: Sequence[CalendarEntry], link_id: int) -> CalendarEntry | None:
     if not matches:
         return None
     row = AppointmentLink.get_or_none(AppointmentLink.id == link_id)
@@ -422,7 +430,7 @@ class Observed:
     unlabelled: tuple[tuple[int, Version], ...] = ()  # (link id, Exchange copy): a user's copy not relabelled yet
 
 
-def nothing_happened(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, Any]]) -> bool:
+def nothing_happened(context: SubscriptionContext, remote_changes: Sequence[Change]) -> bool:
     """No change from Exchange, none in the journal since this subscription's position, nothing owed."""
     return (
         context.initial_done
@@ -435,7 +443,7 @@ def nothing_happened(context: SubscriptionContext, remote_changes: Sequence[Mapp
     )
 
 
-def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, Any]]) -> Observed:
+def observe(context: SubscriptionContext, remote_changes: Sequence[Change]) -> Observed:
     if nothing_happened(context, remote_changes):
         return Observed((), 0, context.journal_seq)
     _bury_expired(context)
@@ -449,56 +457,54 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Mapping[str, 
     pairings: dict[object, _Pairing] = {}
     unlabelled: list[tuple[int, Version]] = []
     strangers = {
-        c["item"].get("external_id")
+        c.entry.external_id
         for c in remote_changes
-        if c.get("item") and c["id"] not in by_remote and c["item"].get("external_id") not in by_external
+        if c.entry and c.id not in by_remote and c.entry.external_id not in by_external
     }
     others = _others_external_ids(context, {e for e in strangers if e})
 
     for change in remote_changes:
-        item = change.get("item")
-        link_id = by_remote.get(change["id"])
-        version = remote_version(item) if change["type"] != "delete" and item else None
+        item = calendar_entry(change)
+        link_id = by_remote.get(change.id)
+        version = remote_version(item) if change.kind != "delete" and item else None
         if link_id is None and item:
-            holder = by_external.get(item.get("external_id"))
+            holder = by_external.get(item.external_id or "")
             if holder is not None and holder.exchange_id is None:  # the create whose answer was lost: it landed
                 tombstone = is_tombstone(holder)
                 holder.exchange_id, holder.change_key, holder.pending_create = (
-                    change["id"],
-                    item.get("change_key"),
+                    change.id,
+                    item.change_key,
                     False,
                 )
                 if tombstone and version is not None and version.digest in _created_as(holder):
                     holder.digest = version.digest  # as sent: no change of a user's
                 holder.updated = now()
                 holder.save()
-                links[holder.id], by_remote[change["id"]] = _as_link(holder), holder.id
+                links[holder.id], by_remote[change.id] = _as_link(holder), holder.id
                 link_id = holder.id
                 if tombstone:  # landed after its appointment (or Exchange copy) was gone: to be deleted
                     pairings.setdefault(holder.id, _Pairing(links[holder.id])).local = None
             elif holder is not None:  # a second item with the id of a linked one: a twin or a user's copy
-                pairings[("remote", change["id"])] = _Pairing(None, remote=version, copy_of=links[holder.id])
+                pairings[("remote", change.id)] = _Pairing(None, remote=version, copy_of=links[holder.id])
                 continue
-            elif item.get("external_id") in others or not (
-                context.shared is None or context.shared.takes(item.get("categories") or ())
-            ):
-                pairings.pop(("remote", change["id"]), None)
+            elif item.external_id in others or not (context.shared is None or context.shared.takes(item.categories)):
+                pairings.pop(("remote", change.id), None)
                 continue  # another area's item on the same calendar
         if link_id is not None:
-            if version is not None and item and item.get("external_id") not in (None, rows_by_id[link_id].external_id):
+            if version is not None and item and item.external_id not in (None, rows_by_id[link_id].external_id):
                 unlabelled.append((link_id, version))  # an adopted copy whose relabelling did not happen
                 version = dataclasses.replace(version, change_key=None)  # its key is held once it is labelled
             sent = parse_agreed(rows_by_id[link_id].sent)
-            written = item.get("written") if item else None
+            written = item.written if item else None
             if sent is not None and version is not None and sent.digest in (version.digest, written):
                 # an update whose answer was lost landed (and a user may have edited the item since)
                 links[link_id] = _landed(rows_by_id[link_id], sent)
             pairings.setdefault(link_id, _Pairing(links[link_id])).remote = version
             pairings[link_id].link = links[link_id]
         elif version is not None:
-            pairings.setdefault(("remote", change["id"]), _Pairing(None)).remote = version
+            pairings.setdefault(("remote", change.id), _Pairing(None)).remote = version
         else:
-            pairings.pop(("remote", change["id"]), None)  # made and gone again within this feed
+            pairings.pop(("remote", change.id), None)  # made and gone again within this feed
 
     latest = journal.latest_seq()
     if not context.initial_done:
@@ -600,7 +606,7 @@ def new_external_id(subscription_id: int) -> str:
 
 def prepare_exchange_creates(
     context: SubscriptionContext, sources: Sequence[tuple[Version, Link | None]]
-) -> list[tuple[int, dict[str, Any]]]:
+) -> list[tuple[int, CalendarEntry]]:
     """Record each create as pending (with its external id) before it is sent: a crash after
     sending is then found again by that id, never sent twice. Returns (link id, entry).
     The common case, an appointment no link holds yet, is written in bulk (one SELECT and one
@@ -705,7 +711,7 @@ def _prepare_again(
 
 def record_exchange_results(
     context: SubscriptionContext,
-    outcomes: Sequence[tuple[int, str, Mapping[str, Any] | None, AppointmentContent | None, str | None]],
+    outcomes: Sequence[tuple[int, str, ItemResult | None, AppointmentContent | None, str | None]],
     held: Sequence[AppointmentContent | None] = (),
 ) -> list[tuple[str, bool]]:
     """(link id, action, result or None, content written, change key sent) per item; `held`:
@@ -717,19 +723,19 @@ def record_exchange_results(
     errors = []
     confirmed = []  # the common case, a create or an update Exchange confirmed: written in bulk below
     for index, (link_id, action, result, content, sent_change_key) in enumerate(outcomes):
-        if result is not None and result.get("ok") and action != "delete" and content is not None:
+        if result is not None and result.ok and action != "delete" and content is not None:
             confirmed.append((link_id, action, result, content))
             continue
         held_content = held[index] if index < len(held) else None
         row = AppointmentLink.get_or_none(AppointmentLink.id == link_id)
         if row is None:
             continue
-        if result is not None and result.get("ok"):
+        if result is not None and result.ok:
             if action == "delete":
                 forget(row)
                 continue
-            row.exchange_id = result.get("id") or row.exchange_id
-            row.change_key = result.get("change_key") or row.change_key
+            row.exchange_id = result.id or row.exchange_id
+            row.change_key = result.change_key or row.change_key
             row.pending_create, row.attempts, row.last_error = False, 0, None
             if action == "create":
                 row.verify = True  # a user may delete it before the next read, and Exchange then tells nothing
@@ -739,8 +745,8 @@ def record_exchange_results(
         else:
             if result is not None:
                 row.sent = None  # answered: it did not happen
-            error = (result or {}).get("error", {})
-            code, message = error.get("code", "unknown"), error.get("message", "no answer")
+            error = result.error if result is not None else None
+            code, message = (error.code, error.message) if error is not None else ("unknown", "no answer")
             if action == "delete" and code == "not_found":
                 forget(row)
                 continue
@@ -771,7 +777,7 @@ def record_exchange_results(
 
 
 def _record_confirmed(
-    confirmed: Sequence[tuple[int, str, Mapping[str, Any], AppointmentContent]],
+    confirmed: Sequence[tuple[int, str, ItemResult, AppointmentContent]],
 ) -> None:
     """Creates and updates Exchange confirmed, as `record_exchange_results` records one: its id and
     change key, the content agreed, nothing owed; a create is verified by the next read (a user may
@@ -781,8 +787,8 @@ def _record_confirmed(
     stamp = str(now())
     values = [
         (
-            result.get("id") or None,
-            result.get("change_key") or None,
+            result.id or None,
+            result.change_key or None,
             1 if action == "create" else None,
             content.digest,
             agreed_json(content),
@@ -806,15 +812,15 @@ def record_sending(link_contents: Sequence[tuple[int, AppointmentContent]]) -> N
         AppointmentLink.update(sent=agreed_json(content)).where(AppointmentLink.id == link_id).execute()
 
 
-def record_labels(results: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+def record_labels(results: Sequence[tuple[int, ItemResult]]) -> None:
     """The change keys of users' copies that now carry their own link's external id. Until then
     the link holds no change key, so that every read fetches the copy: a label that failed or was
     never sent (the service killed before it) is noticed there and written then."""
     for link_id, result in results:
-        if result.get("ok"):
+        if result.ok:
             values: dict[str, Any] = {"updated": now()}
-            if result.get("change_key"):
-                values["change_key"] = result["change_key"]
+            if result.change_key:
+                values["change_key"] = result.change_key
             AppointmentLink.update(**values).where(AppointmentLink.id == link_id).execute()
 
 

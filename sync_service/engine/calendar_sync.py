@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 from loguru import logger
 
+from protocol.entries import CALENDAR, Change, ChangePage, EntryError, Found, ItemRef, ItemResult, UpdateRequest
+
 from ..core import remote_feed
 from ..core.appointment_content import AppointmentContent, fields_to_write
 from ..core.decide import decide
@@ -74,9 +76,10 @@ class CalendarSync:
         self,
         subscription_id: int,
         context: state.SubscriptionContext | state.NotSyncing | None = None,
-        first_page: Mapping[str, Any] | None = None,
+        first_page: ChangePage | Mapping[str, Any] | None = None,
     ) -> SubscriptionOutcome:
-        """One subscription's cycle; `context` if it was loaded already (with the others')."""
+        """One subscription's cycle; `context` if it was loaded already (with the others'), and
+        `first_page` if its first page of changes was (in `exchange.changes_many`, as wire)."""
         started = state.now()
         if context is None:
             context = await self.db.run(
@@ -86,9 +89,20 @@ class CalendarSync:
             return SubscriptionOutcome(subscription_id, context.label, not_syncing=context.reason)
         outcome = SubscriptionOutcome(subscription_id, context.label, mailbox=context.account["mailbox"])
         pipeline: Pipeline[AppointmentsObserved, Plan, list[tuple[int, Version]]] = Pipeline(
-            self.db, AppointmentKind(context), self.client_for(context.account), outcome, first_page
+            self.db, AppointmentKind(context), self.client_for(context.account), outcome, read_page(first_page)
         )
         return await pipeline.run(started)
+
+
+def read_page(page: ChangePage | Mapping[str, Any] | None) -> ChangePage | None:
+    """A prefetched page read as `exchange.changes` answers are read; one the schema refuses is
+    not used (the calendar asks for its page itself)."""
+    if page is None or isinstance(page, ChangePage):
+        return page
+    try:
+        return ChangePage.from_wire(CALENDAR, page)
+    except EntryError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -142,10 +156,10 @@ class AppointmentKind:
     def read_afresh(self) -> None:
         self.context = dataclasses.replace(self.context, sync_state=None)
 
-    def wanted(self, changes: Sequence[Mapping[str, Any]], known: Mapping[str, remote_feed.Known]) -> list[str]:
+    def wanted(self, changes: Sequence[Change], known: Mapping[str, remote_feed.Known]) -> list[str]:
         return remote_feed.to_fetch(changes, known, self.looked_up)
 
-    def resolve_pending(self, found: Mapping[str, Any]) -> Sequence[str]:
+    def resolve_pending(self, found: Found) -> Sequence[str]:
         return state.resolve_pending(self.context, found)
 
     def known_items(self, exchange_ids: Sequence[str]) -> Mapping[str, remote_feed.Known]:
@@ -154,7 +168,7 @@ class AppointmentKind:
     def linked_exchange_ids(self) -> Sequence[str]:
         return state.linked_exchange_ids(self.context)
 
-    def idle(self, changes: Sequence[Mapping[str, Any]]) -> bool:
+    def idle(self, changes: Sequence[Change]) -> bool:
         return state.nothing_happened(self.context, changes)
 
     async def read_failed(self, trouble: MailboxTrouble, db: DbRunner, client: ExchangeClient, tally: Tally) -> bool:
@@ -266,19 +280,18 @@ class AppointmentKind:
             )
         if op == "update":
             links = await db.run(_update_inputs, [u.link.id for u in chunk], [u.source.content for u in chunk])
-            requests = []
+            requests: list[UpdateRequest] = []
             for update in chunk:
                 external_id, agreed = links[update.link.id]
                 entry = state.to_entry(
                     update.source.content, context.zone, external_id, context.reminder_minutes, context.area_name
                 )
                 requests.append(
-                    {
-                        "id": update.link.remote_key,
-                        "change_key": update.link.change_key,
-                        "fields": fields_to_write(update.remote_content or agreed, update.source.content),
-                        "item": entry,
-                    }
+                    UpdateRequest(
+                        ItemRef(update.link.remote_key or "", update.link.change_key),
+                        tuple(fields_to_write(update.remote_content or agreed, update.source.content)),
+                        entry,
+                    )
                 )
             return Prepared(
                 [u.link.id for u in chunk],
@@ -292,11 +305,11 @@ class AppointmentKind:
             )
         return Prepared(
             [d.link.id for d in chunk],
-            [{"id": d.link.remote_key, "change_key": None} for d in chunk],
+            [ItemRef(d.link.remote_key or "") for d in chunk],
             [(d.link.local_key or "", "") for d in chunk],
         )
 
-    def record(self, op: str, prepared: Prepared, results: Sequence[Mapping[str, Any]]) -> Recorded:
+    def record(self, op: str, prepared: Prepared, results: Sequence[ItemResult]) -> Recorded:
         sent = prepared.extra if isinstance(prepared.extra, _Sent) else None
         contents: Sequence[AppointmentContent | None] = (
             sent.contents if sent else prepared.extra or [None] * len(prepared.link_ids)
@@ -340,12 +353,11 @@ class AppointmentKind:
             if not chunk:
                 continue
             items = [
-                {
-                    "id": copy.key,
-                    "change_key": copy.change_key,
-                    "fields": ["external_id"],
-                    "item": state.to_entry(copy.content, context.zone, external[link_id][0], None),
-                }
+                UpdateRequest(
+                    ItemRef(copy.key, copy.change_key),
+                    ("external_id",),
+                    state.to_entry(copy.content, context.zone, external[link_id][0], None),
+                )
                 for link_id, copy in chunk
             ]
             results = await client.update(items)

@@ -10,7 +10,9 @@ cycle as mailbox trouble: nothing is made, and the creates come again next cycle
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping, Sequence
+from typing import Sequence
+
+from protocol.entries import Change, ContactEntry
 
 from ..core import contact_candidates as candidates
 from ..core import remote_feed
@@ -42,11 +44,11 @@ async def with_existing(
         for o in creates
         if o.person_id is not None and o.person_id in fresh and isinstance(o.local, dict)
     ]
-    wanted: list[tuple[int, Groups, list[Mapping[str, Any]]]] = []
+    wanted: list[tuple[int, Groups, list[ContactEntry]]] = []
     if candidates.searches_at_most(local for _, local in persons) <= candidates.FEW_SEARCHES:
         for person_id, local in persons:
             emails, name = candidates.search_texts(local)
-            found: list[Mapping[str, Any]] = []
+            found: list[ContactEntry] = []
             for text in emails:
                 found += await client.search_contacts(text)
             if not found and name:
@@ -77,28 +79,28 @@ def _observed_with(observation: ContactObservation, existing: Existing | None, t
         observation,
         remote=entry_groups(item),
         source="exchange",
-        remote_change_key=item.get("change_key"),
-        exchange_id=item["id"],
-        remote_modified=state.utc(item.get("last_modified")),
+        remote_change_key=item.change_key,
+        exchange_id=item.id,
+        remote_modified=state.utc(item.last_modified),
         made_by_sync=existing.made_by_sync,
     )
 
 
 async def _folder_contacts(
     client: ExchangeClient, context: state.ContactContext, feed: remote_feed.Feed
-) -> list[Mapping[str, Any]]:
+) -> list[ContactEntry]:
     """Every contact of the folder, read once: listed by this cycle's feed when it was read from
     no state (a first sync, or read afresh), else by a feed from no state read for this (its sync
     state is not kept); those this cycle has not read yet are fetched in chunks."""
-    changes: Sequence[Mapping[str, Any]] = feed.listed
+    changes: Sequence[Change] = feed.listed
     if context.sync_state is not None:
         changes, _ = await change_pages(client, "", None)
-    have = {c["id"]: c["item"] for c in feed.changes if c.get("item") is not None}
-    wanted = [c["id"] for c in changes if c["type"] in ("create", "update") and c["id"] not in have]
+    have = {c.id: c.entry for c in feed.changes if c.entry is not None}
+    wanted = [c.id for c in changes if c.kind in ("create", "update") and c.id not in have]
     fetched = await remote_feed.fetch(client, wanted) if wanted else {}
-    listed = [{**c, "item": have.get(c["id"])} for c in changes]
+    listed = [dataclasses.replace(c, entry=have.get(c.id)) for c in changes]
     try:
         read = remote_feed.complete(listed, {}, (), fetched)
     except remote_feed.FetchError as failure:
         raise MailboxTrouble(failure.code, f"a contact could not be read: {failure.message}") from None
-    return [c["item"] for c in read.changes if c.get("item") is not None]
+    return [c.entry for c in read.changes if isinstance(c.entry, ContactEntry)]

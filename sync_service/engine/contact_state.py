@@ -11,9 +11,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from protocol.entries import Change, ContactEntry, CreateRequest, Found, ItemResult
 from protocol.text_limits import shorten
 
-from ..core.contact_content import GROUPS, NAMES, Groups, digest, entry_groups, entry_values, person_values
+from ..core.contact_content import GROUPS, NAMES, Groups, digest, entry_fields, entry_groups, person_values
+from ..core.contact_content import contact_entry as contact_entry_of
 from ..core.contact_decide import (
     UNKNOWN,
     ContactDecision,
@@ -157,7 +159,7 @@ def _listing_owed(context: ContactContext, links: Sequence[ContactLink]) -> bool
     return set(listed) != linked or bool(unbooked_auto(context, listed))
 
 
-def nothing_happened(context: ContactContext, remote_changes: Sequence[Mapping[str, Any]]) -> bool:
+def nothing_happened(context: ContactContext, remote_changes: Sequence[Change]) -> bool:
     """No change from Exchange, none in the journal since the list's position, nothing owed."""
     return (
         context.initial_done
@@ -282,7 +284,7 @@ def clear_verified(context: ContactContext, exchange_ids: Sequence[str]) -> None
         ).execute()
 
 
-def resolve_pending(context: ContactContext, found: Mapping[str, Any]) -> None:
+def resolve_pending(context: ContactContext, found: Found) -> None:
     """Creates whose answer was lost and that Exchange has: linked, as agreed on what the last
     create sent. The contact may have been edited since it was made, so its change key is not
     taken as seen: it is read and compared (looked up if the feed does not mention it). `found`:
@@ -290,19 +292,24 @@ def resolve_pending(context: ContactContext, found: Mapping[str, Any]) -> None:
     Outlook before it was found), ours is the one most like what a create sent."""
     for link_id, external_id in context.pending:
         row = ContactLink.get_or_none(ContactLink.id == link_id)
-        entry = _ours(found.get(external_id), row)
+        entry = _ours([e for e in found.items.get(external_id, ()) if isinstance(e, ContactEntry)], row)
         if entry is not None and row is not None:
-            _create_landed(row, entry["id"], entry)
+            _create_landed(row, entry.id or "", entry)
 
 
-def _alike(sent: Mapping[str, Sequence[str]], item: Mapping[str, Any]) -> int:
+def contact_entry(change: Change) -> ContactEntry | None:
+    """The contact entry a change carries (a feed of contacts carries no other kind)."""
+    return change.entry if isinstance(change.entry, ContactEntry) else None
+
+
+def _alike(sent: Mapping[str, Sequence[str]], item: ContactEntry) -> int:
     groups = entry_groups(item)
     return sum(a == b for g, v in sent.items() for a, b in zip(v, groups.get(g, ())))
 
 
-def _ours(matches: Any, row: ContactLink | None) -> Mapping[str, Any] | None:
-    if isinstance(matches, Mapping) or not matches:
-        return matches or None
+def _ours(matches: Sequence[ContactEntry], row: ContactLink | None) -> ContactEntry | None:
+    if not matches:
+        return None
     creates = _creates_of(row) if row is not None else []
     if not creates:
         return matches[0]
@@ -317,7 +324,7 @@ def linked_exchange_ids(context: ContactContext) -> list[str]:
     return [str(exchange_id) for (exchange_id,) in rows.tuples()]
 
 
-def _create_landed(row: ContactLink, exchange_id: str, item: Mapping[str, Any] | None = None) -> None:
+def _create_landed(row: ContactLink, exchange_id: str, item: ContactEntry | None = None) -> None:
     """Link a create that landed, agreed on the create it is (of those sent, the one most like it)."""
     creates = _creates_of(row)
     row.exchange_id, row.change_key, row.pending_create, row.verify = exchange_id, None, False, True
@@ -439,14 +446,14 @@ def unlist_unbooked(context: ContactContext, person_ids: Sequence[int]) -> None:
         ).execute()
 
 
-def _twin(link: ContactLink, item: Mapping[str, Any]) -> bool:
+def _twin(link: ContactLink, item: ContactEntry) -> bool:
     """Whether an Exchange contact carrying this link's external id, and not the linked one, is
     what one of its creates sent (a create that landed late, after it was sent again); a copy a
     user made in Outlook differs from them, and is left alone."""
     return link.creates_sent > 1 and _matches_a_create(link, item)
 
 
-def _matches_a_create(link: ContactLink, item: Mapping[str, Any]) -> bool:
+def _matches_a_create(link: ContactLink, item: ContactEntry) -> bool:
     groups = entry_groups(item)
     return any(all(groups.get(g) == tuple(v) for g, v in sent.items()) for sent in _creates_of(link) if sent)
 
@@ -454,7 +461,7 @@ def _matches_a_create(link: ContactLink, item: Mapping[str, Any]) -> bool:
 def _choose_landed(
     context: ContactContext,
     links: Sequence[ContactLink],
-    remote_changes: Sequence[Mapping[str, Any]],
+    remote_changes: Sequence[Change],
     by_remote: dict[str, ContactLink],
 ) -> None:
     """A create whose answer was lost, sent more than once, may have landed more than once, and
@@ -465,12 +472,12 @@ def _choose_landed(
         if link.id not in pending:
             continue
         carriers = [
-            (c["id"], c["item"])
+            (c.id, item)
             for c in remote_changes
-            if c.get("item")
-            and c["type"] != "delete"
-            and c["item"].get("external_id") == link.external_id
-            and by_remote.get(c["id"]) in (None, link)
+            if (item := contact_entry(c)) is not None
+            and c.kind != "delete"
+            and item.external_id == link.external_id
+            and by_remote.get(c.id) in (None, link)
         ]
         if len(carriers) < 2 and (not carriers or link.exchange_id == carriers[0][0]):
             continue
@@ -485,7 +492,7 @@ def _choose_landed(
 
 
 def observe_contacts(
-    context: ContactContext, remote_changes: Sequence[Mapping[str, Any]], adopted: Mapping[str, Mapping[str, Any]]
+    context: ContactContext, remote_changes: Sequence[Change], adopted: Mapping[str, ContactEntry]
 ) -> ContactsObserved:
     every = list(ContactLink.select().where(ContactLink.user == context.user_id))
     links = [link for link in every if not is_tombstone(link)]
@@ -502,25 +509,25 @@ def observe_contacts(
     twins: list[str] = []
     _choose_landed(context, links, remote_changes, by_remote)
     for change in remote_changes:
-        link = by_remote.get(change["id"])
-        item = change.get("item")
+        link = by_remote.get(change.id)
+        item = contact_entry(change)
         if link is None and item:
-            holder = by_external.get(item.get("external_id") or "")
+            holder = by_external.get(item.external_id or "")
             if holder is not None and holder.exchange_id is None and holder.pending_create:
-                _create_landed(holder, change["id"], item)  # the create whose answer was lost: it landed
-                by_remote[change["id"]] = link = holder
-            elif holder is not None and change["id"] != holder.exchange_id and _twin(holder, item):
-                twins.append(change["id"])
+                _create_landed(holder, change.id, item)  # the create whose answer was lost: it landed
+                by_remote[change.id] = link = holder
+            elif holder is not None and change.id != holder.exchange_id and _twin(holder, item):
+                twins.append(change.id)
                 continue
             elif holder is not None and is_tombstone(holder):
                 continue  # the contact a buried link had: the user's
         if link is None:
             continue  # a contact not on the user's list: never touched
         remote[link.id] = (
-            entry_groups(item) if change["type"] != "delete" and item else None,
-            (item or {}).get("change_key"),
+            entry_groups(item) if change.kind != "delete" and item else None,
+            item.change_key if item else None,
         )
-        remote_modified[link.id] = utc((item or {}).get("last_modified"))
+        remote_modified[link.id] = utc(item.last_modified if item else None)
         landed = remote[link.id][0]
         if link.sent and landed is not None:
             _landed(link, landed)
@@ -595,11 +602,11 @@ def observe_contacts(
                     person_groups(people[person_id]),
                     entry_groups(item),
                     source="exchange",
-                    remote_change_key=item.get("change_key"),
+                    remote_change_key=item.change_key,
                     person_id=person_id,
                     exchange_id=entry.exchange_id,
                     local_modified=_modified(people[person_id]),
-                    remote_modified=utc(item.get("last_modified")),
+                    remote_modified=utc(item.last_modified),
                 )
             )
         else:
@@ -769,7 +776,7 @@ def without_link(context: ContactContext, person_ids: Sequence[int | None]) -> l
 
 
 def choose_existing(
-    context: ContactContext, wanted: Sequence[tuple[int, Groups, Sequence[Mapping[str, Any]]]]
+    context: ContactContext, wanted: Sequence[tuple[int, Groups, Sequence[ContactEntry]]]
 ) -> dict[int, Existing]:
     """Per person about to be made in Exchange, the existing contact that is that person, if one
     is (core.contact_decide.existing_contact), from the contacts the search found. Contacts other
@@ -789,7 +796,7 @@ def choose_existing(
     }
     persons_by_name = functools.cache(PersonNames)  # read once, if a contact needs them at all
 
-    def only_person(contact: Mapping[str, Any]) -> int | None:
+    def only_person(contact: ContactEntry) -> int | None:
         return only_match(contact, persons_by_name())
 
     return {
@@ -798,7 +805,7 @@ def choose_existing(
     }
 
 
-def prepare_creates(context: ContactContext, items: Sequence[MakeInExchange]) -> list[tuple[int, dict[str, Any]]]:
+def prepare_creates(context: ContactContext, items: Sequence[MakeInExchange]) -> list[tuple[int, CreateRequest]]:
     """Record each create (its external id, what it sends) before it is sent: one whose answer is
     lost is found by that id, and agreed on what it sent; one sent again and landing late too is
     told from a user's copy by what it sent."""
@@ -828,16 +835,14 @@ def prepare_creates(context: ContactContext, items: Sequence[MakeInExchange]) ->
         row.creates = json.dumps({"last": now().isoformat(), "sent": sent[-5:]}, ensure_ascii=False)
         row.pending_create, row.updated = True, now()
         row.save()
-        entry: dict[str, Any] = {"external_id": row.external_id}
-        for group, values in decision.to_exchange.items():
-            entry.update(entry_values(group, values))
-        prepared.append((row.id, entry))
+        entry = contact_entry_of(decision.to_exchange, row.external_id)
+        prepared.append((row.id, CreateRequest(entry, ("external_id", *entry_fields(decision.to_exchange)))))
     return prepared
 
 
 def record_results(
     context: ContactContext,
-    outcomes: Sequence[tuple[int, str, Mapping[str, Any], Mapping[str, tuple[str, ...]]]],
+    outcomes: Sequence[tuple[int, str, ItemResult, Mapping[str, tuple[str, ...]]]],
 ) -> list[tuple[str, bool]]:
     """(link id, action, result, groups agreed on success) per item; (error, stopped) per failure."""
     failures = []
@@ -845,31 +850,31 @@ def record_results(
         row = ContactLink.get_or_none(ContactLink.id == link_id)
         if row is None:
             continue
-        error = result.get("error") or {}
+        code, message = (result.error.code, result.error.message) if result.error is not None else (None, "")
         row.sent = None  # answered (done or not): nothing of it is unknown any more
-        if result.get("ok") or (action == "delete" and error.get("code") == "not_found"):
+        if result.ok or (action == "delete" and code == "not_found"):
             if action == "delete":
                 row.exchange_id = None  # gone from Exchange
                 _bury(row)
                 continue
-            row.exchange_id = result.get("id") or row.exchange_id
-            row.change_key = result.get("change_key") or row.change_key
+            row.exchange_id = result.id or row.exchange_id
+            row.change_key = result.change_key or row.change_key
             row.pending_create, row.attempts, row.last_error = False, 0, None
             if action == "create":
                 row.verify = True  # a user may delete it before the next read, and Exchange then tells nothing
             _record_agreed(row, agreed)
-        elif error.get("code") == "busy":  # an earlier create of it is still running in the gateway
+        elif code == "busy":  # an earlier create of it is still running in the gateway
             failures.append((f"{action} in Exchange: busy", False))
-        elif action == "update" and error.get("code") == "not_found":
+        elif action == "update" and code == "not_found":
             # deleted in Exchange since it was read: no attempt counted; the link is looked up next
             # cycle, which finds the deletion and takes the person off the list (docs/sync.md)
             row.verify = True
-            failures.append((f"update in Exchange: not_found: {error.get('message', '')}", False))
+            failures.append((f"update in Exchange: not_found: {message}", False))
         else:
-            if action == "update" and error.get("code") == "conflict":
+            if action == "update" and code == "conflict":
                 row.verify = True  # Exchange holds a version this cycle did not see: read it next cycle
             row.attempts += 1
-            row.last_error = f"{action} in Exchange: {error.get('code', 'unknown')}: {error.get('message', '')}"
+            row.last_error = f"{action} in Exchange: {code or 'unknown'}: {message}"
             row.stopped = row.attempts >= context.max_attempts
             failures.append((row.last_error, row.stopped))
         row.updated = now()

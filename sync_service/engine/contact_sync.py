@@ -13,8 +13,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
+from protocol.entries import Change, ContactEntry, Found, ItemRef, ItemResult, UpdateRequest
+
 from ..core import remote_feed
-from ..core.contact_content import ENTRY_FIELDS, entry_values
+from ..core.contact_content import contact_entry, entry_fields
 from ..core.contact_plan import (
     AdoptContact,
     ContactAction,
@@ -80,7 +82,7 @@ class ContactKind:
         self.context = context  # replaced as the cycle learns (read afresh, more links to verify)
         self.loaded = context  # as the cycle found it: what `finish` compares the positions with
         self.client = client  # for the existing contacts looked for before a create
-        self.adopted: dict[str, Mapping[str, Any]] = {}  # the contacts picked with +ADD, as read
+        self.adopted: dict[str, ContactEntry] = {}  # the contacts picked with +ADD, as read
 
     @property
     def label(self) -> str:
@@ -108,8 +110,8 @@ class ContactKind:
         """The contacts picked with +ADD and not linked yet are read."""
         if self.context.to_adopt:
             for answer in await client.get(list(self.context.to_adopt)):
-                if answer.get("ok"):
-                    self.adopted[answer["item"]["id"]] = answer["item"]
+                if isinstance(answer.entry, ContactEntry) and answer.entry.id:
+                    self.adopted[answer.entry.id] = answer.entry
 
     def verify_also(self, exchange_ids: Sequence[str]) -> None:
         if exchange_ids:
@@ -118,13 +120,13 @@ class ContactKind:
     def read_afresh(self) -> None:
         self.context = dataclasses.replace(self.context, sync_state=None)
 
-    def wanted(self, changes: Sequence[Mapping[str, Any]], known: Mapping[str, remote_feed.Known]) -> list[str]:
+    def wanted(self, changes: Sequence[Change], known: Mapping[str, remote_feed.Known]) -> list[str]:
         # no other contact of the mailbox is read, but while a create may have landed twice (sent
         # again after its answer was lost), new contacts are read to tell its twin
         unknown = bool(self.context.pending or self.context.resent)
         return remote_feed.to_fetch(changes, known, self.looked_up, unknown=unknown)
 
-    def resolve_pending(self, found: Mapping[str, Any]) -> Sequence[str]:
+    def resolve_pending(self, found: Found) -> Sequence[str]:
         state.resolve_pending(self.context, found)
         return ()  # a create found is marked to verify: looked up by the next cycle
 
@@ -134,7 +136,7 @@ class ContactKind:
     def linked_exchange_ids(self) -> Sequence[str]:
         return state.linked_exchange_ids(self.context)
 
-    def idle(self, changes: Sequence[Mapping[str, Any]]) -> bool:
+    def idle(self, changes: Sequence[Change]) -> bool:
         return state.nothing_happened(self.context, changes)
 
     async def read_failed(self, trouble: MailboxTrouble, db: DbRunner, client: ExchangeClient, tally: Tally) -> bool:
@@ -207,7 +209,7 @@ class ContactKind:
         links = [a.observation.link for a in actions]
         return Prepared(
             [link.id if link else None for link in links],
-            [{"id": link.exchange_id if link else None, "change_key": None} for link in links],
+            [ItemRef(link.exchange_id if link and link.exchange_id else "") for link in links],
             items,
             _Sent([{}] * len(actions), persons),
         )
@@ -219,25 +221,22 @@ class ContactKind:
         step just made. What each update writes is recorded before it goes."""
         adopting = [a.observation.exchange_id for a in actions if isinstance(a, AdoptContact)]
         adopted = await db.run(_adopted_links, self.context.user_id, adopting) if adopting else {}
-        requests: list[dict[str, Any]] = []
+        requests: list[UpdateRequest] = []
         link_ids: list[int | None] = []
         for action in actions:
             observation, decision = action.observation, action.decision
-            entry: dict[str, Any] = {}
-            fields: list[str] = []
-            for group, values in decision.to_exchange.items():
-                entry.update(entry_values(group, values))
-                fields += ENTRY_FIELDS[group]
+            entry = contact_entry(decision.to_exchange)
+            fields = entry_fields(decision.to_exchange)
             link = observation.link
             exchange_id = link.exchange_id if link else observation.exchange_id
             change_key = decision.change_key or (link.change_key if link else None)
-            requests.append({"id": exchange_id, "change_key": change_key, "fields": fields, "item": entry})
+            requests.append(UpdateRequest(ItemRef(exchange_id or "", change_key), fields, entry))
             link_ids.append(link.id if link else adopted.get(exchange_id or ""))
         sending = [(i, dict(a.decision.to_exchange)) for i, a in zip(link_ids, actions) if i is not None]
         await db.run(state.record_sending, sending)
         return Prepared(link_ids, requests, items, sent)
 
-    def record(self, op: str, prepared: Prepared, results: Sequence[Mapping[str, Any]]) -> Recorded:
+    def record(self, op: str, prepared: Prepared, results: Sequence[ItemResult]) -> Recorded:
         sent: _Sent = prepared.extra
         outcomes = [
             (link_id, op, result, agreed)
@@ -247,7 +246,7 @@ class ContactKind:
         failures = state.record_results(self.context, outcomes)
         if op == "delete":
             return Recorded(failures)
-        written = [p for p, result in zip(sent.persons, results) if p and result.get("ok")]
+        written = [p for p, result in zip(sent.persons, results) if p and result.ok]
         overlong = state.overlong_fields(written) if written else {}
         shortened = {i: overlong[p] for i, p in enumerate(sent.persons) if p in overlong}
         return Recorded(failures, shortened)

@@ -3,10 +3,11 @@ pure part: groups, digests, the gateway entry's fields) read from the row."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any
 
 import peewee as pw
 
+from protocol.entries import ContactEntry
 from protocol.text_limits import utf16_length
 
 from ..core.contact_content import NAMES, PERSON_FIELDS, Groups, clean, contact_names, held, name_key, same_names
@@ -49,10 +50,10 @@ def _key(first: Any, last: Any) -> tuple[str, str]:
     return name_key(str(first or "")), name_key(str(last or ""))
 
 
-def candidates_for(contact: Mapping[str, Any], names: PersonNames | None = None) -> tuple[list[Person], list[Person]]:
+def candidates_for(contact: ContactEntry, names: PersonNames | None = None) -> tuple[list[Person], list[Person]]:
     """(persons sharing an e-mail address with an Exchange contact, persons of its name). `names`:
     the persons by name, read once for many contacts (else read for this one)."""
-    emails = sorted({str(e).strip().casefold() for e in contact.get("emails") or [] if str(e).strip()})
+    emails = sorted({str(e).strip().casefold() for e in contact.emails if str(e).strip()})
     by_email: list[Person] = []
     if emails:
         same_email = (
@@ -66,7 +67,7 @@ def candidates_for(contact: Mapping[str, Any], names: PersonNames | None = None)
     return by_email, by_name
 
 
-def only_match(contact: Mapping[str, Any], names: PersonNames | None = None) -> int | None:
+def only_match(contact: ContactEntry, names: PersonNames | None = None) -> int | None:
     """The one person +ADD matches an Exchange contact to (the only person with one of its e-mail
     addresses and its name, and the only one of that name), else None: never a guess."""
     by_email, by_name = candidates_for(contact, names)

@@ -7,8 +7,21 @@ Per-item failures come back in the batch results.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Callable, Mapping, Protocol, Sequence, TypeVar
 
+from protocol.entries import (
+    ChangePage,
+    ContactEntry,
+    EntryError,
+    Fetched,
+    Found,
+    ItemRef,
+    ItemResult,
+    NewItem,
+    UpdateRequest,
+    contacts_from_wire,
+    request_wire,
+)
 from protocol.rpc import ConnectionLost, RemoteError, RequestTimeout, RpcPeer
 
 # Request-level codes that concern the mailbox, not an item: the cycle of that mailbox ends, no
@@ -39,28 +52,36 @@ class MailboxTrouble(Exception):
 
 
 class ExchangeClient(Protocol):
+    """One mailbox's folders of one kind (calendar or contacts), in the wire's entries
+    (protocol/entries.py): what is sent is built as them, what comes back is read into them."""
+
     async def ensure_folder(self, name: str) -> bool: ...  # True: it was made now
 
-    async def changes(self, folder: str, sync_state: str | None, max_changes: int) -> Mapping[str, Any]: ...
+    async def changes(self, folder: str, sync_state: str | None, max_changes: int) -> ChangePage: ...
 
-    async def create(self, folder: str, entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]: ...
+    async def create(self, folder: str, entries: Sequence[NewItem]) -> list[ItemResult]: ...
 
-    async def update(self, items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]: ...
+    async def update(self, items: Sequence[UpdateRequest]) -> list[ItemResult]: ...
 
-    async def delete(self, refs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]: ...
+    async def delete(self, refs: Sequence[ItemRef]) -> list[ItemResult]: ...
 
     async def find_external(
         self, folder: str, external_ids: Sequence[str], all_matches: bool = False
-    ) -> Mapping[str, Any]: ...  # external id → its item (with all_matches: every item carrying it, a list)
+    ) -> Found: ...  # external id → the items carrying it (without all_matches: the first only)
 
-    async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]: ...
+    async def get(self, ids: Sequence[str]) -> list[Fetched]: ...
 
-    async def search_contacts(self, text: str) -> list[Mapping[str, Any]]: ...  # by e-mail address or name
+    async def search_contacts(self, text: str) -> list[ContactEntry]: ...  # by e-mail address or name
+
+
+T = TypeVar("T")
 
 
 class GatewayExchangeClient:
     """An ExchangeClient that asks the gateway (one mailbox, one kind of folder). `account` is the
-    account's wire form (`protocol.accounts`, made by `store/accounts.account_for_gateway`)."""
+    account's wire form (`protocol.accounts`, made by `store/accounts.account_for_gateway`). The
+    entries are turned into their wire form before each request, and each reply is read back with
+    `from_wire`: a reply it refuses is the mailbox's `MailboxTrouble("invalid")`."""
 
     def __init__(
         self, peer: RpcPeer, account: Mapping[str, Any], kind: str = "calendar", timeout: float = 180.0
@@ -85,36 +106,57 @@ class GatewayExchangeClient:
         except (ConnectionLost, RequestTimeout) as exc:
             raise MailboxTrouble("gateway", f"the Exchange gateway did not answer: {exc}") from None
 
+    @staticmethod
+    def _read(op: str, reply: Any, read: Callable[[Any], T]) -> T:
+        try:
+            return read(reply)
+        except EntryError as refused:
+            raise MailboxTrouble("invalid", f"the gateway's answer to {op} is malformed: {refused.message}") from None
+
+    def _results(self, op: str, reply: Any) -> list[ItemResult]:
+        return self._read(op, reply, lambda wire: [ItemResult.from_wire(r) for r in _listed(wire)])
+
     async def ensure_folder(self, name: str) -> bool:
         """Make the sub-folder if it is not there; True when it was made now."""
         answer = await self._ask("exchange.ensure_folder", name=name)
         return bool(answer.get("created")) if isinstance(answer, Mapping) else False
 
-    async def changes(self, folder: str, sync_state: str | None, max_changes: int) -> Mapping[str, Any]:
+    async def changes(self, folder: str, sync_state: str | None, max_changes: int) -> ChangePage:
         """Ids and change keys only: the engine fetches what it does not hold yet (remote_feed)."""
-        return await self._ask(
+        reply = await self._ask(
             "exchange.changes", folder=folder, sync_state=sync_state, max_changes=max_changes, with_items=False
         )
+        return self._read("exchange.changes", reply, lambda wire: ChangePage.from_wire(self.kind, wire))
 
-    async def create(self, folder: str, entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        return await self._ask("exchange.create", folder=folder, items=list(entries))
+    async def create(self, folder: str, entries: Sequence[NewItem]) -> list[ItemResult]:
+        reply = await self._ask("exchange.create", folder=folder, items=[request_wire(e) for e in entries])
+        return self._results("exchange.create", reply)
 
-    async def update(self, items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        return await self._ask("exchange.update", items=list(items))
+    async def update(self, items: Sequence[UpdateRequest]) -> list[ItemResult]:
+        reply = await self._ask("exchange.update", items=[item.to_wire() for item in items])
+        return self._results("exchange.update", reply)
 
-    async def delete(self, refs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        return await self._ask("exchange.delete", items=list(refs))
+    async def delete(self, refs: Sequence[ItemRef]) -> list[ItemResult]:
+        reply = await self._ask("exchange.delete", items=[ref.to_wire() for ref in refs])
+        return self._results("exchange.delete", reply)
 
-    async def find_external(
-        self, folder: str, external_ids: Sequence[str], all_matches: bool = False
-    ) -> Mapping[str, Any]:
-        return await self._ask(
+    async def find_external(self, folder: str, external_ids: Sequence[str], all_matches: bool = False) -> Found:
+        reply = await self._ask(
             "exchange.find_external", folder=folder, external_ids=list(external_ids), all_matches=all_matches
         )
+        return self._read("exchange.find_external", reply, lambda wire: Found.from_wire(self.kind, wire, all_matches))
 
-    async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]:
-        return await self._ask("exchange.get", ids=list(ids))
+    async def get(self, ids: Sequence[str]) -> list[Fetched]:
+        reply = await self._ask("exchange.get", ids=list(ids))
+        return self._read("exchange.get", reply, lambda wire: [Fetched.from_wire(self.kind, a) for a in _listed(wire)])
 
-    async def search_contacts(self, text: str) -> list[Mapping[str, Any]]:
+    async def search_contacts(self, text: str) -> list[ContactEntry]:
         """The mailbox's contacts with that e-mail address, or whose names contain the text."""
-        return list(await self._ask("exchange.search_contacts", text=text))
+        reply = await self._ask("exchange.search_contacts", text=text)
+        return self._read("exchange.search_contacts", reply, contacts_from_wire)
+
+
+def _listed(wire: Any) -> list[Any]:
+    if not isinstance(wire, list):
+        raise EntryError("the answer must be a list, one per item")
+    return wire

@@ -27,6 +27,8 @@ from typing import Any, Generic, Mapping, Protocol, Sequence, TypeVar
 import trio
 from loguru import logger
 
+from protocol.entries import Change, ChangePage, Found, ItemRef, ItemResult, NewItem, UpdateRequest
+
 from ..core import remote_feed
 from ..core.model import Side
 from .database import DbRunner
@@ -93,7 +95,7 @@ class Prepared:
     report; `extra` is what the kind's `record` needs besides (e.g. the change keys sent)."""
 
     link_ids: Sequence[int | None]
-    requests: Sequence[Mapping[str, Any]]
+    requests: Sequence[NewItem] | Sequence[UpdateRequest] | Sequence[ItemRef]  # create | update | delete
     items: Sequence[tuple[str, str]]
     extra: Any = None
 
@@ -144,10 +146,10 @@ class ItemKind(Protocol[ObservedT, PlanT, LocalT]):
     def read_afresh(self) -> None:
         """Exchange no longer knows the sync state: the kind reads from no state."""
 
-    def wanted(self, changes: Sequence[Mapping[str, Any]], known: Mapping[str, remote_feed.Known]) -> list[str]:
+    def wanted(self, changes: Sequence[Change], known: Mapping[str, remote_feed.Known]) -> list[str]:
         """The ids of the feed to fetch in full."""
 
-    def resolve_pending(self, found: Mapping[str, Any]) -> Sequence[str]:
+    def resolve_pending(self, found: Found) -> Sequence[str]:
         """Database-side: the unknown creates' lookups recorded; returns Exchange ids to verify."""
 
     def known_items(self, exchange_ids: Sequence[str]) -> Mapping[str, remote_feed.Known]:
@@ -156,7 +158,7 @@ class ItemKind(Protocol[ObservedT, PlanT, LocalT]):
     def linked_exchange_ids(self) -> Sequence[str]:
         """Database-side: every Exchange id a link holds."""
 
-    def idle(self, changes: Sequence[Mapping[str, Any]]) -> bool:
+    def idle(self, changes: Sequence[Change]) -> bool:
         """No change from either side and nothing owed (no database call)."""
 
     async def read_failed(self, trouble: MailboxTrouble, db: DbRunner, client: ExchangeClient, tally: Tally) -> bool:
@@ -183,7 +185,7 @@ class ItemKind(Protocol[ObservedT, PlanT, LocalT]):
     async def prepare(self, db: DbRunner, op: str, chunk: Sequence[Any]) -> Prepared:
         """One batch's requests (creates recorded as pending and updates as sent before they go)."""
 
-    def record(self, op: str, prepared: Prepared, results: Sequence[Mapping[str, Any]]) -> Recorded:
+    def record(self, op: str, prepared: Prepared, results: Sequence[ItemResult]) -> Recorded:
         """Database-side: a batch's results."""
 
     async def follow_up(
@@ -219,7 +221,7 @@ class Pipeline(Generic[ObservedT, PlanT, LocalT]):
         kind: ItemKind[ObservedT, PlanT, LocalT],
         client: ExchangeClient,
         outcome: SubscriptionOutcome,
-        first_page: Mapping[str, Any] | None = None,
+        first_page: ChangePage | None = None,
     ) -> None:
         self.db, self.kind, self.client = db, kind, client
         self.tally = Tally(outcome)
@@ -279,7 +281,7 @@ class Pipeline(Generic[ObservedT, PlanT, LocalT]):
         journal_seq = None if self.unfinished_local else kind.journal_seq(observed)
         return (None if self.unfinished_remote else sync_state), journal_seq
 
-    async def _read_changes(self) -> tuple[list[Mapping[str, Any]], str | None]:
+    async def _read_changes(self) -> tuple[list[Change], str | None]:
         """The Exchange changes since the saved sync state. When Exchange no longer knows that state
         (expired, or the account now names another mailbox or server), the folder is read afresh
         from no state: every item comes as new and is matched to its link by id (none is fetched
@@ -299,20 +301,20 @@ class Pipeline(Generic[ObservedT, PlanT, LocalT]):
         kind.read_afresh()
         self.first_page = None
         changes, sync_state = await self._remote_changes()
-        listed = {change["id"] for change in changes}
+        listed = {change.id for change in changes}
         linked = await self.db.run(kind.linked_exchange_ids)
         looked_up = set(kind.looked_up)
         kind.verify_also([i for i in linked if i not in listed and i not in looked_up])
         return changes, sync_state
 
-    async def _remote_changes(self) -> tuple[list[Mapping[str, Any]], str | None]:
+    async def _remote_changes(self) -> tuple[list[Change], str | None]:
         first_page, self.first_page = self.first_page, None
         return await change_pages(self.client, self.kind.folder, self.kind.sync_state, first_page)
 
-    async def _complete(self, changes: Sequence[Mapping[str, Any]]) -> remote_feed.Feed:
+    async def _complete(self, changes: Sequence[Change]) -> remote_feed.Feed:
         """The feed's changes with full items: what the links already hold is not fetched."""
         kind = self.kind
-        ids = [c["id"] for c in changes if c["type"] in ("create", "update")]
+        ids = [c.id for c in changes if c.kind in ("create", "update")]
         known = await self.db.run(kind.known_items, ids) if ids else {}
         wanted = kind.wanted(changes, known)
         fetched = await remote_feed.fetch(self.client, wanted) if wanted else {}
@@ -345,46 +347,52 @@ class Pipeline(Generic[ObservedT, PlanT, LocalT]):
 
     async def _batch(self, op: str, chunk: Sequence[Any]) -> None:
         prepared = await self.kind.prepare(self.db, op, chunk)
+        requests: list[Any] = list(prepared.requests)
         if op == "create":
-            results = await self.client.create(self.kind.folder, list(prepared.requests))
+            results = await self.client.create(self.kind.folder, requests)
         elif op == "update":
-            results = await self.client.update(list(prepared.requests))
+            results = await self.client.update(requests)
         else:
-            results = await self.client.delete(list(prepared.requests))
+            results = await self.client.delete(requests)
         recorded = await self.db.run(self.kind.record, op, prepared, results)
         self._report(op, prepared, results, recorded)
 
-    def _report(self, op: str, prepared: Prepared, results: Sequence[Mapping[str, Any]], recorded: Recorded) -> None:
+    def _report(self, op: str, prepared: Prepared, results: Sequence[ItemResult], recorded: Recorded) -> None:
         tally = self.tally
         for index, (result, (item, title)) in enumerate(zip(results, prepared.items)):
-            error = result.get("error") or {}
-            if result.get("ok") or (op == "delete" and error.get("code") == "not_found"):
+            if result.ok or (op == "delete" and result.code == "not_found"):
                 tally.count(TO_EXCHANGE, f"{op}d")
-                shortened = result.get("shortened") or recorded.shortened.get(index) or ()
+                shortened = result.shortened or recorded.shortened.get(index) or ()
                 detail = f"shortened to Exchange's limits: {', '.join(map(str, shortened))}" if shortened else ""
                 tally.line(op, Side.EXCHANGE, item, title, detail)
             else:
                 tally.count(TO_EXCHANGE, "failed")
-                if op == "update" and error.get("code") == "conflict" and result.get("id"):
-                    self.unsure.add(str(result["id"]))
-                tally.line("fail", Side.EXCHANGE, item, title, f"{error.get('code')}: {error.get('message')}")
+                if op == "update" and result.code == "conflict" and result.id:
+                    self.unsure.add(str(result.id))
+                tally.line("fail", Side.EXCHANGE, item, title, _failure(result))
         if any(not stopped for _, stopped in recorded.failures):
             self.unfinished_local = True
 
 
+def _failure(result: ItemResult) -> str:
+    """A failed result as the report tells it: "code: message"."""
+    error = result.error
+    return f"{error.code}: {error.message}" if error is not None else "None: None"
+
+
 async def change_pages(
-    client: ExchangeClient, folder: str, sync_state: str | None, first_page: Mapping[str, Any] | None = None
-) -> tuple[list[Mapping[str, Any]], str | None]:
+    client: ExchangeClient, folder: str, sync_state: str | None, first_page: ChangePage | None = None
+) -> tuple[list[Change], str | None]:
     """Exchange's changes of `folder` since `sync_state` (None: every item, as new), page by page;
     `first_page` if it was fetched already. Returns the changes and the new sync state."""
-    changes: list[Mapping[str, Any]] = []
+    changes: list[Change] = []
     page = first_page
     while True:
         if page is None:
             page = await client.changes(folder, sync_state, PAGE)
-        changes += page["changes"]
-        done = page["complete"] or page["sync_state"] == sync_state
-        sync_state = page["sync_state"]
+        changes += page.changes
+        done = page.complete or page.sync_state == sync_state
+        sync_state = page.sync_state
         if done:
             return changes, sync_state
         page = None
@@ -398,14 +406,13 @@ async def drop_twins(client: ExchangeClient, twins: Sequence[tuple[str, str]], t
     finished = True
     for start in range(0, len(twins), BATCH):
         chunk = twins[start : start + BATCH]
-        results = await client.delete([{"id": item_id, "change_key": None} for item_id, _ in chunk])
+        results = await client.delete([ItemRef(item_id) for item_id, _ in chunk])
         for (item_id, title), result in zip(chunk, results):
-            error = result.get("error") or {}
-            if result.get("ok") or error.get("code") == "not_found":
+            if result.ok or result.code == "not_found":
                 tally.count(TO_EXCHANGE, "deleted")
                 tally.line("delete", Side.EXCHANGE, item_id, title, what)
             else:
                 finished = False
                 tally.count(TO_EXCHANGE, "failed")
-                tally.line("fail", Side.EXCHANGE, item_id, title, f"{error.get('code')}: {error.get('message')}")
+                tally.line("fail", Side.EXCHANGE, item_id, title, _failure(result))
     return finished

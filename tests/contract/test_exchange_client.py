@@ -7,12 +7,23 @@ Exchange (through the gateway) does.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+import dataclasses
+from typing import Any, Sequence
 
 import pytest
 
-from sync_service.engine.exchange_client import ExchangeClient, MailboxTrouble
+from protocol.entries import (
+    CalendarEntry,
+    Change,
+    ContactEntry,
+    Entry,
+    ItemRef,
+    ItemResult,
+    UpdateRequest,
+)
+from sync_service.engine.exchange_client import ExchangeClient, GatewayExchangeClient, MailboxTrouble
 from tests.contract.mailboxes import Mailbox
+from tests.sync_service.engine.fake_exchange import FakeExchange
 
 MAIN = ""  # the main calendar (contacts folder)
 ENTRY_KEYS = {
@@ -56,23 +67,32 @@ FORMATTED = (
 )
 
 
-def entry(n: int = 1, **overrides: Any) -> dict[str, Any]:
+def _typed(values: dict[str, Any]) -> dict[str, Any]:
+    """An entry's values as its dataclass holds them (lists as tuples)."""
+    return {name: tuple(value) if isinstance(value, list) else value for name, value in values.items()}
+
+
+def entry(n: int = 1, **overrides: Any) -> CalendarEntry:
     """A calendar entry as the engine writes it: every field given."""
-    return {
-        "subject": f"Lesson {n}",
-        "start": f"2026-06-{n:02d}T07:30:00Z",
-        "end": f"2026-06-{n:02d}T08:30:00Z",
-        "all_day": False,
-        "body": f"Bring clubs ({n})",
-        "location": "Driving range",
-        "timezone": "Europe/Berlin",
-        "private": False,
-        "reminder_minutes": 15,
-        "categories": ["Lessons"],
-        "external_id": f"pccaddie:1:{n}",
-        "written": f"digest-{n}",
-        **overrides,
-    }
+    return CalendarEntry(
+        **_typed(
+            {
+                "subject": f"Lesson {n}",
+                "start": f"2026-06-{n:02d}T07:30:00Z",
+                "end": f"2026-06-{n:02d}T08:30:00Z",
+                "all_day": False,
+                "body": f"Bring clubs ({n})",
+                "location": "Driving range",
+                "timezone": "Europe/Berlin",
+                "private": False,
+                "reminder_minutes": 15,
+                "categories": ["Lessons"],
+                "external_id": f"pccaddie:1:{n}",
+                "written": f"digest-{n}",
+                **overrides,
+            }
+        )
+    )
 
 
 def user_entry(n: int = 1, **overrides: Any) -> dict[str, Any]:
@@ -86,22 +106,43 @@ def user_entry(n: int = 1, **overrides: Any) -> dict[str, Any]:
     }
 
 
-def contact(n: int = 1, **overrides: Any) -> dict[str, Any]:
-    return {
-        "given_name": "Max",
-        "surname": f"Muster{n}",
-        "display_name": "",
-        "street": "Am Golfplatz 1",
-        "postal_code": "50667",
-        "city": "Köln",
-        "country": "Deutschland",
-        "phone_home": "",
-        "phone_business": "",
-        "phone_mobile": "+49 170 1234567",
-        "emails": [f"max{n}@example.com"],
-        "external_id": f"pccaddie-person:{n}",
-        **overrides,
-    }
+def contact(n: int = 1, **overrides: Any) -> ContactEntry:
+    return ContactEntry(
+        **_typed(
+            {
+                "given_name": "Max",
+                "surname": f"Muster{n}",
+                "display_name": "",
+                "street": "Am Golfplatz 1",
+                "postal_code": "50667",
+                "city": "Köln",
+                "country": "Deutschland",
+                "phone_home": "",
+                "phone_business": "",
+                "phone_mobile": "+49 170 1234567",
+                "emails": [f"max{n}@example.com"],
+                "external_id": f"pccaddie-person:{n}",
+                **overrides,
+            }
+        )
+    )
+
+
+async def wire_answer(mailbox: Mailbox, op: str, **args: Any) -> Any:
+    """What the implementation answers on the wire, before the client reads it into entries (the
+    fake builds its answers on the wire too)."""
+    client = mailbox.client
+    if isinstance(client, GatewayExchangeClient):
+        return await client._ask(f"exchange.{op}", **args)
+    assert isinstance(client, FakeExchange)
+    return getattr(client, f"_{op}")(**args)
+
+
+async def wire_item(mailbox: Mailbox, item_id: str) -> dict[str, Any]:
+    """An item as `get` answers it on the wire: every field of its entry is there."""
+    (answer,) = await wire_answer(mailbox, "get", ids=[item_id])
+    assert answer["ok"], answer
+    return dict(answer["item"])
 
 
 def known_gateway_bug(mailbox: Mailbox, request: pytest.FixtureRequest, reason: str) -> None:
@@ -118,36 +159,48 @@ def graph_cannot(mailbox: Mailbox, request: pytest.FixtureRequest, reason: str) 
         request.applymarker(pytest.mark.xfail(reason=f"Microsoft Graph: {reason}", strict=True))
 
 
-def change_of(item: Mapping[str, Any], type_: str) -> dict[str, Any]:
-    return {"type": type_, "id": item["id"], "change_key": item["change_key"], "item": None}
+def change_of(item: ItemRef | Entry, type_: str) -> Change:
+    assert item.id is not None
+    return Change(type_, item.id, change_key=item.change_key)
 
 
-async def create(client: ExchangeClient, *entries: Mapping[str, Any], folder: str = MAIN) -> list[dict[str, Any]]:
-    """Create through the client; each result checked, as {"id", "change_key"}."""
+def ref_of(item: ItemRef | Entry) -> ItemRef:
+    assert item.id is not None
+    return ItemRef(item.id, item.change_key)
+
+
+async def create(client: ExchangeClient, *entries: Entry, folder: str = MAIN) -> list[ItemRef]:
+    """Create through the client; each result checked, as a reference (id, change key)."""
     results = await client.create(folder, list(entries))
-    assert [r["ok"] for r in results] == [True] * len(entries), results
-    assert all(r["id"] and r["change_key"] for r in results), results
-    return [{"id": r["id"], "change_key": r["change_key"]} for r in results]
+    assert [r.ok for r in results] == [True] * len(entries), results
+    assert all(r.id and r.change_key for r in results), results
+    return [ItemRef(r.id, r.change_key) for r in results if r.id]
 
 
-async def update(client: ExchangeClient, ref: Mapping[str, Any], fields: Sequence[str], item: Mapping[str, Any]):
-    (result,) = await client.update(
-        [{"id": ref["id"], "change_key": ref["change_key"], "fields": list(fields), "item": dict(item)}]
-    )
-    assert result["ok"] and result["id"] == ref["id"], result
-    return {"id": result["id"], "change_key": result["change_key"]}
+def updating(ref: ItemRef | Entry, fields: Sequence[str], item: Entry) -> UpdateRequest:
+    return UpdateRequest(ref_of(ref), tuple(fields), item)
 
 
-async def get_one(client: ExchangeClient, item_id: str) -> dict[str, Any]:
+async def update(client: ExchangeClient, ref: ItemRef | Entry, fields: Sequence[str], item: Entry) -> ItemRef:
+    (result,) = await client.update([updating(ref, fields, item)])
+    assert result.ok and result.id == ref.id, result
+    assert result.id is not None
+    return ItemRef(result.id, result.change_key)
+
+
+async def delete(client: ExchangeClient, *item_ids: str) -> list[ItemResult]:
+    return await client.delete([ItemRef(item_id) for item_id in item_ids])
+
+
+async def get_one(client: ExchangeClient, item_id: str) -> Entry:
     (answer,) = await client.get([item_id])
-    assert answer["ok"], answer
-    return dict(answer["item"])
+    assert answer.entry is not None, answer
+    return answer.entry
 
 
-async def current(client: ExchangeClient, item_id: str) -> dict[str, Any]:
-    """{"id", "change_key"} of an item as it is now."""
-    item = await get_one(client, item_id)
-    return {"id": item["id"], "change_key": item["change_key"]}
+async def current(client: ExchangeClient, item_id: str) -> ItemRef:
+    """The reference (id, change key) of an item as it is now."""
+    return ref_of(await get_one(client, item_id))
 
 
 async def state_now(client: ExchangeClient, folder: str = MAIN) -> str:
@@ -158,23 +211,23 @@ async def state_now(client: ExchangeClient, folder: str = MAIN) -> str:
 
 async def read_all(
     client: ExchangeClient, state: str | None, folder: str = MAIN, max_changes: int = 512
-) -> tuple[list[dict[str, Any]], str]:
+) -> tuple[list[Change], str]:
     """Every change since `state`, page by page, and the state after them."""
-    changes: list[dict[str, Any]] = []
+    changes: list[Change] = []
     for _ in range(100):
         page = await client.changes(folder, state, max_changes)
-        changes += page["changes"]
-        assert isinstance(page["sync_state"], str) and page["sync_state"]
-        state = page["sync_state"]
-        if page["complete"]:
+        changes += page.changes
+        assert isinstance(page.sync_state, str) and page.sync_state
+        state = page.sync_state
+        if page.complete:
             return changes, state
     raise AssertionError("the feed never completed")
 
 
-def by_id(changes: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    ids = [c["id"] for c in changes]
+def by_id(changes: Sequence[Change]) -> dict[str, Change]:
+    ids = [c.id for c in changes]
     assert len(ids) == len(set(ids)), f"one change per item: {changes}"
-    return {c["id"]: c for c in changes}
+    return {c.id: c for c in changes}
 
 
 # -- change keys ------------------------------------------------------------------------------------
@@ -183,30 +236,30 @@ def by_id(changes: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
 async def test_the_mark_of_what_was_written_survives_an_outlook_edit(mailbox: Mailbox):
     client = mailbox.client
     (made,) = await create(client, entry())
-    assert (await get_one(client, made["id"]))["written"] == "digest-1"
+    assert (await get_one(client, made.id)).written == "digest-1"
     await update(client, made, ["subject", "written"], entry(subject="Lesson (moved)", written="digest-2"))
-    await mailbox.outlook.update(made["id"], location="Putting green", subject="Lesson (Outlook)")
-    item = await get_one(client, made["id"])
-    assert (item["written"], item["subject"]) == ("digest-2", "Lesson (Outlook)")
+    await mailbox.outlook.update(made.id, location="Putting green", subject="Lesson (Outlook)")
+    item = await get_one(client, made.id)
+    assert (item.written, item.subject) == ("digest-2", "Lesson (Outlook)")
     await update(client, item, ["location"], entry(written="digest-3"))
-    assert (await get_one(client, made["id"]))["written"] == "digest-2"  # written only when named
+    assert (await get_one(client, made.id)).written == "digest-2"  # written only when named
     theirs = await mailbox.outlook.create(**user_entry())
-    assert (await get_one(client, theirs))["written"] is None
+    assert (await get_one(client, theirs)).written is None
 
 
 async def test_every_write_gets_a_new_change_key(mailbox: Mailbox):
     client = mailbox.client
     (made,) = await create(client, entry())
-    keys = [made["change_key"]]
+    keys = [made.change_key]
     changed = await update(client, made, ["subject"], entry(subject="Lesson (moved)"))
-    keys.append(changed["change_key"])
-    await mailbox.outlook.update(made["id"], location="Putting green")
-    by_user = await current(client, made["id"])
-    keys.append(by_user["change_key"])
+    keys.append(changed.change_key)
+    await mailbox.outlook.update(made.id, location="Putting green")
+    by_user = await current(client, made.id)
+    keys.append(by_user.change_key)
     categorised = await update(client, by_user, ["categories"], entry(categories=["Lessons", "Juniors"]))
-    keys.append(categorised["change_key"])
+    keys.append(categorised.change_key)
     assert len(set(keys)) == len(keys), keys
-    assert (await current(client, made["id"]))["change_key"] == keys[-1]
+    assert (await current(client, made.id)).change_key == keys[-1]
 
 
 # -- the change feed --------------------------------------------------------------------------------
@@ -214,7 +267,7 @@ async def test_every_write_gets_a_new_change_key(mailbox: Mailbox):
 
 async def test_a_new_calendar_has_nothing_to_report(mailbox: Mailbox):
     page = await mailbox.client.changes(MAIN, None, 10)
-    assert page["changes"] == [] and page["complete"] is True and page["sync_state"]
+    assert page.changes == () and page.complete is True and page.sync_state
 
 
 async def test_the_feed_reports_the_syncs_own_writes_with_the_change_keys_they_returned(mailbox: Mailbox):
@@ -222,16 +275,16 @@ async def test_the_feed_reports_the_syncs_own_writes_with_the_change_keys_they_r
     state = await state_now(client)
     first, second = await create(client, entry(1), entry(2))
     changes, state = await read_all(client, state)
-    assert by_id(changes) == {first["id"]: change_of(first, "create"), second["id"]: change_of(second, "create")}
+    assert by_id(changes) == {first.id: change_of(first, "create"), second.id: change_of(second, "create")}
 
     changed = await update(client, first, ["subject"], entry(1, subject="Lesson (moved)"))
     changes, state = await read_all(client, state)
     assert changes == [change_of(changed, "update")]
 
-    (deleted,) = await client.delete([{"id": second["id"], "change_key": None}])
-    assert deleted["ok"] and deleted["id"] == second["id"]
+    (deleted,) = await delete(client, second.id)
+    assert deleted.ok and deleted.id == second.id
     changes, state = await read_all(client, state)
-    assert [(c["type"], c["id"], c["item"]) for c in changes] == [("delete", second["id"], None)]
+    assert [(c.kind, c.id, c.entry) for c in changes] == [("delete", second.id, None)]
     assert (await read_all(client, state))[0] == []
 
 
@@ -248,29 +301,29 @@ async def test_the_feed_reports_the_users_writes_with_their_current_change_keys(
 
     await outlook.delete(made)
     changes, state = await read_all(client, state)
-    assert [(c["type"], c["id"], c["item"]) for c in changes] == [("delete", made, None)]
+    assert [(c.kind, c.id, c.entry) for c in changes] == [("delete", made, None)]
 
 
 async def test_the_feed_carries_ids_and_change_keys_the_items_come_through_get(mailbox: Mailbox):
     client = mailbox.client
-    ours = (await create(client, entry()))[0]["id"]
+    ours = (await create(client, entry()))[0].id
     theirs = await mailbox.outlook.create(**user_entry())
     changes, _ = await read_all(client, None)
-    assert {c["id"] for c in changes} == {ours, theirs}
+    assert {c.id for c in changes} == {ours, theirs}
     for change in changes:
-        assert change["item"] is None and set(change) == {"type", "id", "change_key", "item"}, change
-    answers = await client.get([c["id"] for c in changes])
-    assert [a["ok"] for a in answers] == [True, True]
+        assert change.entry is None and set(change.to_wire()) == {"type", "id", "change_key", "item"}, change
+    answers = await client.get([c.id for c in changes])
+    assert [a.ok for a in answers] == [True, True]
     for change, answer in zip(changes, answers):
-        assert (answer["item"]["id"], answer["item"]["change_key"]) == (change["id"], change["change_key"])
-    assert {a["item"]["subject"] for a in answers} == {"Lesson 1", "Dentist 1"}
+        assert (answer.entry.id, answer.entry.change_key) == (change.id, change.change_key)
+    assert {a.entry.subject for a in answers} == {"Lesson 1", "Dentist 1"}
 
 
 async def test_made_and_deleted_between_two_reads_is_not_reported_at_all(mailbox: Mailbox):
     client = mailbox.client
     state = await state_now(client)
     (ours,) = await create(client, entry())
-    await client.delete([{"id": ours["id"], "change_key": None}])
+    await delete(client, ours.id)
     theirs = await mailbox.outlook.create(**user_entry())
     await mailbox.outlook.delete(theirs)
     assert (await read_all(client, state))[0] == []
@@ -285,7 +338,7 @@ async def test_made_and_changed_between_two_reads_is_one_create_with_the_latest_
     await mailbox.outlook.update(theirs, subject="Dentist (moved)")
     changes, _ = await read_all(client, state)
     assert by_id(changes) == {
-        ours["id"]: change_of(ours, "create"),
+        ours.id: change_of(ours, "create"),
         theirs: change_of(await current(client, theirs), "create"),
     }
 
@@ -295,8 +348,8 @@ async def test_changed_several_times_between_two_reads_is_one_update(mailbox: Ma
     (made,) = await create(client, entry())
     state = await state_now(client)
     made = await update(client, made, ["subject"], entry(subject="Lesson (moved)"))
-    await mailbox.outlook.update(made["id"], location="Putting green")
-    made = await current(client, made["id"])
+    await mailbox.outlook.update(made.id, location="Putting green")
+    made = await current(client, made.id)
     made = await update(client, made, ["categories"], entry(categories=["Juniors"]))
     changes, _ = await read_all(client, state)
     assert changes == [change_of(made, "update")]
@@ -307,12 +360,12 @@ async def test_deleting_an_item_known_at_the_last_read_is_a_delete(mailbox: Mail
     (ours,) = await create(client, entry())
     theirs = await mailbox.outlook.create(**user_entry())
     state = await state_now(client)
-    await mailbox.outlook.delete(ours["id"])
-    (deleted,) = await client.delete([{"id": theirs, "change_key": None}])
-    assert deleted == {"ok": True, "id": theirs, "change_key": None}
+    await mailbox.outlook.delete(ours.id)
+    (deleted,) = await delete(client, theirs)
+    assert deleted.to_wire() == {"ok": True, "id": theirs, "change_key": None}
     changes, _ = await read_all(client, state)
-    assert {c["id"]: (c["type"], c["item"]) for c in changes} == {
-        ours["id"]: ("delete", None),
+    assert {c.id: (c.kind, c.entry) for c in changes} == {
+        ours.id: ("delete", None),
         theirs: ("delete", None),
     }
 
@@ -322,9 +375,9 @@ async def test_changed_then_deleted_between_two_reads_is_a_delete(mailbox: Mailb
     (made,) = await create(client, entry())
     state = await state_now(client)
     await update(client, made, ["subject"], entry(subject="Lesson (moved)"))
-    await mailbox.outlook.delete(made["id"])
+    await mailbox.outlook.delete(made.id)
     changes, _ = await read_all(client, state)
-    assert [(c["type"], c["id"]) for c in changes] == [("delete", made["id"])]
+    assert [(c.kind, c.id) for c in changes] == [("delete", made.id)]
 
 
 async def test_reading_again_from_the_same_state_tells_the_same(mailbox: Mailbox):
@@ -343,19 +396,19 @@ async def test_paging_with_max_changes(mailbox: Mailbox):
     for _ in range(10):
         page = await client.changes(MAIN, state, 2)
         pages.append(page)
-        assert page["sync_state"] != state
-        state = page["sync_state"]
-        if page["complete"]:
+        assert page.sync_state != state
+        state = page.sync_state
+        if page.complete:
             break
-    assert [len(p["changes"]) for p in pages] == [2, 2, 1]
-    assert [p["complete"] for p in pages] == [False, False, True]
-    changes = [c for p in pages for c in p["changes"]]
-    assert by_id(changes) == {m["id"]: change_of(m, "create") for m in made}
+    assert [len(p.changes) for p in pages] == [2, 2, 1]
+    assert [p.complete for p in pages] == [False, False, True]
+    changes = [c for p in pages for c in p.changes]
+    assert by_id(changes) == {m.id: change_of(m, "create") for m in made}
     after = await client.changes(MAIN, state, 2)
-    assert after["changes"] == [] and after["complete"] is True
+    assert after.changes == () and after.complete is True
 
     whole = await client.changes(MAIN, None, 5)  # exactly max_changes: one complete page
-    assert len(whole["changes"]) == 5 and whole["complete"] is True
+    assert len(whole.changes) == 5 and whole.complete is True
 
 
 async def test_paging_tells_each_item_once_as_it_is_now(mailbox: Mailbox):
@@ -363,32 +416,32 @@ async def test_paging_tells_each_item_once_as_it_is_now(mailbox: Mailbox):
     first, second = await create(client, entry(1), entry(2))
     first = await update(client, first, ["subject"], entry(1, subject="Lesson (moved)"))
     third, gone = await create(client, entry(3), entry(4))
-    await client.delete([{"id": gone["id"], "change_key": None}])  # never told: never to be told
+    await delete(client, gone.id)  # never told: never to be told
     changes, _ = await read_all(client, None, max_changes=1)
-    assert by_id(changes) == {m["id"]: change_of(m, "create") for m in (first, second, third)}
+    assert by_id(changes) == {m.id: change_of(m, "create") for m in (first, second, third)}
 
 
 async def test_every_page_but_the_last_tells_something(mailbox: Mailbox):
     client = mailbox.client
     made = await create(client, *(entry(n) for n in range(1, 5)))
-    await client.delete([{"id": m["id"], "change_key": None} for m in made[:2]])
+    await delete(client, *(m.id for m in made[:2]))
     page = await client.changes(MAIN, None, 1)
-    assert page["changes"] == [change_of(made[2], "create")] and page["complete"] is False
+    assert page.changes == (change_of(made[2], "create"),) and page.complete is False
 
 
 async def test_changes_made_between_pages_are_not_lost(mailbox: Mailbox):
     client = mailbox.client
     first, second, third = await create(client, entry(1), entry(2), entry(3))
     page = await client.changes(MAIN, None, 2)
-    assert not page["complete"]
-    told = by_id(page["changes"])
-    (early,) = [m for m in (first, second, third) if m["id"] in told][:1]
+    assert not page.complete
+    told = by_id(page.changes)
+    (early,) = [m for m in (first, second, third) if m.id in told][:1]
     moved = await update(client, early, ["subject"], entry(9, subject="Moved"))
     late = await mailbox.outlook.create(**user_entry())
-    rest, _ = await read_all(client, page["sync_state"], max_changes=2)
+    rest, _ = await read_all(client, page.sync_state, max_changes=2)
     assert by_id(rest) == {
-        **{m["id"]: change_of(m, "create") for m in (first, second, third) if m["id"] not in told},
-        moved["id"]: change_of(moved, "update"),
+        **{m.id: change_of(m, "create") for m in (first, second, third) if m.id not in told},
+        moved.id: change_of(moved, "update"),
         late: change_of(await current(client, late), "create"),
     }
 
@@ -412,66 +465,55 @@ async def test_max_changes_is_one_to_512(mailbox: Mailbox, max_changes: int):
 async def test_an_update_with_a_stale_change_key_is_a_conflict_and_the_others_succeed(mailbox: Mailbox):
     client = mailbox.client
     first, second, third = await create(client, entry(1), entry(2), entry(3))
-    await mailbox.outlook.update(second["id"], subject="Changed in Outlook")
+    await mailbox.outlook.update(second.id, subject="Changed in Outlook")
     results = await client.update(
-        [
-            {"id": m["id"], "change_key": m["change_key"], "fields": ["location"], "item": entry(n, location="Hut")}
-            for n, m in enumerate((first, second, third), start=1)
-        ]
+        [updating(m, ["location"], entry(n, location="Hut")) for n, m in enumerate((first, second, third), start=1)]
     )
-    assert [r["ok"] for r in results] == [True, False, True], results
-    assert results[1]["error"]["code"] == "conflict" and results[1]["error"]["message"]
-    assert (results[0]["id"], results[2]["id"]) == (first["id"], third["id"])
-    assert (await get_one(client, second["id"]))["location"] == "Driving range"  # not written
-    assert (await get_one(client, third["id"]))["location"] == "Hut"
+    assert [r.ok for r in results] == [True, False, True], results
+    assert results[1].error.code == "conflict" and results[1].error.message
+    assert (results[0].id, results[2].id) == (first.id, third.id)
+    assert (await get_one(client, second.id)).location == "Driving range"  # not written
+    assert (await get_one(client, third.id)).location == "Hut"
 
 
 async def test_an_update_or_delete_of_a_missing_item(mailbox: Mailbox):
     client = mailbox.client
     kept, gone = await create(client, entry(1), entry(2))
-    await mailbox.outlook.delete(gone["id"])
+    await mailbox.outlook.delete(gone.id)
     results = await client.update(
-        [
-            {"id": gone["id"], "change_key": gone["change_key"], "fields": ["subject"], "item": entry(2)},
-            {
-                "id": kept["id"],
-                "change_key": kept["change_key"],
-                "fields": ["subject"],
-                "item": entry(1, subject="New"),
-            },
-        ]
+        [updating(gone, ["subject"], entry(2)), updating(kept, ["subject"], entry(1, subject="New"))]
     )
-    assert [r["ok"] for r in results] == [False, True]
-    assert results[0]["error"]["code"] == "not_found"
-    assert (await get_one(client, kept["id"]))["subject"] == "New"
+    assert [r.ok for r in results] == [False, True]
+    assert results[0].error.code == "not_found"
+    assert (await get_one(client, kept.id)).subject == "New"
     # deleting what is already gone is done (the gateway answers so), the others are deleted too
-    results = await client.delete([{"id": gone["id"], "change_key": None}, {"id": kept["id"], "change_key": None}])
-    assert results == [
-        {"ok": True, "id": gone["id"], "change_key": None},
-        {"ok": True, "id": kept["id"], "change_key": None},
+    results = await delete(client, gone.id, kept.id)
+    assert [r.to_wire() for r in results] == [
+        {"ok": True, "id": gone.id, "change_key": None},
+        {"ok": True, "id": kept.id, "change_key": None},
     ]
 
 
 async def test_a_failed_update_answer_names_its_item(mailbox: Mailbox, request: pytest.FixtureRequest):
     client = mailbox.client
     kept, gone = await create(client, entry(1), entry(2))
-    await mailbox.outlook.update(kept["id"], subject="Changed in Outlook")
-    await mailbox.outlook.delete(gone["id"])
-    results = await client.update([{**ref, "fields": ["subject"], "item": entry()} for ref in (kept, gone)])
-    assert [(r["ok"], r["id"], r["error"]["code"]) for r in results] == [
-        (False, kept["id"], "conflict"),
-        (False, gone["id"], "not_found"),
+    await mailbox.outlook.update(kept.id, subject="Changed in Outlook")
+    await mailbox.outlook.delete(gone.id)
+    results = await client.update([updating(ref, ["subject"], entry()) for ref in (kept, gone)])
+    assert [(r.ok, r.id, r.error.code) for r in results] == [
+        (False, kept.id, "conflict"),
+        (False, gone.id, "not_found"),
     ]
 
 
 async def test_get_answers_in_order_and_a_missing_id_is_not_found(mailbox: Mailbox):
     client = mailbox.client
     first, gone, last = await create(client, entry(1), entry(2), entry(3))
-    await client.delete([{"id": gone["id"], "change_key": None}])
-    answers = await client.get([last["id"], gone["id"], first["id"]])
-    assert [a["ok"] for a in answers] == [True, False, True]
-    assert (answers[0]["item"]["id"], answers[2]["item"]["id"]) == (last["id"], first["id"])
-    assert answers[1]["id"] == gone["id"] and answers[1]["error"]["code"] == "not_found"
+    await delete(client, gone.id)
+    answers = await client.get([last.id, gone.id, first.id])
+    assert [a.ok for a in answers] == [True, False, True]
+    assert (answers[0].entry.id, answers[2].entry.id) == (last.id, first.id)
+    assert answers[1].id == gone.id and answers[1].error.code == "not_found"
 
 
 @pytest.mark.parametrize(
@@ -484,7 +526,7 @@ async def test_an_update_must_name_entry_fields_to_write(
 ):
     (made,) = await create(mailbox.client, entry())
     with pytest.raises(MailboxTrouble) as trouble:
-        await mailbox.client.update([{**made, "fields": fields, "item": entry()}])
+        await mailbox.client.update([updating(made, fields, entry())])
     assert trouble.value.code == "invalid"
 
 
@@ -497,9 +539,9 @@ async def test_find_external_finds_by_our_external_id_and_nothing_else(mailbox: 
     await mailbox.outlook.create(**user_entry(1, subject="pccaddie:1:1"))  # the id as text is not ours
     await mailbox.outlook.create_message("pccaddie:1:1")
     found = await client.find_external(MAIN, ["pccaddie:1:1", "pccaddie:1:404"])
-    assert set(found) == {"pccaddie:1:1"}
-    assert dict(found["pccaddie:1:1"]) == await get_one(client, first["id"])
-    assert await client.find_external(MAIN, []) == {}
+    assert set(found.items) == {"pccaddie:1:1"}
+    assert found.items["pccaddie:1:1"] == (await get_one(client, first.id),)
+    assert (await client.find_external(MAIN, [])).items == {}
 
 
 # -- items of other kinds ---------------------------------------------------------------------------
@@ -511,16 +553,14 @@ async def test_a_message_in_the_calendar_is_unsupported(mailbox: Mailbox, reques
     state = await state_now(client)
     message = await mailbox.outlook.create_message("Meeting request: greens committee")
     changes, _ = await read_all(client, state)
-    assert [(c["type"], c["id"], c.get("item_type"), c["item"]) for c in changes] == [
-        ("unsupported", message, "Message", None)
-    ]
-    assert changes[0]["change_key"]
+    assert [(c.kind, c.id, c.item_type, c.entry) for c in changes] == [("unsupported", message, "Message", None)]
+    assert changes[0].change_key
     (answer,) = await client.get([message])
-    assert answer["ok"] is False and answer["id"] == message and answer["error"]["code"] == "unsupported"
+    assert answer.ok is False and answer.id == message and answer.error.code == "unsupported"
     state = await state_now(client)
     await mailbox.outlook.delete(message)
     changes, _ = await read_all(client, state)
-    assert [(c["type"], c["id"]) for c in changes] == [("delete", message)]
+    assert [(c.kind, c.id) for c in changes] == [("delete", message)]
 
 
 async def test_a_contact_group_is_unsupported(contacts: Mailbox, request: pytest.FixtureRequest):
@@ -529,26 +569,30 @@ async def test_a_contact_group_is_unsupported(contacts: Mailbox, request: pytest
     state = await state_now(client)
     group = await contacts.outlook.create_group("Board members")
     changes, _ = await read_all(client, state)
-    assert [(c["type"], c["id"], c.get("item_type"), c["item"]) for c in changes] == [
-        ("unsupported", group, "DistributionList", None)
-    ]
+    assert [(c.kind, c.id, c.item_type, c.entry) for c in changes] == [("unsupported", group, "DistributionList", None)]
     (answer,) = await client.get([group])
-    assert answer["ok"] is False and answer["id"] == group and answer["error"]["code"] == "unsupported"
-    assert await client.find_external(MAIN, ["Board members"]) == {}
+    assert answer.ok is False and answer.id == group and answer.error.code == "unsupported"
+    assert (await client.find_external(MAIN, ["Board members"])).items == {}
 
 
 async def test_a_contact_round_trips(contacts: Mailbox):
     client = contacts.client
     state = await state_now(client)
     (made,) = await create(client, contact())
-    item = await get_one(client, made["id"])
-    assert set(item) == CONTACT_KEYS
-    assert item == {**contact(), "display_name": "Max Muster1", **made, "last_modified": item["last_modified"]}
-    assert isinstance(item["last_modified"], str)
+    item = await get_one(client, made.id)
+    assert set(await wire_item(contacts, made.id)) == CONTACT_KEYS
+    assert item.to_wire() == {
+        **contact().to_wire(),
+        "display_name": "Max Muster1",
+        "id": made.id,
+        "change_key": made.change_key,
+        "last_modified": item.last_modified,
+    }
+    assert isinstance(item.last_modified, str)
     changes, _ = await read_all(client, state)
     assert changes == [change_of(made, "create")]
     found = await client.find_external(MAIN, ["pccaddie-person:1"])
-    assert dict(found["pccaddie-person:1"]) == item
+    assert found.items["pccaddie-person:1"] == (item,)
 
 
 # -- a user's copy ----------------------------------------------------------------------------------
@@ -558,14 +602,14 @@ async def test_a_copy_made_in_outlook_carries_the_originals_external_id(mailbox:
     client = mailbox.client
     (original,) = await create(client, entry())
     state = await state_now(client)
-    copy = await mailbox.outlook.copy(original["id"])
-    assert copy != original["id"]
+    copy = await mailbox.outlook.copy(original.id)
+    assert copy != original.id
     changes, _ = await read_all(client, state)
     assert changes == [change_of(await current(client, copy), "create")]
     copied = await get_one(client, copy)
-    assert copied["external_id"] == "pccaddie:1:1" and copied["subject"] == "Lesson 1"
+    assert copied.external_id == "pccaddie:1:1" and copied.subject == "Lesson 1"
     found = await client.find_external(MAIN, ["pccaddie:1:1"])
-    assert found["pccaddie:1:1"]["id"] in {original["id"], copy}
+    assert found.first("pccaddie:1:1").id in {original.id, copy}
 
 
 # -- content ----------------------------------------------------------------------------------------
@@ -575,60 +619,67 @@ async def test_an_entry_round_trips_field_by_field(mailbox: Mailbox):
     client = mailbox.client
     written = entry(3, body="Line 1\nLine 2", private=True, reminder_minutes=None, categories=["Lessons", "Juniors"])
     (made,) = await create(client, written)
-    item = await get_one(client, made["id"])
-    assert set(item) == ENTRY_KEYS
-    assert item == {**written, **made, "body_html": False, "recurring": False, "last_modified": item["last_modified"]}
-    assert isinstance(item["last_modified"], str) and item["last_modified"].endswith("Z")
+    item = await get_one(client, made.id)
+    assert set(await wire_item(mailbox, made.id)) == ENTRY_KEYS
+    assert item.to_wire() == {
+        **written.to_wire(),
+        "id": made.id,
+        "change_key": made.change_key,
+        "body_html": False,
+        "recurring": False,
+        "last_modified": item.last_modified,
+    }
+    assert isinstance(item.last_modified, str) and item.last_modified.endswith("Z")
 
 
 async def test_an_all_day_entry_round_trips(mailbox: Mailbox):
     written = entry(4, all_day=True, start="2026-12-24", end="2026-12-26")
     (made,) = await create(mailbox.client, written)
-    item = await get_one(mailbox.client, made["id"])
-    assert (item["all_day"], item["start"], item["end"]) == (True, "2026-12-24", "2026-12-26")
+    item = await get_one(mailbox.client, made.id)
+    assert (item.all_day, item.start, item.end) == (True, "2026-12-24", "2026-12-26")
 
 
 async def test_categories_round_trip_both_ways(mailbox: Mailbox):
     client = mailbox.client
     (made,) = await create(client, entry(categories=["Lessons", "Juniors"]))
-    assert (await get_one(client, made["id"]))["categories"] == ["Lessons", "Juniors"]
-    await mailbox.outlook.update(made["id"], categories=["Lessons", "Red category"])
-    assert (await get_one(client, made["id"]))["categories"] == ["Lessons", "Red category"]
-    await update(client, await current(client, made["id"]), ["categories"], entry(categories=[]))
-    assert (await get_one(client, made["id"]))["categories"] == []
+    assert (await get_one(client, made.id)).categories == ("Lessons", "Juniors")
+    await mailbox.outlook.update(made.id, categories=["Lessons", "Red category"])
+    assert (await get_one(client, made.id)).categories == ("Lessons", "Red category")
+    await update(client, await current(client, made.id), ["categories"], entry(categories=[]))
+    assert (await get_one(client, made.id)).categories == ()
     theirs = await mailbox.outlook.create(**user_entry(categories=["Tee times"]))
-    assert (await get_one(client, theirs))["categories"] == ["Tee times"]
+    assert (await get_one(client, theirs)).categories == ("Tee times",)
 
 
 async def test_a_formatted_body_written_in_outlook_reads_as_its_text(mailbox: Mailbox):
     client = mailbox.client
     made = await mailbox.outlook.create(**user_entry(html_body=FORMATTED))
     item = await get_one(client, made)
-    assert (item["body"], item["body_html"]) == ("Bring & share\nLine 2\nLine 3", True)
+    assert (item.body, item.body_html) == ("Bring & share\nLine 2\nLine 3", True)
 
-    await update(client, item, ["subject"], {**item, "subject": "Dentist (moved)"})
+    await update(client, item, ["subject"], dataclasses.replace(item, subject="Dentist (moved)"))
     item = await get_one(client, made)
-    assert (item["body"], item["body_html"]) == ("Bring & share\nLine 2\nLine 3", True)  # left as it was
+    assert (item.body, item.body_html) == ("Bring & share\nLine 2\nLine 3", True)  # left as it was
 
-    await update(client, item, ["body"], {**item, "body": "Plain now"})
+    await update(client, item, ["body"], dataclasses.replace(item, body="Plain now"))
     item = await get_one(client, made)
-    assert (item["body"], item["body_html"]) == ("Plain now", False)  # the sync writes text
+    assert (item.body, item.body_html) == ("Plain now", False)  # the sync writes text
 
     await mailbox.outlook.update(made, body="Typed as text")
-    assert (await get_one(client, made))["body"] == "Typed as text"
+    assert (await get_one(client, made)).body == "Typed as text"
 
 
 async def test_a_users_item_has_the_full_entry(mailbox: Mailbox):
     made = await mailbox.outlook.create(**user_entry(location="Clubhouse", body="Bring cake"))
     item = await get_one(mailbox.client, made)
-    assert set(item) == ENTRY_KEYS
-    assert (item["subject"], item["location"], item["body"], item["external_id"]) == (
+    assert set(await wire_item(mailbox, made)) == ENTRY_KEYS
+    assert (item.subject, item.location, item.body, item.external_id) == (
         "Dentist 1",
         "Clubhouse",
         "Bring cake",
         None,
     )
-    assert (item["start"], item["end"], item["timezone"]) == (
+    assert (item.start, item.end, item.timezone) == (
         "2026-07-01T13:00:00Z",
         "2026-07-01T14:00:00Z",
         "Europe/Berlin",
@@ -643,12 +694,12 @@ async def test_ensure_folder_then_changes_on_it(mailbox: Mailbox):
     assert await client.ensure_folder("Pro shop") is True  # made now
     assert await client.ensure_folder("Pro shop") is False  # there already: nothing happens
     page = await client.changes("Pro shop", None, 10)
-    assert page["changes"] == [] and page["complete"] is True
+    assert page.changes == () and page.complete is True
     (made,) = await create(client, entry(), folder="Pro shop")
-    changes, _ = await read_all(client, page["sync_state"], "Pro shop")
+    changes, _ = await read_all(client, page.sync_state, "Pro shop")
     assert changes == [change_of(made, "create")]
     found = await client.find_external("Pro shop", ["pccaddie:1:1"])
-    assert found["pccaddie:1:1"]["id"] == made["id"]
+    assert found.first("pccaddie:1:1").id == made.id
 
 
 async def test_a_contact_folder_by_name_then_changes_on_it(contacts: Mailbox):
@@ -658,12 +709,12 @@ async def test_a_contact_folder_by_name_then_changes_on_it(contacts: Mailbox):
     assert await client.ensure_folder("Members") is True
     assert await client.ensure_folder("Members") is False
     page = await client.changes("Members", None, 10)
-    assert page["changes"] == [] and page["complete"] is True
+    assert page.changes == () and page.complete is True
     (made,) = await create(client, contact(1), folder="Members")
-    changes, _ = await read_all(client, page["sync_state"], "Members")
+    changes, _ = await read_all(client, page.sync_state, "Members")
     assert changes == [change_of(made, "create")]
-    found = await client.find_external("Members", [contact(1)["external_id"]])
-    assert found[contact(1)["external_id"]]["id"] == made["id"]
+    found = await client.find_external("Members", [contact(1).external_id])
+    assert found.first(contact(1).external_id).id == made.id
 
 
 async def test_a_missing_folder_is_mailbox_trouble_not_found(mailbox: Mailbox):
@@ -686,17 +737,16 @@ async def test_a_create_or_update_names_the_fields_it_shortened(contacts: Mailbo
     client = contacts.client
     long_street = "Lange Straße " * 30  # over Exchange's 255
     fitting, overlong = await client.create(MAIN, [contact(1), contact(2, street=long_street)])
-    assert fitting["ok"] is True and "shortened" not in fitting  # on the wire only when there are some
-    assert overlong["ok"] is True and overlong["shortened"] == ["street"]
-    stored = await get_one(client, overlong["id"])
-    assert stored["street"] != long_street.strip() and len(stored["street"]) <= 255
-    (named,) = await client.update(
-        [{"id": fitting["id"], "change_key": None, "fields": ["street"], "item": contact(1, street=long_street)}]
-    )
-    assert named["ok"] is True and named["shortened"] == ["street"]
-    unnamed_update = {"id": fitting["id"], "change_key": None, "fields": ["city"]}
-    (unnamed,) = await client.update([{**unnamed_update, "item": contact(1, street=long_street, city="Bonn")}])
-    assert unnamed["ok"] is True and "shortened" not in unnamed  # the street was not written
+    assert fitting.ok is True and fitting.shortened == ()
+    assert "shortened" not in fitting.to_wire()  # on the wire only when there are some
+    assert overlong.ok is True and overlong.shortened == ("street",)
+    stored = await get_one(client, overlong.id)
+    assert stored.street != long_street.strip() and len(stored.street) <= 255
+    unsure = ItemRef(fitting.id)  # no change key: written whatever the item's version
+    (named,) = await client.update([updating(unsure, ["street"], contact(1, street=long_street))])
+    assert named.ok is True and named.shortened == ("street",)
+    (unnamed,) = await client.update([updating(unsure, ["city"], contact(1, street=long_street, city="Bonn"))])
+    assert unnamed.ok is True and unnamed.shortened == ()  # the street was not written
 
 
 async def test_search_contacts_by_email_or_name(contacts: Mailbox):
@@ -709,12 +759,12 @@ async def test_search_contacts_by_email_or_name(contacts: Mailbox):
         given_name="Peter", surname="Schmidt", display_name="Peter Schmidt", emails=["peter@example.com"]
     )
     by_mail = await client.search_contacts("FAMILIE@muster.de")
-    assert sorted(c["id"] for c in by_mail) == sorted([max_["id"], erika])
-    assert {c["external_id"] for c in by_mail} == {"pccaddie-person:1", None}  # our id, as stored
-    assert [c["id"] for c in await client.search_contacts("erika muster")] == [erika]
-    assert [c["surname"] for c in await client.search_contacts("schmidt peter")] == ["Schmidt"]
+    assert sorted(c.id for c in by_mail) == sorted([max_.id, erika])
+    assert {c.external_id for c in by_mail} == {"pccaddie-person:1", None}  # our id, as stored
+    assert [c.id for c in await client.search_contacts("erika muster")] == [erika]
+    assert [c.surname for c in await client.search_contacts("schmidt peter")] == ["Schmidt"]
     assert await client.search_contacts("muster.de") == []  # an e-mail address matches whole
-    assert set(by_mail[0]) == CONTACT_KEYS
+    assert set((await wire_answer(contacts, "search_contacts", text="FAMILIE@muster.de"))[0]) == CONTACT_KEYS
     with pytest.raises(MailboxTrouble) as trouble:
         await client.search_contacts("  ")
     assert trouble.value.code == "invalid"

@@ -1,9 +1,11 @@
 """The canonical appointment content: its digest (stored in every link, so it must never move),
 the gateway's entry to and from it, the fields an update writes, the agreed content as stored."""
 
+import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from protocol.entries import CalendarEntry
 from sync_service.core.appointment_content import (
     ALL_UPDATE_FIELDS,
     NO_TITLE,
@@ -41,32 +43,32 @@ def test_start_instant():
 
 def test_entry_round_trip():
     entry = to_entry(ROUND, ZONE, "ext-1", 15, "Lessons")
-    assert entry["timezone"] == "Europe/Berlin" and entry["categories"] == ["Lessons"]
-    assert entry["written"] == ROUND.digest and entry["external_id"] == "ext-1"
+    assert entry.timezone == "Europe/Berlin" and entry.categories == ("Lessons",)
+    assert entry.written == ROUND.digest and entry.external_id == "ext-1"
     assert from_entry(entry) == ROUND
-    assert to_entry(ROUND, ZONE, "ext-1", None)["categories"] == []
+    assert to_entry(ROUND, ZONE, "ext-1", None).categories == ()
 
 
 def test_from_entry_cleans_text_and_names_the_untitled():
-    entry = {"subject": "  ", "start": "2026-06-01", "end": "2026-06-01", "all_day": True, "body": "x\r\ny \n"}
+    entry = CalendarEntry(subject="  ", start="2026-06-01", end="2026-06-01", all_day=True, body="x\r\ny \n")
     content = from_entry(entry)
     assert content.title == NO_TITLE and content.text == "x\ny" and content.location == "" and not content.private
 
 
 def test_remote_version():
-    entry = {
-        **to_entry(ROUND, ZONE, "ext-1", 15),
-        "id": "AAMk1",
-        "change_key": "ck1",
-        "last_modified": "2026-06-01T10:00:00Z",
-        "recurring": True,
-    }
+    entry = dataclasses.replace(
+        to_entry(ROUND, ZONE, "ext-1", 15),
+        id="AAMk1",
+        change_key="ck1",
+        last_modified="2026-06-01T10:00:00Z",
+        recurring=True,
+    )
     version = remote_version(entry)
     assert (version.key, version.change_key, version.digest) == ("AAMk1", "ck1", ROUND.digest)
     assert version.recurring and version.private and version.title == "Round"
     assert version.modified == dt.datetime(2026, 6, 1, 10, tzinfo=dt.timezone.utc)
     assert version.start == ROUND.start_instant
-    assert remote_version({**entry, "last_modified": None}).modified is None
+    assert remote_version(dataclasses.replace(entry, last_modified=None)).modified is None
 
 
 def test_fields_to_write():

@@ -3,6 +3,7 @@ folder read once, the same as the gateway's searches would find and `existing_co
 
 from __future__ import annotations
 
+from protocol.entries import ContactEntry
 from sync_service.core.contact_candidates import (
     FEW_SEARCHES,
     found_in,
@@ -17,14 +18,14 @@ NO_EMAIL = {**MAX, "email": ()}
 
 
 def contact(item_id: str, first="Max", last="Muster", emails=("max@example.com",), external_id=None, shown=None):
-    return {
-        "id": item_id,
-        "given_name": first,
-        "surname": last,
-        "display_name": shown if shown is not None else f"{first} {last}".strip(),
-        "emails": list(emails),
-        "external_id": external_id,
-    }
+    return ContactEntry(
+        id=item_id,
+        given_name=first,
+        surname=last,
+        display_name=shown if shown is not None else f"{first} {last}".strip(),
+        emails=tuple(emails),
+        external_id=external_id,
+    )
 
 
 def test_the_texts_searched_and_how_many_searches_at_most():

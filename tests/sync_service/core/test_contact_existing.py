@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from protocol.entries import ContactEntry
 from sync_service.core.contact_decide import Existing, existing_contact, external_id_for, made_for
 
 MAX = {"names": ("Max", "Muster"), "address": ("", "", "", ""), "phone": ("", "", ""), "email": ("max@example.com",)}
 
 
-def contact(item_id: str, first="Max", last="Muster", *emails: str, external_id=None) -> dict:
-    return {
-        "id": item_id,
-        "given_name": first,
-        "surname": last,
-        "emails": list(emails or ["max@example.com"]),
-        "external_id": external_id,
-    }
+def contact(item_id: str, first="Max", last="Muster", *emails: str, external_id=None) -> ContactEntry:
+    return ContactEntry(
+        id=item_id,
+        given_name=first,
+        surname=last,
+        emails=tuple(emails or ["max@example.com"]),
+        external_id=external_id,
+    )
 
 
 def choose(found, taken=(), only=lambda c: 7, person_id=7):

@@ -22,6 +22,11 @@ It behaves as Exchange (through the gateway) does, and tests/contract holds it t
 - a folder that is not there (never ensured, or cleared from `folders`) is `not_found` for changes,
   create and find_external. The fake is one folder: every item is in whichever folder is named.
 
+The interface speaks the wire's entries (protocol/entries.py), as GatewayExchangeClient does: what
+comes in is turned into its wire form (`to_wire`, as the client sends it) and checked the way the
+gateway checks it, and every answer is built on the wire and read back with `from_wire`, so that
+an answer the client would refuse fails here too.
+
 Any operation can fail before or after it takes effect: `before` leaves nothing done; `after`
 does the work and loses the answer (as a timeout does); `late` loses the answer and does the work
 only at the end of the next create, after the lookup by external id found nothing (a create still
@@ -40,7 +45,22 @@ from typing import Any, Callable, Mapping, Sequence
 from exchange_gateway.ews.convert import display_name
 from exchange_gateway.fitting import fit
 from exchange_standin.bodies import html_to_text
-from protocol.entries import CALENDAR_FIELDS, CONTACT_FIELDS, CalendarEntry, ContactEntry, EntryError
+from protocol.entries import (
+    CALENDAR_FIELDS,
+    CONTACT_FIELDS,
+    CalendarEntry,
+    ChangePage,
+    ContactEntry,
+    EntryError,
+    Fetched,
+    Found,
+    ItemRef,
+    ItemResult,
+    NewItem,
+    UpdateRequest,
+    contacts_from_wire,
+    request_wire,
+)
 from sync_service.engine.exchange_client import MailboxTrouble
 
 MAX_CHANGES = 512
@@ -251,7 +271,13 @@ class FakeExchange:
         except ValueError:
             raise MailboxTrouble("sync_state_invalid", "ErrorInvalidSyncStateData: the sync state is corrupt") from None
 
-    async def changes(self, folder: str, sync_state: str | None, max_changes: int) -> Mapping[str, Any]:
+    def _read_kind(self) -> str:
+        return self.kind or "calendar"
+
+    async def changes(self, folder: str, sync_state: str | None, max_changes: int) -> ChangePage:
+        return ChangePage.from_wire(self._read_kind(), self._changes(folder, sync_state, max_changes))
+
+    def _changes(self, folder: str, sync_state: str | None, max_changes: int) -> dict[str, Any]:
         failure = self._failure("changes")
         if failure:
             raise self._trouble(failure)
@@ -286,7 +312,10 @@ class FakeExchange:
     def _create_one(self, entry: dict[str, Any]) -> str:
         return self._add(copy.deepcopy(entry))
 
-    async def create(self, folder: str, entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    async def create(self, folder: str, entries: Sequence[NewItem]) -> list[ItemResult]:
+        return [ItemResult.from_wire(r) for r in self._create(folder, [request_wire(e) for e in entries])]
+
+    def _create(self, folder: str, entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         failure = self._failure("create")
         if failure and failure.when == "before":
             raise self._trouble(failure)
@@ -343,7 +372,10 @@ class FakeExchange:
             changes["body_html"] = False  # the gateway writes a text body
         return changes
 
-    async def update(self, items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    async def update(self, items: Sequence[UpdateRequest]) -> list[ItemResult]:
+        return [ItemResult.from_wire(r) for r in self._update([item.to_wire() for item in items])]
+
+    def _update(self, items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         failure = self._failure("update")
         if failure and failure.when == "before":
             raise self._trouble(failure)
@@ -374,7 +406,10 @@ class FakeExchange:
             raise self._trouble(failure)
         return results
 
-    async def delete(self, refs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    async def delete(self, refs: Sequence[ItemRef]) -> list[ItemResult]:
+        return [ItemResult.from_wire(r) for r in self._delete([ref.to_wire() for ref in refs])]
+
+    def _delete(self, refs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         failure = self._failure("delete")
         if failure and failure.when == "before":
             raise self._trouble(failure)
@@ -390,9 +425,11 @@ class FakeExchange:
             raise self._trouble(failure)
         return results
 
-    async def find_external(
-        self, folder: str, external_ids: Sequence[str], all_matches: bool = False
-    ) -> Mapping[str, Any]:
+    async def find_external(self, folder: str, external_ids: Sequence[str], all_matches: bool = False) -> Found:
+        found = self._find_external(folder, external_ids, all_matches)
+        return Found.from_wire(self._read_kind(), found, all_matches)
+
+    def _find_external(self, folder: str, external_ids: Sequence[str], all_matches: bool) -> Mapping[str, Any]:
         failure = self._failure("find_external")
         if failure:
             raise self._trouble(failure)
@@ -404,7 +441,10 @@ class FakeExchange:
                 found.setdefault(item["external_id"], []).append(self._view(item))
         return found if all_matches else {external_id: entries[0] for external_id, entries in found.items()}
 
-    async def search_contacts(self, text: str) -> list[Mapping[str, Any]]:
+    async def search_contacts(self, text: str) -> list[ContactEntry]:
+        return contacts_from_wire(self._search_contacts(text))
+
+    def _search_contacts(self, text: str) -> list[Mapping[str, Any]]:
         """As the gateway searches the contacts folder: a contact with that e-mail address, or
         whose display name or names ("given surname", "surname given") contain the text, case
         not counting; at most SEARCH_LIMIT, in the order they were made."""
@@ -427,7 +467,10 @@ class FakeExchange:
                     break
         return matches
 
-    async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]:
+    async def get(self, ids: Sequence[str]) -> list[Fetched]:
+        return [Fetched.from_wire(self._read_kind(), answer) for answer in self._get(ids)]
+
+    def _get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]:
         failure = self._failure("get")
         if failure and failure.when == "item":  # each item answered with the error
             return [{"ok": False, "id": i, "error": {"code": failure.code, "message": "injected"}} for i in ids]

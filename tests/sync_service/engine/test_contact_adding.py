@@ -7,6 +7,7 @@ import unicodedata
 
 import pytest
 
+from protocol.entries import ContactEntry
 from sync_service.admin import AdminError
 from sync_service.admin.exchange_contacts import add_exchange_contact, match_person
 from sync_service.admin.persons import PersonInput, add_person
@@ -25,9 +26,10 @@ def person(club, first, last, *emails, **fields) -> int:
     return club.write(lambda: add_person(PersonInput(first_name=first, last_name=last, emails=emails, **fields)).id)
 
 
-def contact(club, **entry) -> dict:
+def contact(club, **entry) -> ContactEntry:
+    """A contact a user made in Outlook, as the gateway reads it."""
     item_id = club.exchange.user_create(**entry)
-    return club.exchange._view(club.exchange.items[item_id])
+    return ContactEntry.from_wire(club.exchange._view(club.exchange.items[item_id]), checked=False)
 
 
 def test_names_compare_without_case_spaces_unicode_form_or_umlaut_spelling():
@@ -35,9 +37,9 @@ def test_names_compare_without_case_spaces_unicode_form_or_umlaut_spelling():
     assert name_key(decomposed) == name_key("jörg  müller ") == name_key("JOERG MUELLER")
     assert name_key("Groß") == name_key("gross")
     assert name_key("Max") != name_key("Moritz")
-    assert contact_names({"display_name": "Muster, Max"}) == ("Max", "Muster")
-    assert contact_names({"display_name": "Max  Muster"}) == ("Max", "Muster")
-    assert contact_names({"given_name": " max ", "surname": "muster "}) == ("max", "muster")
+    assert contact_names(ContactEntry(display_name="Muster, Max")) == ("Max", "Muster")
+    assert contact_names(ContactEntry(display_name="Max  Muster")) == ("Max", "Muster")
+    assert contact_names(ContactEntry(given_name=" max ", surname="muster ")) == ("max", "muster")
 
 
 def test_a_shared_family_address_is_matched_by_the_name_too(club):
@@ -119,7 +121,7 @@ async def test_adoption_keeps_what_only_one_side_has_and_the_loser_of_a_differen
     )
     club.write(add_exchange_contact, "anna", outlook)
     assert (await club.sync()).error is None
-    item, member = club.exchange.items[outlook["id"]], club.person(erika)
+    item, member = club.exchange.items[outlook.id], club.person(erika)
     assert (item["given_name"], item["surname"]) == ("Erika", "Muster")
     assert (item["phone_mobile"], item["phone_business"]) == ("0171 1", "0221 2")  # only Outlook had them: kept
     assert (member.phone_mobile, member.phone_business) == ("0171 1", "0221 2")
@@ -137,7 +139,7 @@ async def test_adoption_with_an_export_group_never_wipes_outlook(club):
     outlook = contact(club, given_name="Carla", surname="Chip", phone_mobile="0171 5")
     club.write(add_exchange_contact, "anna", outlook, person_id=carla)
     await club.sync()
-    assert club.exchange.items[outlook["id"]]["phone_mobile"] == "0171 5"
+    assert club.exchange.items[outlook.id]["phone_mobile"] == "0171 5"
     assert club.person(carla).phone_mobile == ""  # export: nothing comes in
     assert (await club.sync()).counts == {}
 
@@ -150,12 +152,12 @@ async def test_empty_name_parts_stay_empty_and_a_display_name_of_the_users_own_s
     made = club.write(add_exchange_contact, "anna", outlook)
     await club.sync()
     await club.sync()
-    new, item = club.person(made.person.id), club.exchange.items[outlook["id"]]
+    new, item = club.person(made.person.id), club.exchange.items[outlook.id]
     assert (new.first_name, new.last_name) == ("", "Birdie")
     assert (item["given_name"], item["surname"], item["display_name"]) == ("", "Birdie", "Coach Birdie")
     from sync_service.admin.persons import update_person
 
     club.write(update_person, made.person.id, PersonInput(first_name="Lena"))
     await club.sync()
-    item = club.exchange.items[outlook["id"]]
+    item = club.exchange.items[outlook.id]
     assert (item["given_name"], item["display_name"]) == ("Lena", "Coach Birdie")

@@ -929,6 +929,7 @@ class SharedContactsMachine(RuleBasedStateMachine):
     @rule(data=st.data(), login=st.sampled_from(USERS), kind=st.sampled_from(ADD_KINDS))
     def plus_add(self, data, login, kind):
         """An Outlook contact picked with +ADD: taken only when exactly one person is it."""
+        from protocol.entries import ContactEntry
         from sync_service.admin import AdminError
         from sync_service.admin.exchange_contacts import add_exchange_contact
 
@@ -952,7 +953,7 @@ class SharedContactsMachine(RuleBasedStateMachine):
         expected, who = self._oracle(view)
         persons_before = list(self.persons)
         try:
-            matched = self.club.write(add_exchange_contact, login, view)
+            matched = self.club.write(add_exchange_contact, login, ContactEntry.from_wire(view, checked=False))
         except AdminError as refusal:
             assert expected == "refused" or (who in self.listed[login]), f"+ADD refused {view}: {refusal}"
             assert self._people().keys() == set(persons_before), "a refused +ADD makes no person"

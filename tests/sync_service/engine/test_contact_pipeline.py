@@ -4,8 +4,9 @@ a contact gone from Exchange is that contact's deletion (the person off the list
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
+from protocol.entries import ItemResult, UpdateRequest
 from sync_service.admin.persons import PersonInput, add_person, update_person
 from sync_service.admin.subscriptions import add_contact
 from sync_service.engine.contact_sync import ContactSync
@@ -85,9 +86,9 @@ class DeletedBeforeTheUpdate(FakeExchange):
 
     deleting = False
 
-    async def update(self, items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    async def update(self, items: Sequence[UpdateRequest]) -> list[ItemResult]:
         for item in items if self.deleting else ():
-            self.user_delete(item["id"])
+            self.user_delete(item.ref.id)
         return await super().update(items)
 
 

@@ -2,6 +2,7 @@
 as nothing, answers lost after the work was done, a create finishing late, copies made in
 Outlook, items of other kinds, a folder deleted while a create is owed, notes written as HTML."""
 
+import dataclasses
 import datetime as dt
 
 from sync_service.core.appointment_content import ALL_UPDATE_FIELDS
@@ -95,7 +96,7 @@ async def test_a_conflict_answer_makes_the_next_cycle_read_the_item(club):
 
     async def blind(folder, sync_state, max_changes):  # a feed that missed the user's edit
         page = await original(folder, sync_state, max_changes)
-        return {**page, "changes": [c for c in page["changes"] if c["id"] != item_id]}
+        return dataclasses.replace(page, changes=tuple(c for c in page.changes if c.id != item_id))
 
     club.exchange.user_update(item_id, location="Barn")
     club.exchange.changes = blind
@@ -278,7 +279,7 @@ async def test_an_update_writes_only_what_pc_caddie_changed(club):
     original = club.exchange.update
 
     async def spy(items):
-        sent.extend(items)
+        sent.extend(item.to_wire() for item in items)  # as they go on the wire
         return await original(items)
 
     club.exchange.update = spy

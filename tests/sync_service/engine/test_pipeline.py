@@ -8,6 +8,7 @@ from typing import Any, Mapping, Sequence
 
 import trio
 
+from protocol.entries import CalendarEntry, Change, ChangePage, Fetched, Found, ItemError, ItemResult
 from sync_service.core import remote_feed
 from sync_service.engine.exchange_client import MailboxTrouble
 from sync_service.engine.pipeline import (
@@ -65,10 +66,10 @@ class Notes:
     def read_afresh(self) -> None:
         self.afresh, self.sync_state = True, None
 
-    def wanted(self, changes: Sequence[Mapping[str, Any]], known: Mapping[str, remote_feed.Known]) -> list[str]:
+    def wanted(self, changes: Sequence[Change], known: Mapping[str, remote_feed.Known]) -> list[str]:
         return remote_feed.to_fetch(changes, known, self.looked_up)
 
-    def resolve_pending(self, found: Mapping[str, Any]) -> Sequence[str]:
+    def resolve_pending(self, found: Found) -> Sequence[str]:
         return []
 
     def known_items(self, exchange_ids: Sequence[str]) -> Mapping[str, remote_feed.Known]:
@@ -77,7 +78,7 @@ class Notes:
     def linked_exchange_ids(self) -> Sequence[str]:
         return self.linked
 
-    def idle(self, changes: Sequence[Mapping[str, Any]]) -> bool:
+    def idle(self, changes: Sequence[Change]) -> bool:
         return not changes and not self.to_create
 
     async def read_failed(self, trouble: MailboxTrouble, db: Any, client: Any, tally: Tally) -> bool:
@@ -105,10 +106,11 @@ class Notes:
         return [Sending("create", plan)]
 
     async def prepare(self, db: Any, op: str, chunk: Sequence[Any]) -> Prepared:
-        return Prepared(list(range(len(chunk))), [{"subject": t} for t in chunk], [(t, t) for t in chunk])
+        notes = [CalendarEntry(subject=t, start="", end="") for t in chunk]
+        return Prepared(list(range(len(chunk))), notes, [(t, t) for t in chunk])
 
-    def record(self, op: str, prepared: Prepared, results: Sequence[Mapping[str, Any]]) -> Recorded:
-        failed = [r for r in results if not r.get("ok")]
+    def record(self, op: str, prepared: Prepared, results: Sequence[ItemResult]) -> Recorded:
+        failed = [r for r in results if not r.ok]
         return Recorded([("create in Exchange: failed", self.stopped_after_failure) for _ in failed])
 
     async def follow_up(self, db: Any, client: Any, observed: Any, plan: Any, local: Any, tally: Tally) -> bool:
@@ -136,19 +138,19 @@ class Exchange:
         self.together = 1  # a create waits (a while) until this many run at once
         self.all_in = trio.Event()
 
-    async def changes(self, folder: str, sync_state: str | None, max_changes: int) -> Mapping[str, Any]:
+    async def changes(self, folder: str, sync_state: str | None, max_changes: int) -> ChangePage:
         page = self.pages.pop(0)
         if isinstance(page, Exception):
             raise page
-        return page
+        return ChangePage.from_wire("calendar", page)
 
-    async def find_external(self, *args: Any, **kw: Any) -> Mapping[str, Any]:
-        return {}
+    async def find_external(self, *args: Any, **kw: Any) -> Found:
+        return Found({})
 
-    async def get(self, ids: Sequence[str]) -> list[Mapping[str, Any]]:
-        return [{"ok": True, "item": {"id": i, "change_key": "k"}} for i in ids]
+    async def get(self, ids: Sequence[str]) -> list[Fetched]:
+        return [Fetched(i, CalendarEntry(subject="", start="", end="", id=i, change_key="k")) for i in ids]
 
-    async def create(self, folder: str, entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    async def create(self, folder: str, entries: Sequence[CalendarEntry]) -> list[ItemResult]:
         self.batches.append(len(entries))
         if self.trouble_at == len(self.batches):
             raise MailboxTrouble("throttled", "slow down", 5.0)
@@ -160,9 +162,9 @@ class Exchange:
             await self.all_in.wait()
         self.running -= 1
         return [
-            {"ok": False, "error": {"code": "invalid", "message": "no"}}
-            if e["subject"] in self.fail_items
-            else {"ok": True, "id": e["subject"]}
+            ItemResult(False, error=ItemError("invalid", "no"))
+            if e.subject in self.fail_items
+            else ItemResult(True, e.subject)
             for e in entries
         ]
 
