@@ -18,6 +18,7 @@ delta_state.DeltaState.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email.utils
 import hashlib
@@ -77,8 +78,21 @@ def transaction_id(mailbox: str, folder_path: str, entry: CalendarEntry) -> str:
     """The same create of the same entry into the same folder has the same transactionId (Graph then
     makes no second event). The folder is named by its id: a sub-calendar a user deleted (it lies in
     Deleted Items, events and all) and the sync made again is another folder, filled anew."""
-    text = "\n".join((mailbox.lower(), folder_path, repr(sorted(entry.to_wire().items()))))
+    text = "\n".join((mailbox.lower(), folder_path, repr(_wire_items(entry))))
     return str(uuid.uuid5(TRANSACTIONS, hashlib.sha256(text.encode()).hexdigest()))
+
+
+_CALENDAR_WIRE_NAMES = tuple(sorted(f.name for f in dataclasses.fields(CalendarEntry)))
+
+
+def _wire_items(entry: CalendarEntry) -> list[tuple[str, Any]]:
+    """`sorted(entry.to_wire().items())`, without `dataclasses.asdict`'s deep copy of every field
+    (a tenth of the gateway's CPU in an export on Graph): the entry's fields are plain values but
+    its categories, which go on the wire as a list."""
+    return [
+        (name, list(entry.categories) if name == "categories" else getattr(entry, name))
+        for name in _CALENDAR_WIRE_NAMES
+    ]
 
 
 class GraphMailbox:
