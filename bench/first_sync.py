@@ -9,7 +9,16 @@ Figures: items per second, Exchange requests per 100 items, peak memory of each 
 ratios ours/floor (goal ≤ 1.3) and naive/ours (expected ≥ 10).
 
     python3 run.py -- python bench/first_sync.py [--items 10000] [--naive-sample 500]
-        [--export-only] [--profile DIR [--py-spy PATH]]
+        [--export-only] [--profile DIR [--py-spy PATH]] [--backend ews|graph]
+
+--backend graph: the user's account is Microsoft Graph with the club's app (`app set`, `account set
+--graph`; the stand-in with --app and --tls). Its floors (bench/graph_floor.py) are plain Graph
+calls over verified TLS with an app token: the same items as ours (every field, our extended
+properties, a transactionId; built by the gateway's `convert.event_body`) made by hand in
+`$batch` requests of 20, one after the other, into a calendar of their own; subject/start/end
+items made the same way into the main calendar, which the import then reads; and the floor of
+reading 10,000 events (a calendarView delta round and every event read again in `$batch` GETs of
+20 with our extended properties). Requests are the stand-in's Graph requests (a `$batch` is one).
 
 --export-only measures the export and its floor only (no import, no naive sample). It also prints
 where the export's time goes: the CPU seconds of each of the three processes (sync-now, gateway,
@@ -186,7 +195,14 @@ def main() -> None:
     )
     parser.add_argument("--prototype", action="store_true", help="sync-now with the bulk-write prototype")
     parser.add_argument("--idle", action="store_true", help="--profile: sample waiting threads too (wall time)")
+    parser.add_argument("--backend", choices=("ews", "graph"), default="ews", help="how the user reaches the mailbox")
     options = parser.parse_args()
+    if options.backend == "graph":
+        if options.prototype:
+            parser.error("--prototype is for EWS only")
+        logger.remove()
+        graph_main(options)
+        return
     if options.floor != "minimal" and not options.export_only:
         parser.error("--floor same|both needs --export-only (the import would meet the floor's external ids)")
     if options.profile is not None and not options.py_spy:
@@ -265,6 +281,105 @@ def main() -> None:
     for message, at in phases:
         print(f"  {at:7.2f}  {message}")
     print(f"load after: {load()}")
+
+
+def graph_main(options: argparse.Namespace) -> None:
+    """The first sync both ways on Microsoft Graph, against the floors of bench/graph_floor.py."""
+    from bench.graph_floor import GraphFloor, entries
+
+    n = options.items
+    print(f"load before: {load()} on {os.cpu_count()} cores (backend graph)")
+    floors: dict[str, tuple[float, float, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-first-graph-") as folder:
+        stage = Stage(Path(folder) / "home", mailboxes=1, backend="graph")
+        by_hand = GraphFloor(stage.world, stage.mailboxes[0][0])
+        try:
+            areas = stage.club(users=1, calendars_per_user=1)
+            # 1. PC CADDIE -> Exchange
+            stage.appointments(areas, total=n, in_window=n)
+            requests_before = stage.emulator_requests()
+            spies = Spies(options.py_spy, options.profile, options.idle) if options.profile is not None else None
+            if spies is not None:
+                spies.attach("gateway", stage.gateway.pid)
+                spies.attach("emulator", stage.emulator.pid)
+                time.sleep(1)  # py-spy attaches
+            gateway_cpu, emulator_cpu = cpu_seconds(stage.gateway.pid), cpu_seconds(stage.emulator.pid)
+            wall_started = time.time()
+            export_s, sync_peak, export_cpu = sync_now(stage, spies)
+            gateway_cpu = cpu_seconds(stage.gateway.pid) - gateway_cpu
+            emulator_cpu = cpu_seconds(stage.emulator.pid) - emulator_cpu
+            if spies is not None:
+                spies.stop()
+            phases = log_phases(stage, wall_started)
+            export_requests = stage.emulator_requests() - requests_before
+            assert by_hand.count() == n, "not all items arrived"
+            # the floor: the same items by hand, into a calendar of their own
+            floor_path = by_hand.calendar("Floor")
+            floors["same"] = timed(stage, lambda: by_hand.create_entries(floor_path, list(entries(n, "Floor")), True))
+            assert by_hand.count(floor_path) == n, "not all the floor's items arrived"
+            if not options.export_only:
+                # 2. Exchange -> PC CADDIE: N made by hand in the main calendar, then imported
+                made = list(entries(n, "Made in Outlook"))
+                floors["minimal"] = timed(stage, lambda: by_hand.create_entries("/calendar", made, False))
+                requests_before = stage.emulator_requests()
+                import_gateway, import_emulator = cpu_seconds(stage.gateway.pid), cpu_seconds(stage.emulator.pid)
+                import_s, sync_peak2, import_cpu = sync_now(stage)
+                import_gateway = cpu_seconds(stage.gateway.pid) - import_gateway
+                import_emulator = cpu_seconds(stage.emulator.pid) - import_emulator
+                import_requests = stage.emulator_requests() - requests_before
+                gateway_peak = peak_resident_kib(stage.gateway.pid)
+                imported = sum(1 for row in stage.world.pccaddie_rows() if row["title"].startswith("Made in Outlook"))
+                assert imported == n, f"{imported} of {n} items imported"
+                read_s, read_n = by_hand.read(floor_path)
+                assert read_n == n
+                # 3. the naive way: one POST per item, on a sample
+                naive_per_item = by_hand.naive(list(entries(options.naive_sample, "Naive")))
+        finally:
+            by_hand.close()
+            stage.stop()
+    print(f"first sync of {n:,} appointments on Graph    seconds   items/s   Graph requests per 100 items")
+    rows = [("PC CADDIE -> Exchange (sync-now)", export_s, export_requests)]
+    if not options.export_only:
+        rows.append(("Exchange -> PC CADDIE (sync-now)", import_s, import_requests))
+    for label, seconds, requests in rows:
+        print(f"  {label:<40}{seconds:8.1f}  {n / seconds:8.0f}   {100 * requests / n:6.2f}")
+    labels = {"same": "the same items as ours", "minimal": "subject/start/end items"}
+    for kind, (floor_s, _, _) in floors.items():
+        print(f"  floor: $batch creates by hand          {floor_s:8.1f}  {n / floor_s:8.0f}   ({labels[kind]})")
+    if not options.export_only:
+        print(f"  floor: delta + $batch GETs by hand     {read_s:8.1f}  {n / read_s:8.0f}   (reading {n:,} events)")
+        naive_s = naive_per_item * n
+        print(f"  naive: one POST per item (scaled)      {naive_s:8.1f}  {n / naive_s:8.0f}")
+    for kind, (floor_s, _, _) in floors.items():
+        print(f"ratio ours/floor (export, {labels[kind]}): {export_s / floor_s:.2f}   (goal <= 1.3)")
+    if not options.export_only:
+        print(f"ratio ours/floor (import, against reading by hand): {import_s / read_s:.2f}   (goal <= 1.3)")
+        print(f"ratio naive/ours (export): {naive_s / export_s:.1f}   (expected >= 10)")
+        sync_mb, gateway_mb = max(sync_peak, sync_peak2) / 1024, gateway_peak / 1024
+        print(f"peak memory: sync service {sync_mb:.0f} MB, gateway {gateway_mb:.0f} MB   (goal < 150 MB each)")
+        import_total = import_cpu + import_gateway + import_emulator
+        print(
+            f"CPU seconds during the import ({import_s:.1f} s wall): sync-now {import_cpu:.1f}   gateway "
+            f"{import_gateway:.1f}   stand-in {import_emulator:.1f}   total {import_total:.1f}"
+        )
+    total = export_cpu + gateway_cpu + emulator_cpu
+    cores = os.cpu_count() or 1
+    print(f"CPU seconds during the export ({export_s:.1f} s wall x {cores} cores = {export_s * cores:.1f} core-s):")
+    print(f"  sync-now {export_cpu:.1f}   gateway {gateway_cpu:.1f}   stand-in {emulator_cpu:.1f}   total {total:.1f}")
+    for kind, (floor_s, own_cpu, floor_emulator_cpu) in floors.items():
+        print(f"CPU seconds during the floor ({labels[kind]}, {floor_s:.1f} s wall): client {own_cpu:.1f}", end="")
+        print(f"   stand-in {floor_emulator_cpu:.1f}   total {own_cpu + floor_emulator_cpu:.1f}")
+    print("the sync-now's log (seconds after its start):")
+    for message, at in phases:
+        print(f"  {at:7.2f}  {message}")
+    print(f"load after: {load()}")
+
+
+def timed(stage: Stage, work) -> tuple[float, float, float]:
+    """`work()`'s wall seconds (as it returns them), this process's CPU and the stand-in's."""
+    emulator_cpu, own_cpu = cpu_seconds(stage.emulator.pid), time.process_time()
+    seconds = work()
+    return seconds, time.process_time() - own_cpu, cpu_seconds(stage.emulator.pid) - emulator_cpu
 
 
 if __name__ == "__main__":

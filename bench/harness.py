@@ -1,6 +1,7 @@
 """What the benchmarks share: the stand-in Exchange and the gateway as real processes, a club
 database made fast with raw SQL, and the sync engine run in this process so that its own CPU time
-can be measured apart from the gateway's."""
+can be measured apart from the gateway's. The users reach their mailboxes through EWS (with a
+password) or Microsoft Graph (the club's app: the stand-in with `--app` and `--tls`)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ if str(Path(__file__).resolve().parents[1]) not in sys.path:
 
 from protocol.addresses import Address, parse_address  # noqa: E402
 from sandbox.processes import Service  # noqa: E402
-from sandbox.world import World  # noqa: E402
+from sandbox.world import BACKENDS, CLUB_APP, World  # noqa: E402
 from service_runtime.home import Home  # noqa: E402
-from sync_service.admin.accounts import set_account  # noqa: E402
+from sync_service.admin.accounts import set_account, set_app_account  # noqa: E402
 from sync_service.admin.areas import add_area  # noqa: E402
 from sync_service.admin.parameters import set_parameter  # noqa: E402
 from sync_service.admin.subscriptions import CalendarOptions, add_calendar  # noqa: E402
@@ -36,10 +37,16 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def make_club(
-    db, vault: PasswordVault, url: str, mailboxes: list[tuple[str, str]], calendars_per_user: int
+    db,
+    vault: PasswordVault,
+    url: str,
+    mailboxes: list[tuple[str, str]],
+    calendars_per_user: int,
+    backend: str = "ews",
 ) -> list[str]:
-    """A user with all permissions per mailbox, with its account at `url`, and
-    `calendars_per_user` areas each; returns the areas' names."""
+    """A user with all permissions per mailbox, with its account (EWS at `url` with the mailbox's
+    password, or Microsoft Graph with the club's app, which must be set already: what `account set
+    --graph --mailbox` does), and `calendars_per_user` areas each; returns the areas' names."""
     areas = []
     with db.atomic():
         set_parameter("SYNC_EXCH", "1")
@@ -47,7 +54,10 @@ def make_club(
             login = f"user{n:02d}"
             add_user(login)
             set_user_permissions(login, PermissionChange(appointments=Appointments.ALL))
-            set_account(login, url, address, None, password, vault)
+            if backend == "graph":
+                set_app_account(login, address, vault)
+            else:
+                set_account(login, url, address, None, password, vault)
             for c in range(calendars_per_user):
                 area = f"Area {n:02d}-{c}"
                 add_area(area)
@@ -83,13 +93,20 @@ def insert_appointments(database: Path, areas: list[str], total: int, in_window:
 
 class Stage:
     """The stand-in Exchange with `mailboxes` mailboxes, and a gateway, in a fresh home (a
-    `sandbox.world.World`); the club database open in this process."""
+    `sandbox.world.World`); the club database open in this process. On `backend` "graph" the
+    stand-in is Exchange Online too (the club's app, HTTPS with its own CA) and the club's app is
+    set through the command line (`sync-service app set`)."""
 
-    def __init__(self, home: Path, mailboxes: int) -> None:
+    def __init__(self, home: Path, mailboxes: int, backend: str = "ews") -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r} (known: {', '.join(BACKENDS)})")
         self.home = home
+        self.backend = backend
         home.mkdir(parents=True, exist_ok=True)
         self.mailboxes = [(f"user{n:02d}@club.example", f"secret-{n}") for n in range(mailboxes)]
-        self.world = World.start(home, self.mailboxes)
+        self.world = World.start(home, self.mailboxes, apps=[CLUB_APP] if backend == "graph" else ())
+        if backend == "graph":
+            self.world.set_app(CLUB_APP)
         self.url = self.world.url
         self.emulator = self.world.standin.process
         self.gateway: Service = self.world.services[0]
@@ -99,7 +116,7 @@ class Stage:
 
     def club(self, users: int, calendars_per_user: int) -> list[str]:
         """Users with all permissions, their accounts, and `calendars_per_user` areas each."""
-        return make_club(self.db, self.vault, self.url, self.mailboxes[:users], calendars_per_user)
+        return make_club(self.db, self.vault, self.url, self.mailboxes[:users], calendars_per_user, self.backend)
 
     def appointments(self, areas: list[str], total: int, in_window: int, seed: int = 1) -> None:
         """`total` appointments over the areas; `in_window` of them in the coming weeks, the rest in
@@ -111,6 +128,10 @@ class Stage:
         return CycleEngine(DbRunner(self.db), settings, parallel=parallel)
 
     def emulator_requests(self) -> int:
+        """The requests the stand-in answered so far on the stage's backend: EWS (every operation
+        counted) or Microsoft Graph (a `$batch` is one request; the token endpoint not counted)."""
+        if self.backend == "graph":
+            return int(self.world.standin.state()["requests"]["counts"].get("Graph", 0))
         return self.world.standin.request_count()
 
     def stop(self) -> None:

@@ -604,6 +604,14 @@ class Call:
         raise GraphError(400, "BadRequest", f"Resource not found for the segment '{rest[0]}'.")
 
     def _delta(self, kind: str, folder: Folder | None) -> GraphResponse:
+        if kind == "events" and "$expand" in self.query:
+            # calendarView delta takes no $expand (Graph's event-delta page, "OData query
+            # parameters"); Exchange Online answers it so (msgraph-sdk-dotnet issue 2678)
+            raise GraphError(
+                400,
+                "BadRequest",
+                "Parsing OData Select and Expand failed: Value cannot be null. (Parameter 'initialState')",
+            )
         skip = self.query.get("$skiptoken")
         delta = self.query.get("$deltatoken")
         if skip is not None:
@@ -676,7 +684,8 @@ class Call:
             body["@odata.nextLink"] = f"{link}?$skiptoken={self.graph.deltas.keep_round(round_)}"
         else:
             body["@odata.deltaLink"] = f"{link}?$deltatoken={self.graph.deltas.keep_delta(round_.scope, round_.known)}"
-        body["value"] = self._select(values)
+        # calendarView delta answers the properties GET /calendarView answers: its $select is not applied
+        body["value"] = values if round_.scope.kind == "events" else self._select(values)
         return self.ok(200, body)
 
     def _delta_entry(
