@@ -89,6 +89,11 @@ def _only(wire: dict[str, Any], only: Iterable[str] | None) -> dict[str, Any]:
     return wire if only is None else {name: wire[name] for name in only}
 
 
+SINGLE, MASTER, OCCURRENCE, EXCEPTION = "single", "master", "occurrence", "exception"
+SERIES_TYPES = (SINGLE, MASTER, OCCURRENCE, EXCEPTION)  # EWS's CalendarItemType, Graph's event type
+SERIES_FIELDS = ("series_type", "series_id", "original_start")  # read only, never written
+
+
 @dataclass(frozen=True)
 class CalendarEntry:
     subject: str
@@ -108,6 +113,9 @@ class CalendarEntry:
     change_key: str | None = None
     recurring: bool = False
     last_modified: str | None = None
+    series_type: str = SINGLE
+    series_id: str | None = None
+    original_start: str | None = None
 
     @classmethod
     def from_wire(cls, wire: Any, checked: bool = True) -> "CalendarEntry":
@@ -132,6 +140,12 @@ class CalendarEntry:
         categories = _typed(wire, "categories", list, [], what)
         if not all(isinstance(c, str) for c in categories):
             raise _invalid("categories must be strings")
+        series_type = _typed(wire, "series_type", str, SINGLE, what)
+        if series_type not in SERIES_TYPES:
+            raise _invalid(f"series_type must be one of {', '.join(SERIES_TYPES)}, not {series_type!r}")
+        original_start = _typed(wire, "original_start", str, None, what)
+        if original_start is not None:
+            parse_utc(original_start, "original_start")
         return cls(
             subject=_typed(wire, "subject", str, "", what),
             start=start,
@@ -150,13 +164,29 @@ class CalendarEntry:
             change_key=_typed(wire, "change_key", str, None, what),
             recurring=_typed(wire, "recurring", bool, False, what),
             last_modified=_typed(wire, "last_modified", str, None, what),
+            series_type=series_type,
+            series_id=_typed(wire, "series_id", str, None, what),
+            original_start=original_start,
         )
 
     def to_wire(self, only: Iterable[str] | None = None) -> dict[str, Any]:
-        """Every field (as the gateway answers), or `only` those named, in that order."""
+        """Every field (as the gateway answers), or `only` those named, in that order. The series
+        fields only when the entry is part of a series, so a single item's map is what an older
+        peer knows."""
         wire = asdict(self)
         wire["categories"] = list(self.categories)
+        if self.series_type == SINGLE and only is None:
+            for name in SERIES_FIELDS:
+                del wire[name]
         return _only(wire, only)
+
+    @property
+    def occurrence_key(self) -> tuple[str, str] | None:
+        """(series id, original start) of an occurrence or exception: what links it to its
+        appointment, since an occurrence's own id may change; None for a single item or a master."""
+        if self.series_type in (OCCURRENCE, EXCEPTION) and self.series_id and self.original_start:
+            return (self.series_id, self.original_start)
+        return None
 
 
 CALENDAR_FIELDS = (
@@ -566,3 +596,40 @@ class Found:
 def contacts_from_wire(wire: Any) -> list[ContactEntry]:
     """The answer of `exchange.search_contacts`: the contacts found."""
     return [ContactEntry.from_wire(c, checked=False) for c in _list(wire, "the contacts found")]
+
+
+MAX_SERIES = 100  # masters in one request of `exchange.occurrences`
+
+
+@dataclass(frozen=True)
+class Occurrences:
+    """The answer of `exchange.occurrences`: per master asked, every occurrence and exception of
+    its series overlapping the window (sorted by original start; a deleted occurrence is absent),
+    or why there are none (`not_found`: the series is gone)."""
+
+    by_series: Mapping[str, "tuple[CalendarEntry, ...] | ItemError"]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            master: {"error": found.to_wire()}
+            if isinstance(found, ItemError)
+            else {"items": [e.to_wire() for e in found]}
+            for master, found in self.by_series.items()
+        }
+
+    @classmethod
+    def from_wire(cls, wire: Any) -> "Occurrences":
+        what = "the occurrences of a series"
+        by_series: dict[str, tuple[CalendarEntry, ...] | ItemError] = {}
+        for master, answer in _map(wire, "the occurrences by series").items():
+            if not isinstance(master, str) or not master:
+                raise _invalid("the occurrences are keyed by their master's id")
+            answer = _map(answer, what)
+            if "error" in answer:
+                by_series[master] = ItemError.from_wire(answer["error"])
+                continue
+            entries = tuple(CalendarEntry.from_wire(e, checked=False) for e in _list(answer.get("items"), what))
+            if any(e.series_type not in (OCCURRENCE, EXCEPTION) or e.series_id != master for e in entries):
+                raise _invalid(f"{what} {master!r} holds an item that is not one of its occurrences")
+            by_series[master] = entries
+        return cls(by_series)
