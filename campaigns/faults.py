@@ -32,6 +32,7 @@ refused requests counted are Graph's 401s.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
@@ -167,10 +168,23 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--backend", choices=BACKENDS, default="ews", help="how the sync reaches the mailbox")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="run in DIR (a new folder) and keep it: the home, its logs and the stand-in's, to read after a failure",
+    )
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="fault-campaign-") as folder:
+    if options.keep is not None and options.keep.exists():
+        parser.error(f"--keep {options.keep}: the folder exists already; give a new one")
+    with contextlib.ExitStack() as stack:
+        if options.keep is None:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fault-campaign-")))
+        else:
+            folder = options.keep
+            folder.mkdir(parents=True)
         report, hits = run_fault_campaign(
-            Path(folder) / "home",
+            folder / "home",
             options.items,
             options.rounds,
             options.seed,
