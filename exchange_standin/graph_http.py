@@ -14,7 +14,6 @@ Retry-After and not done."""
 from __future__ import annotations
 
 import json
-import socket
 import uuid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -38,17 +37,6 @@ CHALLENGE = (
     'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
     'client_id="00000003-0000-0000-c000-000000000000"'
 )
-
-
-def _no_delay(handler: EwsRequestHandler) -> None:
-    """The answer's segments are sent at once (TCP_NODELAY). The handler writes the headers and
-    the body apart; with Nagle's algorithm the body then waits for the client's delayed ACK of the
-    headers, about 40 ms on loopback for every request, which no Graph server adds and which would
-    make a round trip cost the same whatever the request."""
-    try:
-        handler.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (OSError, AttributeError):
-        pass  # not a TCP socket (a test's stand-in connection): nothing to delay
 
 
 def is_graph_path(path: str) -> bool:
@@ -212,7 +200,6 @@ def _seconds(value: float) -> str:
 
 
 def _send(handler: EwsRequestHandler, answer: GraphResponse) -> None:
-    _no_delay(handler)
     headers = {"request-id": str(uuid.uuid4()), "OData-Version": "4.0", **answer.headers}
     if answer.body is None:
         handler._send(answer.status, b"", "text/plain", headers)

@@ -194,3 +194,28 @@ def test_mangled_sample_requests_never_crash_the_dispatcher(sample, victim, mode
         e.text for e in answer.iterfind(".//e:ResponseCode", NS)
     ]
     assert codes and "ErrorInternalServerError" not in codes
+
+
+def test_answers_are_sent_without_waiting_for_an_ack(emulator, monkeypatch):
+    """Every connection has TCP_NODELAY: the handler writes an answer's headers and body apart,
+    and with Nagle's algorithm the body would wait for the client's delayed ACK (about 40 ms on
+    loopback per request, which no Exchange server adds)."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from exchange_standin.httpserver import EwsRequestHandler
+
+    seen: list[int] = []
+    handle = EwsRequestHandler.handle
+
+    def recording(self):
+        seen.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        handle(self)
+
+    monkeypatch.setattr(EwsRequestHandler, "handle", recording)
+    try:
+        urllib.request.urlopen(emulator.url.replace("/EWS/Exchange.asmx", "/nothing-here"), timeout=10)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 404
+    assert seen and all(seen)
