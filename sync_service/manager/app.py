@@ -68,15 +68,20 @@ class ManagerApp(App[None]):
         self.sub_title = f"{home.root}  ·  control: {control.description}"
 
     def compose(self) -> ComposeResult:
+        # kept, not queried: a query looks at the screen on top, which may be the archive's
+        self.table: DataTable[str] = DataTable(id="overview", cursor_type="row", zebra_stripes=True)
+        self.message_line = Static("", id="message")
+        self.log_title = Static("", id="log-title")
+        self.log_pane = Log(id="log", max_lines=LOG_LINES_KEPT, highlight=False)
         with Vertical():
-            yield DataTable(id="overview", cursor_type="row", zebra_stripes=True)
-            yield Static("", id="message")
-            yield Static("", id="log-title")
-            yield Log(id="log", max_lines=LOG_LINES_KEPT, highlight=False)
+            yield self.table
+            yield self.message_line
+            yield self.log_title
+            yield self.log_pane
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#overview", DataTable)
+        table = self.table
         for column in COLUMNS:
             table.add_column(column, key=column)
         for row in overview(self.home):
@@ -94,20 +99,22 @@ class ManagerApp(App[None]):
 
     @property
     def selected(self) -> str:
-        table = self.query_one("#overview", DataTable)
+        table = self.table
         index = min(max(table.cursor_row, 0), len(SERVICES) - 1)
         return SERVICES[index][0]
 
     def refresh_overview(self) -> None:
         self.control.poll()
-        table = self.query_one("#overview", DataTable)
+        table = self.table
+        if not table.is_attached:
+            return  # the window is closing
         for row in overview(self.home):
             for column, value in zip(COLUMNS, cells(row)):
                 table.update_cell(row.service, column, value)
 
     def table_rows(self) -> list[tuple[str, ...]]:
         """What the table shows, row by row (for tests and the screenshot's check)."""
-        table = self.query_one("#overview", DataTable)
+        table = self.table
         return [tuple(str(cell) for cell in table.get_row_at(index)) for index in range(table.row_count)]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -119,9 +126,9 @@ class ManagerApp(App[None]):
     def follow(self, service: str) -> None:
         if self.follower is not None:
             self.follower.stop()
-        log = self.query_one("#log", Log)
+        log = self.log_pane
         log.clear()
-        self.query_one("#log-title", Static).update(f"Log of {NAMES[service]}: {self.home.log_file(service)}")
+        self.log_title.update(f"Log of {NAMES[service]}: {self.home.log_file(service)}")
         follower = LogFollower(self.home, service, lambda lines: self._deliver(follower, lines), poll=self.log_poll)
         self.follower = follower.start()
 
@@ -131,15 +138,15 @@ class ManagerApp(App[None]):
 
     def _append(self, follower: LogFollower, lines: list[str]) -> None:
         if follower is self.follower and lines:
-            self.query_one("#log", Log).write_lines(lines)
+            self.log_pane.write_lines(lines)
 
     def log_lines(self) -> list[str]:
-        return list(self.query_one("#log", Log).lines)
+        return list(self.log_pane.lines)
 
     # --- the keys
 
     def say(self, message: str) -> None:
-        self.query_one("#message", Static).update(message)
+        self.message_line.update(message)
         self.last_message = message
 
     def action_start(self) -> None:

@@ -44,7 +44,8 @@ class Outcome:
 
 
 class Control(Protocol):
-    description: str
+    @property
+    def description(self) -> str: ...
 
     def start(self, service: str) -> Outcome: ...
 
@@ -135,7 +136,8 @@ class ProcessControl:
                     stdout=console,
                     stderr=subprocess.STDOUT,
                     cwd=self.home.root,
-                    **_detached(),
+                    start_new_session=sys.platform != "win32",
+                    creationflags=_DETACHED_FLAGS,
                 )
             except OSError as exc:
                 return Outcome(False, f"{name} could not be started: {exc.strerror or exc}")
@@ -165,8 +167,8 @@ class ProcessControl:
             return Outcome(False, f"{name} (PID {pid}) belongs to another user: stop it as that user")
         deadline = time.monotonic() + STOP_SECONDS[service]
         while time.monotonic() < deadline:
-            self.poll()
             if _gone(pid):
+                self.poll()  # a child of this window's is reaped now
                 return Outcome(True, f"{name} stopped (PID {pid})")
             time.sleep(POLL_SECONDS)
         return Outcome(False, f"{name} (PID {pid}) did not stop within {STOP_SECONDS[service]:.0f} s")
@@ -192,11 +194,12 @@ class ProcessControl:
         return meaningful[-1] if meaningful else "no output"
 
 
-def _detached() -> dict[str, object]:
-    if sys.platform == "win32":  # pragma: no cover - Windows
-        flags = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS  # type: ignore[attr-defined]
-        return {"creationflags": flags}
-    return {"start_new_session": True}
+# on Windows: no console of the window's, and Ctrl+C in the window does not reach the service
+_DETACHED_FLAGS = (
+    getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0) | getattr(subprocess, "DETACHED_PROCESS", 0)
+    if sys.platform == "win32"
+    else 0
+)
 
 
 def _gone(pid: int) -> bool:

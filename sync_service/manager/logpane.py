@@ -39,6 +39,9 @@ class LogFollower:
     def stopped(self) -> bool:
         return self._stopped.is_set()
 
+    def _pause(self, seconds: float) -> None:
+        self._stopped.wait(seconds)  # ends at once on stop()
+
     def _run(self) -> None:
         path = self.home.log_file(self.service)
         lines = follow(
@@ -47,7 +50,7 @@ class LogFollower:
             self.service,
             poll=self.poll,
             running=lambda: not self._stopped.is_set(),
-            sleep=self._stopped.wait,
+            sleep=self._pause,
         )
         try:
             self.deliver(tail(path, TAIL_LINES))

@@ -36,7 +36,7 @@ def end_services(home: Home) -> None:
     """After a test: no service of this home is left running (kill -9 whatever still is)."""
     for service in SERVICES:
         status = read_status(home, service)
-        if status is not None and process_alive(status.pid):
+        if status is not None and status.pid != os.getpid() and process_alive(status.pid):
             os.kill(status.pid, signal.SIGKILL)
 
 

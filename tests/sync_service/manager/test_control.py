@@ -1,4 +1,5 @@
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -48,7 +49,7 @@ def test_process_control_starts_and_stops_real_services_that_overview_shows(home
     restarted = control.restart("sync-service")
     assert restarted.ok, restarted.message
     assert read_status(home, "sync-service").pid != sync_pid
-    assert not process_alive(sync_pid)
+    assert not process_alive(sync_pid), Path(f"/proc/{sync_pid}/stat").read_text()
 
 
 def test_processes_outlive_the_control_that_started_them(home):
