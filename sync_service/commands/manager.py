@@ -30,9 +30,12 @@ def manager(home_value: str | None, control: str, web: Address | None, allow_rem
         raise click.ClickException(f"--web {web}: not a loopback address; add --allow-remote to serve it to others")
     home, _ = open_home(home_value)
     if web is not None:
-        from sync_service.manager.web import serve
+        from sync_service.manager.web import ServeError, serve
 
-        serve(home, control, web)
+        try:
+            serve(home, control, web)
+        except ServeError as exc:
+            raise click.ClickException(str(exc)) from None
         return
     from sync_service.manager.app import ManagerApp
     from sync_service.manager.control import choose_control

@@ -11,9 +11,11 @@ terminal), behind a one-time login link:
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 import shlex
+import signal
 import sys
 from typing import Any, Awaitable, Callable
 
@@ -27,6 +29,10 @@ COOKIE = "caddie_manager_session"
 REFUSAL = "403: this service manager needs the login link it printed at start (restart it for a new one)"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class ServeError(Exception):
+    """The window cannot be served (the address is taken, say); the message says why."""
 
 
 class Gate:
@@ -84,11 +90,32 @@ class GuardedServer(Server):
         return await super().handle_index(request)
 
     async def on_startup(self, app: web.Application) -> None:
+        pass  # (textual-serve prints its banner here; the link is printed once listening)
+
+    def serve(self, debug: bool = False) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        runner = web.AppRunner(await self._make_app(), handle_signals=False, shutdown_timeout=5.0)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.address.host, self.address.port).start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise ServeError(f"--web {self.address}: cannot listen there: {exc.strerror or exc}") from None
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signal_number, stop.set)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
+                pass
         self.announce(f"Service manager at http://{self.address}/ (Ctrl+C ends it)")
         self.announce(f"Open it with this one-time login link: {self.login_link}")
-
-    def initialize_logging(self) -> None:
-        pass  # no request log on the console: the link is the only thing printed
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
 
 
 def window_command(home: Home, control: str) -> str:
