@@ -168,7 +168,7 @@ class ProcessControl:
         deadline = time.monotonic() + STOP_SECONDS[service]
         while time.monotonic() < deadline:
             if _gone(pid):
-                self.poll()  # a child of this window's is reaped now
+                self._reap(pid)
                 return Outcome(True, f"{name} stopped (PID {pid})")
             time.sleep(POLL_SECONDS)
         return Outcome(False, f"{name} (PID {pid}) did not stop within {STOP_SECONDS[service]:.0f} s")
@@ -179,6 +179,16 @@ class ProcessControl:
             if not stopped.ok:
                 return stopped
         return self.start(service)
+
+    def _reap(self, pid: int) -> None:
+        """A child of this window's that has ended is waited for (its last threads may still be
+        ending after its main thread shows as a zombie), so that it leaves no zombie behind."""
+        child = self.children.pop(pid, None)
+        if child is not None:
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.children[pid] = child
 
     def poll(self) -> None:
         for pid, child in list(self.children.items()):
