@@ -14,7 +14,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Log, Static
+from textual.widgets import DataTable, Footer, Header, Log, Static
 
 from service_runtime.home import Home
 from service_runtime.overview import SERVICES, Row, overview
@@ -73,6 +73,7 @@ class ManagerApp(App[None]):
         self.message_line = Static("", id="message")
         self.log_title = Static("", id="log-title")
         self.log_pane = Log(id="log", max_lines=LOG_LINES_KEPT, highlight=False)
+        yield Header()
         with Vertical():
             yield self.table
             yield self.message_line
@@ -110,7 +111,7 @@ class ManagerApp(App[None]):
             return  # the window is closing
         for row in overview(self.home):
             for column, value in zip(COLUMNS, cells(row)):
-                table.update_cell(row.service, column, value)
+                table.update_cell(row.service, column, value, update_width=True)
 
     def table_rows(self) -> list[tuple[str, ...]]:
         """What the table shows, row by row (for tests and the screenshot's check)."""

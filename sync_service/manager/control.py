@@ -122,7 +122,7 @@ class ProcessControl:
             return None  # the PID was reused by another program
         return status.pid
 
-    def start(self, service: str) -> Outcome:
+    def start(self, service: str, done: str = "started") -> Outcome:
         name = NAMES[service]
         pid = self.running_pid(service)
         if pid is not None:
@@ -146,7 +146,7 @@ class ProcessControl:
         while time.monotonic() < deadline:
             status = read_status(self.home, service)
             if status is not None and status.pid == child.pid and status.state == "running" and status != before:
-                return Outcome(True, f"{name} started (PID {child.pid})")
+                return Outcome(True, f"{name} {done} (PID {child.pid})")
             code = child.poll()
             if code is not None:
                 self.children.pop(child.pid, None)
@@ -178,7 +178,7 @@ class ProcessControl:
             stopped = self.stop(service)
             if not stopped.ok:
                 return stopped
-        return self.start(service)
+        return self.start(service, "restarted")
 
     def _reap(self, pid: int) -> None:
         """A child of this window's that has ended is waited for (its last threads may still be
