@@ -89,7 +89,11 @@ class ManagerApp(App[None]):
             table.add_row(*cells(row), key=row.service)
         table.focus()
         self._timer = self.set_interval(self.refresh_seconds, self.refresh_overview)
-        self.say(getattr(self.control, "reason", "") or "F2 Start · F3 Stop · F4 Restart · F5 Refresh · F6 Log archive")
+        self.say(
+            getattr(self.control, "reason", "")  # a refused control: why
+            or getattr(self.control, "notice", "")  # systemd units with another home
+            or "F2 Start · F3 Stop · F4 Restart · F5 Refresh · F6 Log archive"
+        )
         self.follow(self.selected)
 
     def on_unmount(self) -> None:

@@ -262,6 +262,18 @@ class SystemdControl:
     def poll(self) -> None:
         pass
 
+    notice = ""
+
+    def home_notice(self, home: Home) -> str:
+        """A line to show if the units run with another home than this window reads ("" if not)."""
+        for unit in UNITS.values():
+            result = self.run(["systemctl", "show", "--property=Environment", "--value", unit])
+            for word in result.stdout.split():
+                name, _, value = word.partition("=")
+                if name == "CADDIE_SYNC_HOME" and Path(value) != home.root:
+                    return f"{unit} runs with home {value}, this window reads {home.root}: start it with --home {value}"
+        return ""
+
     def installed(self) -> str | None:
         """None if both units are installed, else the reason why this mode cannot be used."""
         for unit in UNITS.values():
@@ -335,7 +347,10 @@ def choose_control(
             return Refused("--control systemd: there is no systemctl on this machine")
         systemd = SystemdControl()
         reason = systemd.installed()
-        return Refused(f"--control systemd: {reason}") if reason else systemd
+        if reason:
+            return Refused(f"--control systemd: {reason}")
+        systemd.notice = systemd.home_notice(home)
+        return systemd
     if mode == "auto":
         if platform == "win32" and which("sc.exe") is not None:
             windows = WindowsControl()
@@ -344,6 +359,7 @@ def choose_control(
         elif which("systemctl") is not None:
             systemd = SystemdControl()
             if systemd.installed() is None:
+                systemd.notice = systemd.home_notice(home)
                 return systemd
         return ProcessControl(home)
     raise ValueError(f"unknown control mode {mode!r}; one of {', '.join(MODES)}")

@@ -16,6 +16,7 @@ import hmac
 import secrets
 import shlex
 import signal
+import subprocess
 import sys
 from typing import Any, Awaitable, Callable
 
@@ -120,7 +121,7 @@ class GuardedServer(Server):
 
 def window_command(home: Home, control: str) -> str:
     argv = [sys.executable, "-m", "sync_service", "--home", str(home.root), "manager", "--control", control]
-    return shlex.join(argv)
+    return subprocess.list2cmdline(argv) if sys.platform == "win32" else shlex.join(argv)  # (run by a shell)
 
 
 def serve(home: Home, control: str, address: Address) -> None:

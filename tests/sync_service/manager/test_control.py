@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from service_runtime.home import Home
 from service_runtime.overview import overview
 from service_runtime.status import process_alive, read_status
 from sync_service.manager.control import (
@@ -165,3 +166,13 @@ def test_windows_control_uses_sc_exe_on_the_winsw_services():
     assert absent.installed() == (
         "the Windows service caddie-exchange-gateway is not installed (see deploy/windows/README.md)"
     )
+
+
+def test_systemd_units_with_another_home_are_named_in_one_line(tmp_path):
+    environment = "CADDIE_SYNC_HOME=/var/lib/caddie-sync LANG=C.UTF-8\n"
+    systemd = SystemdControl(Recorder({("systemctl", "show"): (0, environment, "")}))
+    assert systemd.home_notice(Home(tmp_path)) == (
+        f"caddie-exchange-gateway.service runs with home /var/lib/caddie-sync, this window reads {tmp_path}: "
+        "start it with --home /var/lib/caddie-sync"
+    )
+    assert systemd.home_notice(Home(Path("/var/lib/caddie-sync"))) == ""
