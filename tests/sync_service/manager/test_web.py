@@ -1,3 +1,4 @@
+import select
 import subprocess
 import time
 
@@ -25,6 +26,9 @@ def served(tmp_path):
         lines = []
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
+            readable, _, _ = select.select([process.stdout], [], [], deadline - time.monotonic())
+            if not readable:
+                break
             line = process.stdout.readline()
             if not line:
                 break
