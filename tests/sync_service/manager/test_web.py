@@ -1,3 +1,4 @@
+import os
 import select
 import subprocess
 import time
@@ -20,21 +21,18 @@ def served(tmp_path):
         command("sync-service") + ["--home", str(home.root), "manager", "--web", f"127.0.0.1:{port}"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        text=True,
+        bufsize=0,
     )
     try:
-        lines = []
+        output = b""
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            readable, _, _ = select.select([process.stdout], [], [], deadline - time.monotonic())
-            if not readable:
-                break
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line.rstrip("\n"))
-            if "login link" in line:
-                break
+        while b"login link" not in output or not output.endswith(b"\n"):
+            readable, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(process.stdout.fileno(), 4096) if readable else b""
+            if not chunk:
+                break  # the deadline passed, or the process ended
+            output += chunk
+        lines = output.decode().splitlines()
         assert lines and "login link" in lines[-1], lines
         yield f"http://127.0.0.1:{port}", lines[-1].rpartition(" ")[2], lines
     finally:
