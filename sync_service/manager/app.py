@@ -13,7 +13,6 @@ from typing import ClassVar
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Log, Static
 
 from service_runtime.home import Home
@@ -63,7 +62,6 @@ class ManagerApp(App[None]):
         self.auto_refreshing = True
         self.busy: set[str] = set()
         self.follower: LogFollower | None = None
-        self._timer: Timer | None = None
         self.last_message = ""
         self.sub_title = f"{home.root}  ·  control: {control.description}"
 
@@ -88,7 +86,7 @@ class ManagerApp(App[None]):
         for row in overview(self.home):
             table.add_row(*cells(row), key=row.service)
         table.focus()
-        self._timer = self.set_interval(self.refresh_seconds, self.refresh_overview)
+        self.set_interval(self.refresh_seconds, self.auto_refresh_tick)
         self.say(
             getattr(self.control, "reason", "")  # a refused control: why
             or getattr(self.control, "notice", "")  # systemd units with another home
@@ -188,13 +186,12 @@ class ManagerApp(App[None]):
         self.refresh_overview()
         self.say(f"Refreshed {NAMES[self.selected]}")
 
+    def auto_refresh_tick(self) -> None:
+        if self.auto_refreshing:
+            self.refresh_overview()
+
     def action_toggle_auto_refresh(self) -> None:
         self.auto_refreshing = not self.auto_refreshing
-        if self._timer is not None:
-            if self.auto_refreshing:
-                self._timer.resume()
-            else:
-                self._timer.pause()
         self.say(f"Auto refresh {'on' if self.auto_refreshing else 'off'}")
 
     def action_archive(self) -> None:
