@@ -18,6 +18,7 @@ from service_runtime.overview import overview as service_overview
 from service_runtime.overview import render as render_overview
 
 from .commands import register as register_admin_commands
+from .commands.manager import manager as manager_command
 from .service import SERVICE_NAME, ServiceSettings, run_service, sync_once
 from .store.schema import SchemaError
 from .vault import VaultError
@@ -25,6 +26,7 @@ from .vault import VaultError
 main = service_group(SERVICE_NAME, "The synchronisation service of the PC CADDIE Exchange synchronisation.")
 add_logs_command(main, SERVICE_NAME)
 register_admin_commands(main)
+main.add_command(manager_command)
 
 
 gateway_option = click.option(
