@@ -227,15 +227,20 @@ def parse_config(text: str, source: str = "config.toml") -> Config:
 
 def load_config(home: Home) -> Config:
     """Read HOME/config.toml, creating it with the defaults first if it does not exist."""
+    path, text = _config_text(home)
+    return parse_config(text, str(path))
+
+
+def _config_text(home: Home) -> tuple[Path, str]:
+    """HOME/config.toml's path and text, the file made with the defaults first if need be."""
     path: Path = home.config_file
     try:
         create_exclusively(path, DEFAULT_CONFIG_TEXT.encode(), mode=0o600)
-        text = path.read_text(encoding="utf-8")
+        return path, path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not UTF-8 text") from None
-    return parse_config(text, str(path))
 
 
 # --- config get / set / list ------------------------------------------------------------------
@@ -402,14 +407,7 @@ def set_config_value(home: Home, key: str, value: str) -> tuple[str | None, str]
     file's comments; returns (the value before, None if the file did not read; the value now) as
     `config get` prints them. A bad value, or a file that would not read afterwards, is a
     ConfigError and the file stays as it was. A file with a bad value can be mended this way."""
-    path: Path = home.config_file
-    try:
-        create_exclusively(path, DEFAULT_CONFIG_TEXT.encode(), mode=0o600)
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path} is not UTF-8 text") from None
+    path, text = _config_text(home)
     changed = set_config_text(text, key, value, str(path))
     try:
         before: str | None = config_value(parse_config(text, str(path)), key)
