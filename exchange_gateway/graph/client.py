@@ -77,7 +77,8 @@ class GraphClient:
         self._user = f"/users/{quote(mailbox, safe='@')}"
         self._token, self._forget_token = token, forget_token
         self._bearer: str | None = None  # the token of this call (a client serves one call)
-        self._renewed = False
+        self._renewed = False  # the bearer was asked for after a 401 ...
+        self._proven = False  # ... and Graph has taken it since
 
     def url(self, path: str) -> str:
         return f"{self._root}{self._user}{path}"
@@ -100,17 +101,21 @@ class GraphClient:
         """One HTTP request with the app's token. A 401 on a token the identity platform gave
         (expired early, revoked) is no refusal of the app: the token is dropped, a new one asked
         for, and the request (which Graph refused before doing anything) sent once more; a 401 on
-        that fresh token is the answer."""
+        that fresh token, before Graph has taken it once, is the answer. A token renewed so and
+        taken is like any other: a later 401 in the same call renews it again (each request is
+        sent at most twice)."""
         self._open()
         response = await self._http.request(method, url, headers=await self._headers(extra), **options)
-        if response.status_code != 401 or self._renewed:
-            return response
-        self._renewed = True
-        self._forget_token()
-        self._bearer = None
-        headers = await self._headers(extra)
-        self._open()
-        return await self._http.request(method, url, headers=headers, **options)
+        if response.status_code == 401 and not (self._renewed and not self._proven):
+            self._renewed, self._proven = True, False
+            self._forget_token()
+            self._bearer = None
+            headers = await self._headers(extra)
+            self._open()
+            response = await self._http.request(method, url, headers=headers, **options)
+        if response.status_code != 401:
+            self._proven = True
+        return response
 
     def _open(self) -> None:
         """A call still running when the backend's lifetime ended (the gateway stopping) sends

@@ -10,11 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, AsyncIterator
 
+import httpx
 import pytest
 
 from exchange_gateway.backends import backends
 from exchange_gateway.ews.connection import ExchangeSettings, configure_exchangelib
 from exchange_gateway.exchange_operations import ExchangeLimits, ExchangeOperations
+from exchange_gateway.graph.client import GraphClient, GraphRequest
 from exchange_gateway.tokens import TokenProvider
 from exchange_standin import EmulatorServer
 from exchange_standin.identity import AppSpec
@@ -63,3 +65,48 @@ async def test_one_401_of_graph_is_no_refusal_of_the_app(server: EmulatorServer,
     server.add_fault("unauthorized", count=1)
     answer = await operations.changes(feed(server))
     assert answer["changes"] == []
+
+
+class Graph401s:
+    """Graph over httpx's MockTransport, answering 401 to the requests numbered in `refused`
+    (counted from 1) and 200 otherwise; the tokens handed out and forgotten are counted."""
+
+    def __init__(self, refused: set[int]) -> None:
+        self.refused, self.requests, self.tokens, self.forgotten = refused, 0, 0, 0
+        self.bearers: list[str] = []
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        self.bearers.append(request.headers["Authorization"])
+        if self.requests in self.refused:
+            return httpx.Response(401, json={"error": {"code": "InvalidAuthenticationToken", "message": "expired"}})
+        return httpx.Response(200, json={"value": []})
+
+    async def token(self) -> str:
+        self.tokens += 1
+        return f"token-{self.tokens}"
+
+    def forget(self) -> None:
+        self.forgotten += 1
+
+    def client(self, http: httpx.AsyncClient) -> GraphClient:
+        return GraphClient(http, "https://graph.example/v1.0", ANNA[0], self.token, self.forget)
+
+
+@pytest.mark.parametrize(
+    "refused, statuses, tokens",
+    [
+        ({1}, [200, 200], 2),  # the cached token lapsed: renewed once
+        ({1, 3}, [200, 200], 3),  # renewed, taken, and lapsed again later in the same call: renewed again
+        ({1, 2}, [401, 200], 2),  # the fresh token refused before Graph took it: the app is refused
+        ({2, 3}, [200, 401], 2),  # a taken token lapsed, its fresh one refused
+    ],
+)
+async def test_each_renewed_token_gets_one_chance_and_a_taken_one_is_renewed_again(refused, statuses, tokens):
+    graph = Graph401s(refused)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(graph.answer)) as http:
+        client = graph.client(http)
+        answers = [await client.send(GraphRequest("GET", "/events", {})) for _ in statuses]
+    assert [a.status for a in answers] == statuses
+    assert graph.tokens == tokens and graph.forgotten == tokens - 1
+    assert graph.requests <= 2 * len(statuses)  # each request sent at most twice
