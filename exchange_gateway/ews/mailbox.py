@@ -176,8 +176,9 @@ class Mailbox:
                     if is_mailbox_wide(master):
                         raise map_exception(master)
                     continue
-                if getattr(master, "id", None):
-                    masters[occurrence_id] = master.id
+                master_id = getattr(master, "id", None)
+                if isinstance(master_id, str) and master_id:
+                    masters[occurrence_id] = master_id
         return masters
 
     def fetch(
