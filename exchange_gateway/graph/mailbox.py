@@ -346,8 +346,7 @@ class GraphMailbox:
                 else:
                     raise entry
                 continue
-            if value.get("series"):
-                assert isinstance(entry, CalendarEntry)
+            if value.get("series") and isinstance(entry, CalendarEntry):
                 if value.get("asked") and series.get(item_id) == entry.change_key:
                     continue  # not this series' removal
                 series.pop(item_id, None)
