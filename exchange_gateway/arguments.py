@@ -6,7 +6,18 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from protocol.accounts import EWS_SCOPE, GRAPH_SCOPE, AccountError, AppCredentials
-from protocol.entries import CALENDAR, KINDS, CalendarEntry, ContactEntry, Entry, EntryError, ItemRef, UpdateRequest
+from protocol.entries import (
+    CALENDAR,
+    KINDS,
+    MAX_SERIES,
+    CalendarEntry,
+    ContactEntry,
+    Entry,
+    EntryError,
+    ItemRef,
+    UpdateRequest,
+    parse_utc,
+)
 
 from .errors import INVALID, GatewayError
 
@@ -41,6 +52,28 @@ def batch(args: Mapping[str, Any], name: str) -> list[Any]:
     if len(value) > MAX_BATCH:
         raise GatewayError(INVALID, f"at most {MAX_BATCH} {name} per request, not {len(value)}")
     return value
+
+
+def series(args: Mapping[str, Any]) -> list[str]:
+    """The masters of `exchange.occurrences`: at most MAX_SERIES ids, each named once."""
+    value = args.get("series")
+    if not isinstance(value, list) or not all(isinstance(i, str) and i for i in value):
+        raise GatewayError(INVALID, "series must be a list of master ids")
+    if len(value) > MAX_SERIES:
+        raise GatewayError(INVALID, f"at most {MAX_SERIES} series per request, not {len(value)}")
+    return list(dict.fromkeys(value))
+
+
+def window(args: Mapping[str, Any]) -> tuple[str, str]:
+    """`start` and `end`, UTC instants 'YYYY-MM-DDTHH:MM:SSZ', start before end."""
+    start, end = text(args, "start"), text(args, "end")
+    try:
+        first, last = parse_utc(start, "start"), parse_utc(end, "end")
+    except EntryError as refused:
+        raise GatewayError(INVALID, refused.message) from None
+    if last <= first:
+        raise GatewayError(INVALID, "end must be after start")
+    return start, end
 
 
 def entry(kind: str, wire: Any) -> Entry:

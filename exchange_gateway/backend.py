@@ -22,7 +22,12 @@ from __future__ import annotations
 
 from typing import Any, Protocol, Sequence
 
-from protocol.entries import Entry, ItemRef, ItemResult  # ItemResult: the wire's, one copy with the sync service
+from protocol.entries import (
+    CalendarEntry,
+    Entry,
+    ItemRef,
+    ItemResult,
+)  # ItemResult: the wire's, one copy with the sync service
 
 from .errors import GatewayError
 from .threads import Threads
@@ -82,6 +87,15 @@ class MailboxBackend(Protocol):
         self, kind: str, folder: str, external_ids: Sequence[str]
     ) -> dict[str, list[dict[str, object]]]:
         """Every item of the folder carrying one of `external_ids`, as wire entries, by external id."""
+        ...
+
+    async def occurrences(
+        self, folder: str, series_ids: Sequence[str], start: str, end: str
+    ) -> dict[str, list[CalendarEntry] | GatewayError]:
+        """Per master (calendar `folder`), its occurrences and exceptions overlapping [start, end]
+        (one ending at `start` included), sorted by original start, each a full entry with
+        series_type, series_id (the master's id) and original_start; a master gone: its
+        GatewayError(not_found) in its place."""
         ...
 
     async def search_contacts(self, text: str) -> list[dict[str, object]]: ...

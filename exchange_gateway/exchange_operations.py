@@ -25,7 +25,7 @@ from typing import Any, AsyncContextManager, AsyncIterator, Awaitable, Callable,
 import msgpack
 import trio
 
-from protocol.entries import Fetched, ItemError
+from protocol.entries import CALENDAR, Fetched, ItemError, Occurrences
 
 from . import arguments
 from .arguments import MAX_CHANGES
@@ -103,6 +103,7 @@ class ExchangeOperations:
             "exchange.update": self.update,
             "exchange.delete": self.delete,
             "exchange.find_external": self.find_external,
+            "exchange.occurrences": self.occurrences,
             "exchange.search_contacts": self.search_contacts,
             "exchange.app_check": self.app_check,
         }
@@ -242,6 +243,20 @@ class ExchangeOperations:
             raise GatewayError(BUSY, "a create of one of these items is still running in the gateway; ask again later")
         found = await self._run(target, lambda mailbox: mailbox.find_by_external_id(kind, folder, wanted))
         return found if every else {external_id: entries[0] for external_id, entries in found.items()}
+
+    async def occurrences(self, args: Mapping[str, Any]) -> Any:
+        """Each master's occurrences and exceptions in the window: {master id: {"items": [...]}}, or
+        {master id: {"error": {...}}} for a master that is gone (not_found) (protocol Occurrences)."""
+        if arguments.kind(args) != CALENDAR:
+            raise GatewayError(INVALID, "occurrences are a calendar's")
+        folder, series = arguments.text(args, "folder", ""), arguments.series(args)
+        start, end = arguments.window(args)
+        found = await self._run(self._target(args), lambda mailbox: mailbox.occurrences(folder, series, start, end))
+        by_series = {
+            master: ItemError.of(answer) if isinstance(answer, GatewayError) else tuple(answer)
+            for master, answer in found.items()
+        }
+        return Occurrences(by_series).to_wire()
 
     async def search_contacts(self, args: Mapping[str, Any]) -> Any:
         text = arguments.text(args, "text")

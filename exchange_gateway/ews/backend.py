@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence, TypeVar
 
-from protocol.entries import Entry, ItemRef
+from protocol.entries import CalendarEntry, Entry, ItemRef
 
 from ..backend import ItemResult, ItemUpdate
 from ..errors import AUTH_FAILED, GatewayError
@@ -90,6 +90,11 @@ class EwsMailbox:
         self, kind: str, folder: str, external_ids: Sequence[str]
     ) -> dict[str, list[dict[str, object]]]:
         return await self._run(lambda mailbox: mailbox.find_by_external_id(kind, folder, external_ids))
+
+    async def occurrences(
+        self, folder: str, series_ids: Sequence[str], start: str, end: str
+    ) -> dict[str, list[CalendarEntry] | GatewayError]:
+        return await self._run(lambda mailbox: mailbox.occurrences(folder, series_ids, start, end))
 
     async def search_contacts(self, text: str) -> list[dict[str, object]]:
         return await self._run(lambda mailbox: mailbox.search_contacts(text))

@@ -19,7 +19,19 @@ from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAd
 from exchangelib.properties import Body, HTMLBody
 from lxml import etree
 
-from protocol.entries import CONTACT_FIELDS, MAX_EMAILS, CalendarEntry, ContactEntry, format_utc, parse_date, parse_utc
+from protocol.entries import (
+    CONTACT_FIELDS,
+    EXCEPTION,
+    MASTER,
+    MAX_EMAILS,
+    OCCURRENCE,
+    SINGLE,
+    CalendarEntry,
+    ContactEntry,
+    format_utc,
+    parse_date,
+    parse_utc,
+)
 from protocol.text_limits import MAX_TEXT, shorten
 
 from ..errors import INVALID, GatewayError
@@ -28,7 +40,9 @@ PROPERTY_SET_ID = "6f0c8a52-3d1e-4b7a-9c55-2e8d41f7b3a9"  # ours: the PC CADDIE 
 EXTERNAL_ID_FIELD = "pccaddie_sync_id"
 WRITTEN_FIELD = "pccaddie_sync_written"
 PRIVATE_SENSITIVITIES = {"Private", "Confidential"}
+SERIES_TYPES = {"Single": SINGLE, "RecurringMaster": MASTER, "Occurrence": OCCURRENCE, "Exception": EXCEPTION}
 RECURRING_TYPES = {"RecurringMaster", "Occurrence", "Exception"}
+IN_SERIES_TYPES = {"Occurrence", "Exception"}  # one of a series' occurrences (changed: an exception)
 PHONE_LABELS = {"phone_home": "HomePhone", "phone_business": "BusinessPhone", "phone_mobile": "MobilePhone"}
 EMAIL_LABELS = tuple(f"EmailAddress{n}" for n in range(1, MAX_EMAILS + 1))
 ADDRESS_LABEL = "Home"
@@ -182,8 +196,13 @@ def _body_text(item: CalendarItem) -> tuple[str, bool]:
     return text.replace("\r\n", "\n").rstrip(), True
 
 
-def calendar_entry(item: CalendarItem) -> CalendarEntry:
+def calendar_entry(item: CalendarItem, series_id: str | None = None) -> CalendarEntry:
+    """The item's entry; `series_id`: an occurrence's or exception's master (EWS names it only by
+    a RecurringMasterItemId lookup or the series' UID, which the caller has done). A master is told
+    by its CalendarItemType alone: Exchange says IsRecurring false on it."""
     body, body_html = _body_text(item)
+    series_type = SERIES_TYPES.get(str(item.type or "Single"), SINGLE)
+    in_series = series_type in (OCCURRENCE, EXCEPTION)
     all_day = bool(item.is_all_day)
     if all_day:
         start, end = _day(item.start), _last_day(item)
@@ -207,6 +226,9 @@ def calendar_entry(item: CalendarItem) -> CalendarEntry:
         change_key=item.changekey,
         recurring=(item.type in RECURRING_TYPES) or bool(item.is_recurring),
         last_modified=format_utc(item.last_modified_time) if item.last_modified_time else None,
+        series_type=series_type,
+        series_id=series_id if in_series else None,
+        original_start=format_utc(item.original_start) if in_series and item.original_start else None,
     )
 
 
@@ -261,6 +283,8 @@ CALENDAR_READ_FIELDS = (
     "categories",
     "type",
     "is_recurring",
+    "original_start",
+    "uid",
     "last_modified_time",
     EXTERNAL_ID_FIELD,
     WRITTEN_FIELD,

@@ -20,15 +20,26 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
-from exchangelib import Account, CalendarItem, Contact, ItemId, Q
+from exchangelib import Account, CalendarItem, Contact, EWSDateTime, ItemId, Q
 from exchangelib.errors import ErrorFolderExists, ErrorFolderNotFound
 from exchangelib.folders import Calendar, Contacts, Folder
 from exchangelib.items import HARD_DELETE, NEVER_OVERWRITE, SAVE_ONLY, SEND_TO_NONE
-from exchangelib.properties import FieldPath
+from exchangelib.properties import FieldPath, RecurringMasterItemId
 from exchangelib.services.common import EWSService
 from loguru import logger
 
-from protocol.entries import CALENDAR, CONTACTS, KINDS, CalendarEntry, Change, ChangePage, ContactEntry, Entry, ItemRef
+from protocol.entries import (
+    CALENDAR,
+    CONTACTS,
+    KINDS,
+    CalendarEntry,
+    Change,
+    ChangePage,
+    ContactEntry,
+    Entry,
+    ItemRef,
+    parse_utc,
+)
 
 from .. import fitting
 from ..arguments import MAX_CHANGES
@@ -41,6 +52,7 @@ from .services import CreateItems, DeleteItems, GetItems, SyncItems, UpdateItems
 
 FETCH_CHUNK = 250
 WRITE_CHUNK = 100  # items per EWS request
+VIEW_PAGE = 1000  # entries of one CalendarView request (Exchange gives at most 1000 by default)
 T = TypeVar("T")
 
 
@@ -127,9 +139,9 @@ class Mailbox:
 
     # -- reading -------------------------------------------------------------------------------
 
-    def _entry(self, item: object) -> CalendarEntry | ContactEntry:
+    def _entry(self, item: object, series_id: str | None = None) -> CalendarEntry | ContactEntry:
         if isinstance(item, CalendarItem):
-            return convert.calendar_entry(item)
+            return convert.calendar_entry(item, series_id)
         if isinstance(item, Contact):
             return convert.contact_entry(item)
         raise GatewayError(UNSUPPORTED, f"the sync does not handle items of the kind {type(item).__name__}")
@@ -148,16 +160,43 @@ class Mailbox:
             outcomes += _accounted(chunk, service.call(items=chunk, additional_fields=fields, shape="IdOnly"))
         return outcomes
 
-    def fetch(self, ids: Sequence[str]) -> list[CalendarEntry | ContactEntry | GatewayError]:
+    def _masters_of(self, items: Sequence[object]) -> dict[str, str]:
+        """The master's id of each occurrence and exception among `items` (by the item's id), by a
+        GetItem of their RecurringMasterItemIds; one whose master cannot be read is left out."""
+        wanted = [item.id for item in items if isinstance(item, CalendarItem) and item.type in convert.IN_SERIES_TYPES]
+        masters: dict[str, str] = {}
+        for start in range(0, len(wanted), FETCH_CHUNK):
+            chunk = wanted[start : start + FETCH_CHUNK]
+            refs = [RecurringMasterItemId(id=i) for i in chunk]
+            service = GetItems(account=self.account, chunk_size=len(refs))
+            for occurrence_id, master in zip(
+                chunk, _accounted(refs, service.call(items=refs, additional_fields=set(), shape="IdOnly"))
+            ):
+                if isinstance(master, Exception):
+                    if is_mailbox_wide(master):
+                        raise map_exception(master)
+                    continue
+                master_id = getattr(master, "id", None)
+                if isinstance(master_id, str) and master_id:
+                    masters[occurrence_id] = master_id
+        return masters
+
+    def fetch(
+        self, ids: Sequence[str], masters: dict[str, str] | None = None
+    ) -> list[CalendarEntry | ContactEntry | GatewayError]:
         """Full items by id, in order; a missing one (or one of a kind the sync does not handle,
-        or one exchangelib cannot read) gives its error in its place."""
+        or one exchangelib cannot read) gives its error in its place. An occurrence or exception
+        names its master (`masters`: already known, by the occurrence's id; else looked up)."""
         results: list[CalendarEntry | ContactEntry | GatewayError] = []
-        for item_id, item in zip(ids, self._get_items(ids)):
+        items = self._get_items(ids)
+        if masters is None:
+            masters = self._masters_of(items)
+        for item_id, item in zip(ids, items):
             if isinstance(item, Exception):
                 results.append(_unreadable(item_id, item))
                 continue
             try:
-                results.append(self._entry(item))
+                results.append(self._entry(item, masters.get(getattr(item, "id", None) or item_id)))
             except GatewayError as exc:
                 results.append(exc)
             except (ValueError, TypeError, AttributeError, KeyError) as exc:
@@ -238,6 +277,72 @@ class Mailbox:
                 if entry.external_id in chunk:
                     found.setdefault(entry.external_id, []).append(entry.to_wire())
         return found
+
+    def occurrences(
+        self, folder_name: str, series_ids: Sequence[str], start: str, end: str
+    ) -> dict[str, list[CalendarEntry] | GatewayError]:
+        """Each master's occurrences and exceptions overlapping [start, end]: the masters read (a
+        GetItem: their UIDs), the folder's CalendarView over the window (ids, UIDs and types only,
+        paged: a view of more than VIEW_PAGE entries is asked again from the last start it gave),
+        the occurrences matched to their masters by UID, and read in full (GetItem: our extended
+        properties on an exception). A master gone: not_found; an item that is no series (any
+        more): no occurrences."""
+        folder = self.folder(CALENDAR, folder_name)
+        answers: dict[str, list[CalendarEntry] | GatewayError] = {}
+        by_uid: dict[str, str] = {}
+        for master_id, master in zip(series_ids, self._get_items(series_ids)):
+            if isinstance(master, Exception):
+                error = _unreadable(master_id, master)
+                answers[master_id] = error if error.code != UNSUPPORTED else GatewayError(NOT_FOUND, error.message)
+            elif not isinstance(master, CalendarItem):
+                answers[master_id] = GatewayError(NOT_FOUND, "the item is not a calendar item, so no series")
+            else:
+                answers[master_id] = []
+                if master.type == "RecurringMaster" and master.uid:
+                    by_uid[master.uid] = master_id
+        if not by_uid:
+            return answers
+        masters = {item_id: by_uid[uid] for item_id, uid in self._view(folder, start, end) if uid in by_uid}
+        ids = list(masters)
+        for entry in self.fetch(ids, masters):
+            if isinstance(entry, CalendarEntry) and entry.series_id is not None:
+                found = answers[entry.series_id]
+                assert isinstance(found, list)
+                found.append(entry)
+        for found in answers.values():
+            if isinstance(found, list):
+                found.sort(key=lambda e: (e.original_start or "", e.start, e.id or ""))
+        return answers
+
+    def _view(self, folder: Folder, start: str, end: str) -> list[tuple[str, str]]:
+        """(id, UID) of every occurrence and exception in the folder's CalendarView over [start, end]."""
+        zone = convert.UTC_ZONE
+        first = EWSDateTime.from_datetime(parse_utc(start, "start").replace(tzinfo=None)).replace(tzinfo=zone)
+        last = EWSDateTime.from_datetime(parse_utc(end, "end").replace(tzinfo=None)).replace(tzinfo=zone)
+        seen: dict[str, str] = {}
+        try:
+            while True:
+                page = list(folder.view(start=first, end=last, max_items=VIEW_PAGE).only("uid", "type", "start"))
+                for item in page:
+                    if isinstance(item, Exception):
+                        raise item
+                fresh = [item for item in page if item.id not in seen]
+                for item in fresh:
+                    if isinstance(item, CalendarItem) and item.type in convert.IN_SERIES_TYPES and item.uid:
+                        seen[item.id] = item.uid
+                    else:
+                        seen.setdefault(item.id, "")
+                if len(page) < VIEW_PAGE:
+                    break
+                if not fresh:
+                    raise GatewayError(
+                        SERVER_ERROR, f"more than {VIEW_PAGE} calendar entries begin at {first.isoformat()}"
+                    )
+                first = max(item.start for item in page if isinstance(item.start, dt.datetime))
+        except ErrorFolderNotFound as exc:
+            self._folder_gone(CALENDAR, exc)
+            raise
+        return [(item_id, uid) for item_id, uid in seen.items() if uid]
 
     def search_contacts(self, text: str, limit: int = 50) -> list[dict[str, object]]:
         needle = text.strip().casefold()

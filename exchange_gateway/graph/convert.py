@@ -18,7 +18,17 @@ from typing import Any, Mapping
 
 from exchangelib.winzone import MS_TIMEZONE_TO_IANA_MAP
 
-from protocol.entries import CalendarEntry, ContactEntry, format_utc, parse_date, parse_utc
+from protocol.entries import (
+    EXCEPTION,
+    MASTER,
+    OCCURRENCE,
+    CalendarEntry,
+    ContactEntry,
+    format_utc,
+    parse_date,
+    parse_utc,
+)
+from protocol.entries import SINGLE as SINGLE_ENTRY
 
 from ..errors import INVALID, UNSUPPORTED, GatewayError
 from ..ews.convert import PROPERTY_SET_ID, SyncExternalId, SyncWritten, display_name, file_as, wants_reminder
@@ -35,6 +45,7 @@ EXPAND_OURS = (
 _PROPTAG_ID = re.compile(r"^\s*integer\s+0x([0-9a-f]{1,8})\s*$", re.I)
 PRIVATE = ("private", "confidential")
 SINGLE = "singleInstance"
+SERIES_TYPES = {SINGLE: SINGLE_ENTRY, "seriesMaster": MASTER, "occurrence": OCCURRENCE, "exception": EXCEPTION}
 _DATETIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?$")
 
 
@@ -198,8 +209,20 @@ def iana_zone(name: str | None) -> str | None:
         return None
 
 
+def _original_start(data: Mapping[str, Any]) -> str | None:
+    """An occurrence's originalStart (an Edm.DateTimeOffset) as a UTC instant."""
+    text = data.get("originalStart")
+    if not isinstance(text, str) or not text:
+        return None
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return format_utc(moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc))
+
+
 def calendar_entry(data: Mapping[str, Any]) -> CalendarEntry:
-    """An event's entry; ValueError for an event that cannot be read."""
+    """An event's entry (an occurrence's or exception's with its master's id and original start);
+    ValueError for an event that cannot be read."""
+    series_type = SERIES_TYPES.get(str(data.get("type") or SINGLE), SINGLE_ENTRY)
+    in_series = series_type in (OCCURRENCE, EXCEPTION)
     zone_name = iana_zone(data.get("originalStartTimeZone")) or "UTC"
     start, end = _instant(data.get("start"), "start"), _instant(data.get("end"), "end")
     all_day = bool(data.get("isAllDay"))
@@ -229,8 +252,11 @@ def calendar_entry(data: Mapping[str, Any]) -> CalendarEntry:
         written=_property(ours, WRITTEN_PROPERTY),
         id=str(data["id"]),
         change_key=data.get("changeKey"),
-        recurring=str(data.get("type") or SINGLE) != SINGLE,
+        recurring=series_type != SINGLE_ENTRY,
         last_modified=format_utc(parse_utc(modified, "lastModifiedDateTime")) if isinstance(modified, str) else None,
+        series_type=series_type,
+        series_id=str(data["seriesMasterId"]) if in_series and data.get("seriesMasterId") else None,
+        original_start=_original_start(data) if in_series else None,
     )
 
 

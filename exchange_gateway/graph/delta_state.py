@@ -28,6 +28,7 @@ PREFIX = "graph1."
 SLACK = 1  # seconds between the round's snapshot and its Date header, at most
 SKIP, DELTA = "skip", "delta"
 MAX_RECENT = 100  # ids of recent items a state keeps, at most (~75 bytes each on the wire)
+MAX_SERIES_KNOWN = 200  # series masters a state keeps with their change keys, at most (~200 bytes each)
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,20 @@ class Known:
 @dataclass(frozen=True)
 class DeltaState:
     """`mode` skip (a page of a round follows) or delta (the round is done); `base` what the round
-    started from knew (None: a first round, everything is new); `round` what this round knows so far."""
+    started from knew (None: a first round, everything is new); `round` what this round knows so far;
+    `series` the series masters the feed has told (id, change key): calendarView's delta reports a
+    deleted occurrence (or every occurrence of a deleted series) by the occurrence's id alone, so
+    a round with removals asks these masters whether they changed (MAX_SERIES_KNOWN, the latest)."""
 
     mode: str
     token: str
     round: Known
     base: Known | None = None
+    series: tuple[tuple[str, str], ...] = ()
+
+    def with_series(self, series: dict[str, str]) -> DeltaState:
+        kept = list(series.items())[-MAX_SERIES_KNOWN:]
+        return replace(self, series=tuple(kept))
 
     def knowing(self, seen: dict[str, int], removed: set[str]) -> Known:
         """This round's knowledge after a page: the items seen made recently, those removed dropped,
@@ -75,7 +84,14 @@ class DeltaState:
         return Known(self.round.second, tuple(sorted(kept.items())), through)
 
     def to_text(self) -> str:
-        data = {"m": self.mode, "t": self.token, "r": _known(self.round), "b": _known(self.base) if self.base else None}
+        data: dict[str, object] = {
+            "m": self.mode,
+            "t": self.token,
+            "r": _known(self.round),
+            "b": _known(self.base) if self.base else None,
+        }
+        if self.series:
+            data["s"] = [list(pair) for pair in self.series]
         return PREFIX + base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
 
     @classmethod
@@ -88,7 +104,8 @@ class DeltaState:
             if mode not in (SKIP, DELTA) or not isinstance(token, str) or not token:
                 raise ValueError("no token")
             base = _read_known(data["b"]) if data.get("b") is not None else None
-            return cls(mode, token, _read_known(data["r"]), base)
+            series = tuple((str(i), str(k)) for i, k in data.get("s") or ())
+            return cls(mode, token, _read_known(data["r"]), base, series)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise GatewayError(
                 SYNC_STATE_INVALID, f"the sync state is not one of Microsoft Graph's feeds ({exc}): read afresh"

@@ -11,9 +11,10 @@ the entry, so that Graph makes no second event when the same create is sent agai
 
 The calendar's feed is calendarView's delta within DELTA_WINDOW of the first read (Graph's delta
 needs a window; EWS reports the whole folder, and the engine keeps to its own window, well inside
-this one); an occurrence or exception of a series is reported as its series (recurring, which the
-sync leaves alone). The contacts' feed is the contact folder's delta. A page's state is a
-delta_state.DeltaState.
+this one); an occurrence or exception of a series is reported as its master (once a page), and a
+removal, which names an occurrence by its own id only, makes the state's known masters be asked
+whether they changed or are gone (delta_state.DeltaState.series). The contacts' feed is the
+contact folder's delta. A page's state is a delta_state.DeltaState.
 """
 
 from __future__ import annotations
@@ -31,12 +32,15 @@ from protocol.entries import (
     CONTACT_FIELDS,
     CONTACTS,
     KINDS,
+    SERIES_FIELDS,
+    SINGLE,
     CalendarEntry,
     Change,
     ChangePage,
     ContactEntry,
     Entry,
     ItemRef,
+    parse_utc,
 )
 
 from .. import fitting
@@ -84,16 +88,16 @@ def transaction_id(mailbox: str, folder_path: str, entry: CalendarEntry) -> str:
 
 
 _CALENDAR_WIRE_NAMES = tuple(sorted(f.name for f in dataclasses.fields(CalendarEntry)))
+_SINGLE_WIRE_NAMES = tuple(name for name in _CALENDAR_WIRE_NAMES if name not in SERIES_FIELDS)
 
 
 def _wire_items(entry: CalendarEntry) -> list[tuple[str, Any]]:
     """`sorted(entry.to_wire().items())`, without `dataclasses.asdict`'s deep copy of every field
     (a tenth of the gateway's CPU in an export on Graph): the entry's fields are plain values but
-    its categories, which go on the wire as a list."""
-    return [
-        (name, list(entry.categories) if name == "categories" else getattr(entry, name))
-        for name in _CALENDAR_WIRE_NAMES
-    ]
+    its categories, which go on the wire as a list; a single item's wire has no series fields
+    (so its transactionId is what it was before they came)."""
+    names = _SINGLE_WIRE_NAMES if entry.series_type == SINGLE else _CALENDAR_WIRE_NAMES
+    return [(name, list(entry.categories) if name == "categories" else getattr(entry, name)) for name in names]
 
 
 class GraphMailbox:
@@ -304,19 +308,29 @@ class GraphMailbox:
     async def _page(
         self, kind: str, state: DeltaState, page: Mapping[str, Any], with_items: bool
     ) -> tuple[list[Change], DeltaState, bool]:
+        """A delta page's changes. An occurrence or exception is folded into its master's change
+        (once a page), as EWS's SyncFolderItems reports a series. A removal names an occurrence (or
+        a single event) by its own id only: then the masters the state knows are asked whether they
+        changed (an update) or are gone (a delete); the removal itself stays a delete of that id."""
         reported: dict[str, dict[str, Any]] = {}
         removed: list[str] = []
+        series = dict(state.series)
         for value in page.get("value") or ():
             if not isinstance(value, dict) or not value.get("id"):
                 continue
             if "@removed" in value:
                 removed.append(str(value["id"]))
             elif kind == CALENDAR and value.get("seriesMasterId") and value.get("type") != "seriesMaster":
-                reported.setdefault(str(value["seriesMasterId"]), {"id": value["seriesMasterId"], "series": True})
+                master = str(value["seriesMasterId"])
+                reported.setdefault(master, {"id": master, "series": True})
             else:
                 reported[str(value["id"])] = value
-        series = [i for i, v in reported.items() if v.get("series")]
-        fetched = dict(zip(series, await self.fetch(series))) if series else {}
+        if kind == CALENDAR and removed:
+            for master in series:
+                if master not in reported:
+                    reported[master] = {"id": master, "series": True, "asked": True}
+        masters = [i for i, v in reported.items() if v.get("series")]
+        fetched = dict(zip(masters, await self.fetch(masters))) if masters else {}
         wanted = [i for i in reported if i not in fetched] if with_items else []
         fetched.update(zip(wanted, await self.fetch(wanted)))
         seen: dict[str, int] = {}
@@ -325,12 +339,18 @@ class GraphMailbox:
             entry = fetched.get(item_id)
             if isinstance(entry, GatewayError):
                 if entry.code == NOT_FOUND:
+                    series.pop(item_id, None)
                     changes.append(Change("delete", item_id))
                 elif entry.code == UNSUPPORTED:
                     changes.append(Change(UNSUPPORTED, item_id, item_type="unknown"))
                 else:
                     raise entry
                 continue
+            if value.get("series") and isinstance(entry, CalendarEntry):
+                if value.get("asked") and series.get(item_id) == entry.change_key:
+                    continue  # not this series' removal
+                series.pop(item_id, None)
+                series[item_id] = entry.change_key or ""
             created = _second(value.get("createdDateTime"))
             seen[item_id] = created
             base = state.base
@@ -338,6 +358,8 @@ class GraphMailbox:
             change_key = entry.change_key if entry is not None else value.get("changeKey")
             changes.append(Change(kind_of, item_id, entry if with_items else None, change_key=change_key))
         changes += [Change("delete", item_id) for item_id in removed if item_id not in reported]
+        for item_id in removed:
+            series.pop(item_id, None)
         known = state.knowing(seen, set(removed))
         next_link, delta_link = page.get("@odata.nextLink"), page.get("@odata.deltaLink")
         if delta_link:
@@ -346,7 +368,54 @@ class GraphMailbox:
             after = DeltaState(SKIP, _token(next_link, "$skiptoken"), known, state.base)
         else:
             raise GatewayError(SERVER_ERROR, "Microsoft Graph's delta page has neither a next nor a delta link")
-        return changes, after, bool(delta_link)
+        return changes, after.with_series(series), bool(delta_link)
+
+    async def occurrences(
+        self, folder: str, series_ids: Sequence[str], start: str, end: str
+    ) -> dict[str, list[CalendarEntry] | GatewayError]:
+        """Each master's `instances` over the window, our properties expanded, the masters in one
+        `$batch` and each followed by its nextLinks. Asked from a second before `start` and kept
+        only when ending at `start` or later, so that one ending exactly at `start` is in, whatever
+        Graph's own rule at that edge. A master gone: not_found."""
+        first = _stamp(parse_utc(start, "start") - dt.timedelta(seconds=1))
+        params = {"startDateTime": first, "endDateTime": end, "$expand": convert.EXPAND_OURS, "$top": PAGE}
+        headers = {"Prefer": prefer(page_size=int(PAGE))}
+        pending = {m: GraphRequest("GET", f"/events/{m}/instances", params, headers=headers) for m in series_ids}
+        found: dict[str, list[CalendarEntry] | GatewayError] = {m: [] for m in series_ids}
+        while pending:
+            answers = await self._client.batch(list(pending.values()))
+            following: dict[str, GraphRequest] = {}
+            for master, answer in zip(list(pending), answers):
+                if not answer.ok:
+                    error = self._failure(answer)
+                    if is_mailbox_wide(error):
+                        raise error
+                    found[master] = GatewayError(NOT_FOUND, error.message) if answer.status in (400, 404) else error
+                    continue
+                page = answer.value()
+                entries = found[master]
+                assert isinstance(entries, list)
+                for value in page.get("value") or ():
+                    entry = self._entry(str(value.get("id")), value) if isinstance(value, dict) else None
+                    if isinstance(entry, CalendarEntry) and entry.series_id == master and entry.occurrence_key:
+                        entries.append(entry)
+                link = page.get("@odata.nextLink")
+                if link:
+                    relative = self._client.relative(str(link))
+                    if relative is None:
+                        raise GatewayError(SERVER_ERROR, "Microsoft Graph's next page points outside the mailbox")
+                    path, _, query = relative.partition("?")
+                    following[master] = GraphRequest(
+                        "GET", path, {k: v[-1] for k, v in parse_qs(query).items()}, headers=headers
+                    )
+            pending = following
+        window_start = parse_utc(start, "start")
+        for master, entries in found.items():
+            if isinstance(entries, list):
+                kept = [e for e in entries if e.all_day or parse_utc(e.end, "end") >= window_start]
+                kept.sort(key=lambda e: (e.original_start or "", e.id or ""))
+                found[master] = kept
+        return found
 
     async def find_by_external_id(
         self, kind: str, folder: str, external_ids: Sequence[str]

@@ -15,7 +15,9 @@ from typing import Any, Protocol
 import trio
 from exchangelib import Account, CalendarItem, Contact, DistributionList, EWSDateTime, EWSTimeZone, Message
 from exchangelib.indexed_properties import EmailAddress
-from exchangelib.properties import Body, HTMLBody
+from exchangelib.items import SEND_TO_NONE
+from exchangelib.properties import Body, HTMLBody, OccurrenceItemId
+from exchangelib.recurrence import Recurrence, WeeklyPattern
 
 from exchange_gateway.ews.convert import EXTERNAL_ID_FIELD, register_external_id
 from exchange_standin.graph_model import ews_id, graph_id
@@ -57,6 +59,19 @@ class Outlook(Protocol):
         """A message (e.g. a meeting request) lying in the calendar."""
         ...
 
+    async def create_series(self, count: int, **fields: Any) -> str:
+        """A weekly series of `count` occurrences, the first at `start`-`end` (on that weekday, at
+        that wall time in `timezone`): its master's id."""
+        ...
+
+    async def update_occurrence(self, master_id: str, index: int, **fields: Any) -> None:
+        """Change occurrence `index` (1-based) of the series alone: it becomes an exception."""
+        ...
+
+    async def delete_occurrence(self, master_id: str, index: int) -> None:
+        """Delete occurrence `index` (1-based) of the series alone."""
+        ...
+
 
 class FakeOutlook:
     def __init__(self, exchange: FakeExchange) -> None:
@@ -85,6 +100,16 @@ class FakeOutlook:
 
     async def create_message(self, subject: str) -> str:
         return self.exchange.user_create_message(subject)
+
+    # the fake's series (branch series-engine): these user methods are its to provide
+    async def create_series(self, count: int, **fields: Any) -> str:
+        return self.exchange.user_create_series(count=count, **self._fields(fields))  # type: ignore[attr-defined, no-any-return]
+
+    async def update_occurrence(self, master_id: str, index: int, **fields: Any) -> None:
+        self.exchange.user_update_occurrence(master_id, index, **self._fields(fields))  # type: ignore[attr-defined]
+
+    async def delete_occurrence(self, master_id: str, index: int) -> None:
+        self.exchange.user_delete_occurrence(master_id, index)  # type: ignore[attr-defined]
 
 
 def _moment(text: str, zone: EWSTimeZone) -> EWSDateTime:
@@ -189,6 +214,36 @@ class ExchangelibOutlook:
 
         return await self._run(work)
 
+    async def create_series(self, count: int, **fields: Any) -> str:
+        def work() -> str:
+            values = self._values(fields)
+            first = values["start"].astimezone(values.get("_start_timezone", EWSTimeZone("UTC")))
+            pattern = WeeklyPattern(interval=1, weekdays=[first.isoweekday()])
+            values["recurrence"] = Recurrence(pattern=pattern, start=first.date(), number=count)
+            item = CalendarItem(account=self.account, folder=self.account.calendar, **values)
+            item.save(send_meeting_invitations=SEND_TO_NONE)
+            return item.id
+
+        return await self._run(work)
+
+    def _occurrence(self, master_id: str, index: int) -> Any:
+        (item,) = self.account.fetch(ids=[OccurrenceItemId(id=master_id, instance_index=index)])
+        assert not isinstance(item, Exception), item
+        return item
+
+    async def update_occurrence(self, master_id: str, index: int, **fields: Any) -> None:
+        def work() -> None:
+            item = self._occurrence(master_id, index)
+            values = self._values(fields)
+            for name, value in values.items():
+                setattr(item, name, value)
+            item.save(update_fields=list(values), send_meeting_invitations=SEND_TO_NONE)
+
+        await self._run(work)
+
+    async def delete_occurrence(self, master_id: str, index: int) -> None:
+        await self._run(lambda: self._occurrence(master_id, index).delete(send_meeting_cancellations=SEND_TO_NONE))
+
 
 class GraphIdsOutlook:
     """An Outlook that names items by their Graph ids (the EWS ids in REST form), for a mailbox the
@@ -214,3 +269,12 @@ class GraphIdsOutlook:
 
     async def create_message(self, subject: str) -> str:
         return graph_id(await self.outlook.create_message(subject))
+
+    async def create_series(self, count: int, **fields: Any) -> str:
+        return graph_id(await self.outlook.create_series(count, **fields))
+
+    async def update_occurrence(self, master_id: str, index: int, **fields: Any) -> None:
+        await self.outlook.update_occurrence(ews_id(master_id), index, **fields)
+
+    async def delete_occurrence(self, master_id: str, index: int) -> None:
+        await self.outlook.delete_occurrence(ews_id(master_id), index)

@@ -157,6 +157,23 @@ def test_a_series_and_an_unknown_zone():
     assert not convert.calendar_entry(graph_event(isReminderOn=False)).reminder_minutes
 
 
+@pytest.mark.parametrize(
+    "graph_type, series_type", [("singleInstance", "single"), ("occurrence", "occurrence"), ("exception", "exception")]
+)
+def test_an_events_place_in_its_series(graph_type: str, series_type: str):
+    """An occurrence or exception names its master and its original start (a UTC instant, whatever
+    precision or offset Graph gives it); a single event or a master has neither."""
+    event = graph_event(type=graph_type, seriesMasterId="MASTER", originalStart="2026-06-01T09:30:00.0000000+02:00")
+    entry = convert.calendar_entry(event)
+    in_series = series_type != "single"
+    assert (entry.series_type, entry.recurring) == (series_type, in_series)
+    assert (entry.series_id, entry.original_start) == (
+        ("MASTER", "2026-06-01T07:30:00Z") if in_series else (None, None)
+    )
+    master = convert.calendar_entry(graph_event(type="seriesMaster"))
+    assert (master.series_type, master.series_id, master.original_start) == ("master", None, None)
+
+
 def test_an_event_without_times_cannot_be_read():
     with pytest.raises(ValueError):
         convert.calendar_entry(graph_event(start={"timeZone": "UTC"}))

@@ -8,7 +8,7 @@ import base64
 import pytest
 
 from exchange_gateway.errors import GatewayError
-from exchange_gateway.graph.delta_state import DELTA, MAX_RECENT, SKIP, DeltaState, Known
+from exchange_gateway.graph.delta_state import DELTA, MAX_RECENT, MAX_SERIES_KNOWN, SKIP, DeltaState, Known
 from exchange_gateway.graph.mailbox import merged
 from protocol.entries import Change
 
@@ -16,6 +16,14 @@ from protocol.entries import Change
 def test_the_state_round_trips():
     state = DeltaState(SKIP, "tok/en+=", Known(1000, (("A", 999),)), Known(900))
     assert DeltaState.from_text(state.to_text()) == state
+    told = state.with_series({"M1": "ck1", "M2": "ck2"})
+    assert DeltaState.from_text(told.to_text()) == told and told.series == (("M1", "ck1"), ("M2", "ck2"))
+    assert told.next_round(1001).series == told.series  # the masters known carry over to the next round
+
+
+def test_the_state_keeps_the_latest_series_masters_only():
+    told = DeltaState(DELTA, "t", Known(1000)).with_series({f"M{n}": "ck" for n in range(MAX_SERIES_KNOWN + 5)})
+    assert [i for i, _ in told.series] == [f"M{n}" for n in range(5, MAX_SERIES_KNOWN + 5)]
 
 
 @pytest.mark.parametrize("text", ["not a sync state", "graph1.", "graph1.e30=", "graph1.!!!", "H4sIAAAA"])

@@ -10,6 +10,7 @@ import pytest
 
 from exchange_gateway.errors import GatewayError
 from exchange_gateway.graph.client import GraphClient
+from exchange_gateway.graph.delta_state import SKIP, DeltaState, Known
 from exchange_gateway.graph.mailbox import GraphMailbox
 from protocol.entries import CalendarEntry, ItemRef
 
@@ -95,3 +96,57 @@ async def test_deleting_what_is_gone_is_done():
         "/users/anna@club.example/events/X",
         "/users/anna@club.example/contacts/X",
     ]
+
+
+def event(event_id: str, change_key: str, **more: Any) -> dict[str, Any]:
+    return {
+        "id": event_id,
+        "changeKey": change_key,
+        "subject": "Training",
+        "start": {"dateTime": "2026-06-01T07:30:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-06-01T08:30:00", "timeZone": "UTC"},
+        **more,
+    }
+
+
+def graph_events(events: dict[str, dict[str, Any]]) -> Callable[[int, dict[str, Any]], dict[str, Any]]:
+    """A $batch answering GET /events/{id} from `events` (absent: 404)."""
+
+    def answer(_n: int, request: dict[str, Any]) -> dict[str, Any]:
+        event_id = request["url"].split("?")[0].rsplit("/", 1)[-1]
+        if event_id in events:
+            return {"status": 200, "headers": {}, "body": events[event_id]}
+        return {"status": 404, "headers": {}, "body": {"error": {"code": "ErrorItemNotFound", "message": "gone"}}}
+
+    return answer
+
+
+DELTA_LINK = {"@odata.deltaLink": f"{GRAPH}/users/anna@club.example/calendarView/delta?$deltatoken=NEXT"}
+
+
+async def test_a_page_tells_each_series_once_as_its_master():
+    master = event("M1", "CK-M1", type="seriesMaster")
+    mailbox, batches = scripted(graph_events({"M1": master}))
+    occurrences = [
+        event(f"O{n}", f"CK{n}", type=kind, seriesMasterId="M1", originalStart=f"2026-06-0{n}T07:30:00Z")
+        for n, kind in ((1, "occurrence"), (2, "exception"), (3, "occurrence"))
+    ]
+    page = {"value": [*occurrences, event("S1", "CK-S1", type="singleInstance")], **DELTA_LINK}
+    state = DeltaState(SKIP, "-", Known(1000))
+    changes, after, done = await mailbox._page("calendar", state, page, with_items=False)
+    assert [(c.kind, c.id, c.change_key) for c in changes] == [("create", "M1", "CK-M1"), ("create", "S1", "CK-S1")]
+    assert done and after.series == (("M1", "CK-M1"),)
+    assert [r["url"].split("?")[0] for b in batches for r in b] == ["/users/anna@club.example/events/M1"]
+
+
+async def test_a_removal_asks_the_known_masters_whether_they_changed_or_are_gone():
+    """calendarView's delta names a deleted occurrence by its own id: the masters the state knows
+    say whether it was theirs (a new change key: an update) or the series is gone (a delete)."""
+    events = {"M1": event("M1", "CK-M1-new", type="seriesMaster"), "M2": event("M2", "CK-M2", type="seriesMaster")}
+    mailbox, _ = scripted(graph_events(events))
+    state = DeltaState(SKIP, "tok", Known(1000), Known(900)).with_series({"M1": "CK-M1", "M2": "CK-M2", "M3": "CK-M3"})
+    page = {"value": [{"id": "O7", "@removed": {"reason": "deleted"}}], **DELTA_LINK}
+    changes, after, _ = await mailbox._page("calendar", state, page, with_items=True)
+    assert [(c.kind, c.id) for c in changes] == [("update", "M1"), ("delete", "M3"), ("delete", "O7")]
+    assert changes[0].entry is not None and changes[0].entry.series_type == "master"
+    assert after.series == (("M2", "CK-M2"), ("M1", "CK-M1-new"))
