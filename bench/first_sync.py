@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -76,7 +77,7 @@ def items(account: Account, count: int, prefix: str, like_ours: bool = False) ->
         register_external_id()
         # the mark of what the sync wrote (a digest), where the gateway carries one
         has_mark = "written" in {field.name for field in dataclasses.fields(CalendarEntry)}
-        marks = {"written": "0" * 64} if has_mark else {}
+        marks: dict[str, Any] = {"written": "0" * 64} if has_mark else {}
     for n in range(count):
         start = EWSDateTime.from_datetime(today + dt.timedelta(days=1 + n % 300, hours=7 + n % 11)).replace(tzinfo=ZONE)
         end = start + dt.timedelta(minutes=50)
@@ -128,7 +129,8 @@ class Spies:
     """py-spy sampling the given processes until stopped (SIGINT makes it write its file)."""
 
     def __init__(self, py_spy: str, folder: Path, idle: bool = False) -> None:
-        self.py_spy, self.folder, self.running, self.idle = py_spy, folder, [], idle
+        self.py_spy, self.folder, self.idle = py_spy, folder, idle
+        self.running: list[subprocess.Popen[bytes]] = []
         folder.mkdir(parents=True, exist_ok=True)
 
     def attach(self, name: str, pid: int) -> None:
@@ -180,6 +182,41 @@ def log_phases(stage: Stage, wall_started: float) -> list[tuple[str, float]]:
     return phases
 
 
+@dataclasses.dataclass(frozen=True)
+class Export:
+    """One measured sync-now of the export: its wall time, the peak memory and CPU of each process,
+    its log's phases and the Exchange requests it made."""
+
+    seconds: float
+    peak_kib: int
+    sync_cpu: float
+    gateway_cpu: float
+    emulator_cpu: float
+    phases: list[tuple[str, float]]
+    requests: int
+
+
+def measured_export(stage: Stage, options: argparse.Namespace, prototype: bool) -> Export:
+    """The sync-now that exports what PC CADDIE holds, measured (py-spied with --profile)."""
+    requests_before = stage.emulator_requests()
+    spies = Spies(options.py_spy, options.profile, options.idle) if options.profile is not None else None
+    if spies is not None:
+        spies.attach("gateway", stage.gateway.pid)
+        spies.attach("emulator", stage.emulator.pid)
+        time.sleep(1)  # py-spy attaches
+    gateway_cpu, emulator_cpu = cpu_seconds(stage.gateway.pid), cpu_seconds(stage.emulator.pid)
+    wall_started = time.time()
+    seconds, peak, sync_cpu = sync_now(stage, spies, prototype)
+    gateway_cpu = cpu_seconds(stage.gateway.pid) - gateway_cpu
+    emulator_cpu = cpu_seconds(stage.emulator.pid) - emulator_cpu
+    if spies is not None:
+        spies.stop()
+    phases = log_phases(stage, wall_started)
+    return Export(
+        seconds, peak, sync_cpu, gateway_cpu, emulator_cpu, phases, stage.emulator_requests() - requests_before
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=10_000)
@@ -216,21 +253,10 @@ def main() -> None:
             areas = stage.club(users=1, calendars_per_user=1)
             # 1. PC CADDIE → Exchange
             stage.appointments(areas, total=n, in_window=n)
-            requests_before = stage.emulator_requests()
-            spies = Spies(options.py_spy, options.profile, options.idle) if options.profile is not None else None
-            if spies is not None:
-                spies.attach("gateway", stage.gateway.pid)
-                spies.attach("emulator", stage.emulator.pid)
-                time.sleep(1)  # py-spy attaches
-            gateway_cpu, emulator_cpu = cpu_seconds(stage.gateway.pid), cpu_seconds(stage.emulator.pid)
-            wall_started = time.time()
-            export_s, sync_peak, export_cpu = sync_now(stage, spies, options.prototype)
-            gateway_cpu = cpu_seconds(stage.gateway.pid) - gateway_cpu
-            emulator_cpu = cpu_seconds(stage.emulator.pid) - emulator_cpu
-            if spies is not None:
-                spies.stop()
-            phases = log_phases(stage, wall_started)
-            export_requests = stage.emulator_requests() - requests_before
+            export = measured_export(stage, options, options.prototype)
+            export_s, sync_peak, export_cpu = export.seconds, export.peak_kib, export.sync_cpu
+            gateway_cpu, emulator_cpu, phases = export.gateway_cpu, export.emulator_cpu, export.phases
+            export_requests = export.requests
             account = outlook(stage)
             assert account.calendar.all().count() == n, "not all items arrived"
             # 2. Exchange → PC CADDIE: make N in Exchange (timed: that is the floor), then import them
@@ -297,21 +323,10 @@ def graph_main(options: argparse.Namespace) -> None:
             areas = stage.club(users=1, calendars_per_user=1)
             # 1. PC CADDIE -> Exchange
             stage.appointments(areas, total=n, in_window=n)
-            requests_before = stage.emulator_requests()
-            spies = Spies(options.py_spy, options.profile, options.idle) if options.profile is not None else None
-            if spies is not None:
-                spies.attach("gateway", stage.gateway.pid)
-                spies.attach("emulator", stage.emulator.pid)
-                time.sleep(1)  # py-spy attaches
-            gateway_cpu, emulator_cpu = cpu_seconds(stage.gateway.pid), cpu_seconds(stage.emulator.pid)
-            wall_started = time.time()
-            export_s, sync_peak, export_cpu = sync_now(stage, spies)
-            gateway_cpu = cpu_seconds(stage.gateway.pid) - gateway_cpu
-            emulator_cpu = cpu_seconds(stage.emulator.pid) - emulator_cpu
-            if spies is not None:
-                spies.stop()
-            phases = log_phases(stage, wall_started)
-            export_requests = stage.emulator_requests() - requests_before
+            export = measured_export(stage, options, False)
+            export_s, sync_peak, export_cpu = export.seconds, export.peak_kib, export.sync_cpu
+            gateway_cpu, emulator_cpu, phases = export.gateway_cpu, export.emulator_cpu, export.phases
+            export_requests = export.requests
             assert by_hand.count() == n, "not all items arrived"
             # the floor: the same items by hand, into a calendar of their own
             floor_path = by_hand.calendar("Floor")
