@@ -160,7 +160,6 @@ class GatewayExchangeClient:
         reply = await self._ask("exchange.search_contacts", text=text)
         return self._read("exchange.search_contacts", reply, contacts_from_wire)
 
-
     async def occurrences(self, folder: str, series_ids: Sequence[str], start: str, end: str) -> Occurrences:
         """Every occurrence and exception of these series (masters' ids, at most MAX_SERIES)
         overlapping the window [start, end] (UTC instants), per master; `not_found` for a gone one."""

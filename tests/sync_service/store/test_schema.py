@@ -143,7 +143,9 @@ def test_migration_10_keys_an_occurrences_link_by_series_and_original_start(tmp_
     link = "INSERT INTO appointment_link (subscription_id, exchange_id, digest, origin, external_id, updated"
     # a single item's link has no series key, and many of them may be without one
     db.execute_sql(f"{link}) VALUES (1, 'AAMk2', 'd', 'exchange', 'x2', ?)", (NOW,))
-    occurrence = f"{link}, series_id, original_start) VALUES (1, ?, 'd', 'exchange', ?, ?, 'M1', '2026-06-01T16:00:00Z')"
+    occurrence = (
+        f"{link}, series_id, original_start) VALUES (1, ?, 'd', 'exchange', ?, ?, 'M1', '2026-06-01T16:00:00Z')"
+    )
     db.execute_sql(occurrence, ("AAMk3", "x3", NOW))
     with pytest.raises(pw.IntegrityError):  # one link per occurrence, whatever its own id became
         db.execute_sql(occurrence, ("AAMk4", "x4", NOW))
@@ -153,9 +155,7 @@ def test_migration_10_keys_an_occurrences_link_by_series_and_original_start(tmp_
         (NOW,),
     )
     with pytest.raises(pw.IntegrityError):  # a master once per subscription
-        db.execute_sql(
-            "INSERT INTO series_master (subscription_id, master_id, updated) VALUES (1, 'M1', ?)", (NOW,)
-        )
+        db.execute_sql("INSERT INTO series_master (subscription_id, master_id, updated) VALUES (1, 'M1', ?)", (NOW,))
     rows = db.execute_sql("SELECT exchange_id, series_id FROM appointment_link ORDER BY id").fetchall()
     assert rows == [("AAMk1", None), ("AAMk2", None), ("AAMk3", "M1")]
     db.close()
