@@ -291,7 +291,12 @@ class FakeExchange:
         series = self.series[master_id]
         if original_start in series.deleted or original_start not in self._pattern_starts(master_id, original_start):
             raise KeyError(original_start)
-        exception = series.exceptions.setdefault(original_start, {"id": f"AAMkX{next(self._ids):06d}"})
+        if original_start not in series.exceptions:  # an exception holds all of its own, the master's no more
+            ends = dict(self._pattern(master_id, _instant(original_start)))[original_start]
+            view = self._occurrence_view(master_id, original_start, ends)
+            own = {k: v for k, v in view.items() if k not in READ_ONLY}
+            series.exceptions[original_start] = {**own, "id": f"AAMkX{next(self._ids):06d}"}
+        exception = series.exceptions[original_start]
         exception.update({"last_modified": self.clock(), **changes, "change_key": self._new_key()})
         self._write(master_id, {})
         return str(exception["change_key"])
