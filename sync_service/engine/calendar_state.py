@@ -526,6 +526,48 @@ def _within_window(row: AppointmentLink, window: tuple[dt.datetime, dt.datetime]
     return all(start is not None and first <= start <= last for start in starts)
 
 
+FOLLOW_WITHIN = dt.timedelta(hours=12)
+
+
+def _follow_moved_pattern(
+    rows: Sequence[AppointmentLink],
+    occurrences: Sequence[CalendarEntry],
+    by_occurrence: dict[tuple[str, str], Any],
+    window: tuple[dt.datetime, dt.datetime] | None,
+) -> None:
+    """The series' time changed in Outlook (its pattern's starts moved, within the day): each
+    link whose original start the expansion no longer lists takes the new occurrence nearest to
+    it, within FOLLOW_WITHIN, that no link holds (re-keyed to it), so that its appointment follows
+    (an update, the appointment's bookings kept) instead of being deleted and made again. A link
+    with no such occurrence is deleted as before; a new occurrence no link takes is new."""
+    listed = {entry.occurrence_key for entry in occurrences}
+    missing = [row for row in rows if (row.series_id, row.original_start) not in listed and _within_window(row, window)]
+    fresh = [e for e in occurrences if e.occurrence_key is not None and e.occurrence_key not in by_occurrence]
+    if not missing or not fresh:
+        return
+    taken: set[int] = set()
+    for row in sorted(missing, key=lambda r: str(r.original_start)):
+        was = _parse_instant(row.original_start)
+        if was is None:
+            continue
+        nearest: tuple[dt.timedelta, int] | None = None
+        for index, entry in enumerate(fresh):
+            now_at = _parse_instant(entry.original_start)
+            if index in taken or now_at is None or abs(now_at - was) > FOLLOW_WITHIN:
+                continue
+            if nearest is None or abs(now_at - was) < nearest[0]:
+                nearest = (abs(now_at - was), index)
+        if nearest is None:
+            continue
+        taken.add(nearest[1])
+        key = fresh[nearest[1]].occurrence_key
+        assert key is not None
+        by_occurrence.pop((str(row.series_id), str(row.original_start)), None)
+        row.original_start, row.updated = key[1], now()
+        row.save()
+        by_occurrence[key] = row.id
+
+
 def observe(
     context: SubscriptionContext,
     remote_changes: Sequence[Change],
@@ -629,13 +671,16 @@ def observe(
         if row.series_id and not is_tombstone(row):
             of_series.setdefault(row.series_id, []).append(row)
     for master_id, occurrences in series.items():
+        rows_of = of_series.get(master_id, [])
+        if occurrences is not None:
+            _follow_moved_pattern(rows_of, occurrences, by_occurrence, context.options.window)
         listed: set[tuple[str, str]] = set()
         for seen in occurrences or ():
             key = seen.occurrence_key
             if key is not None:
                 listed.add(key)
                 occurrence_seen(seen, key)
-        for row in of_series.get(master_id, ()):
+        for row in rows_of:
             # the series gone: every occurrence is; else one the expansion left out within the window
             if occurrences is None or (
                 (row.series_id, row.original_start) not in listed and _within_window(row, context.options.window)

@@ -169,6 +169,9 @@ class Mailbox:
     async def get(self, *args: Any) -> Any:
         return await self._call("get", *args)
 
+    async def occurrences(self, *args: Any) -> Any:
+        return await self._call("occurrences", *args)
+
 
 def killed(error: BaseException) -> bool:
     if isinstance(error, Killed):

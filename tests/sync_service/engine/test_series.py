@@ -155,16 +155,21 @@ async def test_the_series_edited_in_outlook_every_occurrence_but_the_exceptions_
 async def test_the_series_time_or_end_changed_new_ones_are_made_dropped_ones_deleted(club):
     master = weekly(club, count=4)
     await sync(club)
+    before = {link.appointment_id for link in club.links()}
     # an hour later from now on, and two occurrences fewer
     club.exchange.user_update_series(master, start=utc(1, 19), end=utc(1, 20, 30), count=2)
     outcome = await sync(club)
-    # the pattern's starts are new: the old occurrences go, the new ones come
-    assert outcome.counts == {"created-to-pccaddie": 2, "deleted-to-pccaddie": 4}
+    # the first two follow (their appointments updated, bookings kept), the last two are dropped
+    assert outcome.counts == {"updated-to-pccaddie": 2, "deleted-to-pccaddie": 2}
     assert sorted(occurrence_links(club)) == weekly_starts(1, 19, window_end(400), count=2)
+    assert {link.appointment_id for link in club.links()} <= before
     assert sorted(a.start.strftime("%H:%M") for a in club.local().values()) == ["19:00", "19:00"]
     club.exchange.user_update_series(master, count=5)  # extended again
     outcome = await sync(club)
     assert outcome.counts == {"created-to-pccaddie": 3} and len(club.local()) == 5
+    # a move to another day is no longer the same occurrence: deleted and made again
+    club.exchange.user_update_series(master, start=utc(3, 19), end=utc(3, 20, 30))
+    assert (await sync(club)).counts == {"created-to-pccaddie": 5, "deleted-to-pccaddie": 5}
 
 
 async def test_the_series_deleted_in_outlook_deletes_every_occurrence(club):
