@@ -9,6 +9,7 @@ import datetime as dt
 import json
 from zoneinfo import ZoneInfo
 
+from protocol.entries import MAX_SERIES
 from sync_service.admin.subscriptions import add_filter
 from sync_service.engine.calendar_sync import CalendarSync, EngineSettings
 from sync_service.engine.database import DbRunner
@@ -327,3 +328,19 @@ async def test_a_weekly_series_keeps_its_wall_time_across_dst(club):
     assert offsets == {dt.timedelta(hours=1), dt.timedelta(hours=2)}  # winter and summer
     links = occurrence_links(club)
     assert {dt.datetime.fromisoformat(o.replace("Z", "+00:00")).hour for o in links} == {16, 17}
+
+
+async def test_masters_are_expanded_in_chunks_of_max_series(club):
+    for n in range(MAX_SERIES + 1):
+        club.exchange.user_create_series(f"Lesson series {n}", utc(2, 9), utc(2, 10), "weekly", count=1)
+    outcome = await sync(club)
+    assert outcome.counts == {"created-to-pccaddie": MAX_SERIES + 1}
+    assert club.exchange.calls.count("occurrences") == 2
+
+
+async def test_a_failed_expansion_ends_the_cycle_and_the_next_one_makes_the_series(club):
+    weekly(club, count=2)
+    club.exchange.fail("occurrences", code="server_error")
+    outcome = await sync(club)
+    assert outcome.error is not None and outcome.error.startswith("server_error") and club.local() == {}
+    assert (await sync(club)).counts == {"created-to-pccaddie": 2}
