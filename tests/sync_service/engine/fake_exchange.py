@@ -101,6 +101,9 @@ PATTERN_FIELDS = {"start", "end", "all_day", "timezone", "every", "interval", "c
 
 
 def _instant(text: str) -> dt.datetime:
+    """A UTC instant; an all-day entry's day as its midnight, UTC."""
+    if len(text) == 10:
+        return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
@@ -147,6 +150,7 @@ class FakeExchange:
     _versions: dict[str, int] = field(default_factory=dict)  # item id → change number of its version
     _tombstones: dict[str, int] = field(default_factory=dict)  # deleted item id → change number of that
     series: dict[str, Series] = field(default_factory=dict)  # master id → its pattern and exceptions
+    new_exception_ids: bool = False  # an occurrence made an exception gets an id of its own (else it keeps its id)
 
     # -- the user, in Outlook ---------------------------------------------------------------------
 
@@ -201,12 +205,36 @@ class FakeExchange:
         return self._add({"item_type": "Message", "subject": subject})
 
     def user_copy(self, item_id: str, **changes: Any) -> str:
-        """Outlook's copy of an item: every property, our extended property included."""
-        original = {k: v for k, v in self.items[item_id].items() if k not in ("id", "change_key", "last_modified")}
+        """Outlook's copy of an item: every property, our extended property included; a copy of an
+        occurrence is a single item."""
+        source = self.items[item_id] if item_id in self.items else self._occurrence(item_id)
+        assert source is not None, f"no item {item_id}"
+        left_out = ("id", "change_key", "last_modified", "series_type", "series_id", "original_start")
+        original = {k: v for k, v in source.items() if k not in left_out}
+        if item_id not in self.items:
+            original["recurring"] = False
         return self._add({**copy.deepcopy(original), **self._as_typed(changes)})
 
-    def user_update(self, item_id: str, **changes: Any) -> None:
+    def user_update(self, item_id: str, **changes: Any) -> str:
+        """An item edited in Outlook (an occurrence becomes an exception); returns its id now."""
+        if item_id not in self.items:
+            found = self._occurrence_of(item_id)
+            assert found is not None, f"no item {item_id}"
+            self._make_exception(*found, self._as_typed(changes))
+            return self.occurrence_id(*found)
         self._write(item_id, self._as_typed(changes))
+        return item_id
+
+    @property
+    def entries(self) -> dict[str, dict[str, Any]]:
+        """What a user sees in Outlook, by id: the single items (and items of other kinds) and
+        every occurrence of every series, from 60 days back to 460 ahead; not the masters."""
+        found = {i: item for i, item in self.items.items() if item.get("series_type") != "master"}
+        now = dt.datetime.now(dt.timezone.utc)
+        start, end = (_wire_instant(now + dt.timedelta(days=days)) for days in (-60, 460))
+        for master_id in self.series:
+            found.update({str(view["id"]): view for view in self._expand(master_id, start, end)})
+        return found
 
     def user_delete(self, item_id: str) -> None:
         if item_id not in self.items and self._occurrence_of(item_id) is not None:
@@ -295,7 +323,8 @@ class FakeExchange:
             ends = dict(self._pattern(master_id, _instant(original_start)))[original_start]
             view = self._occurrence_view(master_id, original_start, ends)
             own = {k: v for k, v in view.items() if k not in READ_ONLY}
-            series.exceptions[original_start] = {**own, "id": f"AAMkX{next(self._ids):06d}"}
+            own_id = f"AAMkX{next(self._ids):06d}" if self.new_exception_ids else view["id"]
+            series.exceptions[original_start] = {**own, "id": own_id}
         exception = series.exceptions[original_start]
         exception.update({"last_modified": self.clock(), **changes, "change_key": self._new_key()})
         self._write(master_id, {})
@@ -364,7 +393,7 @@ class FakeExchange:
                     return master_id, original
             if item_id.startswith(f"{master_id}."):
                 original = item_id[len(master_id) + 1 :]
-                if original not in series.exceptions and original not in series.deleted:
+                if (original not in series.exceptions or not self.new_exception_ids) and original not in series.deleted:
                     if original in self._pattern_starts(master_id, original):
                         return master_id, original
         return None

@@ -47,6 +47,7 @@ class SeriesMachine(RuleBasedStateMachine):
         self.club = make_club(Path(self.folder.name))
         self.club.write(set_parameter, "SYNC_EXCH_ATTEMPTS", "1000")  # no item stops: each failure is once
         self.fake = self.club.exchange
+        self.fake.new_exception_ids = True  # an occurrence's id changes when it becomes an exception
         self.window = WINDOWS[0]
         self.masters: list[str] = []  # every series made; those Outlook deleted are gone from fake.series
         self.names = itertools.count(1)
