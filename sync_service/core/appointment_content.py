@@ -145,10 +145,11 @@ def remote_version(entry: CalendarEntry) -> Version:
         digest=content.digest,
         title=content.title,
         private=content.private,
-        recurring=entry.recurring,
+        recurring=entry.recurring and entry.occurrence_key is None,  # an occurrence is an appointment
         start=content.start_instant,
         modified=dt.datetime.fromisoformat(modified.replace("Z", "+00:00")) if modified else None,
         change_key=entry.change_key,
+        series=entry.occurrence_key,
     )
 
 

@@ -18,7 +18,13 @@ changes and deletions are ignored until the next PC CADDIE change overwrites (or
 Exchange copy. An item whose title becomes excluded, or (under "hide private") whose Exchange copy
 becomes private, is removed from the side the engine made it on. A plan that would delete more
 than half of a subscription's items (and more than the threshold), or every one of ten or more,
-pauses the subscription instead.
+pauses the subscription instead; a recurring series counts there as one item, its links and its
+deletion alike (`linked_items` counts it once too).
+
+An occurrence of a recurring series is an appointment like any other (its version comes from the
+expansion of its master, and its link is keyed by series and original start); only a series'
+master itself, or a series item from a gateway that does not expand series, is `recurring`: never
+synced.
 """
 
 from __future__ import annotations
@@ -252,11 +258,13 @@ def _winner(local: Version, remote: Version, policy: Policy) -> Side:
 
 
 def _mass_deletion(actions: list[Action], linked_items: int, threshold: int) -> str | None:
+    """`linked_items` counts a series once; so do its deletions here."""
     if not linked_items:
         return None
     for side in Side:
         # a twin the sync made itself holds nothing of a user's: dropping it is no deletion
-        deletions = sum(1 for a in actions if isinstance(a, Delete) and a.side is side)
+        deleted = {_unit(a.link) for a in actions if isinstance(a, Delete) and a.side is side}
+        deletions = len(deleted)
         if (deletions > threshold and deletions * 2 > linked_items) or (
             linked_items >= 10 and deletions >= linked_items
         ):
@@ -266,3 +274,8 @@ def _mass_deletion(actions: list[Action], linked_items: int, threshold: int) -> 
                 "nothing was changed. Check both sides, then resume the calendar to let it go on"
             )
     return None
+
+
+def _unit(link: Link) -> tuple[str, object]:
+    """What a deletion counts as: a series once, any other item on its own."""
+    return ("series", link.series_id) if link.series_id is not None else ("item", link.id)

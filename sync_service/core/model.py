@@ -36,10 +36,11 @@ class Version:
     digest: str
     title: str = ""
     private: bool = False
-    recurring: bool = False
+    recurring: bool = False  # a series' master (or an older gateway's series item): not synced itself
     start: dt.datetime | None = None  # UTC, for the sync window
     modified: dt.datetime | None = None  # UTC, for newest-wins
     change_key: str | None = None  # Exchange's, for the Exchange side
+    series: tuple[str, str] | None = None  # an occurrence's (series id, original start): its link's key
 
 
 class Unchanged(enum.Enum):
@@ -66,6 +67,7 @@ class Link:
     stopped: bool = False
     resent: bool = False  # its create was sent more than once (an answer was lost): a twin may exist
     created_as: tuple[str, ...] = ()  # the digests its creates sent (a twin holds one of them)
+    series_id: str | None = None  # an occurrence's: its series (a series' deletion counts once)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from ..store.models import (
     ExchangeAccount,
     ExclusionFilter,
     Person,
+    SeriesMaster,
     SubscriptionState,
     SyncConflict,
     SyncReportLine,
@@ -50,6 +51,17 @@ UTC = dt.timezone.utc
 
 def now() -> dt.datetime:
     return dt.datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _wire_instant(moment: dt.datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_instant(text: str | None) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,20 @@ class SubscriptionContext:
     shared: SharedCalendar | None = None  # the subscriptions on the same Exchange calendar (None: alone)
     verify: tuple[str, ...] = ()  # Exchange ids of links to look up: unsure what Exchange holds
     due: tuple[tuple[int, str, str], ...] = ()  # (row id, side, key) of items the window now reaches
+    masters_due: tuple[str, ...] = ()  # series masters last expanded for another window: expanded again
+
+    @property
+    def window_days(self) -> tuple[str, str]:
+        """The sync window's first and last day (UTC), as a master's expansion records them."""
+        assert self.options.window is not None
+        first, last = self.options.window
+        return first.date().isoformat(), last.date().isoformat()
+
+    @property
+    def window_instants(self) -> tuple[str, str]:
+        """The sync window as `exchange.occurrences` takes it."""
+        assert self.options.window is not None
+        return _wire_instant(self.options.window[0]), _wire_instant(self.options.window[1])
 
     @property
     def due_local(self) -> tuple[int, ...]:
@@ -250,6 +276,15 @@ def load_context(
                 & AppointmentLink.exchange_id.is_null(False)
             )
         )
+    window = (today - dt.timedelta(days=window_days[0]), window_end)
+    first_day, last_day = window[0].date().isoformat(), window[1].date().isoformat()
+    masters_due = tuple(
+        row.master_id
+        for row in SeriesMaster.select(SeriesMaster.master_id).where(
+            (SeriesMaster.subscription == subscription_id)
+            & ((SeriesMaster.window_start != first_day) | (SeriesMaster.window_end != last_day))
+        )
+    )
     return SubscriptionContext(
         subscription_id=subscription_id,
         login=user.login,
@@ -262,7 +297,7 @@ def load_context(
             hide_private=subscription.hide_private,
             policy=Policy(subscription.policy),
             excluded=lambda title: is_excluded(title, filters),
-            window=(today - dt.timedelta(days=window_days[0]), window_end),
+            window=window,
         ),
         zone=zone,
         reminder_minutes=None if subscription.disable_reminders else DEFAULT_REMINDER_MINUTES,
@@ -277,6 +312,7 @@ def load_context(
         shared=_shared_calendar(subscription, cache),
         verify=verify,
         due=due,
+        masters_due=masters_due,
     )
 
 
@@ -329,6 +365,7 @@ def _as_link(row: AppointmentLink) -> Link:
         stopped=row.stopped,
         resent=row.creates_sent > 1,
         created_as=tuple(_created_as(row)),
+        series_id=row.series_id,
     )
 
 
@@ -438,13 +475,108 @@ def nothing_happened(context: SubscriptionContext, remote_changes: Sequence[Chan
         and not context.pending
         and not context.verify
         and not context.due
+        and not context.masters_due
         and context.latest_seq is not None
         and context.latest_seq <= context.journal_seq
     )
 
 
-def observe(context: SubscriptionContext, remote_changes: Sequence[Change]) -> Observed:
-    if nothing_happened(context, remote_changes):
+def known_masters(context: SubscriptionContext) -> set[str]:
+    """The ids of the series masters this subscription knows (expanded before, or holding links)."""
+    rows: Any = SeriesMaster.select(SeriesMaster.master_id).where(SeriesMaster.subscription == context.subscription_id)
+    linked: Any = (
+        AppointmentLink.select(AppointmentLink.series_id)
+        .where((AppointmentLink.subscription == context.subscription_id) & AppointmentLink.series_id.is_null(False))
+        .distinct()
+    )
+    return {master_id for (master_id,) in rows.tuples()} | {series_id for (series_id,) in linked.tuples()}
+
+
+def record_masters(context: SubscriptionContext, expanded: Mapping[str, str | None], gone: Sequence[str]) -> None:
+    """The masters expanded this cycle (with the change key seen, None: as before) for this
+    window; those gone are forgotten."""
+    first_day, last_day = context.window_days
+    for master_id, change_key in expanded.items():
+        values: dict[str, Any] = {"window_start": first_day, "window_end": last_day, "updated": now()}
+        if change_key is not None:
+            values["change_key"] = change_key
+        SeriesMaster.insert(subscription=context.subscription_id, master_id=master_id, **values).on_conflict(
+            conflict_target=[SeriesMaster.subscription, SeriesMaster.master_id],
+            update={getattr(SeriesMaster, name): value for name, value in values.items()},
+        ).execute()
+    for chunk in _text_chunks(sorted(gone), 500):
+        SeriesMaster.delete().where(
+            (SeriesMaster.subscription == context.subscription_id) & SeriesMaster.master_id.in_(chunk)
+        ).execute()
+
+
+def _text_chunks(values: list[str], size: int) -> list[list[str]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def _within_window(row: AppointmentLink, window: tuple[dt.datetime, dt.datetime] | None) -> bool:
+    """An occurrence's link lies in the window: its original start, and its start as agreed (an
+    exception may have been moved), are inside it. One outside was not deleted when the
+    expansion leaves it out: it left the window, and stays as it is."""
+    if window is None:
+        return True
+    first, last = window
+    agreed = parse_agreed(row.agreed)
+    starts = [_parse_instant(row.original_start), agreed.start_instant if agreed is not None else None]
+    return all(start is not None and first <= start <= last for start in starts)
+
+
+FOLLOW_WITHIN = dt.timedelta(hours=12)
+
+
+def _follow_moved_pattern(
+    rows: Sequence[AppointmentLink],
+    occurrences: Sequence[CalendarEntry],
+    by_occurrence: dict[tuple[str, str], Any],
+    window: tuple[dt.datetime, dt.datetime] | None,
+) -> None:
+    """The series' time changed in Outlook (its pattern's starts moved, within the day): each
+    link whose original start the expansion no longer lists takes the new occurrence nearest to
+    it, within FOLLOW_WITHIN, that no link holds (re-keyed to it), so that its appointment follows
+    (an update, the appointment's bookings kept) instead of being deleted and made again. A link
+    with no such occurrence is deleted as before; a new occurrence no link takes is new."""
+    listed = {entry.occurrence_key for entry in occurrences}
+    missing = [row for row in rows if (row.series_id, row.original_start) not in listed and _within_window(row, window)]
+    fresh = [e for e in occurrences if e.occurrence_key is not None and e.occurrence_key not in by_occurrence]
+    if not missing or not fresh:
+        return
+    taken: set[int] = set()
+    for row in sorted(missing, key=lambda r: str(r.original_start)):
+        was = _parse_instant(row.original_start)
+        if was is None:
+            continue
+        nearest: tuple[dt.timedelta, int] | None = None
+        for index, entry in enumerate(fresh):
+            now_at = _parse_instant(entry.original_start)
+            if index in taken or now_at is None or abs(now_at - was) > FOLLOW_WITHIN:
+                continue
+            if nearest is None or abs(now_at - was) < nearest[0]:
+                nearest = (abs(now_at - was), index)
+        if nearest is None:
+            continue
+        taken.add(nearest[1])
+        key = fresh[nearest[1]].occurrence_key
+        assert key is not None
+        by_occurrence.pop((str(row.series_id), str(row.original_start)), None)
+        row.original_start, row.updated = key[1], now()
+        row.save()
+        by_occurrence[key] = row.id
+
+
+def observe(
+    context: SubscriptionContext,
+    remote_changes: Sequence[Change],
+    series: Mapping[str, Sequence[CalendarEntry] | None] | None = None,
+) -> Observed:
+    """`series`: per master expanded this cycle, its occurrences in the window (None: the series
+    is gone)."""
+    series = series or {}
+    if not series and nothing_happened(context, remote_changes):
         return Observed((), 0, context.journal_seq)
     _bury_expired(context)
     rows = list(AppointmentLink.select().where(AppointmentLink.subscription == context.subscription_id))
@@ -463,8 +595,36 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Change]) -> O
     }
     others = _others_external_ids(context, {e for e in strangers if e})
 
+    by_occurrence = {
+        (row.series_id, row.original_start): row.id for row in rows if row.series_id and row.original_start
+    }
+
+    def occurrence_seen(entry: CalendarEntry, key: tuple[str, str]) -> None:
+        """An occurrence's version, to its link by (series, original start), or as a new item."""
+        version = remote_version(entry)
+        link_id = by_occurrence.get(key)
+        if link_id is None:
+            if context.shared is None or context.shared.takes(entry.categories):
+                pairings[("remote", entry.id)] = _Pairing(None, remote=version)
+            return
+        row = rows_by_id[link_id]
+        if entry.id and row.exchange_id != entry.id:  # an occurrence's id may change (made an exception)
+            by_remote.pop(row.exchange_id or "", None)
+            row.exchange_id, row.updated = entry.id, now()
+            row.save()
+            links[link_id], by_remote[entry.id] = _as_link(row), link_id
+        sent = parse_agreed(row.sent)
+        if sent is not None and sent.digest in (version.digest, entry.written):
+            links[link_id] = _landed(row, sent)
+        pairings.setdefault(link_id, _Pairing(links[link_id])).remote = version
+        pairings[link_id].link = links[link_id]
+
     for change in remote_changes:
         item = calendar_entry(change)
+        occurrence = item.occurrence_key if item is not None and change.kind != "delete" else None
+        if item is not None and occurrence is not None:  # an occurrence looked up by its id
+            occurrence_seen(item, occurrence)
+            continue
         link_id = by_remote.get(change.id)
         version = remote_version(item) if change.kind != "delete" and item else None
         if link_id is None and item:
@@ -505,6 +665,27 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Change]) -> O
             pairings.setdefault(("remote", change.id), _Pairing(None)).remote = version
         else:
             pairings.pop(("remote", change.id), None)  # made and gone again within this feed
+
+    of_series: dict[str, list[AppointmentLink]] = {}
+    for row in rows:
+        if row.series_id and not is_tombstone(row):
+            of_series.setdefault(row.series_id, []).append(row)
+    for master_id, occurrences in series.items():
+        rows_of = of_series.get(master_id, [])
+        if occurrences is not None:
+            _follow_moved_pattern(rows_of, occurrences, by_occurrence, context.options.window)
+        listed: set[tuple[str, str]] = set()
+        for seen in occurrences or ():
+            key = seen.occurrence_key
+            if key is not None:
+                listed.add(key)
+                occurrence_seen(seen, key)
+        for row in rows_of:
+            # the series gone: every occurrence is; else one the expansion left out within the window
+            if occurrences is None or (
+                (row.series_id, row.original_start) not in listed and _within_window(row, context.options.window)
+            ):
+                pairings.setdefault(row.id, _Pairing(links[row.id])).remote = None
 
     latest = journal.latest_seq()
     if not context.initial_done:
@@ -555,7 +736,8 @@ def observe(context: SubscriptionContext, remote_changes: Sequence[Change]) -> O
         else:
             forget(row)
     observations = tuple(Observation(p.link, p.local, p.remote, p.copy_of) for p in pairings.values())
-    linked = sum(1 for row in rows if not is_tombstone(row))
+    alive = [row for row in rows if not is_tombstone(row)]
+    linked = sum(1 for row in alive if not row.series_id) + len({row.series_id for row in alive if row.series_id})
     return Observed(observations, linked, latest, tuple(unlabelled))
 
 
@@ -705,6 +887,7 @@ def _prepare_again(
     row.creates = json.dumps([*(_created_as(row) if again else []), source.digest][-20:])
     row.exchange_id, row.change_key, row.digest, row.pending_create = None, None, source.digest, True
     row.appointment_id, row.title, row.updated = int(source.key), source.title, now()
+    row.series_id, row.original_start = None, None  # made again as a single item: never a series
     row.save()
     return row
 
@@ -834,10 +1017,13 @@ def apply_local(context: SubscriptionContext, action: str, link: Link | None, so
         )
         if link is None:
             # a user's copy is read in full until its label is written (record_labels): no change key held
+            series_id, original_start = source.series or (None, None)
             row = AppointmentLink.create(
                 subscription=context.subscription_id,
                 appointment_id=appointment.id,
                 exchange_id=source.key,
+                series_id=series_id,
+                original_start=original_start,
                 change_key=source.change_key if action == "create" else None,
                 digest=source.digest,
                 origin=Side.EXCHANGE.value,
@@ -884,10 +1070,13 @@ def apply_local(context: SubscriptionContext, action: str, link: Link | None, so
 
 
 def pair(context: SubscriptionContext, local: Version, remote: Version) -> None:
+    series_id, original_start = remote.series or (None, None)
     AppointmentLink.create(
         subscription=context.subscription_id,
         appointment_id=int(local.key),
         exchange_id=remote.key,
+        series_id=series_id,
+        original_start=original_start,
         change_key=remote.change_key,
         digest=local.digest,
         origin=Side.PCCADDIE.value,
@@ -1053,6 +1242,7 @@ def start_afresh(subscription_id: int) -> None:
     """Forget what was agreed with an Exchange calendar that no longer exists: the next cycle is a
     first sync into the new one (PC CADDIE's appointments untouched)."""
     AppointmentLink.delete().where(AppointmentLink.subscription == subscription_id).execute()
+    SeriesMaster.delete().where(SeriesMaster.subscription == subscription_id).execute()
     SubscriptionState.update(sync_state=None, journal_seq=0, initial_done=False).where(
         SubscriptionState.subscription == subscription_id
     ).execute()

@@ -16,7 +16,20 @@ from zoneinfo import ZoneInfo
 
 from loguru import logger
 
-from protocol.entries import CALENDAR, Change, ChangePage, EntryError, Found, ItemRef, ItemResult, UpdateRequest
+from protocol.entries import (
+    CALENDAR,
+    MASTER,
+    MAX_SERIES,
+    CalendarEntry,
+    Change,
+    ChangePage,
+    EntryError,
+    Found,
+    ItemError,
+    ItemRef,
+    ItemResult,
+    UpdateRequest,
+)
 
 from ..core import remote_feed
 from ..core.appointment_content import AppointmentContent, fields_to_write
@@ -88,8 +101,9 @@ class CalendarSync:
         if isinstance(context, state.NotSyncing):
             return SubscriptionOutcome(subscription_id, context.label, not_syncing=context.reason)
         outcome = SubscriptionOutcome(subscription_id, context.label, mailbox=context.account["mailbox"])
+        client = self.client_for(context.account)
         pipeline: Pipeline[AppointmentsObserved, Plan, list[tuple[int, Version]]] = Pipeline(
-            self.db, AppointmentKind(context), self.client_for(context.account), outcome, read_page(first_page)
+            self.db, AppointmentKind(context, client), client, outcome, read_page(first_page)
         )
         return await pipeline.run(started)
 
@@ -116,9 +130,12 @@ class AppointmentKind:
 
     noun = "calendar"
 
-    def __init__(self, context: state.SubscriptionContext) -> None:
+    def __init__(self, context: state.SubscriptionContext, client: ExchangeClient) -> None:
         self.context = context  # replaced as the cycle learns (read afresh, more links to verify)
         self.loaded = context  # as the cycle found it: what `finish` compares the positions with
+        self.client = client  # for the expansion of series masters
+        self.expanded: dict[str, str | None] = {}  # masters expanded this cycle → change key seen
+        self.gone: list[str] = []  # masters deleted (or found gone) this cycle
 
     @property
     def label(self) -> str:
@@ -190,13 +207,58 @@ class AppointmentKind:
 
     async def observe(self, db: DbRunner, feed: remote_feed.Feed, tally: Tally) -> AppointmentsObserved:
         context = self.context
-        observed = await db.run(state.observe, context, list(feed.changes))
+        changes, series = await self._expand(db, feed.changes)
+        observed = await db.run(state.observe, context, changes, series)
         relabel = {copy.key for _, copy in observed.unlabelled}
         seen = tuple(i for i in context.verify if i in feed.seen and i not in relabel)
         added = await db.run(state.add_auto_contacts, context, observed.journal_seq)
         if added:
             tally.line("contact", Side.PCCADDIE, "", "", f"{added} booked persons added to the contacts")
         return AppointmentsObserved(observed, seen)
+
+    async def _expand(
+        self, db: DbRunner, feed: Sequence[Change]
+    ) -> tuple[list[Change], dict[str, Sequence[CalendarEntry] | None]]:
+        """A series is observed through its master: a master created or changed in the feed, and
+        every known master when the window has moved since it was last expanded, are expanded into
+        their occurrences in the window (MAX_SERIES at a time); a master deleted is its series gone.
+        Returns the feed's other changes, and per master its occurrences (None: gone)."""
+        context = self.context
+        known = await db.run(state.known_masters, context) if feed or context.masters_due else set()
+        rest: list[Change] = []
+        expand: dict[str, str | None] = {}
+        series: dict[str, Sequence[CalendarEntry] | None] = {}
+        for change in feed:
+            entry = state.calendar_entry(change)
+            if change.kind == "delete" and change.id in known:
+                series[change.id] = None
+            elif entry is not None and entry.series_type == MASTER and change.kind != "delete":
+                expand[change.id] = entry.change_key
+            else:
+                rest.append(change)
+        for master_id in context.masters_due:
+            if master_id not in series:
+                expand.setdefault(master_id, None)
+        start, end = context.window_instants
+        wanted = list(expand)
+        for first in range(0, len(wanted), MAX_SERIES):
+            chunk = wanted[first : first + MAX_SERIES]
+            answer = await self.client.occurrences(context.folder, chunk, start, end)
+            for master_id in chunk:
+                found = answer.by_series.get(master_id)
+                if isinstance(found, ItemError) and found.code == "not_found":
+                    series[master_id] = None
+                elif isinstance(found, ItemError) or found is None:
+                    why = f"{found.code}: {found.message}" if found is not None else "no answer"
+                    raise MailboxTrouble(
+                        found.code if found is not None else "invalid",
+                        f"the occurrences of a series could not be read: {why}",
+                    )
+                else:
+                    series[master_id] = found
+        self.gone = [master_id for master_id, found in series.items() if found is None]
+        self.expanded = {master_id: key for master_id, key in expand.items() if series.get(master_id) is not None}
+        return rest, series
 
     def decide(self, observed: AppointmentsObserved, tally: Tally) -> Plan:
         plan = decide(observed.observed.observations, self.context.options, observed.observed.linked_items)
@@ -226,6 +288,8 @@ class AppointmentKind:
         context = self.context
         if context.due:
             state.clear_due(context)
+        if self.expanded or self.gone:
+            state.record_masters(context, self.expanded, self.gone)
         state.defer(context, [s for s in plan.skipped if s.reason == "outside-window"])
         adopted: list[tuple[int, Version]] = []
         for conflict in plan.conflicts:

@@ -18,6 +18,7 @@ from protocol.entries import (
     ItemRef,
     ItemResult,
     NewItem,
+    Occurrences,
     UpdateRequest,
     contacts_from_wire,
     request_wire,
@@ -72,6 +73,10 @@ class ExchangeClient(Protocol):
     async def get(self, ids: Sequence[str]) -> list[Fetched]: ...
 
     async def search_contacts(self, text: str) -> list[ContactEntry]: ...  # by e-mail address or name
+
+    async def occurrences(
+        self, folder: str, series_ids: Sequence[str], start: str, end: str
+    ) -> Occurrences: ...  # per master (at most MAX_SERIES): its occurrences overlapping [start, end]
 
 
 T = TypeVar("T")
@@ -154,6 +159,12 @@ class GatewayExchangeClient:
         """The mailbox's contacts with that e-mail address, or whose names contain the text."""
         reply = await self._ask("exchange.search_contacts", text=text)
         return self._read("exchange.search_contacts", reply, contacts_from_wire)
+
+    async def occurrences(self, folder: str, series_ids: Sequence[str], start: str, end: str) -> Occurrences:
+        """Every occurrence and exception of these series (masters' ids, at most MAX_SERIES)
+        overlapping the window [start, end] (UTC instants), per master; `not_found` for a gone one."""
+        reply = await self._ask("exchange.occurrences", folder=folder, series=list(series_ids), start=start, end=end)
+        return self._read("exchange.occurrences", reply, Occurrences.from_wire)
 
 
 def _listed(wire: Any) -> list[Any]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import peewee as pw
 
-from .models import Appointment, AppointmentLink, DeferredItem, SubscriptionState
+from .models import Appointment, AppointmentLink, DeferredItem, SeriesMaster, SubscriptionState
 
 STALE_DIGEST = "options-changed"  # no content's digest: the item looks changed in Exchange
 
@@ -62,7 +62,10 @@ def forget_calendar_exchange_ids(subscription_id: int) -> int:
         (DeferredItem.subscription == subscription_id) & (DeferredItem.side == "exchange")
     ).execute()
     SubscriptionState.update(sync_state=None).where(SubscriptionState.subscription == subscription_id).execute()
+    # the former calendar's series are not the new one's: their occurrences go there as single items
+    SeriesMaster.delete().where(SeriesMaster.subscription == subscription_id).execute()
     unknown = {"exchange_id": None, "change_key": None, "pending_create": True, "verify": False, "sent": None}
+    unknown |= {"series_id": None, "original_start": None}
     return int(
         AppointmentLink.update(creates_sent=pw.fn.MAX(AppointmentLink.creates_sent, 1), **unknown)
         .where((AppointmentLink.subscription == subscription_id) & AppointmentLink.exchange_id.is_null(False))

@@ -274,9 +274,27 @@ class AppointmentLink(BaseModel):
     agreed = pw.TextField(null=True)  # JSON of the content as last agreed (only changed fields are written)
     sent = pw.TextField(null=True)  # JSON of the content of an update sent and not answered yet
     creates = pw.TextField(null=True)  # JSON list of the digests each create sent (a late twin holds one)
+    series_id = pw.TextField(null=True)  # an occurrence's: its master's id (the link's key with original_start)
+    original_start = pw.TextField(null=True)  # an occurrence's start as its pattern puts it, UTC 'YYYY-MM-DDTHH:MM:SSZ'
 
     class Meta:
         table_name = "appointment_link"
+
+
+class SeriesMaster(BaseModel):
+    """A recurring series' master in a subscription's calendar: its change key as last expanded,
+    and the sync window (first and last day, UTC) its occurrences were last expanded for."""
+
+    subscription = pw.ForeignKeyField(CalendarSubscription, on_delete="CASCADE")
+    master_id = pw.TextField()
+    change_key = pw.TextField(null=True)
+    window_start = pw.TextField(null=True)  # 'YYYY-MM-DD'
+    window_end = pw.TextField(null=True)
+    updated = pw.DateTimeField()
+
+    class Meta:
+        table_name = "series_master"
+        indexes = ((("subscription", "master_id"), True),)
 
 
 class DeferredItem(BaseModel):
@@ -429,6 +447,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     JournalCursor,
     AppointmentLink,
     DeferredItem,
+    SeriesMaster,
     SubscriptionState,
     SyncConflict,
     SyncStatistic,

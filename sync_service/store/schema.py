@@ -474,6 +474,29 @@ BLOCK_CAUSE = Migration(
     ("ALTER TABLE mailbox_block ADD COLUMN cause TEXT",),
 )
 
+# issue 17: recurring series. An occurrence's link is keyed by its series (the master's id) and its
+# original start (the pattern's start of it, a UTC instant), not by its own Exchange id, which may
+# change; and the masters a subscription knows are listed with the window last expanded for them.
+SERIES = Migration(
+    10,
+    "recurring series: an occurrence's link by (series, original start), the known masters",
+    (
+        "ALTER TABLE appointment_link ADD COLUMN series_id TEXT",
+        "ALTER TABLE appointment_link ADD COLUMN original_start TEXT",
+        "CREATE UNIQUE INDEX appointment_link_subscription_occurrence "
+        "ON appointment_link (subscription_id, series_id, original_start) WHERE series_id IS NOT NULL",
+        """CREATE TABLE series_master (
+            id INTEGER NOT NULL PRIMARY KEY,
+            subscription_id INTEGER NOT NULL REFERENCES calendar_subscription (id) ON DELETE CASCADE,
+            master_id TEXT NOT NULL,
+            change_key TEXT,
+            window_start TEXT,
+            window_end TEXT,
+            updated DATETIME NOT NULL,
+            UNIQUE (subscription_id, master_id))""",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     CLUB_DATA,
     SYNC_SETTINGS,
@@ -484,6 +507,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ACCOUNT_UNION,
     APP_REGISTRATION,
     BLOCK_CAUSE,
+    SERIES,
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

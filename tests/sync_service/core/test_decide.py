@@ -285,3 +285,34 @@ def test_dropping_our_own_twins_is_no_mass_deletion():
     ]
     plan = decide(twins, Options(), 12)
     assert plan.paused is None and all(isinstance(a, DropTwin) for a in plan.actions) and len(plan.actions) == 12
+
+
+def _series_deletions(series: int, occurrences: int, singles: int = 0) -> list[Observation]:
+    """Exchange deleted `series` series of `occurrences` each (and `singles` single items)."""
+    links = [
+        Link(s * 1000 + o, f"L{s}.{o}", f"R{s}.{o}", AGREED, Side.EXCHANGE, "ck", series_id=f"M{s}")
+        for s in range(series)
+        for o in range(occurrences)
+    ]
+    links += [Link(10**6 + i, f"S{i}", f"RS{i}", AGREED, Side.EXCHANGE, "ck") for i in range(singles)]
+    return [Observation(lk, UNCHANGED, None) for lk in links]
+
+
+def test_a_series_deletion_counts_once_toward_the_mass_deletion_guard():
+    # 60 occurrences of one series deleted in Outlook, the subscription holding 5 single items
+    # besides (6 items as the guard counts): one deletion of six, not 60 of 65
+    plan = decide(_series_deletions(1, 60), Options(), 6)
+    assert plan.paused is None and len(plan.of(Delete)) == 60
+    # 21 series deleted of 30 items is still more than half and more than the threshold
+    paused = decide(_series_deletions(21, 3), Options(), 30)
+    assert paused.paused and "21 of 30" in paused.paused
+    # every item of ten or more gone: 5 series and 5 singles of 10
+    assert decide(_series_deletions(5, 4, singles=5), Options(), 10).paused
+
+
+def test_an_occurrence_is_an_appointment_a_master_is_not():
+    occurrence = version(Side.EXCHANGE, "new", series=("M1", "2026-06-01T16:00:00Z"))
+    plan = decide([Observation(None, UNCHANGED, occurrence)], Options(), 0)
+    assert kinds(plan) == [("Create", Side.PCCADDIE)]
+    master = version(Side.EXCHANGE, "new", recurring=True)
+    assert [s.reason for s in decide([Observation(None, UNCHANGED, master)], Options(), 0).skipped] == ["recurring"]

@@ -27,6 +27,18 @@ comes in is turned into its wire form (`to_wire`, as the client sends it) and ch
 gateway checks it, and every answer is built on the wire and read back with `from_wire`, so that
 an answer the client would refuse fails here too.
 
+Recurring series (issue 17) as Exchange keeps them: a series is its master (an item of the
+folder, `series_type` "master", in the feed and in `get` like any other) and a pattern (daily or
+weekly, every n, a count or an end date or endless) laid out in the series' own time zone, so that a
+weekly 18:00 stays 18:00 on the wall across DST; its occurrences are not items of the folder:
+`occurrences` expands them (overlapping the window, an item ending exactly at its start included,
+sorted by original start; `not_found` for a master that is gone), and `get` answers an occurrence's
+id. An update of an occurrence makes it an exception (the series stays a series), a delete of one
+deletes that occurrence only; either is a change of the master in the feed (its change key
+changes), as is any user's change of an occurrence. Editing the series' time or pattern drops
+its exceptions and deleted occurrences, as Outlook does; editing its other fields leaves the
+exceptions as they are.
+
 Any operation can fail before or after it takes effect: `before` leaves nothing done; `after`
 does the work and loses the answer (as a timeout does); `late` loses the answer and does the work
 only at the end of the next create, after the lookup by external id found nothing (a create still
@@ -41,6 +53,7 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
+from zoneinfo import ZoneInfo
 
 from exchange_gateway.ews.convert import display_name
 from exchange_gateway.fitting import fit
@@ -48,6 +61,7 @@ from exchange_standin.bodies import html_to_text
 from protocol.entries import (
     CALENDAR_FIELDS,
     CONTACT_FIELDS,
+    MAX_SERIES,
     CalendarEntry,
     ChangePage,
     ContactEntry,
@@ -57,6 +71,7 @@ from protocol.entries import (
     ItemRef,
     ItemResult,
     NewItem,
+    Occurrences,
     UpdateRequest,
     contacts_from_wire,
     request_wire,
@@ -72,7 +87,41 @@ CALENDAR_ONLY = set(CALENDAR_FIELDS) - set(CONTACT_FIELDS)  # how an entry tells
 CONTACT_ONLY = set(CONTACT_FIELDS) - set(CALENDAR_FIELDS)
 CALENDAR_DEFAULTS = CalendarEntry(subject="", start="", end="").to_wire()  # what the gateway answers for unset
 CONTACT_DEFAULTS = ContactEntry().to_wire()
-READ_ONLY = {"id", "change_key", "last_modified", "recurring", "body_html"}
+READ_ONLY = {
+    "id",
+    "change_key",
+    "last_modified",
+    "recurring",
+    "body_html",
+    "series_type",
+    "series_id",
+    "original_start",
+}
+PATTERN_FIELDS = {"start", "end", "all_day", "timezone", "every", "interval", "count", "until"}
+
+
+def _instant(text: str) -> dt.datetime:
+    """A UTC instant; an all-day entry's day as its midnight, UTC."""
+    if len(text) == 10:
+        return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _wire_instant(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Series:
+    """A series' pattern and what became of single occurrences: `exceptions` by original start (each
+    its own id, change key and the fields it changed), `deleted` original starts."""
+
+    every: str  # daily | weekly
+    interval: int = 1
+    count: int | None = None  # occurrences in all
+    until: str | None = None  # the last day an occurrence may start on ('YYYY-MM-DD', series' time zone)
+    exceptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)
 
 
 def utc_now() -> str:
@@ -100,6 +149,8 @@ class FakeExchange:
     _late: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
     _versions: dict[str, int] = field(default_factory=dict)  # item id → change number of its version
     _tombstones: dict[str, int] = field(default_factory=dict)  # deleted item id → change number of that
+    series: dict[str, Series] = field(default_factory=dict)  # master id → its pattern and exceptions
+    new_exception_ids: bool = False  # an occurrence made an exception gets an id of its own (else it keeps its id)
 
     # -- the user, in Outlook ---------------------------------------------------------------------
 
@@ -154,17 +205,232 @@ class FakeExchange:
         return self._add({"item_type": "Message", "subject": subject})
 
     def user_copy(self, item_id: str, **changes: Any) -> str:
-        """Outlook's copy of an item: every property, our extended property included."""
-        original = {k: v for k, v in self.items[item_id].items() if k not in ("id", "change_key", "last_modified")}
+        """Outlook's copy of an item: every property, our extended property included; a copy of an
+        occurrence is a single item."""
+        source = self.items[item_id] if item_id in self.items else self._occurrence(item_id)
+        assert source is not None, f"no item {item_id}"
+        left_out = ("id", "change_key", "last_modified", "series_type", "series_id", "original_start")
+        original = {k: v for k, v in source.items() if k not in left_out}
+        if item_id not in self.items:
+            original["recurring"] = False
         return self._add({**copy.deepcopy(original), **self._as_typed(changes)})
 
-    def user_update(self, item_id: str, **changes: Any) -> None:
+    def user_update(self, item_id: str, **changes: Any) -> str:
+        """An item edited in Outlook (an occurrence becomes an exception); returns its id now."""
+        if item_id not in self.items:
+            found = self._occurrence_of(item_id)
+            assert found is not None, f"no item {item_id}"
+            self._make_exception(*found, self._as_typed(changes))
+            return self.occurrence_id(*found)
         self._write(item_id, self._as_typed(changes))
+        return item_id
+
+    @property
+    def entries(self) -> dict[str, dict[str, Any]]:
+        """What a user sees in Outlook, by id: the single items (and items of other kinds) and
+        every occurrence of every series, from 60 days back to 460 ahead; not the masters."""
+        found = {i: item for i, item in self.items.items() if item.get("series_type") != "master"}
+        now = dt.datetime.now(dt.timezone.utc)
+        start, end = (_wire_instant(now + dt.timedelta(days=days)) for days in (-60, 460))
+        for master_id in self.series:
+            found.update({str(view["id"]): view for view in self._expand(master_id, start, end)})
+        return found
 
     def user_delete(self, item_id: str) -> None:
+        if item_id not in self.items and self._occurrence_of(item_id) is not None:
+            master_id, original = self._occurrence_of(item_id) or ("", "")
+            self.user_delete_occurrence(master_id, original)
+            return
         del self.items[item_id]
+        self.series.pop(item_id, None)
         self._versions.pop(item_id, None)
         self._tombstones[item_id] = self._logged(item_id, "delete")
+
+    # -- the user's recurring series --------------------------------------------------------------
+
+    def user_create_series(
+        self,
+        subject: str,
+        start: str,
+        end: str,
+        every: str = "weekly",
+        interval: int = 1,
+        count: int | None = None,
+        until: str | None = None,
+        timezone: str = "Europe/Berlin",
+        **entry: Any,
+    ) -> str:
+        """A series whose first occurrence is [start, end] (UTC instants), repeating every
+        `interval` days or weeks at the same wall time in `timezone`; endless without count/until."""
+        assert every in ("daily", "weekly") and interval >= 1
+        self._kind_of({"subject": subject, "start": start})
+        item = {
+            **self._base(),
+            **self._as_typed(entry),
+            "subject": subject,
+            "start": start,
+            "end": end,
+            "timezone": timezone,
+            "recurring": True,
+            "series_type": "master",
+        }
+        master_id = self._add(item)
+        self.series[master_id] = Series(every, interval, count, until)
+        return master_id
+
+    def user_update_series(self, master_id: str, **changes: Any) -> None:
+        """The series edited in Outlook: its fields, time or pattern (every, interval, count,
+        until); a new time or pattern drops the exceptions and deleted occurrences."""
+        series = self.series[master_id]
+        repattern = bool(set(changes) & PATTERN_FIELDS)
+        for name in ("every", "interval", "count", "until"):
+            if name in changes:
+                setattr(series, name, changes.pop(name))
+        if repattern:
+            series.exceptions.clear()
+            series.deleted.clear()
+        self._write(master_id, self._as_typed(changes))
+
+    def user_end_series(self, master_id: str, until: str) -> None:
+        """The series' end moved (Outlook keeps the exceptions before it)."""
+        self.series[master_id].until = until
+        self._write(master_id, {})
+
+    def user_update_occurrence(self, master_id: str, original_start: str, **changes: Any) -> None:
+        """One occurrence moved or edited in Outlook: it becomes an exception."""
+        self._make_exception(master_id, original_start, self._as_typed(changes))
+
+    def user_delete_occurrence(self, master_id: str, original_start: str) -> None:
+        series = self.series[master_id]
+        series.deleted.add(original_start)
+        series.exceptions.pop(original_start, None)
+        self._write(master_id, {})
+
+    def occurrence_id(self, master_id: str, original_start: str) -> str:
+        """An occurrence's id; an exception keeps the one it got when it was made."""
+        exception = self.series[master_id].exceptions.get(original_start)
+        return str(exception["id"]) if exception else f"{master_id}.{original_start}"
+
+    def originals(self, master_id: str, start: str, end: str) -> list[str]:
+        """The original starts of the series' occurrences overlapping [start, end]."""
+        return [str(o["original_start"]) for o in self._expand(master_id, start, end)]
+
+    def _make_exception(self, master_id: str, original_start: str, changes: Mapping[str, Any]) -> str:
+        series = self.series[master_id]
+        if original_start in series.deleted or original_start not in self._pattern_starts(master_id, original_start):
+            raise KeyError(original_start)
+        if original_start not in series.exceptions:  # an exception holds all of its own, the master's no more
+            ends = dict(self._pattern(master_id, _instant(original_start)))[original_start]
+            view = self._occurrence_view(master_id, original_start, ends)
+            own = {k: v for k, v in view.items() if k not in READ_ONLY}
+            own_id = f"AAMkX{next(self._ids):06d}" if self.new_exception_ids else view["id"]
+            series.exceptions[original_start] = {**own, "id": own_id}
+        exception = series.exceptions[original_start]
+        exception.update({"last_modified": self.clock(), **changes, "change_key": self._new_key()})
+        self._write(master_id, {})
+        return str(exception["change_key"])
+
+    def _pattern_starts(self, master_id: str, until_start: str) -> list[str]:
+        """The pattern's original starts, up to and including `until_start`."""
+        return [o for o, _ in self._pattern(master_id, _instant(until_start))]
+
+    def _pattern(self, master_id: str, last_start: dt.datetime) -> list[tuple[str, str]]:
+        """(original start, original end) of each occurrence the pattern makes starting up to
+        `last_start`: the same wall time in the series' time zone every time."""
+        master, series = self.items[master_id], self.series[master_id]
+        zone = ZoneInfo(master["timezone"])
+        first = _instant(master["start"]).astimezone(zone)
+        length = _instant(master["end"]) - _instant(master["start"])
+        step = dt.timedelta(days=series.interval * (7 if series.every == "weekly" else 1))
+        wall = first.replace(tzinfo=None)
+        made: list[tuple[str, str]] = []
+        while series.count is None or len(made) < series.count:
+            if series.until is not None and wall.date().isoformat() > series.until:
+                break
+            begins = wall.replace(tzinfo=zone)
+            if begins > last_start:
+                break
+            made.append((_wire_instant(begins), _wire_instant(begins + length)))
+            wall += step
+        return made
+
+    def _occurrence_view(self, master_id: str, original: str, original_end: str) -> dict[str, Any]:
+        master = self.items[master_id]
+        exception = self.series[master_id].exceptions.get(original)
+        fields = {k: v for k, v in master.items() if k not in ("id", "change_key", "last_modified")}
+        view = {**fields, "start": original, "end": original_end, "last_modified": master["last_modified"]}
+        view.update(
+            id=f"{master_id}.{original}",
+            change_key=f"{master['change_key']}.o",
+            series_type="occurrence",
+            series_id=master_id,
+            original_start=original,
+        )
+        if exception is not None:
+            view.update(exception)
+            view["series_type"] = "exception"
+        return self._view(view)
+
+    def _expand(self, master_id: str, start: str, end: str) -> list[dict[str, Any]]:
+        window_start, window_end = _instant(start), _instant(end)
+        series = self.series[master_id]
+        # an exception may have moved: look a little past the window for those moved into it
+        reach = window_end + dt.timedelta(days=series.interval * 7 + 1)
+        found = []
+        for original, original_end in self._pattern(master_id, reach):
+            if original in series.deleted:
+                continue
+            view = self._occurrence_view(master_id, original, original_end)
+            if _instant(view["end"]) >= window_start and _instant(view["start"]) <= window_end:
+                found.append(view)
+        return sorted(found, key=lambda v: str(v["original_start"]))
+
+    def _occurrence_of(self, item_id: str) -> tuple[str, str] | None:
+        """(master id, original start) of an occurrence's id, if it is one of a series here."""
+        for master_id, series in self.series.items():
+            for original, exception in series.exceptions.items():
+                if exception["id"] == item_id:
+                    return master_id, original
+            if item_id.startswith(f"{master_id}."):
+                original = item_id[len(master_id) + 1 :]
+                if (original not in series.exceptions or not self.new_exception_ids) and original not in series.deleted:
+                    if original in self._pattern_starts(master_id, original):
+                        return master_id, original
+        return None
+
+    def _occurrence(self, item_id: str) -> dict[str, Any] | None:
+        found = self._occurrence_of(item_id)
+        if found is None:
+            return None
+        master_id, original = found
+        for begins, ends in self._pattern(master_id, _instant(original)):
+            if begins == original:
+                return self._occurrence_view(master_id, original, ends)
+        return None
+
+    async def occurrences(self, folder: str, series_ids: Sequence[str], start: str, end: str) -> Occurrences:
+        return Occurrences.from_wire(self._occurrences(folder, series_ids, start, end))
+
+    def _occurrences(self, folder: str, series_ids: Sequence[str], start: str, end: str) -> dict[str, Any]:
+        failure = self._failure("occurrences")
+        if failure:
+            raise self._trouble(failure)
+        self._folder(folder)
+        if not series_ids or len(series_ids) > MAX_SERIES:
+            raise MailboxTrouble("invalid", f"series must name 1 to {MAX_SERIES} masters")
+        try:
+            bounds = (_instant(start), _instant(end))
+        except ValueError:
+            raise MailboxTrouble("invalid", "start and end must be UTC instants") from None
+        if bounds[0] > bounds[1]:
+            raise MailboxTrouble("invalid", "the window ends before it starts")
+        answer: dict[str, Any] = {}
+        for master_id in series_ids:
+            if master_id not in self.series:
+                answer[master_id] = {"error": {"code": "not_found", "message": "there is no such series"}}
+            else:
+                answer[master_id] = {"items": self._expand(master_id, start, end)}
+        return answer
 
     # -- the mailbox's bookkeeping ----------------------------------------------------------------
 
@@ -372,6 +638,17 @@ class FakeExchange:
             changes["body_html"] = False  # the gateway writes a text body
         return changes
 
+    def _changes_of_occurrence(self, fields: Sequence[str], entry: Mapping[str, Any]) -> dict[str, Any]:
+        names = set(fields)
+        if names & WHEN_FIELDS:
+            names |= WHEN_FIELDS | {"timezone"}
+        else:
+            names.discard("timezone")
+        changes = {name: copy.deepcopy(entry[name]) for name in names}
+        if "body" in names:
+            changes["body_html"] = False
+        return changes
+
     async def update(self, items: Sequence[UpdateRequest]) -> list[ItemResult]:
         return [ItemResult.from_wire(r) for r in self._update([item.to_wire() for item in items])]
 
@@ -389,6 +666,18 @@ class FakeExchange:
         results: list[Mapping[str, Any]] = []
         for update, entry, cut in checked:
             current = self.items.get(update["id"])
+            occurrence = self._occurrence(update["id"]) if current is None else None
+            if occurrence is not None and not (failure and failure.when == "item"):
+                if update.get("change_key") and update["change_key"] != occurrence["change_key"]:
+                    error = {"code": "conflict", "message": "changed"}
+                    results.append(self._with_shortened({"ok": False, "id": update["id"], "error": error}, cut))
+                    continue
+                master_id, original = str(occurrence["series_id"]), str(occurrence["original_start"])
+                changes = self._changes_of_occurrence(update["fields"], entry)
+                key = self._make_exception(master_id, original, changes)
+                done = {"ok": True, "id": self.occurrence_id(master_id, original), "change_key": key}
+                results.append(self._with_shortened(done, cut))
+                continue
             if failure and failure.when == "item":
                 error = {"code": failure.code, "message": "injected"}
                 results.append(self._with_shortened({"ok": False, "id": update["id"], "error": error}, cut))
@@ -418,7 +707,7 @@ class FakeExchange:
             if failure and failure.when == "item":
                 results.append({"ok": False, "id": ref["id"], "error": {"code": failure.code, "message": "injected"}})
                 continue
-            if ref["id"] in self.items:
+            if ref["id"] in self.items or self._occurrence_of(ref["id"]) is not None:
                 self.user_delete(ref["id"])
             results.append({"ok": True, "id": ref["id"], "change_key": None})  # already gone is done
         if failure and failure.when == "after":
@@ -478,8 +767,11 @@ class FakeExchange:
             raise self._trouble(failure)
         gone = {"code": "not_found", "message": "gone"}
         other = {"code": "unsupported", "message": "the sync does not handle items of this kind"}
+        occurrences = {i: self._occurrence(i) for i in ids if i not in self.items}
         return [
-            {"ok": False, "id": i, "error": gone}
+            {"ok": True, "item": occurrences[i]}
+            if occurrences.get(i) is not None
+            else {"ok": False, "id": i, "error": gone}
             if i not in self.items
             else {"ok": False, "id": i, "error": other}
             if "item_type" in self.items[i]

@@ -169,6 +169,9 @@ class Mailbox:
     async def get(self, *args: Any) -> Any:
         return await self._call("get", *args)
 
+    async def occurrences(self, *args: Any) -> Any:
+        return await self._call("occurrences", *args)
+
 
 def killed(error: BaseException) -> bool:
     if isinstance(error, Killed):
@@ -214,6 +217,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.names = itertools.count(1)
         self.items: list[Item] = []
         self.others: dict[str, dict[str, Any]] = {}  # Exchange items of other kinds, as made
+        self.series: list[str] = []  # the masters of the series made in Outlook
         self.landed: dict[str, Content] = {}  # late creates landed since the last cycle began: id → content
         finish_late_creates = self.fake._finish_late_creates
 
@@ -274,7 +278,7 @@ class SyncMachine(RuleBasedStateMachine):
 
     def _sides(self, item: Item, locals_: dict[int, tuple[str, Content]]) -> tuple[Content | None, Content | None]:
         local = locals_.get(item.local_id)[1] if item.local_id in locals_ else None
-        remote = self.fake.items.get(item.remote_id) if item.remote_id else None
+        remote = self.fake.entries.get(item.remote_id) if item.remote_id else None
         return local, (remote_content(remote) if remote else None)
 
     def _snapshot(self) -> dict[int, tuple[Content | None, Content | None]]:
@@ -288,6 +292,7 @@ class SyncMachine(RuleBasedStateMachine):
         by_local = {link.appointment_id: link for link in links if link.appointment_id is not None}
         by_remote = {link.exchange_id: link for link in links if link.exchange_id}
         locals_ = self._locals()
+        entries = self.fake.entries
         for item in self._alive():
             link = by_local.get(item.local_id) if item.local_id is not None else None
             link = link or (by_remote.get(item.remote_id) if item.remote_id else None)
@@ -295,13 +300,13 @@ class SyncMachine(RuleBasedStateMachine):
                 continue
             if link.appointment_id in locals_ and link.appointment_id != item.local_id:
                 self._claim(item, local_id=link.appointment_id)
-            if link.exchange_id and link.exchange_id in self.fake.items and link.exchange_id != item.remote_id:
+            if link.exchange_id and link.exchange_id in entries and link.exchange_id != item.remote_id:
                 self._claim(item, remote_id=link.exchange_id)
-            elif not link.exchange_id and (item.remote_id is None or item.remote_id not in self.fake.items):
+            elif not link.exchange_id and (item.remote_id is None or item.remote_id not in entries):
                 claimed = {other.remote_id for other in self.items}
                 carrying = [
                     i
-                    for i, entry in self.fake.items.items()
+                    for i, entry in entries.items()
                     if entry.get("external_id") == link.external_id and i not in claimed
                 ]
                 if len(carrying) == 1:  # made, its answer lost: the user sees it in Outlook already
@@ -422,9 +427,10 @@ class SyncMachine(RuleBasedStateMachine):
             assert locals_[item.local_id][0] == item.area, f"{item} is in {locals_[item.local_id][0]}"
         extra = {i: content for i, (_, content) in locals_.items() if i not in {item.local_id for item in alive}}
         assert not extra, f"PC CADDIE holds more than the model's items: {extra}, links {self._links_text()}"
-        extra_remote = set(self.fake.items) - set(self.others) - {item.remote_id for item in alive}
+        entries = self.fake.entries
+        extra_remote = set(entries) - set(self.others) - {item.remote_id for item in alive}
         assert not extra_remote, (
-            f"Exchange holds more than the model's items: {[self.fake.items[i] for i in extra_remote]}, "
+            f"Exchange holds more than the model's items: {[entries[i] for i in extra_remote]}, "
             f"links {self._links_text()}"
         )
         for item_id, entry in self.others.items():
@@ -437,7 +443,7 @@ class SyncMachine(RuleBasedStateMachine):
             assert link.exchange_id == item.remote_id, f"{item}: its link names {link.exchange_id}"
             assert link.subscription_id == self.subscriptions[item.area], f"{item}: linked in the wrong area"
             assert not link.stopped and not link.pending_create, f"{item}: stopped or owed: {link.last_error}"
-            external = self.fake.items[item.remote_id].get("external_id")
+            external = entries[item.remote_id].get("external_id")
             assert external in (None, link.external_id), f"{item} carries another link's external id {external}"
             if external:
                 assert external not in externals, f"two Exchange items carry {external}"
@@ -453,10 +459,12 @@ class SyncMachine(RuleBasedStateMachine):
         edited = {item.name: self._locals()[item.local_id][1] for item in self._alive()}
         self._settled()
         for item in self._alive():
-            assert remote_content(self.fake.items[item.remote_id]) == edited[item.name], "a PC CADDIE edit moves"
+            assert remote_content(self.fake.entries[item.remote_id]) == edited[item.name], "a PC CADDIE edit moves"
         for item in self._alive():
-            self.fake.user_update(item.remote_id, subject=self._title("moved back"), body=f"Note {item.name}")
-        edited = {item.name: remote_content(self.fake.items[item.remote_id]) for item in self._alive()}
+            item.remote_id = self.fake.user_update(
+                item.remote_id, subject=self._title("moved back"), body=f"Note {item.name}"
+            )
+        edited = {item.name: remote_content(self.fake.entries[item.remote_id]) for item in self._alive()}
         self._settled()
         locals_ = self._locals()
         for item in self._alive():
@@ -549,8 +557,36 @@ class SyncMachine(RuleBasedStateMachine):
         )
         self.items.append(Item(next(self.names), area_of(categories, self.shared), remote_id=remote_id))
 
+    @precondition(lambda self: self._room())
+    @rule(draft=drafts, every=st.sampled_from(["weekly", "daily"]), count=st.integers(1, 3))
+    def remote_series(self, draft, every, count):
+        """A recurring series made in Outlook: each occurrence is an item of the model."""
+        count = min(count, MAX_ITEMS - len(self._alive()))
+        entry = {k: v for k, v in self._remote_entry({**draft, "all_day": False}).items() if k not in ("start", "end")}
+        start, end = utc(draft["offset"], draft["hour"]), utc(draft["offset"], draft["hour"] + draft["hours"])
+        master = self.fake.user_create_series(self._title("series"), start, end, every, count=count, **entry)
+        self.series.append(master)
+        for item_id, view in sorted(self.fake.entries.items(), key=lambda pair: str(pair[1].get("original_start"))):
+            if view.get("series_id") == master:
+                self.items.append(Item(next(self.names), TEE, remote_id=item_id))
+
+    @precondition(lambda self: any(master in self.fake.series for master in self.series))
+    @rule(data=st.data(), what=st.sampled_from(["title", "location", "private", "delete"]))
+    def remote_series_edit(self, data, what):
+        """The series edited (every occurrence but the exceptions follows) or deleted in Outlook."""
+        master = data.draw(st.sampled_from([m for m in self.series if m in self.fake.series]))
+        if what == "delete":
+            self.fake.user_delete(master)
+        elif what == "title":
+            self.fake.user_update_series(master, subject=self._title("series edit"))
+        elif what == "location":
+            self.fake.user_update_series(master, location=f"Course {next(self.names)}")
+        else:
+            self.fake.user_update_series(master, private=not self.fake.items[master].get("private"))
+
     def _with_remote(self) -> list[Item]:
-        return [item for item in self._alive() if item.remote_id in self.fake.items]
+        entries = self.fake.entries
+        return [item for item in self._alive() if item.remote_id in entries]
 
     def _editable_remote(self) -> list[Item]:
         return self._with_remote()
@@ -564,7 +600,7 @@ class SyncMachine(RuleBasedStateMachine):
         self._edit_remote(data.draw(st.sampled_from(self._editable_remote())), what, draft)
 
     def _edit_remote(self, item: Item, what: str, draft: dict[str, Any]) -> None:
-        current = self.fake.items[item.remote_id]
+        current = self.fake.entries[item.remote_id]
         if what == "title":
             change = {"subject": self._title("remote edit")}
         elif what == "location":
@@ -579,7 +615,7 @@ class SyncMachine(RuleBasedStateMachine):
             all_day = current["all_day"] if what == "time" else not current["all_day"]
             entry = self._remote_entry({**draft, "all_day": all_day})
             change = {k: entry[k] for k in ("start", "end", "all_day")}
-        self.fake.user_update(item.remote_id, **change)
+        item.remote_id = self.fake.user_update(item.remote_id, **change)
 
     @precondition(lambda self: self._deletable_remote())
     @rule(data=st.data())
@@ -606,7 +642,7 @@ class SyncMachine(RuleBasedStateMachine):
 
     def _copy(self, item: Item, offset: int, moved: bool) -> None:
         changes: dict[str, Any] = {"subject": self._title("copy")}
-        if moved and not self.fake.items[item.remote_id]["all_day"]:
+        if moved and not self.fake.entries[item.remote_id]["all_day"]:
             changes.update(start=utc(offset, 7), end=utc(offset, 8))
         copy_id = self.fake.user_copy(item.remote_id, **changes)
         self.items.append(Item(next(self.names), item.area, remote_id=copy_id, copy_of=item))

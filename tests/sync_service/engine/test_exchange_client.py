@@ -128,3 +128,37 @@ async def test_a_malformed_reply_is_mailbox_trouble_invalid(op, reply):
     with pytest.raises(MailboxTrouble) as trouble:
         await calls[op]()
     assert trouble.value.code == "invalid" and f"exchange.{op}" in trouble.value.message
+
+
+async def test_occurrences_are_asked_per_series_and_read_per_master():
+    training = CalendarEntry(
+        id="O1",
+        change_key="k1",
+        subject="Junior training",
+        start="2026-06-02T16:00:00Z",
+        end="2026-06-02T17:30:00Z",
+        recurring=True,
+        series_type="occurrence",
+        series_id="M1",
+        original_start="2026-06-02T16:00:00Z",
+    )
+    gone = {"error": {"code": "not_found", "message": "the series is gone"}}
+    peer = Peer({"M1": {"items": [training.to_wire()]}, "M2": gone})
+    answer = await client(peer).occurrences("", ["M1", "M2"], "2026-05-01T00:00:00Z", "2027-07-01T00:00:00Z")
+    assert answer.by_series == {"M1": (training,), "M2": ItemError("not_found", "the series is gone")}
+    [(op, args)] = peer.requests
+    assert op == "exchange.occurrences"
+    assert {k: args[k] for k in ("kind", "folder", "series", "start", "end")} == {
+        "kind": "calendar",
+        "folder": "",
+        "series": ["M1", "M2"],
+        "start": "2026-05-01T00:00:00Z",
+        "end": "2027-07-01T00:00:00Z",
+    }
+
+
+async def test_occurrences_holding_another_series_item_are_the_mailboxs_trouble():
+    single = LESSON.to_wire() | {"id": "S1", "change_key": "k"}
+    with pytest.raises(MailboxTrouble) as trouble:
+        await client(Peer({"M1": {"items": [single]}})).occurrences("", ["M1"], "a", "b")
+    assert trouble.value.code == "invalid"

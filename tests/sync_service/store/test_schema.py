@@ -121,3 +121,41 @@ def test_foreign_keys_are_enforced(tmp_path):
     with pytest.raises(pw.IntegrityError):
         area.delete_instance()  # an area with appointments cannot vanish under them
     db.close()
+
+
+def test_migration_10_keys_an_occurrences_link_by_series_and_original_start(tmp_path):
+    path = tmp_path / "club.sqlite3"
+    old = pw.SqliteDatabase(str(path), pragmas={"foreign_keys": 1}, lock_type="IMMEDIATE")
+    migrate(old, target=9)
+    old.execute_sql("INSERT INTO pcc_user (id, login, display_name) VALUES (1, 'anna', 'Anna')")
+    old.execute_sql("INSERT INTO timetable_area (id, name) VALUES (1, 'Tee times')")
+    old.execute_sql(
+        "INSERT INTO calendar_subscription (id, user_id, area_id, folder_name, created) VALUES (1, 1, 1, '', ?)", (NOW,)
+    )
+    old.execute_sql(
+        "INSERT INTO appointment_link (subscription_id, exchange_id, digest, origin, external_id, updated) "
+        "VALUES (1, 'AAMk1', 'd', 'exchange', 'x1', ?)",
+        (NOW,),
+    )
+    old.close()
+    db = open_database(path)
+    assert schema_version(db) == 10
+    link = "INSERT INTO appointment_link (subscription_id, exchange_id, digest, origin, external_id, updated"
+    # a single item's link has no series key, and many of them may be without one
+    db.execute_sql(f"{link}) VALUES (1, 'AAMk2', 'd', 'exchange', 'x2', ?)", (NOW,))
+    occurrence = (
+        f"{link}, series_id, original_start) VALUES (1, ?, 'd', 'exchange', ?, ?, 'M1', '2026-06-01T16:00:00Z')"
+    )
+    db.execute_sql(occurrence, ("AAMk3", "x3", NOW))
+    with pytest.raises(pw.IntegrityError):  # one link per occurrence, whatever its own id became
+        db.execute_sql(occurrence, ("AAMk4", "x4", NOW))
+    db.execute_sql(
+        "INSERT INTO series_master (subscription_id, master_id, change_key, window_start, window_end, updated) "
+        "VALUES (1, 'M1', 'ck1', '2026-05-02', '2027-07-06', ?)",
+        (NOW,),
+    )
+    with pytest.raises(pw.IntegrityError):  # a master once per subscription
+        db.execute_sql("INSERT INTO series_master (subscription_id, master_id, updated) VALUES (1, 'M1', ?)", (NOW,))
+    rows = db.execute_sql("SELECT exchange_id, series_id FROM appointment_link ORDER BY id").fetchall()
+    assert rows == [("AAMk1", None), ("AAMk2", None), ("AAMk3", "M1")]
+    db.close()
