@@ -101,15 +101,19 @@ class FakeOutlook:
     async def create_message(self, subject: str) -> str:
         return self.exchange.user_create_message(subject)
 
-    # the fake's series (branch series-engine): these user methods are its to provide
+    # the fake's series: its user methods name an occurrence by its original start
     async def create_series(self, count: int, **fields: Any) -> str:
-        return self.exchange.user_create_series(count=count, **self._fields(fields))  # type: ignore[attr-defined, no-any-return]
+        return self.exchange.user_create_series(every="weekly", count=count, **self._fields(fields))
+
+    def _nth_start(self, master_id: str, index: int) -> str:
+        starts = self.exchange._pattern_starts(master_id, "9999-12-31T00:00:00Z")
+        return starts[index - 1]
 
     async def update_occurrence(self, master_id: str, index: int, **fields: Any) -> None:
-        self.exchange.user_update_occurrence(master_id, index, **self._fields(fields))  # type: ignore[attr-defined]
+        self.exchange.user_update_occurrence(master_id, self._nth_start(master_id, index), **self._fields(fields))
 
     async def delete_occurrence(self, master_id: str, index: int) -> None:
-        self.exchange.user_delete_occurrence(master_id, index)  # type: ignore[attr-defined]
+        self.exchange.user_delete_occurrence(master_id, self._nth_start(master_id, index))
 
 
 def _moment(text: str, zone: EWSTimeZone) -> EWSDateTime:

@@ -789,16 +789,9 @@ def nth_start(index: int) -> str:
     return _utc(FIRST + (index - 1) * WEEK)
 
 
-@pytest.fixture(
-    params=[
-        pytest.param(name, marks=pytest.mark.xfail(strict=False, reason="the fake's series: branch series-engine"))
-        if name == "fake"
-        else name
-        for name in IMPLEMENTATIONS
-    ]
-)
+@pytest.fixture(params=IMPLEMENTATIONS)
 async def series_mailbox(request: pytest.FixtureRequest) -> AsyncIterator[Mailbox]:
-    """A calendar, for the series' tests (the fake's side comes with the engine's branch)."""
+    """A calendar, for the series' tests."""
     async with open_mailbox(request.param, "calendar") as opened:
         yield opened
 
@@ -811,16 +804,8 @@ async def training(mailbox: Mailbox, count: int = 4) -> str:
 
 
 async def occurrences(mailbox: Mailbox, series: Sequence[str], start: str, end: str) -> Occurrences:
-    """`exchange.occurrences` through the client (its wire answer read, while the client's method
-    comes with the engine's branch)."""
-    client = mailbox.client
-    method = getattr(client, "occurrences", None)
-    if method is not None:
-        found: Occurrences = await method(MAIN, list(series), start, end)
-        return found
-    return Occurrences.from_wire(
-        await wire_answer(mailbox, "occurrences", folder=MAIN, series=list(series), start=start, end=end)
-    )
+    """`exchange.occurrences` through the client."""
+    return await mailbox.client.occurrences(MAIN, list(series), start, end)
 
 
 async def of_series(

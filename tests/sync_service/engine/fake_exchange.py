@@ -381,7 +381,7 @@ class FakeExchange:
             if original in series.deleted:
                 continue
             view = self._occurrence_view(master_id, original, original_end)
-            if _instant(view["end"]) >= window_start and _instant(view["start"]) <= window_end:
+            if _instant(view["end"]) >= window_start and _instant(view["start"]) < window_end:  # as CalendarView
                 found.append(view)
         return sorted(found, key=lambda v: str(v["original_start"]))
 
