@@ -10,11 +10,11 @@ from service_runtime.logsetup import configure_logging
 
 from ..admin.accounts import account_for_gateway
 from ..admin.exchange_contacts import add_exchange_contact, check_may_add, choose_contact, contact_names, read_contacts
-from ..admin.lookups import person_by_id, user_by_login
-from ..admin.subscriptions import add_contact, contact_policy, list_contacts, remove_contact, set_contact_policy
+from ..admin.lookups import person_by_id
+from ..admin.subscriptions import add_contact, contact_policy, remove_contact, set_contact_policy
+from ..admin.views import CONTACT_HEADERS, contact_rows, mailbox_refusal
 from ..gateway_calls import call_gateway, with_gateway
 from ..service import SERVICE_NAME
-from ..store.mailbox_blocks import block_of
 from ..vault import PasswordVault
 from .context import Club, club_command, emit_json, emit_table, json_option
 
@@ -88,25 +88,12 @@ def contact_add(
 @club_command
 def contact_list(club: Club, login: str, as_json: bool) -> None:
     """LOGIN's contact sync list."""
-    block = block_of(user_by_login(login).id)  # issue 13, defect 7: the mailbox left alone after a refused login
-    refused = block.describe() if block is not None else None
-    rows = [
-        {
-            "person": p.id,
-            "name": f"{p.first_name} {p.last_name}",
-            "source": s.source,
-            "state": _state(link),
-            "exchange_id": link.exchange_id if link else None,
-            **({"mailbox_blocked": refused} if refused else {}),
-        }
-        for s, p, link in list_contacts(login)
-    ]
+    rows = contact_rows(login)
     if as_json:
-        emit_json(rows)
+        emit_json([row.as_json() for row in rows])
     else:
-        emit_table(
-            ["PERSON", "NAME", "ADDED BY", "STATE"], [(r["person"], r["name"], r["source"], r["state"]) for r in rows]
-        )
+        emit_table(CONTACT_HEADERS, [row.cells() for row in rows])
+        refused = mailbox_refusal(login)
         if refused:
             click.echo(f"{login}: {refused}")
 
@@ -135,16 +122,6 @@ def contact_policy_command(club: Club, login: str, policy: str | None) -> None:
         return
     former = set_contact_policy(login, policy)
     click.echo(f"{login}'s contacts: {policy} (was {former})")
-
-
-def _state(link) -> str:
-    if link is None:
-        return "waiting for the next cycle"
-    if link.stopped:
-        return f"stopped: {link.last_error}"
-    if link.pending_create or link.exchange_id is None:
-        return "being created in Exchange"
-    return "synchronised" if not link.attempts else f"retrying: {link.last_error}"
 
 
 COMMANDS = [contact]
