@@ -14,12 +14,11 @@ from service_runtime.cli_support import AddressType
 from service_runtime.logsetup import configure_logging
 
 from ..admin import AdminError
-from ..admin.accounts import account_for_gateway, remove_account, set_account, set_app_account, show_account
+from ..admin.accounts import remove_account, set_account, set_app_account, show_account
 from ..admin.between_cycles import between_cycles
-from ..admin.lookups import user_by_login
-from ..gateway_calls import GatewayCallFailed, call_gateway, with_gateway
+from ..admin.exchange_calls import check_account
+from ..gateway_calls import with_gateway
 from ..service import SERVICE_NAME
-from ..store.mailbox_blocks import clear_block, record_block
 from ..vault import PasswordVault
 from .context import Club, club_command, emit_json, json_option
 
@@ -145,25 +144,10 @@ def account_check(club: Club, login: str, gateway: Address | None) -> None:
 
     When Exchange accepts the login, a mailbox the sync left alone after a refused login is
     synchronised again from the next cycle; when it refuses it, the sync leaves it alone."""
-    with club.db.atomic():
-        wire = account_for_gateway(login, PasswordVault.for_home(club.home))
-        user_id = user_by_login(login).id
     configure_logging(club.home, SERVICE_NAME, club.config.logs, stderr=None)
-    try:
-        result = call_gateway(club.home, with_gateway(club.config, gateway), "exchange.check", {"account": wire})
-    except GatewayCallFailed as failure:
-        if failure.code == "auth_failed":
-            with club.db.atomic():
-                record_block(user_id, failure.code, str(failure), failure.reason)
-        raise
-    with club.db.atomic():
-        lifted = clear_block(user_id)
-    version = result.get("server_version") or "unknown version"
-    click.echo(
-        f"{login}: OK, mailbox {result.get('mailbox')} on Exchange {version} (calendar: {result.get('calendar')})"
-    )
-    if lifted:
-        click.echo(f"{login}: the login works again: the sync takes this mailbox up again with its next cycle")
+    checked = check_account(club.db, club.home, with_gateway(club.config, gateway), login)
+    for line in checked.lines():
+        click.echo(line)
 
 
 @account.command("remove")
