@@ -4,12 +4,14 @@ the manager window shows the same rows. One place for what a column says."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ..store.mailbox_blocks import block_of
-from ..store.models import ContactLink
+from ..store.models import ContactLink, ExchangeAccount, User
+from .accounts import show_account
 from .lookups import user_by_login
 from .subscriptions import calendar_mates, import_area_of, list_calendars, list_contacts, list_filters
 from .sync_info import conflicts, items, statistics
@@ -23,9 +25,44 @@ CONFLICT_HEADERS = ("WHEN", "AREA", "APPOINTMENT", "WINNER", "LOST VERSION")
 ITEM_HEADERS = ("ID", "USER", "AREA", "APPOINTMENT", "TITLE", "ATTEMPTS", "STATE", "LAST ERROR")
 
 
+class Row(Protocol):
+    """A row of a list: its cells as the table shows them."""
+
+    def cells(self) -> tuple[str, ...]: ...
+
+
 def text(value: Any) -> str:
     """A cell as the tables print it: nothing for None."""
     return "" if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """A user in the window's list: login, name, and the mailbox the user syncs with (if any)."""
+
+    login: str
+    name: str
+    mailbox: str | None
+
+    def cells(self) -> tuple[str, ...]:
+        return (self.login, self.name, self.mailbox or "(no Exchange account)")
+
+
+def user_rows() -> tuple[UserRow, ...]:
+    mailboxes = {row.user_id: row.mailbox for row in ExchangeAccount.select()}
+    return tuple(
+        UserRow(user.login, user.display_name or user.login, mailboxes.get(user.id))
+        for user in User.select().order_by(User.login)
+    )
+
+
+def account_fields(login: str) -> dict[str, str]:
+    """LOGIN's Exchange account as `account show` shows it (the password masked), by field."""
+    return {name: value for name, value in dataclasses.asdict(show_account(login)).items() if value is not None}
+
+
+def account_lines(login: str) -> tuple[str, ...]:
+    return tuple(f"{name.replace('_', ' ')}: {value}" for name, value in account_fields(login).items())
 
 
 def mailbox_refusal(login: str) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -14,9 +13,10 @@ from service_runtime.cli_support import AddressType
 from service_runtime.logsetup import configure_logging
 
 from ..admin import AdminError
-from ..admin.accounts import remove_account, set_account, set_app_account, show_account
+from ..admin.accounts import remove_account, set_account, set_app_account
 from ..admin.between_cycles import between_cycles
 from ..admin.exchange_calls import check_account
+from ..admin.views import account_fields, account_lines
 from ..gateway_calls import with_gateway
 from ..service import SERVICE_NAME
 from ..vault import PasswordVault
@@ -127,12 +127,11 @@ def _refuse_password_options(
 @club_command
 def account_show(club: Club, login: str, as_json: bool) -> None:
     """Show the user's Exchange account; the password is masked."""
-    shown = {name: value for name, value in dataclasses.asdict(show_account(login)).items() if value is not None}
     if as_json:
-        emit_json(shown)
+        emit_json(account_fields(login))
         return
-    for name, value in shown.items():
-        click.echo(f"{name.replace('_', ' ')}: {value}")
+    for line in account_lines(login):
+        click.echo(line)
 
 
 @account.command("check")
