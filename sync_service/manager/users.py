@@ -70,7 +70,7 @@ T = TypeVar("T")
 TABS = ("account", "appointments", "filters", "contacts", "statistics", "conflicts", "items")
 TAB_TITLES = ("Account", "APPOINTMENTS", "Filters", "CONTACTS", "STATISTICS", "Conflicts", "Active items")
 POLICY_ORDER = ("pccaddie-wins", "exchange-wins", "newest-wins")
-BAR_WIDTH = 48
+BAR_WIDTH = 40
 # the keys of each tab (Screen.check_action shows and allows only those of the tab shown)
 TAB_ACTIONS = {
     "account": {"check"},
