@@ -210,6 +210,7 @@ class UserScreen(Screen[None]):
         Binding("n", "by_month", "Month"),
         Binding("t", "reset", "Reset item"),
         Binding("a", "reset_all", "Reset all"),
+        *(Binding(str(number), f"tab('{tab}')", show=False) for number, tab in enumerate(TABS, start=1)),
     ]
 
     def __init__(self, club: Club, login: str) -> None:
@@ -224,7 +225,7 @@ class UserScreen(Screen[None]):
     # --- layout
 
     def compose(self) -> ComposeResult:
-        yield Static(f"Exchange interface of {self.login}", id="user-title")
+        yield Static(f"Exchange interface of {self.login}  (1 … 7: the tabs; Escape: back)", id="user-title")
         with TabbedContent(id="tabs"):
             with TabPane(TAB_TITLES[0], id="account"):
                 yield Static("", id="account-fields")
@@ -272,20 +273,26 @@ class UserScreen(Screen[None]):
 
     def show_tab(self, tab: str) -> None:
         self.query_one("#tabs", TabbedContent).active = tab
-        self._focus_list()
+        self._focus_list(always=True)
+
+    def action_tab(self, tab: str) -> None:
+        """1 … 7: the tab of that number."""
+        self.show_tab(tab)
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        self._focus_list()
+        self._focus_list(always=False)
 
-    def _focus_list(self) -> None:
+    def _focus_list(self, *, always: bool) -> None:
         """The tab's list has the keys (letters typed into a field are the field's); without a
-        list, the tabs themselves."""
-        target = self.tables.get(self.tab) or self.query_one("#tabs", TabbedContent).query_one(Tabs)
-        target.focus()
+        list, the tabs themselves. Unless `always`, a focus inside the tab stays where it is."""
+        tabs = self.query_one("#tabs", TabbedContent)
+        pane, focused = tabs.active_pane, self.focused
+        if always or not (pane is not None and focused is not None and pane in focused.ancestors):
+            (self.tables.get(self.tab) or tabs.query_one(Tabs)).focus()
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("back", "reload"):
+        if action in ("back", "reload", "tab"):
             return True
         if not any(action in actions for actions in TAB_ACTIONS.values()):
             return True  # the app's own (F2 … and the like)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -37,8 +38,10 @@ class Terminal:
         self._run("new-session", "-d", "-s", "manager", "-x", "140", "-y", "40", shlex.join(argv))
 
     def _run(self, *args: str) -> str:
+        # without COLUMNS and LINES (a test runner's), which the window would take over tmux's size
+        env = {name: value for name, value in os.environ.items() if name not in ("COLUMNS", "LINES")}
         done = subprocess.run(
-            [self.tmux, "-L", self.socket, *args], capture_output=True, text=True, timeout=30, check=True
+            [self.tmux, "-L", self.socket, *args], capture_output=True, text=True, timeout=30, check=True, env=env
         )
         return done.stdout
 
@@ -104,7 +107,10 @@ def test_f2_starts_the_services_the_table_shows_them_running_and_f3_stops_them(t
     term.wait_for(lambda s: "Stopped" in row(s, "Synchronisation service"), "the sync service stopped")
     term.keys("Up", "F3")
     shown = term.wait_for(lambda s: "Stopped" in row(s, "Exchange gateway"), "the gateway stopped")
-    assert not process_alive(sync.pid) and not process_alive(gateway.pid)
+    deadline = time.monotonic() + 30  # the status says Stopped just before the process ends
+    while process_alive(sync.pid) or process_alive(gateway.pid):
+        assert time.monotonic() < deadline, "a service still runs after F3"
+        time.sleep(0.05)
 
     term.keys("F7")  # the users, and alice's Exchange interface
     term.wait_for(lambda s: "Alice Adler" in s, "the users")
@@ -116,3 +122,65 @@ def test_f2_starts_the_services_the_table_shows_them_running_and_f3_stops_them(t
     term.wait_for(lambda s: "Service manager overview" in s and "Exchange gateway" in s, "back to the overview")
     term.keys("C-q")
     term.wait_for(lambda s: "Service manager overview" not in s, "the window closed")
+
+
+@pytest.fixture
+def world(tmp_path):
+    """The stand-in Exchange and a gateway; anna syncs Tee times with her mailbox there, which
+    holds one contact."""
+    from exchangelib import Contact
+    from exchangelib.indexed_properties import EmailAddress
+    from exchangelib.protocol import close_connections
+
+    from sandbox.world import World
+
+    tmux = have_tmux()
+    if tmux is None:
+        pytest.skip("tmux is not installed and apt-get could not install it")
+    started = World.start(tmp_path / "home")
+    try:
+        started.set_up("anna")
+        config = started.home / "config.toml"
+        config.write_text(f'[sync]\ngateway = "{started.gateway}"\n', encoding="utf-8")
+        account = started.outlook()
+        Contact(
+            account=account,
+            folder=account.contacts,
+            given_name="Berta",
+            surname="Blum",
+            display_name="Berta Blum",
+            email_addresses=[EmailAddress(label="EmailAddress1", email="berta@blum.example")],
+        ).save()
+        yield tmux, started
+    finally:
+        started.stop()
+        close_connections()
+
+
+def test_a_users_check_and_plus_add_go_through_the_real_gateway(world):
+    tmux, started = world
+    argv = command("sync-service") + ["--home", str(started.home), "manager", "--control", "process"]
+    term = Terminal(tmux, argv)
+    try:
+        term.wait_for(lambda s: "Service manager overview" in s, "the window")
+        term.keys("F7")
+        term.wait_for(lambda s: "anna" in s and "LOGIN" in s, "the users")
+        term.keys("Enter")
+        term.wait_for(lambda s: "Exchange interface of anna" in s, "anna's screen")
+        term.keys("1", "c")  # the account tab, check
+        shown = term.wait_for(lambda s: "anna: OK, mailbox" in s, "the check's answer")
+        term.keys("4")  # CONTACTS
+        term.wait_for(lambda s: "PERSON" in s and "del Remove" in s, "the CONTACTS tab, its list with the keys")
+        term.keys("Tab")  # the search field
+        term.wait_for(lambda s: "del Remove" not in s, "the search field with the keys")
+        term.keys("-l", "Berta")
+        term.wait_for(lambda s: "Berta" in s, "the search typed")
+        term.keys("Enter")
+        term.wait_for(lambda s: "Berta Blum  <berta@blum.example>" in s, "the mailbox's contacts found")
+        term.keys("Enter")  # +ADD the one found
+        shown = term.wait_for(lambda s: "added to anna's contacts as person" in s, "+ADD done")
+        assert "Berta Blum" in shown
+        assert [row["name"] for row in started.json("contact", "list", "anna")] == ["Berta Blum"]
+        term.keys("C-q")
+    finally:
+        term.close()

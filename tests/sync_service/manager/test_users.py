@@ -145,6 +145,12 @@ def test_f7_lists_the_users_and_the_account_tab_shows_the_account_as_account_sho
         fields = str(screen.query_one("#account-fields").render()).splitlines()
         assert fields == shown and "password: ********" in fields
         shot(app, tmp_path, "manager-user-account.svg", "Exchange interface of alice", "alice@club.example")
+        for number, tab in enumerate(("account", "appointments", "filters", "contacts"), start=1):
+            await pilot.press(str(number))  # the tabs by number
+            await pilot.pause()
+            assert screen.tab == tab
+            if tab in screen.tables:
+                assert screen.focused is screen.tables[tab]
         await pilot.press("escape")
         await pilot.press("escape")
         bob = await open_user(pilot, "bob")
