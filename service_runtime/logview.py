@@ -14,8 +14,48 @@ from typing import Callable, Iterator
 BLOCK = 64 * 1024
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where a reader of the live file stands: the file (inode, device; None when there was no
+    file: then whatever file comes is read from its start) and the offset read up to."""
+
+    identity: tuple[int, int] | None
+    offset: int
+
+
+@dataclass(frozen=True)
+class Tail:
+    """The last lines of the file, and where they end: following from `position` misses no line
+    written after them."""
+
+    lines: list[str]
+    position: Position
+
+
+def tail_at(path: Path, lines: int) -> Tail:
+    """The last `lines` complete lines of a text file, reading from its end, and the position
+    after them (a last line still being written is left to whoever follows from there)."""
+    try:
+        with open(path, "rb") as handle:
+            stat = os.fstat(handle.fileno())
+            end = stat.st_size
+            data = b""
+            while end > 0 and data.count(b"\n") <= lines:
+                start = max(0, end - BLOCK)
+                handle.seek(start)
+                data = handle.read(end - start) + data
+                end = start
+    except FileNotFoundError:
+        return Tail([], Position(None, 0))
+    complete = data.rfind(b"\n") + 1  # what follows the last newline is not a line yet
+    position = Position((stat.st_ino, stat.st_dev), end + complete)
+    text = data[:complete].decode("utf-8", errors="replace").splitlines()
+    return Tail(text[-lines:] if lines else [], position)
+
+
 def tail(path: Path, lines: int) -> list[str]:
-    """The last `lines` lines of a text file, reading from its end."""
+    """The last `lines` lines of a text file, reading from its end (a last line without its
+    newline included)."""
     try:
         with open(path, "rb") as handle:
             handle.seek(0, os.SEEK_END)
@@ -70,15 +110,21 @@ def follow(
     poll: float = 0.5,
     running: Callable[[], bool] = lambda: True,
     sleep: Callable[[float], None] = time.sleep,
+    start: Position | None = None,
 ) -> Iterator[str]:
-    """New lines as they come, from the end of the file on. When the file is rotated (a new file
-    under the name, or a shorter one), the rest of the old file is read from its archive, then
-    the new file from its start."""
-    try:
-        stat = path.stat()
-        identity, position = (stat.st_ino, stat.st_dev), stat.st_size
-    except FileNotFoundError:
-        identity, position = None, 0
+    """New lines as they come, from `start` on (a `tail_at`'s position), else from the end of the
+    file as it is at the first look. When the file is rotated (a new file under the name, or a
+    shorter one), the rest of the old file is read from its archive, then the new file from its
+    start."""
+    identity: tuple[int, int] | None
+    if start is not None:
+        identity, position = start.identity, start.offset
+    else:
+        try:
+            stat = path.stat()
+            identity, position = (stat.st_ino, stat.st_dev), stat.st_size
+        except FileNotFoundError:
+            identity, position = None, 0
     pending = b""
     while running():
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -14,12 +13,12 @@ from service_runtime.cli_support import AddressType
 from service_runtime.logsetup import configure_logging
 
 from ..admin import AdminError
-from ..admin.accounts import account_for_gateway, remove_account, set_account, set_app_account, show_account
+from ..admin.accounts import remove_account, set_account, set_app_account
 from ..admin.between_cycles import between_cycles
-from ..admin.lookups import user_by_login
-from ..gateway_calls import GatewayCallFailed, call_gateway, with_gateway
+from ..admin.exchange_calls import check_account
+from ..admin.views import account_fields, account_lines
+from ..gateway_calls import with_gateway
 from ..service import SERVICE_NAME
-from ..store.mailbox_blocks import clear_block, record_block
 from ..vault import PasswordVault
 from .context import Club, club_command, emit_json, json_option
 
@@ -128,12 +127,11 @@ def _refuse_password_options(
 @club_command
 def account_show(club: Club, login: str, as_json: bool) -> None:
     """Show the user's Exchange account; the password is masked."""
-    shown = {name: value for name, value in dataclasses.asdict(show_account(login)).items() if value is not None}
     if as_json:
-        emit_json(shown)
+        emit_json(account_fields(login))
         return
-    for name, value in shown.items():
-        click.echo(f"{name.replace('_', ' ')}: {value}")
+    for line in account_lines(login):
+        click.echo(line)
 
 
 @account.command("check")
@@ -145,25 +143,10 @@ def account_check(club: Club, login: str, gateway: Address | None) -> None:
 
     When Exchange accepts the login, a mailbox the sync left alone after a refused login is
     synchronised again from the next cycle; when it refuses it, the sync leaves it alone."""
-    with club.db.atomic():
-        wire = account_for_gateway(login, PasswordVault.for_home(club.home))
-        user_id = user_by_login(login).id
     configure_logging(club.home, SERVICE_NAME, club.config.logs, stderr=None)
-    try:
-        result = call_gateway(club.home, with_gateway(club.config, gateway), "exchange.check", {"account": wire})
-    except GatewayCallFailed as failure:
-        if failure.code == "auth_failed":
-            with club.db.atomic():
-                record_block(user_id, failure.code, str(failure), failure.reason)
-        raise
-    with club.db.atomic():
-        lifted = clear_block(user_id)
-    version = result.get("server_version") or "unknown version"
-    click.echo(
-        f"{login}: OK, mailbox {result.get('mailbox')} on Exchange {version} (calendar: {result.get('calendar')})"
-    )
-    if lifted:
-        click.echo(f"{login}: the login works again: the sync takes this mailbox up again with its next cycle")
+    checked = check_account(club.db, club.home, with_gateway(club.config, gateway), login)
+    for line in checked.lines():
+        click.echo(line)
 
 
 @account.command("remove")

@@ -5,21 +5,17 @@ from __future__ import annotations
 import click
 
 from ..admin.between_cycles import between_cycles
-from ..admin.lookups import user_by_login
 from ..admin.subscriptions import (
     CalendarChange,
     CalendarOptions,
     add_calendar,
-    calendar_mates,
-    import_area_of,
-    list_calendars,
     remove_calendar,
     resume_calendar,
     set_calendar,
     set_import_area,
 )
+from ..admin.views import CALENDAR_HEADERS, calendar_rows, mailbox_refusal
 from ..core.model import Policy
-from ..store.mailbox_blocks import block_of
 from .context import Club, club_command, emit_json, emit_table, json_option
 
 POLICIES = [p.value for p in Policy]
@@ -122,45 +118,12 @@ def calendar_set(
 def calendar_list(club: Club, login: str, as_json: bool) -> None:
     """The areas LOGIN syncs, with their options, and whether the sync leaves the mailbox alone
     because Exchange refused its login."""
-    block = block_of(user_by_login(login).id)
-    refused = block.describe() if block is not None else None
-    rows = [
-        {
-            "area": area_name,
-            "folder": s.folder_name or None,
-            "read_only": s.read_only,
-            "hide_private": s.hide_private,
-            "disable_reminders": s.disable_reminders,
-            "auto_sync_contacts": s.auto_sync_contacts,
-            "policy": s.policy,
-            "paused": s.paused_reason,
-            "shares_calendar_with": [m.area.name for m in mates if m.id != s.id],
-            "import_area": import_area_of(s, mates),
-            "mailbox_blocked": refused,
-        }
-        for s, area_name in list_calendars(login)
-        for mates in [calendar_mates(s)]
-    ]
+    rows = calendar_rows(login)
     if as_json:
-        emit_json(rows)
+        emit_json([row.as_json() for row in rows])
         return
-    flags = ("read_only", "hide_private", "disable_reminders", "auto_sync_contacts")
-    emit_table(
-        ["AREA", "FOLDER", "OPTIONS", "STATE"],
-        [
-            (
-                r["area"],
-                r["folder"] or "(main calendar)",
-                ", ".join(
-                    [f.replace("_", " ") for f in flags if r[f]]
-                    + (["import area"] if r["shares_calendar_with"] and r["import_area"] else [])
-                )
-                or "-",
-                f"paused: {r['paused']}" if r["paused"] else "login refused" if refused else "active",
-            )
-            for r in rows
-        ],
-    )
+    emit_table(CALENDAR_HEADERS, [row.cells() for row in rows])
+    refused = mailbox_refusal(login)
     if refused:
         click.echo(f"{login}: {refused}")
 

@@ -8,14 +8,12 @@ from protocol.addresses import Address
 from service_runtime.cli_support import AddressType
 from service_runtime.logsetup import configure_logging
 
-from ..admin.accounts import account_for_gateway
-from ..admin.exchange_contacts import add_exchange_contact, check_may_add, choose_contact, contact_names, read_contacts
-from ..admin.lookups import person_by_id, user_by_login
-from ..admin.subscriptions import add_contact, contact_policy, list_contacts, remove_contact, set_contact_policy
-from ..gateway_calls import call_gateway, with_gateway
+from ..admin.exchange_calls import add_chosen_contact, exchange_contacts
+from ..admin.exchange_contacts import choose_contact
+from ..admin.subscriptions import add_contact, contact_policy, remove_contact, set_contact_policy
+from ..admin.views import CONTACT_HEADERS, contact_rows, mailbox_refusal
+from ..gateway_calls import with_gateway
 from ..service import SERVICE_NAME
-from ..store.mailbox_blocks import block_of
-from ..vault import PasswordVault
 from .context import Club, club_command, emit_json, emit_table, json_option
 
 
@@ -57,29 +55,10 @@ def contact_add(
         click.echo(f"person {person_id} added to {login}'s contacts")
         return
     wanted = exchange.strip()
-    with club.db.atomic():
-        check_may_add(login)
-        if person_id is not None:
-            person_by_id(person_id)  # an unknown person is refused before Exchange is asked
-        wire = account_for_gateway(login, PasswordVault.for_home(club.home))
     configure_logging(club.home, SERVICE_NAME, club.config.logs, stderr=None)
     config = with_gateway(club.config, gateway)
-    if "@" in wanted:
-        candidates = call_gateway(club.home, config, "exchange.search_contacts", {"account": wire, "text": wanted})
-    else:
-        answers = call_gateway(club.home, config, "exchange.get", {"account": wire, "ids": [wanted]})
-        candidates = [a["item"] for a in answers if a.get("ok") and "given_name" in a["item"]]
-    chosen = choose_contact(wanted, read_contacts(candidates))
-    with club.db.atomic():
-        matched = add_exchange_contact(login, chosen, person_id=person_id, new=new)
-    name = chosen.display_name or " ".join(p for p in contact_names(chosen) if p)
-    how = {"e-mail": "matched by e-mail", "chosen": "as chosen", "new": "a new person"}[matched.how]
-    person = matched.person
-    emails = ", ".join(e for e in (person.email1, person.email2, person.email3) if e)
-    click.echo(
-        f"Exchange contact {name!r} added to {login}'s contacts as person {person.id} ({how}): "
-        f"{person.first_name} {person.last_name}" + (f" <{emails}>" if emails else "")
-    )
+    found = exchange_contacts(club.db, club.home, config, login, wanted, search="@" in wanted, person_id=person_id)
+    click.echo(add_chosen_contact(club.db, login, choose_contact(wanted, found), person_id=person_id, new=new))
 
 
 @contact.command("list")
@@ -88,25 +67,12 @@ def contact_add(
 @club_command
 def contact_list(club: Club, login: str, as_json: bool) -> None:
     """LOGIN's contact sync list."""
-    block = block_of(user_by_login(login).id)  # issue 13, defect 7: the mailbox left alone after a refused login
-    refused = block.describe() if block is not None else None
-    rows = [
-        {
-            "person": p.id,
-            "name": f"{p.first_name} {p.last_name}",
-            "source": s.source,
-            "state": _state(link),
-            "exchange_id": link.exchange_id if link else None,
-            **({"mailbox_blocked": refused} if refused else {}),
-        }
-        for s, p, link in list_contacts(login)
-    ]
+    rows = contact_rows(login)
     if as_json:
-        emit_json(rows)
+        emit_json([row.as_json() for row in rows])
     else:
-        emit_table(
-            ["PERSON", "NAME", "ADDED BY", "STATE"], [(r["person"], r["name"], r["source"], r["state"]) for r in rows]
-        )
+        emit_table(CONTACT_HEADERS, [row.cells() for row in rows])
+        refused = mailbox_refusal(login)
         if refused:
             click.echo(f"{login}: {refused}")
 
@@ -135,16 +101,6 @@ def contact_policy_command(club: Club, login: str, policy: str | None) -> None:
         return
     former = set_contact_policy(login, policy)
     click.echo(f"{login}'s contacts: {policy} (was {former})")
-
-
-def _state(link) -> str:
-    if link is None:
-        return "waiting for the next cycle"
-    if link.stopped:
-        return f"stopped: {link.last_error}"
-    if link.pending_create or link.exchange_id is None:
-        return "being created in Exchange"
-    return "synchronised" if not link.attempts else f"retrying: {link.last_error}"
 
 
 COMMANDS = [contact]

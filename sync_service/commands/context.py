@@ -17,6 +17,7 @@ from service_runtime.config import Config
 from service_runtime.home import Home
 
 from ..admin import AdminError
+from ..admin.refusals import refusal_message
 from ..gateway_calls import GatewayCallFailed
 from ..store.database import DATABASE_FILE, open_database
 from ..store.schema import SchemaError
@@ -60,14 +61,8 @@ def club_command(function: Callable[..., Any] | None = None, *, transaction: boo
                 return function(club, *args, **kwargs)
             with club.db.atomic():
                 return function(club, *args, **kwargs)
-        except (AdminError, VaultError) as exc:
-            raise click.ClickException(str(exc)) from None
-        except GatewayCallFailed as exc:
-            raise click.ClickException(str(exc)) from None
-        except pw.IntegrityError as exc:
-            raise click.ClickException(f"refused by the database: {exc}") from None
-        except pw.OperationalError as exc:
-            raise click.ClickException(f"the database is not available: {exc}") from None
+        except (AdminError, VaultError, GatewayCallFailed, pw.IntegrityError, pw.OperationalError) as exc:
+            raise click.ClickException(refusal_message(exc) or str(exc)) from None
         finally:
             club.db.close()
 

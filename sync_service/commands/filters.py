@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..admin.subscriptions import add_filter, list_filters, remove_filter
+from ..admin.subscriptions import add_filter, remove_filter
+from ..admin.views import FILTER_HEADERS, filter_rows
 from .context import Club, club_command, emit_json, emit_table, json_option
 
 
@@ -28,11 +29,11 @@ def filter_add(club: Club, login: str, pattern: str) -> None:
 @club_command
 def filter_list(club: Club, login: str, as_json: bool) -> None:
     """LOGIN's exclusion filters."""
-    patterns = list_filters(login)
+    rows = filter_rows(login)
     if as_json:
-        emit_json(patterns)
+        emit_json([row.as_json() for row in rows])
     else:
-        emit_table(["PATTERN"], [(p,) for p in patterns])
+        emit_table(FILTER_HEADERS, [row.cells() for row in rows])
 
 
 @filter_.command("remove")

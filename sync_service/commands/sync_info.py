@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from ..admin import AdminError
-from ..admin.sync_info import PERIODS, conflicts, items, report, reset_items, statistics
+from ..admin.sync_info import PERIODS, report, reset_items
+from ..admin.views import (
+    CONFLICT_HEADERS,
+    ITEM_HEADERS,
+    STATS_HEADERS,
+    conflict_rows,
+    item_rows,
+    stat_rows,
+    stats_total,
+)
 from ..clubtime import ClubTimeError, parse_day
 from .context import Club, club_command, emit_json, emit_table, json_option
 
@@ -28,27 +35,13 @@ def _day(value: str | None):
 @club_command
 def stats(club: Club, login: str, since: str | None, until: str | None, by: str, as_json: bool) -> None:
     """Synchronised entries for a period (STATISTICS tab): per day, week or month."""
-    rows = statistics(login, _day(since), _day(until), by)
+    rows = stat_rows(login, _day(since), _day(until), by)
     if as_json:
-        emit_json(rows)
+        emit_json([row.as_json() for row in rows])
         return
-    emit_table(
-        ["PERIOD", "SYNCHRONISED", "TO EXCHANGE", "TO PC CADDIE", "SKIPPED", "CONFLICTS", "FAILED"],
-        [
-            (
-                r["period"],
-                r["synchronised"],
-                r["to_exchange"],
-                r["to_pccaddie"],
-                r["skipped"],
-                r["conflicts"],
-                r["failed"],
-            )
-            for r in rows
-        ],
-    )
+    emit_table(STATS_HEADERS, [row.cells() for row in rows])
     if rows:
-        click.echo(f"total: {sum(r['synchronised'] for r in rows)} synchronised entries")
+        click.echo(stats_total(rows))
 
 
 @click.command("report")
@@ -85,29 +78,11 @@ def report_command(club: Club, login: str, cycles: int, as_json: bool) -> None:
 @club_command
 def conflicts_command(club: Club, login: str, as_json: bool) -> None:
     """Conflicts met (both sides changed an appointment or a contact), with the version that lost."""
-    rows = conflicts(login)
+    rows = conflict_rows(login)
     if as_json:
-        emit_json(rows)
+        emit_json([row.as_json() for row in rows])
         return
-    emit_table(
-        ["WHEN", "AREA", "APPOINTMENT", "WINNER", "LOST VERSION"],
-        [
-            (r["when"][:19].replace("T", " "), r["area"], r["appointment"] or "-", r["winner"], lost_version(r))
-            for r in rows
-        ],
-    )
-
-
-def lost_version(row: dict[str, Any]) -> str:
-    """The version that lost, as one line: an appointment's title and times; a contact's field
-    group with the values that lost (an empty field shown as "–")."""
-    lost = row["lost"]
-    if row.get("kind") == "contacts":
-        group = next((key for key in lost if key not in ("side", "title", "start", "end")), None)
-        values = lost.get(group) if group else None
-        shown = ", ".join(str(v) or "–" for v in values) if isinstance(values, list) and any(values) else "(empty)"
-        return f"{lost['title']}: {shown} (from {lost['side']})"
-    return f"{lost['title']} ({lost['start']} – {lost['end']}, from {lost['side']})"
+    emit_table(CONFLICT_HEADERS, [row.cells() for row in rows])
 
 
 @click.group("items", invoke_without_command=True)
@@ -122,26 +97,11 @@ def items_group(ctx: click.Context, stopped: bool, as_json: bool) -> None:
 
 @club_command
 def items_list(club: Club, stopped: bool, as_json: bool) -> None:
-    rows = items(stopped)
+    rows = item_rows(stopped)
     if as_json:
-        emit_json(rows)
+        emit_json([row.as_json() for row in rows])
         return
-    emit_table(
-        ["ID", "USER", "AREA", "APPOINTMENT", "TITLE", "ATTEMPTS", "STATE", "LAST ERROR"],
-        [
-            (
-                r["id"],
-                r["user"],
-                r["area"],
-                r["appointment"] or "-",
-                r["title"],
-                r["attempts"],
-                "stopped" if r["stopped"] else "retrying",
-                r["error"] or "",
-            )
-            for r in rows
-        ],
-    )
+    emit_table(ITEM_HEADERS, [row.cells() for row in rows])
 
 
 @items_group.command("reset")

@@ -1,8 +1,9 @@
 """The service manager window: the original's "Service manager overview" in Textual.
 
 The table of both services (service_runtime.overview: what `sync-service overview` prints), the keys
-F2 Start, F3 Stop, F4 Restart, F5 Refresh, F6 Log archive, Shift+F5 auto refresh on/off, and below
-the table the log of the selected service, following it. Start/Stop/Restart go through a `Control`
+F2 Start, F3 Stop, F4 Restart, F5 Refresh, F6 Log archive, Shift+F5 auto refresh on/off, F7 the
+users with each one's Exchange interface (users.py), and below the table the log of the selected
+service, following it. Start/Stop/Restart go through a `Control`
 (control.py) in a worker thread; each answers one line under the table.
 """
 
@@ -21,6 +22,7 @@ from service_runtime.overview import SERVICES, Row, overview
 from .archive import ArchiveScreen
 from .control import NAMES, Control, Outcome
 from .logpane import LogFollower
+from .users import Club, UsersScreen
 
 COLUMNS = ("Name", "State", "ID", "Time", "PID", "Version")
 REFRESH_SECONDS = 2.0
@@ -48,6 +50,7 @@ class ManagerApp(App[None]):
         Binding("f5", "refresh", "Refresh"),
         Binding("f6", "archive", "Log archive"),
         Binding("shift+f5", "toggle_auto_refresh", "Auto refresh"),
+        Binding("f7", "users", "Users"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
 
@@ -63,6 +66,7 @@ class ManagerApp(App[None]):
         self.busy: set[str] = set()
         self.follower: LogFollower | None = None
         self.last_message = ""
+        self.club: Club | None = None
         self.sub_title = f"{home.root}  ·  control: {control.description}"
 
     def compose(self) -> ComposeResult:
@@ -90,7 +94,7 @@ class ManagerApp(App[None]):
         self.say(
             getattr(self.control, "reason", "")  # a refused control: why
             or getattr(self.control, "notice", "")  # systemd units with another home
-            or "F2 Start · F3 Stop · F4 Restart · F5 Refresh · F6 Log archive"
+            or "F2 Start · F3 Stop · F4 Restart · F5 Refresh · F6 Log archive · F7 Users"
         )
         self.follow(self.selected)
 
@@ -121,6 +125,8 @@ class ManagerApp(App[None]):
         return [tuple(str(cell) for cell in table.get_row_at(index)) for index in range(table.row_count)]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table is not self.table:
+            return  # a table of the users' screens
         if event.row_key.value is not None and (self.follower is None or self.follower.service != event.row_key.value):
             self.follow(event.row_key.value)
 
@@ -196,3 +202,13 @@ class ManagerApp(App[None]):
 
     def action_archive(self) -> None:
         self.push_screen(ArchiveScreen(self.home, self.selected))
+
+    def action_users(self) -> None:
+        """F7: the users, each with the original's Exchange interface."""
+        if self.club is None:
+            opened = Club.open(self.home)
+            if isinstance(opened, str):
+                self.say(opened)
+                return
+            self.club = opened
+        self.push_screen(UsersScreen(self.club))

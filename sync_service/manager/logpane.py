@@ -8,7 +8,7 @@ import threading
 from typing import Callable
 
 from service_runtime.home import Home
-from service_runtime.logview import follow, tail
+from service_runtime.logview import follow, tail_at
 
 TAIL_LINES = 200
 
@@ -44,16 +44,18 @@ class LogFollower:
 
     def _run(self) -> None:
         path = self.home.log_file(self.service)
-        lines = follow(
+        last = tail_at(path, TAIL_LINES)
+        lines = follow(  # from where the last lines end: a line written meanwhile is not missed
             path,
             self.home.logs_dir,
             self.service,
             poll=self.poll,
             running=lambda: not self._stopped.is_set(),
             sleep=self._pause,
+            start=last.position,
         )
         try:
-            self.deliver(tail(path, TAIL_LINES))
+            self.deliver(last.lines)
             for line in lines:
                 if self._stopped.is_set():
                     break

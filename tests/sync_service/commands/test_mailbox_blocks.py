@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sync_service.commands import accounts as account_commands
+from sync_service.admin import exchange_calls
 from sync_service.gateway_calls import GatewayCallFailed
 
 URL = "https://mail.example.com/EWS/Exchange.asmx"
@@ -86,7 +86,7 @@ def test_a_successful_account_check_lifts_the_block(anna, monkeypatch):
         asked.append((op, args["account"]["mailbox"]))
         return {"mailbox": "alice@club.example", "server_version": "15.1", "calendar": "Calendar"}
 
-    monkeypatch.setattr(account_commands, "call_gateway", gateway_accepts)
+    monkeypatch.setattr(exchange_calls, "call_gateway", gateway_accepts)
     out = anna.ok("account", "check", "alice")
     assert asked == [("exchange.check", "alice@club.example")]
     assert "alice: OK" in out and "takes this mailbox up again" in out
@@ -98,7 +98,7 @@ def test_a_refused_account_check_blocks_the_mailbox(anna, monkeypatch):
     def gateway_refuses(home, config, op, args, timeout=120.0):
         raise GatewayCallFailed("auth_failed", f"{REFUSED} (auth_failed)")
 
-    monkeypatch.setattr(account_commands, "call_gateway", gateway_refuses)
+    monkeypatch.setattr(exchange_calls, "call_gateway", gateway_refuses)
     assert REFUSED in anna.refused("account", "check", "alice")
     assert blocks(anna) == [(1, "auth_failed")]
 
@@ -109,7 +109,7 @@ def test_a_refused_account_check_records_the_gateways_reason(anna, monkeypatch):
     def gateway_refuses(home, config, op, args, timeout=120.0):
         raise GatewayCallFailed("auth_failed", "Exchange refused the login (auth_failed)", "mailbox_out_of_reach")
 
-    monkeypatch.setattr(account_commands, "call_gateway", gateway_refuses)
+    monkeypatch.setattr(exchange_calls, "call_gateway", gateway_refuses)
     anna.refused("account", "check", "alice")
     assert anna.rows("SELECT user_id, cause FROM mailbox_block") == [(1, "mailbox_out_of_reach")]
 
@@ -120,6 +120,6 @@ def test_an_unreachable_gateway_changes_nothing(anna, monkeypatch):
     def gateway_away(home, config, op, args, timeout=120.0):
         raise GatewayCallFailed("gateway_unavailable", "cannot connect (is `exchange-gateway run` started?)")
 
-    monkeypatch.setattr(account_commands, "call_gateway", gateway_away)
+    monkeypatch.setattr(exchange_calls, "call_gateway", gateway_away)
     anna.refused("account", "check", "alice")
     assert blocks(anna) == [(1, "auth_failed")]

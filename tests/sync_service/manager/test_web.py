@@ -1,7 +1,9 @@
 import os
 import select
+import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -9,7 +11,10 @@ import pytest
 from sandbox.processes import command, free_port
 from sync_service.manager.web import COOKIE, Gate
 
+from .browser import Chromium, Page, find_chromium
 from .support import club_home
+
+DOCS = Path(__file__).resolve().parents[3] / "docs"
 
 
 @pytest.fixture
@@ -113,3 +118,57 @@ def test_the_session_gets_the_window_through_the_websocket(served):
     text = asyncio.run(window_text())
     for shown in ("Exchange gateway", "user_exch", "Synchronisation service", "user_sync", "Never started"):
         assert shown in text
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    executable, why_not = find_chromium()
+    if executable is None:
+        pytest.skip(why_not)
+    return executable
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_in_a_real_headless_chromium_the_link_opens_the_window_and_a_request_without_it_is_refused(
+    served, chromium, tmp_path
+):
+    import asyncio
+
+    import aiohttp
+
+    base, link, _ = served
+    browser = Chromium(chromium, tmp_path / "profile")
+
+    async def visit() -> tuple[bytes, bytes]:
+        async with aiohttp.ClientSession() as session:
+            page = await Page.open(session, browser)
+            await page.navigate(base + "/")  # no session yet: refused
+            assert (await page.text()).startswith("403: this service manager needs the login link")
+            await page.navigate(link)  # the link opens the session and leads to the window
+            assert await page.evaluate("location.href") == base + "/"
+            await page.wait_for_frames(b"user_sync")  # the window, through the page's websocket
+            for shown in (b"Exchange gateway", b"Never started", b"user_exch"):
+                assert shown in b"".join(page.frames)
+            await page.pump(1.0)  # let the terminal paint what came
+            overview = await page.screenshot(tmp_path / "manager-web.png")
+            await page.click(640, 360)
+            await page.press("F7", 118)  # the keys work in the browser: F7, the users
+            await page.wait_for_frames(b"MAILBOX")
+            await page.pump(1.0)
+            users = await page.screenshot(tmp_path / "manager-web-users.png")
+            return overview, users
+
+    try:
+        overview, users = asyncio.run(visit())
+    finally:
+        browser.close()
+    width, height = png_size(overview)
+    assert width == 1280 and height > 400  # the window's width; the height less the browser's own
+    assert len(overview) > 15_000 and overview != users  # painted, not a blank page
+    assert (tmp_path / "manager-web.png").read_bytes() == overview  # kept by the test
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        shutil.copy(tmp_path / "manager-web.png", DOCS / "manager-web.png")
