@@ -33,7 +33,7 @@ Contact entry:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 MAX_EMAILS = 3
@@ -82,6 +82,12 @@ def _typed(wire: Mapping[str, Any], name: str, kind: type | tuple[type, ...], de
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
         raise _invalid(f"{what}: {name} has the wrong type {type(value).__name__}")
     return value
+
+
+def _flat(entry: Any) -> dict[str, Any]:
+    """An entry's fields by name, in their order: `asdict` without its deep copy (an entry's
+    fields are scalars and tuples of strings, which the caller turns into lists)."""
+    return {f.name: getattr(entry, f.name) for f in fields(entry)}
 
 
 def _only(wire: dict[str, Any], only: Iterable[str] | None) -> dict[str, Any]:
@@ -173,7 +179,7 @@ class CalendarEntry:
         """Every field (as the gateway answers), or `only` those named, in that order. The series
         fields only when the entry is part of a series, so a single item's map is what an older
         peer knows."""
-        wire = asdict(self)
+        wire = _flat(self)  # every field is a scalar but the categories
         wire["categories"] = list(self.categories)
         if self.series_type == SINGLE and only is None:
             for name in SERIES_FIELDS:
@@ -246,7 +252,7 @@ class ContactEntry:
 
     def to_wire(self, only: Iterable[str] | None = None) -> dict[str, Any]:
         """Every field (as the gateway answers), or `only` those named, in that order."""
-        wire = asdict(self)
+        wire = _flat(self)  # every field is a scalar but the e-mail addresses
         wire["emails"] = list(self.emails)
         return _only(wire, only)
 

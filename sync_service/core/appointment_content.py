@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from protocol.entries import CalendarEntry
@@ -33,11 +34,20 @@ class AppointmentContent:
     text: str
     private: bool
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """Of the content as Exchange can hold it: a title or location over Exchange's limit is
-        shortened on the way out (the whole text stays in PC CADDIE), and reads back the same."""
-        fields = {**asdict(self), "title": shorten(self.title), "location": shorten(self.location)}
+        shortened on the way out (the whole text stays in PC CADDIE), and reads back the same.
+        Worked out once per content (the fields are flat: no deep copy of them is needed)."""
+        fields = {
+            "title": shorten(self.title),
+            "start": self.start,
+            "end": self.end,
+            "all_day": self.all_day,
+            "location": shorten(self.location),
+            "text": self.text,
+            "private": self.private,
+        }
         canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 

@@ -88,3 +88,24 @@ def test_agreed_json_round_trip_and_bad_input():
     )
     for bad in (None, "", "not json", '{"title": "x"}', "[1, 2]"):
         assert parse_agreed(bad) is None
+
+
+def test_the_digest_is_stable_and_covers_every_field():
+    """Digests are stored with the links: one worked out differently would make every item look
+    changed. These are the values the first digest (of `asdict`) gave; and no field is left out."""
+    import dataclasses
+
+    from sync_service.core.appointment_content import AppointmentContent
+
+    timed = AppointmentContent(
+        "Tee – Loch 7", "2026-06-01T08:00:00Z", "2026-06-01T09:00:00Z", False, "Platz", "Text\nmehr", True
+    )
+    long_all_day = AppointmentContent("x" * 300, "2026-06-01", "2026-06-02", True, "", "", False)
+    assert (timed.digest, long_all_day.digest) == (
+        "9d0813f534d41eee397369a5a1d5c4d5",
+        "01de3ab245364e766ee6ee517122448b",
+    )
+    for field in dataclasses.fields(AppointmentContent):
+        other = getattr(timed, field.name)
+        changed = dataclasses.replace(timed, **{field.name: (not other) if isinstance(other, bool) else other + "1"})
+        assert changed.digest != timed.digest, field.name
