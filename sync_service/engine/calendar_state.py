@@ -137,6 +137,9 @@ class CycleCache:
         self.states: dict[int, SubscriptionState] = {}
         self.pending: dict[int, list[tuple[int, str]]] | None = None
         self.verify: dict[int, list[str]] | None = None
+        self.now: dt.datetime | None = None  # the cycle's instant, when all are loaded at once
+        self.due: dict[int, list[tuple[int, str, str]]] | None = None
+        self.masters_due: dict[int, list[str]] | None = None
 
     def user(self, user: User) -> tuple[Any, ...]:
         """(subject, account for the gateway or the reason there is none, filters)."""
@@ -189,7 +192,24 @@ def load_contexts(
     unsure &= AppointmentLink.exchange_id.is_null(False)
     for row in AppointmentLink.select(AppointmentLink.subscription, AppointmentLink.exchange_id).where(unsure):
         cache.verify.setdefault(row.subscription_id, []).append(str(row.exchange_id))
+    cache.now = dt.datetime.now(UTC)
+    first_day, last_day, window_end = _window_days(cache.now, window_days)
+    cache.due = {}
+    deferred = DeferredItem.subscription.in_(wanted) & (DeferredItem.starts_at <= window_end.replace(tzinfo=None))
+    for item in DeferredItem.select().where(deferred).order_by(DeferredItem.id):
+        cache.due.setdefault(item.subscription_id, []).append((item.id, item.side, item.item_key))
+    cache.masters_due = {}
+    moved = (SeriesMaster.window_start != first_day) | (SeriesMaster.window_end != last_day)
+    columns_of_masters = (SeriesMaster.subscription, SeriesMaster.master_id)
+    for master in SeriesMaster.select(*columns_of_masters).where(SeriesMaster.subscription.in_(wanted) & moved):
+        cache.masters_due.setdefault(master.subscription_id, []).append(master.master_id)
     return {sid: load_context(sid, zone, vault, window_days, cache) for sid in wanted}
+
+
+def _window_days(now: dt.datetime, window_days: tuple[int, int]) -> tuple[str, str, dt.datetime]:
+    """The sync window's first and last day at `now`, and its end."""
+    start, end = now - dt.timedelta(days=window_days[0]), now + dt.timedelta(days=window_days[1])
+    return start.date().isoformat(), end.date().isoformat(), end
 
 
 def _shared_calendar(subscription: CalendarSubscription, cache: CycleCache) -> SharedCalendar | None:
@@ -245,14 +265,18 @@ def load_context(
         return NotSyncing(subscription_id, label, f"paused: {reason}", paused=True)
     if isinstance(account, str):
         return NotSyncing(subscription_id, label, account)
-    today = dt.datetime.now(UTC)
+    today = cache.now or dt.datetime.now(UTC)
     window_end = today + dt.timedelta(days=window_days[1])
-    due = tuple(
-        (row.id, row.side, row.item_key)
-        for row in DeferredItem.select().where(
-            (DeferredItem.subscription == subscription_id) & (DeferredItem.starts_at <= window_end.replace(tzinfo=None))
+    if cache.due is not None:
+        due = tuple(cache.due.get(subscription_id, ()))
+    else:
+        due = tuple(
+            (row.id, row.side, row.item_key)
+            for row in DeferredItem.select().where(
+                (DeferredItem.subscription == subscription_id)
+                & (DeferredItem.starts_at <= window_end.replace(tzinfo=None))
+            )
         )
-    )
     state = cache.states.get(subscription_id) or SubscriptionState.get_or_create(subscription=subscription)[0]
     if cache.pending is not None:
         pending = tuple(cache.pending.get(subscription_id, ()))
@@ -278,13 +302,16 @@ def load_context(
         )
     window = (today - dt.timedelta(days=window_days[0]), window_end)
     first_day, last_day = window[0].date().isoformat(), window[1].date().isoformat()
-    masters_due = tuple(
-        row.master_id
-        for row in SeriesMaster.select(SeriesMaster.master_id).where(
-            (SeriesMaster.subscription == subscription_id)
-            & ((SeriesMaster.window_start != first_day) | (SeriesMaster.window_end != last_day))
+    if cache.masters_due is not None:
+        masters_due = tuple(cache.masters_due.get(subscription_id, ()))
+    else:
+        masters_due = tuple(
+            row.master_id
+            for row in SeriesMaster.select(SeriesMaster.master_id).where(
+                (SeriesMaster.subscription == subscription_id)
+                & ((SeriesMaster.window_start != first_day) | (SeriesMaster.window_end != last_day))
+            )
         )
-    )
     return SubscriptionContext(
         subscription_id=subscription_id,
         login=user.login,
