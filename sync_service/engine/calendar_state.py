@@ -22,7 +22,7 @@ from ..core.remote_feed import Known
 from ..filters import ExclusionFilter as Filter
 from ..filters import is_excluded
 from ..store import journal
-from ..store.accounts import account_for_gateway
+from ..store.accounts import account_from_row
 from ..store.models import (
     Appointment,
     AppointmentLink,
@@ -146,11 +146,13 @@ class CycleCache:
         if user.id not in self._users:
             subject = subject_for(user)
             account: Mapping[str, str] | str
-            if ExchangeAccount.get_or_none(ExchangeAccount.user == user) is None:
+            row = ExchangeAccount.get_or_none(ExchangeAccount.user == user)
+            if row is None:
                 account = "the user has no Exchange account"
             else:
+                row.user = user  # (account_from_row names the user; it is at hand)
                 try:
-                    account = account_for_gateway(user.login, self.vault)
+                    account = account_from_row(row, self.vault).to_wire()
                 except VaultError as exc:
                     account = str(exc)
             filters = [Filter.parse(f.pattern) for f in ExclusionFilter.select().where(ExclusionFilter.user == user)]
