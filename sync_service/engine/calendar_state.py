@@ -140,13 +140,18 @@ class CycleCache:
         self.now: dt.datetime | None = None  # the cycle's instant, when all are loaded at once
         self.due: dict[int, list[tuple[int, str, str]]] | None = None
         self.masters_due: dict[int, list[str]] | None = None
+        self.accounts: dict[int, ExchangeAccount] | None = None  # by user id, when all are loaded at once
+        self.filters: dict[int, list[str]] | None = None
 
     def user(self, user: User) -> tuple[Any, ...]:
         """(subject, account for the gateway or the reason there is none, filters)."""
         if user.id not in self._users:
             subject = subject_for(user)
             account: Mapping[str, str] | str
-            row = ExchangeAccount.get_or_none(ExchangeAccount.user == user)
+            if self.accounts is not None:
+                row = self.accounts.get(user.id)
+            else:
+                row = ExchangeAccount.get_or_none(ExchangeAccount.user == user)
             if row is None:
                 account = "the user has no Exchange account"
             else:
@@ -155,7 +160,11 @@ class CycleCache:
                     account = account_from_row(row, self.vault).to_wire()
                 except VaultError as exc:
                     account = str(exc)
-            filters = [Filter.parse(f.pattern) for f in ExclusionFilter.select().where(ExclusionFilter.user == user)]
+            if self.filters is not None:
+                patterns = self.filters.get(user.id, [])
+            else:
+                patterns = [f.pattern for f in ExclusionFilter.select().where(ExclusionFilter.user == user)]
+            filters = [Filter.parse(pattern) for pattern in patterns]
             self._users[user.id] = (subject, account, filters)
         return self._users[user.id]
 
@@ -184,6 +193,11 @@ def load_contexts(
     cache.states = {
         row.subscription_id: row for row in SubscriptionState.select().where(SubscriptionState.subscription.in_(wanted))
     }
+    users = sorted({s.user_id for s in cache.subscriptions.values()})
+    cache.accounts = {row.user_id: row for row in ExchangeAccount.select().where(ExchangeAccount.user.in_(users))}
+    cache.filters = {}
+    for pattern in ExclusionFilter.select().where(ExclusionFilter.user.in_(users)).order_by(ExclusionFilter.id):
+        cache.filters.setdefault(pattern.user_id, []).append(pattern.pattern)
     cache.pending = {}
     owed = AppointmentLink.subscription.in_(wanted) & AppointmentLink.pending_create & ~AppointmentLink.stopped
     columns = (AppointmentLink.id, AppointmentLink.subscription, AppointmentLink.external_id)
