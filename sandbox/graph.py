@@ -98,3 +98,15 @@ class GraphMailbox:
 
     def delete(self, event_id: str) -> None:
         self._client.delete(f"/events/{event_id}").raise_for_status()
+
+    def create(self, event: dict[str, Any]) -> dict[str, Any]:
+        """`POST events`: a new event (a series, with a `recurrence`) in the default calendar."""
+        answer = self._client.post("/events", json=event)
+        answer.raise_for_status()
+        return dict(answer.json())
+
+    def instances(self, master_id: str, start: str, end: str) -> list[dict[str, Any]]:
+        """The occurrences and exceptions of the series `master_id` between `start` and `end` (ISO, UTC)."""
+        answer = self._client.get(f"/events/{master_id}/instances", params={"startDateTime": start, "endDateTime": end})
+        answer.raise_for_status()
+        return list(answer.json()["value"])
