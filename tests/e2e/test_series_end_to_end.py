@@ -194,16 +194,22 @@ def test_a_graph_series_syncs_both_ways_occurrence_by_occurrence(graph_world):
     assert shown(world) == [("Junior training", wall(day, 18)) for day in DAYS]
     ids = [a["id"] for a in appointments(world)]
 
+    # an occurrence DELETEd through Graph, right after the first sync (through EWS: the xfail above)
+    with world.graph() as graph:
+        graph.delete(graph.instances(master["id"], *window)[5]["id"])
+    sync_now(world)
+    assert [a["id"] for a in appointments(world)] == ids[:5]
+
     # an occurrence PATCHed through Graph arrives
     with world.graph() as graph:
         instances = graph.instances(master["id"], *window)
-        assert [e["type"] for e in instances] == ["occurrence"] * OCCURRENCES
+        assert [e["type"] for e in instances] == ["occurrence"] * (OCCURRENCES - 1)
         graph.update(instances[1]["id"], {"subject": "Hall training"})
     sync_now(world)
-    expected = [("Junior training", wall(day, 18)) for day in DAYS]
+    expected = [("Junior training", wall(day, 18)) for day in DAYS[:5]]
     expected[1] = ("Hall training", wall(DAYS[1], 18))
     assert shown(world) == expected
-    assert [a["id"] for a in appointments(world)] == ids
+    assert [a["id"] for a in appointments(world)] == ids[:5]
 
     # a PC CADDIE edit of an occurrence is an exception with the new title, seen through Graph
     world.caddie("appointment", "update", str(ids[2]), "--title", "Junior training (bring a putter)")
@@ -215,7 +221,6 @@ def test_a_graph_series_syncs_both_ways_occurrence_by_occurrence(graph_world):
         ("occurrence", "Junior training"),
         ("exception", "Hall training"),
         ("exception", "Junior training (bring a putter)"),
-        ("occurrence", "Junior training"),
         ("occurrence", "Junior training"),
         ("occurrence", "Junior training"),
     ]
