@@ -121,8 +121,8 @@ def test_an_outlook_series_syncs_both_ways_occurrence_by_occurrence(ews_world):
     expected = [("Junior training", wall(day, 18)) for day in DAYS]
     expected[1] = ("Junior training", wall(DAYS[1], 19))
     assert shown(world) == expected
-    # (deleted in the same cycle as the move, or in the cycle right after the first: see
-    # test_an_occurrence_deleted_in_outlook_right_after_the_first_sync_is_a_deletion)
+    # the deletion a cycle later: in the cycle right after the first it meets the gateway bug of
+    # test_an_occurrence_deleted_in_outlook_right_after_the_first_sync_is_a_deletion (xfail)
     deleted.delete()
     sync_now(world)
     del expected[3]
