@@ -52,6 +52,7 @@ _NOT_FOUND = (
     ews_errors.ErrorInvalidIdMalformed,
     ews_errors.ErrorInvalidIdMalformedEwsLegacyIdFormat,
     ews_errors.ErrorMoveCopyFailed,
+    ews_errors.ErrorCalendarOccurrenceIsDeletedFromRecurrence,  # an occurrence deleted: as good as gone
 )
 _CONFLICT = (ews_errors.ErrorIrresolvableConflict, ews_errors.ErrorChangeKeyRequiredForWriteOperations)
 _AUTH = (

@@ -122,7 +122,7 @@ def test_an_outlook_series_syncs_both_ways_occurrence_by_occurrence(ews_world):
     expected[1] = ("Junior training", wall(DAYS[1], 19))
     assert shown(world) == expected
     # the deletion a cycle later: in the cycle right after the first it meets the gateway bug of
-    # test_an_occurrence_deleted_in_outlook_right_after_the_first_sync_is_a_deletion (xfail)
+    # test_an_occurrence_deleted_in_outlook_right_after_the_first_sync_is_a_deletion
     deleted.delete()
     sync_now(world)
     del expected[3]
@@ -154,13 +154,6 @@ def test_an_outlook_series_syncs_both_ways_occurrence_by_occurrence(ews_world):
     assert appointments(world) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway bug: GetItem of the occurrence's id (the links the first cycle learnt are looked up "
-    "in the next) answers ErrorCalendarOccurrenceIsDeletedFromRecurrence, which exchange_gateway/ews/errors.py "
-    "does not map to not_found: every later cycle of the calendar fails with server_error 'an item could "
-    "not be read' and the appointment is never deleted",
-)
 def test_an_occurrence_deleted_in_outlook_right_after_the_first_sync_is_a_deletion(ews_world):
     world = ews_world
     account = world.outlook()
@@ -194,7 +187,7 @@ def test_a_graph_series_syncs_both_ways_occurrence_by_occurrence(graph_world):
     assert shown(world) == [("Junior training", wall(day, 18)) for day in DAYS]
     ids = [a["id"] for a in appointments(world)]
 
-    # an occurrence DELETEd through Graph, right after the first sync (through EWS: the xfail above)
+    # an occurrence DELETEd through Graph, right after the first sync (through EWS: the test above)
     with world.graph() as graph:
         graph.delete(graph.instances(master["id"], *window)[5]["id"])
     sync_now(world)

@@ -13,6 +13,7 @@ from exchange_gateway.ews.errors import map_exception
     [
         (ews.ErrorServerBusy("busy", back_off=7), "throttled"),
         (ews.ErrorItemNotFound("gone"), "not_found"),
+        (ews.ErrorCalendarOccurrenceIsDeletedFromRecurrence("deleted"), "not_found"),  # one occurrence deleted
         (ews.ErrorInvalidIdMalformed("bad id"), "not_found"),
         (ews.ErrorFolderNotFound("no folder"), "not_found"),
         (ews.ErrorIrresolvableConflict("changed"), "conflict"),
